@@ -1,0 +1,122 @@
+// lima.yaml → the x-limawan annotation as DSL lines, each tied to its position in lima.yaml
+// so every later diagnostic can name file:line:column of the file the user edits.
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar } from "yaml";
+import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
+
+export const ANNOTATION_KEY = "x-limawan";
+
+/** One DSL line and where its first character sits in lima.yaml (1-based). */
+export interface AnnotationLine {
+  text: string;
+  line: number;
+  column: number;
+  /** False when columns inside the line are approximate (an escaped quoted string). */
+  exact: boolean;
+}
+
+export interface Annotation {
+  /** False when the file has no x-limawan key at all: the VM is simply not exposed. */
+  present: boolean;
+  lines: AnnotationLine[];
+}
+
+export function extractAnnotation(source: string, sink: DiagnosticSink): Annotation {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const spanOf = (start: number, end: number): Span => {
+    const a = lineCounter.linePos(start);
+    const b = lineCounter.linePos(Math.max(start, end));
+    return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
+  };
+
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) {
+      sink.error(
+        CODES.YAML_SYNTAX,
+        spanOf(error.pos[0], error.pos[1]),
+        `lima.yaml is not valid YAML: ${firstLine(error.message)}`,
+        "Fix the YAML first (limactl would refuse this file too).",
+      );
+    }
+    return { present: false, lines: [] };
+  }
+
+  if (!isMap(doc.contents)) return { present: false, lines: [] };
+  const pair = doc.contents.items.find((item) => isScalar(item.key) && item.key.value === ANNOTATION_KEY);
+  if (!pair) return { present: false, lines: [] };
+  const value = pair.value;
+  if (value === null || (isScalar(value) && value.value === null)) return { present: true, lines: [] };
+
+  const sourceLines = source.split("\n").map((l) => l.replace(/\r$/, ""));
+  const typeHint =
+    "Write the annotation as a block of lines (x-limawan: |) or as a list of strings, one statement each.";
+
+  if (isScalar(value)) {
+    if (typeof value.value !== "string") {
+      sink.error(CODES.ANNOTATION_TYPE, nodeSpan(value, spanOf), `${ANNOTATION_KEY} must be text, not a ${typeof value.value}`, typeHint);
+      return { present: true, lines: [] };
+    }
+    if (value.type === Scalar.BLOCK_FOLDED) {
+      sink.error(
+        CODES.FOLDED_SCALAR,
+        nodeSpan(value, spanOf),
+        `${ANNOTATION_KEY} uses a folded block (>), which joins lines into one statement`,
+        "Use a literal block (x-limawan: |) so each line stays one statement.",
+      );
+      return { present: true, lines: [] };
+    }
+    return { present: true, lines: scalarLines(value, source, sourceLines, lineCounter) };
+  }
+
+  if (isSeq(value)) {
+    const lines: AnnotationLine[] = [];
+    for (const item of value.items) {
+      if (isScalar(item) && typeof item.value === "string") {
+        lines.push(...scalarLines(item, source, sourceLines, lineCounter));
+      } else {
+        const at = item && typeof item === "object" && "range" in item && item.range ? spanOf(item.range[0], item.range[1]) : nodeSpan(value, spanOf);
+        sink.error(CODES.ANNOTATION_TYPE, at, `each item of ${ANNOTATION_KEY} must be a string statement`, typeHint);
+      }
+    }
+    return { present: true, lines };
+  }
+
+  sink.error(CODES.ANNOTATION_TYPE, nodeSpan(value, spanOf), `${ANNOTATION_KEY} must be text or a list of strings, not a mapping`, typeHint);
+  return { present: true, lines: [] };
+}
+
+function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCounter: LineCounter): AnnotationLine[] {
+  const text = node.value as string;
+  const start = node.range?.[0] ?? 0;
+  const values = text.split("\n");
+  if (values.length > 1 && values[values.length - 1] === "") values.pop();
+
+  if (node.type === Scalar.BLOCK_LITERAL) {
+    // Content starts on the line after the `|` header, one value line per source line;
+    // the column is wherever that exact text ends up on the source line (any indentation).
+    const header = lineCounter.linePos(start).line; // 1-based
+    return values.map((value, k) => {
+      const sourceLine = sourceLines[header + k] ?? "";
+      const exact = sourceLine.endsWith(value);
+      return { text: value, line: header + k + 1, column: exact ? sourceLine.length - value.length + 1 : 1, exact };
+    });
+  }
+
+  // Plain or quoted scalar (top-level string or a list item).
+  const quote = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ? 1 : 0;
+  const pos = lineCounter.linePos(start);
+  if (values.length === 1 && source.slice(start + quote, start + quote + text.length) === text) {
+    return [{ text, line: pos.line, column: pos.col + quote, exact: true }];
+  }
+  // Escapes or line folding moved characters around: point at the string itself.
+  return values.map((value) => ({ text: value, line: pos.line, column: pos.col, exact: false }));
+}
+
+function nodeSpan(node: { range?: [number, number, number] | null }, spanOf: (a: number, b: number) => Span): Span {
+  const range = node.range ?? [0, 0, 0];
+  return spanOf(range[0], range[1]);
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0]!.trim();
+}

@@ -1,0 +1,178 @@
+// Syntax tree → VmDraft. Resolves what the grammar leaves implicit (guest port from a
+// well-known name, a derived name, the protocol) and reports structural mistakes: unknown
+// statements and options, repeated options, conflicting protocols. Value checks (ranges,
+// addresses, names) are the validators' job.
+import type { ExposeNode, NumberToken, OptionNode, PortSpecNode, StatementNode, WordToken } from "./ast.js";
+import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
+import type { ForwardDraft, Located, PortRange, Protocol, VmDraft } from "./ir.js";
+import { SERVICES } from "./services.js";
+import { didYouMean } from "./suggest.js";
+
+const STATEMENTS = ["expose", "interface", "allow"];
+const OPTIONS = ["from", "on", "limit", "max", "log"];
+const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600 } as const;
+
+export function lower(vm: string, file: string, statements: readonly StatementNode[], sink: DiagnosticSink): VmDraft {
+  const draft: VmDraft = { vm, file, interfaces: null, allowFrom: null, allowPrivileged: false, forwards: [] };
+  for (const statement of statements) {
+    switch (statement.kind) {
+      case "expose": {
+        const forward = lowerExpose(statement, sink);
+        if (forward) draft.forwards.push(forward);
+        break;
+      }
+      case "interface":
+        if (draft.interfaces) duplicateStatement(sink, statement.span, "interface");
+        else draft.interfaces = statement.names.map(located);
+        break;
+      case "allow-from":
+        if (draft.allowFrom) duplicateStatement(sink, statement.span, "allow from");
+        else draft.allowFrom = statement.sources.map(located);
+        break;
+      case "allow-privileged":
+        draft.allowPrivileged = true;
+        break;
+      case "unknown":
+        sink.error(
+          CODES.UNKNOWN_STATEMENT,
+          wordSpan(statement.span, statement.word),
+          `unknown statement \`${statement.word}\``,
+          didYouMean(statement.word, STATEMENTS),
+        );
+        break;
+    }
+  }
+  return draft;
+}
+
+function lowerExpose(node: ExposeNode, sink: DiagnosticSink): ForwardDraft | null {
+  const service = node.name ? SERVICES[node.name.text] : undefined;
+  let guest: Located<PortRange>;
+  if (node.guest) {
+    guest = { value: range(node.guest), at: node.guest.span };
+  } else if (node.name && service) {
+    guest = { value: { first: service.port, last: service.port }, at: node.name.span };
+  } else if (node.name) {
+    sink.error(
+      CODES.UNKNOWN_SERVICE,
+      node.name.span,
+      `\`${node.name.text}\` is not a well-known service, so the guest port is unknown`,
+      `Give the guest port (\`expose ${node.name.text} 8080 as 8080\`). ${didYouMean(node.name.text, Object.keys(SERVICES))}`,
+    );
+    return null;
+  } else {
+    sink.error(
+      CODES.MISSING_GUEST_PORT,
+      node.span,
+      "expose needs a guest port or a well-known service name",
+      "Write `expose NAME GUEST as HOST`, e.g. `expose web 80 as 8080` or `expose ssh as 2222`.",
+    );
+    return null;
+  }
+
+  const protocol = resolveProtocol(node, service?.protocol, sink);
+  const options = lowerOptions(node.options, sink);
+  const name = node.name
+    ? { value: node.name.text, at: node.name.span }
+    : { value: `${protocol.replace("+", "-")}-${formatPorts(guest.value)}`, at: node.span };
+
+  return {
+    name,
+    derivedName: !node.name,
+    protocol,
+    guest,
+    host: { value: range(node.host), at: node.host.span },
+    ...options,
+    at: node.span,
+  };
+}
+
+function resolveProtocol(node: ExposeNode, implied: Protocol | undefined, sink: DiagnosticSink): Protocol {
+  const onGuest = node.guest?.protocol;
+  const onHost = node.host.protocol;
+  if (onGuest && onHost && onGuest.text !== onHost.text) {
+    sink.error(
+      CODES.PROTOCOL_CONFLICT,
+      onHost.span,
+      `guest port says ${onGuest.text} but host port says ${onHost.text}`,
+      "A forward keeps its protocol: write it once, on either side.",
+    );
+  }
+  return onGuest?.text ?? onHost?.text ?? implied ?? "tcp";
+}
+
+type LoweredOptions = Pick<ForwardDraft, "from" | "on" | "limit" | "max" | "log">;
+
+function lowerOptions(options: readonly OptionNode[], sink: DiagnosticSink): LoweredOptions {
+  const out: LoweredOptions = { from: null, on: null, limit: null, max: null, log: false };
+  const seen = new Set<string>();
+  for (const option of options) {
+    if (option.kind === "unknown-option") {
+      sink.error(
+        CODES.UNKNOWN_OPTION,
+        wordSpan(option.span, option.word),
+        `unknown option \`${option.word}\``,
+        didYouMean(option.word, OPTIONS),
+      );
+      continue;
+    }
+    if (seen.has(option.kind)) {
+      sink.error(
+        CODES.DUPLICATE_OPTION,
+        option.span,
+        `option \`${option.kind}\` is given twice`,
+        option.kind === "from" || option.kind === "on" ? "List several values once, separated by commas." : "Keep one.",
+      );
+      continue;
+    }
+    seen.add(option.kind);
+    switch (option.kind) {
+      case "from":
+        out.from = option.sources.map(located);
+        break;
+      case "on":
+        out.on = option.names.map(located);
+        break;
+      case "limit":
+        out.limit = {
+          count: number(option.count),
+          seconds: {
+            value: option.seconds.amount.value * SECONDS_PER_UNIT[option.seconds.unit],
+            at: option.seconds.span,
+          },
+        };
+        break;
+      case "max":
+        out.max = number(option.count);
+        break;
+      case "log":
+        out.log = true;
+        break;
+    }
+  }
+  return out;
+}
+
+function range(spec: PortSpecNode): PortRange {
+  return { first: spec.from.value, last: (spec.to ?? spec.from).value };
+}
+
+function formatPorts(r: PortRange): string {
+  return r.first === r.last ? String(r.first) : `${r.first}-${r.last}`;
+}
+
+function located(token: WordToken): Located<string> {
+  return { value: token.text, at: token.span };
+}
+
+function number(token: NumberToken): Located<number> {
+  return { value: token.value, at: token.span };
+}
+
+function wordSpan(span: Span, word: string): Span {
+  return { ...span, endLine: span.line, endColumn: span.column + word.length };
+}
+
+function duplicateStatement(sink: DiagnosticSink, at: Span, what: string): void {
+  sink.error(CODES.DUPLICATE_STATEMENT, at, `\`${what}\` is given twice`, "List several values in one statement, separated by commas.");
+}

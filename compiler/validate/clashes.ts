@@ -1,0 +1,46 @@
+// Host ports claimed by another VM. The other VMs are passed in (already validated), so
+// the diagnostic can name the VM and the line that holds the port.
+import { CODES, DiagnosticSink } from "../diagnostic.js";
+import { formatRange, protocolsOf, type ForwardDraft, type PortRange, type VmSpec } from "../ir.js";
+
+interface Claim { range: PortRange; own?: ForwardDraft; other?: { vm: string; file: string; line: number; name: string } }
+
+/** Sweep over own and others' host ranges per protocol; O(n log n) for thousands of forwards. */
+export function validateClashes(forwards: readonly ForwardDraft[], others: readonly VmSpec[], sink: DiagnosticSink): Set<ForwardDraft> {
+  const bad = new Set<ForwardDraft>();
+  if (others.length === 0) return bad;
+  for (const protocol of ["tcp", "udp"] as const) {
+    const claims: Claim[] = [];
+    for (const f of forwards) if (protocolsOf(f.protocol).includes(protocol)) claims.push({ range: f.host.value, own: f });
+    for (const vm of others) {
+      for (const f of vm.forwards) {
+        if (protocolsOf(f.protocol).includes(protocol)) {
+          claims.push({ range: f.host, other: { vm: vm.vm, file: vm.file, line: f.line, name: f.name } });
+        }
+      }
+    }
+    claims.sort((a, b) => a.range.first - b.range.first);
+    let widestOwn: Claim | undefined;
+    let widestOther: Claim | undefined;
+    const report = (own: ForwardDraft, other: NonNullable<Claim["other"]>): void => {
+      if (bad.has(own)) return;
+      bad.add(own);
+      sink.error(
+        CODES.CLAIMED_BY_OTHER_VM,
+        own.host.at,
+        `host ${protocol} port ${formatRange(own.host.value)} is already claimed by VM \`${other.vm}\` (\`${other.name}\`, ${other.file}:${other.line})`,
+        "Two VMs cannot share a host port; pick another one here or there.",
+      );
+    };
+    for (const claim of claims) {
+      if (claim.own) {
+        if (widestOther && widestOther.range.last >= claim.range.first) report(claim.own, widestOther.other!);
+        if (!widestOwn || claim.range.last > widestOwn.range.last) widestOwn = claim;
+      } else {
+        if (widestOwn && widestOwn.range.last >= claim.range.first) report(widestOwn.own!, claim.other!);
+        if (!widestOther || claim.range.last > widestOther.range.last) widestOther = claim;
+      }
+    }
+  }
+  return bad;
+}

@@ -1,0 +1,35 @@
+// WAN interface names (`interface`, `on`). Only the shape is checked here: whether the Mac
+// has the interface is a host fact `doctor` and `up` look at.
+import { CODES, DiagnosticSink } from "../diagnostic.js";
+import type { InterfaceName, Located } from "../ir.js";
+import { truncate } from "./addresses.js";
+
+// BSD interface names: a driver name and a unit number, under IFNAMSIZ (16).
+const INTERFACE = /^[a-z]{1,12}[0-9]{1,3}$/;
+
+export function isInterfaceName(text: string): text is InterfaceName {
+  return INTERFACE.test(text);
+}
+
+export function validateInterfaces(names: readonly Located<string>[], sink: DiagnosticSink): InterfaceName[] | null {
+  const out: InterfaceName[] = [];
+  let ok = true;
+  for (const name of names) {
+    if (!isInterfaceName(name.value)) {
+      sink.error(CODES.INVALID_INTERFACE, name.at, `\`${truncate(name.value)}\` is not an interface name`, "Use a name as `ifconfig -l` prints it, e.g. en0.");
+      ok = false;
+    } else if (name.value.startsWith("lo")) {
+      // PF-FACTS.md §5: the Mac's own connections never pass a WAN rdr; lo0 rules do not reach a VM.
+      sink.error(
+        CODES.INVALID_INTERFACE,
+        name.at,
+        `\`${name.value}\` is the loopback interface; PF cannot redirect the Mac's own connections to a VM`,
+        "Name the interface clients arrive on (e.g. en0); from the Mac itself, connect to the VM's address directly.",
+      );
+      ok = false;
+    } else if (!out.includes(name.value)) {
+      out.push(name.value);
+    }
+  }
+  return ok ? out : null;
+}

@@ -1,0 +1,39 @@
+// `limit N/DURATION` and `max N`: PF's max-src-conn-rate and max-src-conn count established
+// TCP connections only (PF-FACTS.md §6), so they make no sense on UDP.
+import { CODES, DiagnosticSink } from "../diagnostic.js";
+import type { ConnectionLimit, ForwardDraft, Located } from "../ir.js";
+
+export const MAX_CONNECTIONS = 1_000_000;
+export const MAX_LIMIT_SECONDS = 86_400;
+
+export interface CheckedLimits { limit: ConnectionLimit | null; max: number | null }
+
+export function validateLimits(forward: ForwardDraft, sink: DiagnosticSink): CheckedLimits | null {
+  const { limit, max } = forward;
+  if (!limit && !max) return { limit: null, max: null };
+  const at = (limit?.count.at ?? max?.at)!;
+  if (forward.protocol === "udp") {
+    sink.error(CODES.LIMIT_NOT_TCP, at, "`limit` and `max` count TCP connections; this forward is UDP only", "Remove them, or forward TCP.");
+    return null;
+  }
+  if (forward.protocol === "tcp+udp") {
+    sink.warning(CODES.LIMIT_TCP_PART_ONLY, at, "`limit` and `max` apply to the TCP part of this forward only", "UDP has no connections for PF to count.");
+  }
+  let ok = true;
+  const check = (value: Located<number>, max: number, what: string): void => {
+    if (!Number.isInteger(value.value) || value.value < 1 || value.value > max) {
+      sink.error(CODES.LIMIT_VALUE, value.at, `${what} must be between 1 and ${max}`, "For example `limit 5/30s` or `max 50`.");
+      ok = false;
+    }
+  };
+  if (limit) {
+    check(limit.count, MAX_CONNECTIONS, "the connection count");
+    check(limit.seconds, MAX_LIMIT_SECONDS, "the period in seconds");
+  }
+  if (max) check(max, MAX_CONNECTIONS, "max");
+  if (!ok) return null;
+  return {
+    limit: limit ? { count: limit.count.value, seconds: limit.seconds.value } : null,
+    max: max ? max.value : null,
+  };
+}

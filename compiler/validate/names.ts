@@ -1,0 +1,50 @@
+// Forward and VM names. Both end up inside PF tags, labels and table names, so they are
+// restricted to characters PF's lexer takes in a bare word (PF-FACTS.md §7).
+import { CODES, DiagnosticSink } from "../diagnostic.js";
+import type { ForwardDraft, ForwardName, VmName } from "../ir.js";
+import { truncate } from "./addresses.js";
+
+const FORWARD_NAME = /^[a-z][a-z0-9-]*$/;
+export const MAX_FORWARD_NAME = 32;
+// Lima's own instance names are alphanumerics with . _ - separators; sockets cap their length.
+const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const MAX_VM_NAME = 48;
+
+export function isForwardName(text: string): text is ForwardName {
+  return text.length <= MAX_FORWARD_NAME && FORWARD_NAME.test(text);
+}
+
+export function isVmName(text: string): text is VmName {
+  return text.length <= MAX_VM_NAME && VM_NAME.test(text);
+}
+
+/** Report bad and duplicate names; returns the set of forwards whose name is usable. */
+export function validateNames(forwards: readonly ForwardDraft[], sink: DiagnosticSink): Set<ForwardDraft> {
+  const ok = new Set<ForwardDraft>();
+  const firstLine = new Map<string, number>();
+  for (const forward of forwards) {
+    const name = forward.name.value;
+    if (!isForwardName(name)) {
+      sink.error(
+        CODES.INVALID_NAME,
+        forward.name.at,
+        `forward name \`${truncate(name)}\` is not valid`,
+        `Names are lowercase letters, digits and '-', start with a letter, at most ${MAX_FORWARD_NAME} characters.`,
+      );
+      continue;
+    }
+    const earlier = firstLine.get(name);
+    if (earlier !== undefined) {
+      sink.error(
+        CODES.DUPLICATE_NAME,
+        forward.name.at,
+        `forward name \`${name}\` is already used on line ${earlier}`,
+        forward.derivedName ? "Give one of the forwards an explicit name: `expose NAME GUEST as HOST`." : "Give each forward its own name.",
+      );
+      continue;
+    }
+    firstLine.set(name, forward.at.line);
+    ok.add(forward);
+  }
+  return ok;
+}

@@ -1,0 +1,72 @@
+// The one place that knows every path and environment name of the contract
+// (docs/DESIGN.md "Host access"): tests and users point them elsewhere the same way.
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { CliError, EXIT } from "./errors.js";
+
+export interface Paths {
+  limaHome: string;
+  pfConf: string;
+  stateDir: string;
+  dhcpdLeases: string;
+  launchdDir: string;
+}
+
+export interface Environment {
+  env: NodeJS.ProcessEnv;
+  platform: string;
+  paths: Paths;
+  /** The user who ran sudo, when we are root through sudo: Lima runs as them, never as root. */
+  invokingUser: { name: string; uid: number; gid: number; home: string } | null;
+  isRoot: boolean;
+}
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+  const platform = env.LIMAWAN_PLATFORM || process.platform;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const invokingUser = isRoot ? sudoUser(env, platform) : null;
+  const home = invokingUser?.home ?? os.homedir();
+  return {
+    env,
+    platform,
+    isRoot,
+    invokingUser,
+    paths: {
+      limaHome: env.LIMA_HOME || path.join(home, ".lima"),
+      pfConf: env.LIMAWAN_PF_CONF || "/etc/pf.conf",
+      stateDir: env.LIMAWAN_STATE_DIR || "/var/db/limawan",
+      dhcpdLeases: env.LIMAWAN_DHCPD_LEASES || "/var/db/dhcpd_leases",
+      launchdDir: env.LIMAWAN_LAUNCHD_DIR || "/Library/LaunchDaemons",
+    },
+  };
+}
+
+function sudoUser(env: NodeJS.ProcessEnv, platform: string): Environment["invokingUser"] {
+  const name = env.SUDO_USER;
+  const uid = Number(env.SUDO_UID);
+  const gid = Number(env.SUDO_GID);
+  if (!name || name === "root" || !Number.isInteger(uid) || !Number.isInteger(gid)) return null;
+  // sudo may keep root's HOME; the user's Lima lives in their own home.
+  const candidates = platform === "darwin" ? [`/Users/${name}`] : [`/home/${name}`, `/Users/${name}`];
+  const home = candidates.find((dir) => existsSync(dir)) ?? candidates[0]!;
+  return { name, uid, gid, home };
+}
+
+/** Host-changing commands: macOS and root, or exit 3 saying exactly what to run instead. */
+export function requireHostAccess(environment: Environment, command: string, options: { dryRun: boolean }): void {
+  if (environment.platform !== "darwin") {
+    throw new CliError(
+      EXIT.ENVIRONMENT,
+      `\`${command}\` changes macOS PF and runs only on macOS (this is ${environment.platform})`,
+      "Use `limactl limawan plan` to see the rules anywhere.",
+    );
+  }
+  if (!options.dryRun && !environment.isRoot) {
+    throw new CliError(
+      EXIT.ENVIRONMENT,
+      `\`${command}\` changes PF and needs root`,
+      `Run: sudo limactl limawan ${command}  (or add --dry-run to see what it would do)`,
+    );
+  }
+}

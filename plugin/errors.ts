@@ -1,0 +1,27 @@
+// One error type for the CLI: a message for people, a hint for what to do, and the exit
+// code of the command contract (docs/DESIGN.md "Command-line contract").
+
+export const EXIT = {
+  OK: 0,
+  /** Diagnostics, VM not running, a check failed. */
+  FAILURE: 1,
+  USAGE: 2,
+  /** Not macOS, not root, a tool missing. */
+  ENVIRONMENT: 3,
+  /** A host command failed; nothing was changed. */
+  HOST_COMMAND: 4,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+    readonly hint?: string,
+    /** Extra text shown verbatim (e.g. pfctl's own stderr). */
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}

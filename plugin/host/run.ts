@@ -1,0 +1,100 @@
+// Runs host programs found on PATH (pfctl, sysctl, limactl, launchctl, route, ifconfig).
+// Read-only calls always run; calls that change the host go through `change`, which in
+// --dry-run mode prints the exact command (and its stdin) instead of running it.
+import { execa } from "execa";
+import { CliError, EXIT } from "../errors.js";
+
+export interface CommandResult { exitCode: number; stdout: string; stderr: string }
+
+export interface RunOptions {
+  input?: string;
+  /** Run as the invoking (sudo) user, with their LIMA_HOME: Lima refuses to run as root. */
+  asUser?: boolean;
+  timeoutMs?: number;
+}
+
+export interface Runner {
+  readonly dryRun: boolean;
+  /** A query: runs even in dry-run. */
+  run(program: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /** A change: recorded, not run, in dry-run (then it reports success). */
+  change(program: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /** A file the command would write, for dry-run output. */
+  noteWrite(file: string, content: string): void;
+}
+
+export interface RunnerContext {
+  env: NodeJS.ProcessEnv;
+  user: { uid: number; gid: number; home: string } | null;
+  limaHome: string;
+  dryRun: boolean;
+  /** Where dry-run prints its plan. */
+  report(line: string): void;
+}
+
+export function createRunner(context: RunnerContext): Runner {
+  const exec = async (program: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> => {
+    const asUser = options.asUser && context.user;
+    try {
+      const result = await execa(program, [...args], {
+        input: options.input,
+        reject: false,
+        stripFinalNewline: false,
+        timeout: options.timeoutMs ?? 60_000,
+        env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? { HOME: context.user!.home } : {}) },
+        extendEnv: false,
+        ...(asUser ? { uid: context.user!.uid, gid: context.user!.gid } : {}),
+      });
+      if (result.failed && result.exitCode === undefined) {
+        const code = (result as { code?: string }).code;
+        if (code === "ENOENT") throw missing(program);
+        throw new CliError(EXIT.HOST_COMMAND, `${program} could not be run: ${result.shortMessage ?? result.message}`);
+      }
+      return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? "") };
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw missing(program);
+      throw error;
+    }
+  };
+  return {
+    dryRun: context.dryRun,
+    run: exec,
+    async change(program, args, options = {}) {
+      if (!context.dryRun) return exec(program, args, options);
+      const command = [program, ...args.map(shellQuote)].join(" ");
+      if (options.input !== undefined) {
+        context.report(`would run: ${command} <<'EOF'\n${options.input.trimEnd()}\nEOF`);
+      } else {
+        context.report(`would run: ${command}`);
+      }
+      return { exitCode: 0, stdout: "", stderr: "" };
+    },
+    noteWrite(file, content) {
+      context.report(`would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);
+    },
+  };
+}
+
+function missing(program: string): CliError {
+  return new CliError(EXIT.ENVIRONMENT, `\`${program}\` was not found on PATH`, hintFor(program));
+}
+
+function hintFor(program: string): string {
+  switch (program) {
+    case "limactl":
+      return "Install Lima 2.0 or newer (brew install lima) and make sure limactl is on PATH.";
+    case "pfctl":
+    case "sysctl":
+    case "launchctl":
+    case "route":
+    case "ifconfig":
+      return `${program} ships with macOS in /sbin or /usr/sbin or /bin; check PATH (sudo may reset it).`;
+    default:
+      return "Check PATH.";
+  }
+}
+
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=,@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,78 @@
+// The `limactl-limawan` program: commander wiring only. Each command lives in
+// plugin/commands/<name>.ts and returns its exit code; errors become messages here.
+import { Command, CommanderError, Option } from "commander";
+import { check } from "./commands/check.js";
+import { plan } from "./commands/plan.js";
+import { createContext, type Context, type GlobalOptions } from "./context.js";
+import { CliError, EXIT, type ExitCode } from "./errors.js";
+import { Output } from "./output.js";
+
+export const DESCRIPTION = "Expose Lima VM ports to the internet through macOS PF";
+
+type Handler = (ctx: Context, args: string[], options: Record<string, unknown>) => Promise<ExitCode>;
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const program = new Command("limactl limawan")
+    .description(`${DESCRIPTION}.\nForwards keep the real client address, so logs and fail2ban in the VM see it.`)
+    .option("--json", "print machine-readable JSON where data is printed")
+    .option("-q, --quiet", "print only results and errors")
+    .option("-v, --verbose", "explain each step")
+    .option("--no-color", "no colours (NO_COLOR is honoured too)")
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  const run = (handler: Handler) => async (...params: unknown[]) => {
+    const command = params[params.length - 1] as Command;
+    const options = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+    const args = params.slice(0, -2).flatMap((p) => (Array.isArray(p) ? p : p === undefined ? [] : [p])) as string[];
+    const ctx = createContext(options, env);
+    try {
+      exitCode = await handler(ctx, args, options);
+    } catch (error) {
+      exitCode = reportError(ctx.out, error);
+    }
+  };
+
+  program
+    .command("plan")
+    .description("compile annotations and print the PF rules `up` would load; changes nothing")
+    .argument("[targets...]", "instance names or lima.yaml files (default: every instance)")
+    .option("--vm-ip <ip>", "the VM's address (default: looked up for instances, 192.168.105.2 for files)")
+    .option("--interface <if>", "WAN interface(s), comma-separated (default: the default route's)")
+    .option("--name <vm>", "VM name to use for a plain file")
+    .action(run((ctx, args, o) => plan(ctx, args, o as Parameters<typeof plan>[2])));
+
+  program
+    .command("check")
+    .description("validate annotations and print every diagnostic")
+    .argument("[targets...]", "instance names or lima.yaml files (default: every instance)")
+    .option("--name <vm>", "VM name to use for a plain file")
+    .action(run((ctx, args, o) => check(ctx, args, o as Parameters<typeof check>[2])));
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every other commander error is a usage error.
+      return error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.version" ? EXIT.OK : EXIT.USAGE;
+    }
+    throw error;
+  }
+  return exitCode;
+}
+
+function reportError(out: Output, error: unknown): ExitCode {
+  if (error instanceof CliError) {
+    out.error(error.message, error.hint, error.detail);
+    return error.exitCode;
+  }
+  // A bug, not a user mistake: say so plainly, with the stack only on --verbose.
+  const err = error instanceof Error ? error : new Error(String(error));
+  out.error(`internal error: ${err.message}`, "This is a LimaWAN bug; please report it with the command you ran (add --verbose for the stack).");
+  out.verbose(err.stack ?? "");
+  return EXIT.HOST_COMMAND;
+}
+
+export { Option };

@@ -1,0 +1,72 @@
+// The one logger: data to stdout (text or --json), messages to stderr, colours only when
+// stderr/stdout is a terminal and neither --no-color nor NO_COLOR says otherwise.
+import pc from "picocolors";
+import type { Paint } from "../compiler/render-diagnostics.js";
+
+export interface OutputOptions { json: boolean; quiet: boolean; verbose: boolean; color: boolean }
+
+export class Output {
+  readonly paint: Paint;
+  private readonly colours: ReturnType<typeof pc.createColors>;
+
+  constructor(
+    readonly options: OutputOptions,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    private readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {
+    this.colours = pc.createColors(options.color);
+    const c = this.colours;
+    this.paint = { error: (s) => c.red(c.bold(s)), warning: (s) => c.yellow(c.bold(s)), dim: c.dim, bold: c.bold };
+  }
+
+  get c(): ReturnType<typeof pc.createColors> {
+    return this.colours;
+  }
+
+  /** Primary output (rules, tables). */
+  print(text: string): void {
+    this.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  /** Machine-readable output for --json. */
+  json(value: unknown): void {
+    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  info(message: string): void {
+    if (!this.options.quiet) this.stderr.write(`${message}\n`);
+  }
+
+  verbose(message: string): void {
+    if (this.options.verbose) this.stderr.write(`${this.colours.dim(message)}\n`);
+  }
+
+  warn(message: string): void {
+    this.stderr.write(`${this.colours.yellow("warning:")} ${message}\n`);
+  }
+
+  error(message: string, hint?: string, detail?: string): void {
+    this.stderr.write(`${this.colours.red(this.colours.bold("error:"))} ${message}\n`);
+    if (detail) this.stderr.write(`${detail.trimEnd()}\n`);
+    if (hint) this.stderr.write(`${this.colours.dim(`hint: ${hint}`)}\n`);
+  }
+
+  /** Progress that rewrites itself on a terminal and is silent elsewhere. */
+  progress(message: string): void {
+    if (this.options.quiet || this.options.json) return;
+    const stream = this.stderr as NodeJS.WriteStream;
+    if (stream.isTTY) stream.write(`\r\x1b[2K${message}`);
+  }
+
+  endProgress(): void {
+    const stream = this.stderr as NodeJS.WriteStream;
+    if (stream.isTTY && !this.options.quiet && !this.options.json) stream.write("\r\x1b[2K");
+  }
+}
+
+export function colourWanted(flag: boolean | undefined, env: NodeJS.ProcessEnv, stream: NodeJS.WriteStream = process.stderr): boolean {
+  if (flag === false) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
+  return Boolean(stream.isTTY);
+}
