@@ -2,6 +2,8 @@
 // Tests swap the programs on PATH, never these objects' internals.
 import { readEnvironment, type Environment } from "./environment.js";
 import { Lima } from "./host/lima.js";
+import { Pfctl } from "./host/pfctl.js";
+import { Sysctl } from "./host/sysctl.js";
 import { createRunner, type Runner } from "./host/run.js";
 import { colourWanted, Output } from "./output.js";
 
@@ -12,6 +14,8 @@ export interface Context {
   out: Output;
   runner: Runner;
   lima: Lima;
+  pfctl: Pfctl;
+  sysctl: Sysctl;
   dryRun: boolean;
 }
 
@@ -31,5 +35,13 @@ export function createContext(options: GlobalOptions, env: NodeJS.ProcessEnv = p
     dryRun,
     report: (line) => out.print(line),
   });
-  return { environment, out, runner, lima: new Lima(runner, environment.paths.limaHome, environment.paths.dhcpdLeases), dryRun };
+  return {
+    environment,
+    out,
+    runner,
+    lima: new Lima(runner, environment.paths.limaHome, environment.paths.dhcpdLeases),
+    pfctl: new Pfctl(runner),
+    sysctl: new Sysctl(runner),
+    dryRun,
+  };
 }

@@ -1,8 +1,14 @@
 // The `limactl-limawan` program: commander wiring only. Each command lives in
 // plugin/commands/<name>.ts and returns its exit code; errors become messages here.
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import { check } from "./commands/check.js";
+import { down } from "./commands/down.js";
+import { expose, unexpose } from "./commands/expose.js";
+import { install, uninstall } from "./commands/install.js";
+import { ip } from "./commands/ip.js";
 import { plan } from "./commands/plan.js";
+import { status } from "./commands/status.js";
+import { up } from "./commands/up.js";
 import { createContext, type Context, type GlobalOptions } from "./context.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import { Output } from "./output.js";
@@ -51,6 +57,65 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .option("--name <vm>", "VM name to use for a plain file")
     .action(run((ctx, args, o) => check(ctx, args, o as Parameters<typeof check>[2])));
 
+  program
+    .command("up")
+    .description("apply the rules of running instances (root)")
+    .argument("[instances...]", "instance names")
+    .option("--all", "every running, annotated instance")
+    .option("--wait <seconds>", "wait this long for the instance to run and get an address")
+    .option("--interface <if>", "WAN interface(s) for forwards that name none (default: the default route's)")
+    .option("--dry-run", "print the exact commands and file writes; change nothing")
+    .action(run((ctx, args, o) => up(ctx, args, o)));
+
+  program
+    .command("down")
+    .description("remove instances' rules; restore what LimaWAN changed (root)")
+    .argument("[instances...]", "instance names")
+    .option("--all", "every instance")
+    .option("--dry-run", "print the exact commands and file writes; change nothing")
+    .action(run((ctx, args, o) => down(ctx, args, o)));
+
+  program
+    .command("status")
+    .description("instances, forwards (applied/pending/stale/conflicting), PF state and counters")
+    .argument("[instances...]", "instance names (default: all)")
+    .action(run((ctx, args) => status(ctx, args)));
+
+  program
+    .command("ip")
+    .description("print the VM's address on its vmnet network")
+    .argument("<instance>", "instance name")
+    .option("--wait <seconds>", "wait this long for the address")
+    .action(run((ctx, args, o) => ip(ctx, args, o)));
+
+  program
+    .command("expose")
+    .description("add a statement to the instance's x-limawan annotation, keeping the file's layout")
+    .argument("<instance>", "instance name")
+    .argument("<statement...>", "e.g. 'http 80 as 8080' (quote it, or give it as words)")
+    .option("--dry-run", "print the new file; change nothing")
+    .action(run((ctx, args) => expose(ctx, args)));
+
+  program
+    .command("unexpose")
+    .description("remove a forward from the instance's x-limawan annotation")
+    .argument("<instance>", "instance name")
+    .argument("<name>", "forward name")
+    .option("--dry-run", "print the new file; change nothing")
+    .action(run((ctx, args) => unexpose(ctx, args)));
+
+  program
+    .command("install")
+    .description("install the launchd daemon that runs `watch` at boot, and the PF anchor points (root)")
+    .option("--dry-run", "print the plist and commands; change nothing")
+    .action(run((ctx) => install(ctx)));
+
+  program
+    .command("uninstall")
+    .description("remove the daemon, every LimaWAN rule and the anchor points (root)")
+    .option("--dry-run", "print the commands; change nothing")
+    .action(run((ctx) => uninstall(ctx)));
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {
@@ -74,5 +139,3 @@ function reportError(out: Output, error: unknown): ExitCode {
   out.verbose(err.stack ?? "");
   return EXIT.HOST_COMMAND;
 }
-
-export { Option };

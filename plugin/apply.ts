@@ -1,0 +1,81 @@
+// Carry out a plan's actions through the adapters. The anchor text is parse-checked before
+// anything changes; when a step fails, the steps already done are undone in reverse, so the
+// host is left as it was found (exit 4, "nothing changed").
+import type { Action } from "../compiler/plan.js";
+import { describeAction } from "../compiler/plan.js";
+import type { Context } from "./context.js";
+import { CliError } from "./errors.js";
+import { IP_FORWARDING } from "./host/sysctl.js";
+import { backupPath, installAnchorPoints, restorePfConf } from "./pf-conf-file.js";
+import type { State } from "./state.js";
+
+/** The parts of the state that applying actions changes. */
+export type HostRecord = Pick<State, "pfToken" | "forwarding" | "pfConf">;
+
+export async function applyActions(ctx: Context, actions: readonly Action[], record: HostRecord): Promise<HostRecord> {
+  const load = actions.find((a) => a.kind === "load-anchor");
+  if (load && load.kind === "load-anchor") await ctx.pfctl.checkAnchor(load.text);
+
+  let next: HostRecord = { ...record };
+  const undo: Array<() => Promise<void>> = [];
+  try {
+    for (const action of actions) {
+      ctx.out.verbose(`- ${describeAction(action)}`);
+      next = await applyOne(ctx, action, next, undo);
+    }
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (undoError) {
+        ctx.out.warn(`could not undo a step: ${(undoError as Error).message}`);
+      }
+    }
+    if (error instanceof CliError) {
+      throw new CliError(error.exitCode, `${error.message}; everything done before it was undone`, error.hint, error.detail);
+    }
+    throw error;
+  }
+  return next;
+}
+
+async function applyOne(ctx: Context, action: Action, record: HostRecord, undo: Array<() => Promise<void>>): Promise<HostRecord> {
+  switch (action.kind) {
+    case "install-anchor-points": {
+      const { changed, previous } = await installAnchorPoints(ctx);
+      if (!changed) {
+        // pf.conf has the points but the loaded ruleset does not (pf.conf edited, not loaded).
+        await ctx.pfctl.loadMainRuleset(ctx.environment.paths.pfConf);
+        return record;
+      }
+      undo.push(() => restorePfConf(ctx, previous));
+      return { ...record, pfConf: record.pfConf ?? { addedBy: "up", backup: backupPath(ctx) } };
+    }
+    case "enable-ip-forwarding": {
+      await ctx.sysctl.set(IP_FORWARDING, "1");
+      undo.push(() => ctx.sysctl.set(IP_FORWARDING, action.prior));
+      // Remember the first value ever found, so uninstall can put it back.
+      return { ...record, forwarding: record.forwarding ?? { prior: action.prior, changedByLimawan: true } };
+    }
+    case "enable-pf": {
+      const token = await ctx.pfctl.enable();
+      undo.push(() => ctx.pfctl.release(token));
+      return { ...record, pfToken: token };
+    }
+    case "load-anchor":
+      await ctx.pfctl.loadAnchor(action.text);
+      return record;
+    case "remove-tables":
+      // Clean-up after the load succeeded: a failure here must not undo a good load.
+      for (const table of action.tables) {
+        await ctx.pfctl.killTable(table).catch((error: Error) => ctx.out.warn(`table <${table}> stays: ${error.message}`));
+      }
+      return record;
+    case "flush-anchor":
+      await ctx.pfctl.flushAnchor();
+      return record;
+    case "release-pf":
+      if (record.pfToken) await ctx.pfctl.release(record.pfToken);
+      return { ...record, pfToken: null };
+  }
+}

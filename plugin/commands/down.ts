@@ -1,0 +1,24 @@
+// `down [INSTANCE…] [--all] [--dry-run]`: remove forwards; the other VMs' rules are reloaded
+// unchanged in the same atomic anchor load. When the last forward goes, the anchor is
+// emptied and LimaWAN's PF reference released. IP forwarding stays (DESIGN.md: other
+// services rely on it; `uninstall` restores it).
+import type { Context } from "../context.js";
+import { converge } from "../converge.js";
+import { requireHostAccess } from "../environment.js";
+import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { describeResult } from "./summary.js";
+
+export async function down(ctx: Context, args: string[], options: { all?: boolean }): Promise<ExitCode> {
+  requireHostAccess(ctx.environment, "down", { dryRun: ctx.dryRun });
+  if (args.length === 0 && !options.all) {
+    throw new CliError(EXIT.USAGE, "name the instances to bring down, or use --all", "e.g. sudo limactl limawan down web");
+  }
+  const result = await converge(ctx, async (state) => {
+    for (const name of args) if (!(name in state.vms)) ctx.out.info(`${name}: no forwards applied`);
+    return options.all ? [] : Object.values(state.vms).filter((vm) => !args.includes(vm.instance));
+  }, { keepInterfaces: true });
+  const summary = describeResult(result, ctx.dryRun);
+  if (ctx.out.options.json) ctx.out.json(summary);
+  else for (const line of summary.lines) ctx.out.info(line);
+  return EXIT.OK;
+}

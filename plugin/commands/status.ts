@@ -1,0 +1,142 @@
+// `status [INSTANCE…] [--json]`: per instance, its forwards and whether they are applied,
+// pending, stale or conflicting, with PF's counters; plus PF, anchor points, forwarding.
+// Reads what it can without root and says what it could not.
+import type { VmSpec } from "../../compiler/ir.js";
+import { compileFile } from "../../compiler/pipeline.js";
+import type { Context } from "../context.js";
+import { labelsOf } from "../converge.js";
+import { CliError, EXIT, type ExitCode } from "../errors.js";
+import type { Instance } from "../host/lima.js";
+import type { LabelCounters } from "../host/pfctl.js";
+import { IP_FORWARDING } from "../host/sysctl.js";
+import { StateStore, type State } from "../state.js";
+import { instanceStatus, type InstanceStatus } from "../status-report.js";
+import { daemonStatus, type DaemonStatus } from "./install.js";
+
+export interface HostStatus {
+  pf: { enabled: boolean; anchorPoints: { rdr: boolean; filter: boolean }; referenceHeld: boolean } | null;
+  forwarding: string | null;
+  daemon: DaemonStatus | null;
+  unreadable: string[];
+}
+
+export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
+  const unreadable: string[] = [];
+  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await fn();
+    } catch (error) {
+      unreadable.push(`${what}: ${error instanceof CliError ? error.message : (error as Error).message}`);
+      return null;
+    }
+  };
+
+  const state = (await attempt("state", () => new StateStore(ctx.environment.paths.stateDir, ctx.runner).read())) ?? null;
+  const instances = (await attempt("Lima instances", () => ctx.lima.list())) ?? [];
+  const labels = await attempt("PF counters", () => ctx.pfctl.labels());
+  const anchorPoints = await attempt("PF anchor points", () => ctx.pfctl.loadedAnchorPoints());
+  const enabled = await attempt("PF status", () => ctx.pfctl.enabled());
+  const references = await attempt("PF references", () => ctx.pfctl.references());
+  const forwarding = await attempt("IP forwarding", () => ctx.sysctl.get(IP_FORWARDING));
+  const daemon = await attempt("launchd daemon", () => daemonStatus(ctx));
+
+  const wanted = args.length > 0 ? args : [...new Set([...instances.map((i) => i.name), ...Object.keys(state?.vms ?? {})])].sort();
+  const rows: InstanceStatus[] = [];
+  for (const name of wanted) {
+    rows.push(await instanceRow(ctx, name, instances.find((i) => i.name === name), state, labels));
+  }
+  const host: HostStatus = {
+    pf:
+      enabled !== null && anchorPoints !== null
+        ? { enabled, anchorPoints, referenceHeld: Boolean(state?.pfToken && references?.has(state.pfToken)) }
+        : null,
+    forwarding,
+    daemon,
+    unreadable,
+  };
+  // Loaded labels that belong to no known VM: left by a crash or a hand edit.
+  const known = new Set(Object.values(state?.vms ?? {}).flatMap((vm) => labelsOf(vm.spec)));
+  const strays = [...(labels?.keys() ?? [])].filter((l) => !known.has(l));
+
+  if (ctx.out.options.json) {
+    ctx.out.json({ host, instances: rows, strayLabels: strays });
+    return EXIT.OK;
+  }
+  printStatus(ctx, host, rows, strays);
+  return EXIT.OK;
+}
+
+async function instanceRow(ctx: Context, name: string, instance: Instance | undefined, state: State | null, labels: Map<string, LabelCounters> | null): Promise<InstanceStatus> {
+  const applied = state?.vms[name];
+  const others: VmSpec[] = Object.values(state?.vms ?? {}).filter((vm) => vm.instance !== name).map((vm) => vm.spec);
+  let text: string | null = null;
+  try {
+    text = await ctx.lima.readConfig(name);
+  } catch {
+    text = null;
+  }
+  const compiled = text !== null ? compileFile({ vm: name, file: ctx.lima.configFile(name), text }, others) : null;
+  const address = instance?.status === "Running" ? await ctx.lima.guestAddress(instance).catch(() => null) : null;
+  return instanceStatus(
+    {
+      instance: name,
+      status: instance?.status ?? (text === null ? "Deleted" : "Unknown"),
+      address,
+      annotated: compiled?.annotated ?? false,
+      spec: compiled?.spec ?? null,
+      diagnostics: compiled?.diagnostics ?? [],
+    },
+    applied,
+    labels,
+    state?.interfaces ?? [],
+  );
+}
+
+function printStatus(ctx: Context, host: HostStatus, rows: InstanceStatus[], strays: string[]): void {
+  const c = ctx.out.c;
+  const yesNo = (v: boolean, yes: string, no: string) => (v ? c.green(yes) : c.yellow(no));
+  const lines: string[] = [];
+  if (host.pf) {
+    lines.push(
+      `PF: ${yesNo(host.pf.enabled, "enabled", "disabled")}` +
+        `${host.pf.referenceHeld ? " (LimaWAN holds a reference)" : ""}` +
+        ` · anchor points: ${yesNo(host.pf.anchorPoints.rdr && host.pf.anchorPoints.filter, "present", "missing (`sudo limactl limawan up` restores them)")}` +
+        ` · IP forwarding: ${host.forwarding === null ? "unknown" : yesNo(host.forwarding === "1", "on", "off")}`,
+    );
+  } else {
+    lines.push(`PF: ${c.yellow("unknown")} (reading PF needs root: sudo limactl limawan status)`);
+  }
+  if (host.daemon) lines.push(`watch daemon: ${host.daemon.loaded ? c.green("loaded") : host.daemon.installed ? c.yellow("installed, not loaded") : "not installed"}`);
+  for (const note of host.unreadable) ctx.out.verbose(`could not read ${note}`);
+
+  for (const row of rows) {
+    lines.push("");
+    lines.push(`${c.bold(row.instance)}  ${row.status}${row.address ? `  ${row.address}` : ""}`);
+    if (!row.annotated) {
+      lines.push("  no x-limawan annotation");
+      continue;
+    }
+    if (!row.valid) lines.push(`  ${c.red("annotation has errors")}: limactl limawan check ${row.instance}`);
+    const table = [["NAME", "PROTO", "HOST PORT", "TARGET", "STATE", "PACKETS", "STATES"]];
+    for (const f of row.forwards) {
+      table.push([
+        f.name,
+        f.protocol,
+        f.host ? `${f.interfaces.join(",") || "?"}:${f.host}` : "",
+        f.target,
+        f.state + (f.reason ? ` (${f.reason})` : ""),
+        f.packets === null ? "-" : String(f.packets),
+        f.states === null ? "-" : String(f.states),
+      ]);
+    }
+    if (row.forwards.length > 0) lines.push(...formatTable(table).map((l) => `  ${l}`));
+  }
+  if (strays.length > 0) lines.push("", c.yellow(`rules in the limawan anchor that no VM owns: ${strays.join(", ")} (sudo limactl limawan up --all replaces them)`));
+  lines.push("", c.dim("Forwards serve clients arriving on the WAN interface; from this Mac, connect to the VM's address directly (PF cannot redirect the Mac's own connections)."));
+  ctx.out.print(lines.join("\n"));
+}
+
+function formatTable(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+}

@@ -1,0 +1,83 @@
+// Which VMs should be forwarded, and with what: read each instance's lima.yaml, compile it
+// against the VMs that keep their ports (first come, first served), find its address.
+import type { Diagnostic } from "../compiler/diagnostic.js";
+import { protocolsOf, type VmSpec } from "../compiler/ir.js";
+import { compileFile } from "../compiler/pipeline.js";
+import type { Context } from "./context.js";
+import { CliError, EXIT } from "./errors.js";
+import type { Instance } from "./host/lima.js";
+import { probePort } from "./host/listeners.js";
+import type { AppliedVm } from "./state.js";
+import { vmAddress } from "./vm-address.js";
+
+/** Ports probed per range at most: a 10,000-port range is not worth 10,000 binds. */
+const MAX_PROBES_PER_FORWARD = 256;
+
+export interface Candidate { instance: string; file: string; text: string }
+
+export interface CompiledVm { instance: string; file: string; text: string; spec: VmSpec | null; annotated: boolean; diagnostics: Diagnostic[] }
+
+export async function readCandidate(ctx: Context, instance: string): Promise<Candidate> {
+  const file = ctx.lima.configFile(instance);
+  try {
+    return { instance, file, text: await ctx.lima.readConfig(instance) };
+  } catch (error) {
+    throw new CliError(EXIT.FAILURE, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/** Compile candidates in order; each is checked against `kept` and the ones before it. */
+export function compileCandidates(candidates: readonly Candidate[], kept: readonly VmSpec[]): CompiledVm[] {
+  const accepted = [...kept];
+  return candidates.map((c) => {
+    const result = compileFile({ vm: c.instance, file: c.file, text: c.text }, accepted);
+    if (result.spec) accepted.push(result.spec);
+    return { instance: c.instance, file: c.file, text: c.text, spec: result.spec, annotated: result.annotated, diagnostics: result.diagnostics };
+  });
+}
+
+export function isRunning(instance: Instance | undefined): boolean {
+  return instance?.status === "Running";
+}
+
+/** VMs from the state that stay: still running, not being re-read. */
+export function keptVms(state: Record<string, AppliedVm>, instances: ReadonlyMap<string, Instance>, rereading: ReadonlySet<string>, log: (m: string) => void): AppliedVm[] {
+  const kept: AppliedVm[] = [];
+  for (const vm of Object.values(state)) {
+    if (rereading.has(vm.instance)) continue;
+    if (!isRunning(instances.get(vm.instance))) {
+      log(`${vm.instance}: no longer running, removing its stale forwards`);
+      continue;
+    }
+    kept.push(vm);
+  }
+  return kept;
+}
+
+export async function placeVm(ctx: Context, compiled: CompiledVm & { spec: VmSpec }, waitSeconds: number): Promise<AppliedVm> {
+  const { address } = await vmAddress(ctx, compiled.instance, waitSeconds);
+  return { instance: compiled.instance, file: compiled.file, address, spec: compiled.spec };
+}
+
+/** Refuse host ports a process on this Mac already listens on (only for newly claimed ports). */
+export async function refuseBusyPorts(vms: readonly AppliedVm[], previously: Record<string, AppliedVm>): Promise<void> {
+  for (const vm of vms) {
+    const before = previously[vm.instance];
+    for (const forward of vm.spec.forwards) {
+      const known = before?.spec.forwards.some((f) => f.host.first === forward.host.first && f.host.last === forward.host.last && f.protocol === forward.protocol);
+      if (known) continue;
+      const last = Math.min(forward.host.last, forward.host.first + MAX_PROBES_PER_FORWARD - 1);
+      for (const protocol of protocolsOf(forward.protocol)) {
+        for (let port = forward.host.first; port <= last; port++) {
+          if ((await probePort(protocol, port)) === "in-use") {
+            throw new CliError(
+              EXIT.FAILURE,
+              `host ${protocol} port ${port} (${vm.instance}/${forward.name}) is already used by a process on this Mac`,
+              `Stop that process or pick another host port; \`lsof -nP -i${protocol.toUpperCase()}:${port}\` shows who holds it. Nothing was applied.`,
+            );
+          }
+        }
+      }
+    }
+  }
+}

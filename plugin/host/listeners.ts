@@ -1,0 +1,30 @@
+// Is a host port already served by a process on this Mac? An rdr on the WAN interface would
+// silently steal that service's external clients, so `up` refuses. Binding is the test:
+// no lsof/netstat parsing, and it answers for TCP and UDP alike.
+import dgram from "node:dgram";
+import net from "node:net";
+
+export type PortProbe = "free" | "in-use" | "unknown";
+
+export async function probePort(protocol: "tcp" | "udp", port: number): Promise<PortProbe> {
+  return protocol === "tcp" ? probeTcp(port) : probeUdp(port);
+}
+
+function probeTcp(port: number): Promise<PortProbe> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE" ? "in-use" : "unknown"));
+    server.listen({ port, host: "0.0.0.0", exclusive: true }, () => server.close(() => resolve("free")));
+  });
+}
+
+function probeUdp(port: number): Promise<PortProbe> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket({ type: "udp4" });
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      socket.close();
+      resolve(error.code === "EADDRINUSE" ? "in-use" : "unknown");
+    });
+    socket.bind({ port, address: "0.0.0.0", exclusive: true }, () => socket.close(() => resolve("free")));
+  });
+}

@@ -1,0 +1,88 @@
+// Pure edits of /etc/pf.conf: insert and remove LimaWAN's two named anchor points.
+//
+// PF-FACTS.md §2: translation anchor points must sit with the translation rules and filter
+// anchor points with the filter rules, or pfctl rejects the whole file ("Rules must be in
+// order") and the Mac boots without PF rules. So `rdr-anchor "limawan"` goes right after
+// Apple's `rdr-anchor "com.apple/*"` and `anchor "limawan"` right after `anchor "com.apple/*"`.
+// Each insertion is wrapped in marker comments so removal takes out exactly what we added.
+
+export const ANCHOR_NAME = "limawan";
+export const BEGIN_MARKER = "# limawan: begin (added by limactl-limawan; `limactl limawan uninstall` removes it)";
+export const END_MARKER = "# limawan: end";
+export const RDR_POINT = `rdr-anchor "${ANCHOR_NAME}"`;
+export const FILTER_POINT = `anchor "${ANCHOR_NAME}"`;
+
+const TRANSLATION = /^\s*(no\s+)?(nat|rdr|binat|nat-anchor|rdr-anchor|binat-anchor)\b/;
+const FILTERING = /^\s*(pass|block|anchor|antispoof)\b/;
+const LOAD_ANCHOR = /^\s*load\s+anchor\b/;
+
+export interface AnchorPoints { rdr: boolean; filter: boolean }
+
+/** Which of our anchor points a pf.conf text holds (outside comments). */
+export function anchorPointsIn(text: string): AnchorPoints {
+  const lines = text.split("\n").map((l) => l.replace(/#.*/, "").trim());
+  return { rdr: lines.includes(RDR_POINT), filter: lines.includes(FILTER_POINT) };
+}
+
+export type InsertResult = { ok: true; text: string; changed: boolean } | { ok: false; reason: string };
+
+export function insertAnchorPoints(text: string): InsertResult {
+  const present = anchorPointsIn(text);
+  if (present.rdr && present.filter) return { ok: true, text, changed: false };
+  const lines = text.split("\n");
+  if (!present.rdr) {
+    const at = rdrInsertionIndex(lines);
+    lines.splice(at, 0, BEGIN_MARKER, RDR_POINT, END_MARKER);
+  }
+  if (!present.filter) {
+    const at = filterInsertionIndex(lines);
+    if (at < 0) return { ok: false, reason: "no place for a filter anchor point after the translation rules" };
+    lines.splice(at, 0, BEGIN_MARKER, FILTER_POINT, END_MARKER);
+  }
+  return { ok: true, text: lines.join("\n"), changed: true };
+}
+
+/** Remove exactly the blocks we inserted; everything else stays byte for byte. */
+export function removeAnchorPoints(text: string): { text: string; changed: boolean } {
+  const lines = text.split("\n");
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] === BEGIN_MARKER) {
+      const end = lines.indexOf(END_MARKER, i);
+      if (end > i) {
+        i = end;
+        continue;
+      }
+    }
+    out.push(lines[i]!);
+  }
+  return { text: out.join("\n"), changed: out.length !== lines.length };
+}
+
+function rdrInsertionIndex(lines: readonly string[]): number {
+  const apple = lines.findIndex((l) => l.trim() === 'rdr-anchor "com.apple/*"');
+  if (apple >= 0) return apple + 1;
+  const lastTranslation = findLastIndex(lines, (l) => TRANSLATION.test(l));
+  if (lastTranslation >= 0) return lastTranslation + 1;
+  const firstFilter = lines.findIndex((l) => FILTERING.test(l) || LOAD_ANCHOR.test(l));
+  return firstFilter >= 0 ? firstFilter : endIndex(lines);
+}
+
+function filterInsertionIndex(lines: readonly string[]): number {
+  const apple = lines.findIndex((l) => l.trim() === 'anchor "com.apple/*"');
+  if (apple >= 0) return apple + 1;
+  const lastFilter = findLastIndex(lines, (l) => FILTERING.test(l));
+  if (lastFilter >= 0) return lastFilter + 1;
+  const firstLoad = lines.findIndex((l) => LOAD_ANCHOR.test(l));
+  return firstLoad >= 0 ? firstLoad : endIndex(lines);
+}
+
+/** Before a final empty string (the text ended with a newline), so the file keeps its ending. */
+function endIndex(lines: readonly string[]): number {
+  return lines.length > 0 && lines[lines.length - 1] === "" ? lines.length - 1 : lines.length;
+}
+
+function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
+  return -1;
+}

@@ -1,0 +1,94 @@
+// Pure: what `status` shows, from what was read (instances, their compiled annotations, the
+// state file, PF's labels). One classification, printed as a table or as JSON.
+import type { Diagnostic } from "../compiler/diagnostic.js";
+import { CODES } from "../compiler/diagnostic.js";
+import { formatRange, type Forward, type VmSpec } from "../compiler/ir.js";
+import { forwardIdentifiers } from "../compiler/pf-names.js";
+import type { LabelCounters } from "./host/pfctl.js";
+import type { AppliedVm } from "./state.js";
+
+export type ForwardState = "applied" | "pending" | "stale" | "conflicting" | "inactive";
+
+export interface ForwardStatus {
+  name: string;
+  protocol: string;
+  host: string;
+  interfaces: string[];
+  target: string;
+  state: ForwardState;
+  /** Why it is not simply applied. */
+  reason?: string;
+  packets: number | null;
+  bytes: number | null;
+  states: number | null;
+}
+
+export interface InstanceStatus {
+  instance: string;
+  status: string;
+  address: string | null;
+  annotated: boolean;
+  valid: boolean;
+  diagnostics: Diagnostic[];
+  forwards: ForwardStatus[];
+}
+
+export interface InstanceInput {
+  instance: string;
+  status: string;
+  address: string | null;
+  annotated: boolean;
+  spec: VmSpec | null;
+  diagnostics: Diagnostic[];
+}
+
+export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefined, labels: ReadonlyMap<string, LabelCounters> | null, defaultInterfaces: readonly string[]): InstanceStatus {
+  const running = input.status === "Running";
+  const forwards: ForwardStatus[] = [];
+  const conflictLines = new Set(input.diagnostics.filter((d) => d.code === CODES.CLAIMED_BY_OTHER_VM).map((d) => d.line));
+  const row = (vm: string, f: Forward, address: string | null, state: ForwardState, reason?: string): ForwardStatus => {
+    const counters = labels?.get(forwardIdentifiers(vm as VmSpec["vm"], f.name).label);
+    return {
+      name: f.name,
+      protocol: f.protocol,
+      host: formatRange(f.host),
+      interfaces: f.interfaces ?? [...defaultInterfaces],
+      target: `${address ?? "?"}:${formatRange(f.guest)}`,
+      state,
+      ...(reason ? { reason } : {}),
+      packets: counters?.packets ?? null,
+      bytes: counters?.bytes ?? null,
+      states: counters?.states ?? null,
+    };
+  };
+
+  if (input.spec) {
+    for (const f of input.spec.forwards) {
+      const was = applied?.spec.forwards.find((a) => a.name === f.name);
+      if (was && !running) forwards.push(row(input.instance, was, applied!.address, "stale", "VM is not running"));
+      else if (was && JSON.stringify(was) === JSON.stringify(f) && applied!.address === input.address) forwards.push(row(input.instance, f, applied!.address, "applied"));
+      else if (was && applied!.address !== input.address) forwards.push(row(input.instance, was, applied!.address, "stale", `VM address is now ${input.address ?? "unknown"}`));
+      else if (was) forwards.push(row(input.instance, was, applied!.address, "stale", "annotation changed since up"));
+      else if (running) forwards.push(row(input.instance, f, input.address, "pending"));
+      else forwards.push(row(input.instance, f, input.address, "inactive", "VM is not running"));
+    }
+  } else if (input.diagnostics.length > 0 && conflictLines.size > 0) {
+    // Invalid only because of a clash: show the clashing forwards as conflicting.
+    for (const d of input.diagnostics.filter((x) => x.code === CODES.CLAIMED_BY_OTHER_VM)) {
+      forwards.push({ name: `line ${d.line}`, protocol: "", host: "", interfaces: [], target: "", state: "conflicting", reason: d.message, packets: null, bytes: null, states: null });
+    }
+  }
+  // Forwards still loaded whose statement left the annotation.
+  for (const f of applied?.spec.forwards ?? []) {
+    if (!input.spec?.forwards.some((x) => x.name === f.name)) forwards.push(row(input.instance, f, applied!.address, "stale", "no longer in the annotation"));
+  }
+  return {
+    instance: input.instance,
+    status: input.status,
+    address: input.address,
+    annotated: input.annotated,
+    valid: input.spec !== null || !input.annotated,
+    diagnostics: input.diagnostics,
+    forwards,
+  };
+}
