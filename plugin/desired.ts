@@ -81,3 +81,43 @@ export async function refuseBusyPorts(vms: readonly AppliedVm[], previously: Rec
     }
   }
 }
+
+export interface Skipped { instance: string; reason: string; diagnostics: Diagnostic[] }
+
+/**
+ * The watcher's view: every running, annotated instance, applied VMs first (they keep their
+ * ports). An invalid annotation keeps the VM's last valid rules, if any; a VM without an
+ * address yet is skipped until its lease appears.
+ */
+export async function desiredFromLima(ctx: Context, applied: Record<string, AppliedVm>): Promise<{ vms: AppliedVm[]; skipped: Skipped[]; waitingForAddress: string[] }> {
+  const instances = (await ctx.lima.list()).filter((i) => isRunning(i));
+  const order = [...instances].sort((a, b) => Number(!(b.name in applied)) - Number(!(a.name in applied)) || a.name.localeCompare(b.name));
+  const vms: AppliedVm[] = [];
+  const skipped: Skipped[] = [];
+  const waitingForAddress: string[] = [];
+  for (const instance of order) {
+    let candidate: Candidate;
+    try {
+      candidate = await readCandidate(ctx, instance.name);
+    } catch (error) {
+      skipped.push({ instance: instance.name, reason: (error as Error).message, diagnostics: [] });
+      continue;
+    }
+    const [compiled] = compileCandidates([candidate], vms.map((vm) => vm.spec));
+    if (!compiled!.annotated) continue;
+    const previous = applied[instance.name];
+    let spec = compiled!.spec;
+    if (!spec) {
+      skipped.push({ instance: instance.name, reason: previous ? "annotation has errors; keeping its last valid rules" : "annotation has errors", diagnostics: compiled!.diagnostics });
+      if (!previous) continue;
+      spec = previous.spec;
+    }
+    const address = (await ctx.lima.guestAddress(instance).catch(() => null)) ?? previous?.address ?? null;
+    if (!address) {
+      waitingForAddress.push(instance.name);
+      continue;
+    }
+    vms.push({ instance: instance.name, file: candidate.file, address, spec });
+  }
+  return { vms, skipped, waitingForAddress };
+}

@@ -8,7 +8,9 @@ import { install, uninstall } from "./commands/install.js";
 import { ip } from "./commands/ip.js";
 import { plan } from "./commands/plan.js";
 import { status } from "./commands/status.js";
+import { start } from "./commands/start.js";
 import { up } from "./commands/up.js";
+import { watch } from "./commands/watch.js";
 import { createContext, type Context, type GlobalOptions } from "./context.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import { Output } from "./output.js";
@@ -103,6 +105,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .argument("<name>", "forward name")
     .option("--dry-run", "print the new file; change nothing")
     .action(run((ctx, args) => unexpose(ctx, args)));
+
+  program
+    .command("watch")
+    .description("foreground reconciler: apply rules when VMs start or move, remove them when they stop (root)")
+    .action(run((ctx) => watch(ctx)));
+
+  program
+    .command("start")
+    .description("`limactl start`, then `up` (for Macs without the watch daemon) (root)")
+    .argument("<instance>", "instance name")
+    .option("--wait <seconds>", "how long to wait for the VM's address after it starts", "60")
+    .option("--dry-run", "print the commands; change nothing")
+    .action(run((ctx, args, o) => start(ctx, args, o)));
 
   program
     .command("install")

@@ -1,7 +1,7 @@
 // Runs host programs found on PATH (pfctl, sysctl, limactl, launchctl, route, ifconfig).
 // Read-only calls always run; calls that change the host go through `change`, which in
 // --dry-run mode prints the exact command (and its stdin) instead of running it.
-import { execa } from "execa";
+import { execa, type ResultPromise } from "execa";
 import { CliError, EXIT } from "../errors.js";
 
 export interface CommandResult { exitCode: number; stdout: string; stderr: string }
@@ -21,6 +21,8 @@ export interface Runner {
   change(program: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** A file the command would write, for dry-run output. */
   noteWrite(file: string, content: string): void;
+  /** A long-running query whose stdout is read as a stream (`limactl watch --json`). */
+  stream(program: string, args: readonly string[], options?: { asUser?: boolean }): ResultPromise;
 }
 
 export interface RunnerContext {
@@ -33,6 +35,11 @@ export interface RunnerContext {
 }
 
 export function createRunner(context: RunnerContext): Runner {
+  const childEnv = (asUser: boolean) => ({
+    env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? { HOME: context.user!.home } : {}) },
+    extendEnv: false,
+    ...(asUser ? { uid: context.user!.uid, gid: context.user!.gid } : {}),
+  });
   const exec = async (program: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> => {
     const asUser = options.asUser && context.user;
     try {
@@ -41,9 +48,7 @@ export function createRunner(context: RunnerContext): Runner {
         reject: false,
         stripFinalNewline: false,
         timeout: options.timeoutMs ?? 60_000,
-        env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? { HOME: context.user!.home } : {}) },
-        extendEnv: false,
-        ...(asUser ? { uid: context.user!.uid, gid: context.user!.gid } : {}),
+        ...childEnv(Boolean(asUser)),
       });
       if (result.failed && result.exitCode === undefined) {
         const code = (result as { code?: string }).code;
@@ -69,6 +74,9 @@ export function createRunner(context: RunnerContext): Runner {
         context.report(`would run: ${command}`);
       }
       return { exitCode: 0, stdout: "", stderr: "" };
+    },
+    stream(program, args, options = {}) {
+      return execa(program, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(Boolean(options.asUser && context.user)) });
     },
     noteWrite(file, content) {
       context.report(`would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);

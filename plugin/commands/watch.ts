@@ -1,0 +1,24 @@
+// `watch`: the foreground reconciler (what the launchd daemon runs). Applies rules when a
+// VM starts or its address changes, removes them when it stops; exits cleanly on
+// SIGTERM/SIGINT, leaving the rules of running VMs in place.
+import type { Context } from "../context.js";
+import { requireHostAccess } from "../environment.js";
+import { EXIT, type ExitCode } from "../errors.js";
+import { DEFAULT_WATCH_OPTIONS, Watcher } from "../watcher.js";
+
+export async function watch(ctx: Context): Promise<ExitCode> {
+  requireHostAccess(ctx.environment, "watch", { dryRun: false });
+  const interval = Number(ctx.environment.env.LIMAWAN_WATCH_INTERVAL_MS);
+  const watcher = new Watcher(ctx, { ...DEFAULT_WATCH_OPTIONS, ...(interval > 0 ? { intervalMs: interval } : {}) });
+  await watcher.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      ctx.out.info(`${new Date().toISOString()} ${signal}: stopping; rules of running VMs stay in place`);
+      watcher.stop();
+      resolve();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  return EXIT.OK;
+}
