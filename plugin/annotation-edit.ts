@@ -13,10 +13,11 @@ const STATEMENT_KEYWORDS = ["expose", "interface", "allow"];
 
 /** `http 80 as 8080` → `expose http 80 as 8080`; a full statement is kept as written. */
 export function normaliseStatement(input: string): EditResult {
-  const text = input.trim().replace(/\s+/g, " ");
+  // One line of printable text: the annotation is line-based and a newline would smuggle in a
+  // second statement. Checked before spaces are folded, which would turn \n into a space.
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(input)) return { ok: false, reason: "the statement must be one line of plain text" };
+  const text = input.trim().replace(/[ \t]+/g, " ");
   if (text === "") return { ok: false, reason: "the statement is empty" };
-  // One line of printable text: the annotation is line-based and a newline would smuggle in a second statement.
-  if (/[\u0000-\u001f\u007f]/.test(text)) return { ok: false, reason: "the statement must be one line of plain text" };
   const first = text.split(" ")[0]!;
   return { ok: true, text: STATEMENT_KEYWORDS.includes(first) ? text : `expose ${text}` };
 }

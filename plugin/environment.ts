@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CliError, EXIT } from "./errors.js";
+import { shellQuote } from "./host/run.js";
 
 export interface Paths {
   limaHome: string;
@@ -63,10 +64,11 @@ export function requireHostAccess(environment: Environment, command: string, opt
     );
   }
   if (!options.dryRun && !environment.isRoot) {
+    const again = process.argv.slice(2).map(shellQuote).join(" ") || command;
     throw new CliError(
       EXIT.ENVIRONMENT,
       `\`${command}\` changes PF and needs root`,
-      `Run: sudo limactl limawan ${command}  (or add --dry-run to see what it would do)`,
+      `Run: sudo limactl limawan ${again}   (or add --dry-run to see what it would do)`,
     );
   }
 }
