@@ -2,6 +2,7 @@
 // plugin/commands/<name>.ts and returns its exit code; errors become messages here.
 import { Command, CommanderError } from "commander";
 import { check } from "./commands/check.js";
+import { doctor } from "./commands/doctor.js";
 import { down } from "./commands/down.js";
 import { expose, unexpose } from "./commands/expose.js";
 import { install, uninstall } from "./commands/install.js";
@@ -130,6 +131,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .description("remove the daemon, every LimaWAN rule and the anchor points (root)")
     .option("--dry-run", "print the commands; change nothing")
     .action(run((ctx) => uninstall(ctx)));
+
+  program
+    .command("doctor")
+    .description("check prerequisites and the host: Lima, PF, anchor points, forwarding, daemon, annotations")
+    .action(run((ctx) => doctor(ctx)));
 
   try {
     await program.parseAsync(argv, { from: "user" });
