@@ -1,7 +1,6 @@
 // Pure: what `status` shows, from what was read (instances, their compiled annotations, the
 // state file, PF's labels). One classification, printed as a table or as JSON.
 import type { Diagnostic } from "../compiler/diagnostic.js";
-import { CODES } from "../compiler/diagnostic.js";
 import { formatRange, type Forward, type VmSpec } from "../compiler/ir.js";
 import { forwardIdentifiers } from "../compiler/pf-names.js";
 import type { LabelCounters } from "./host/pfctl.js";
@@ -38,14 +37,16 @@ export interface InstanceInput {
   status: string;
   address: string | null;
   annotated: boolean;
+  /** The annotation compiled on its own (null when it has errors of its own). */
   spec: VmSpec | null;
   diagnostics: Diagnostic[];
+  /** Host-port clashes with other VMs' applied forwards, by the forward's line. */
+  conflicts: ReadonlyMap<number, string>;
 }
 
 export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefined, labels: ReadonlyMap<string, LabelCounters> | null, defaultInterfaces: readonly string[]): InstanceStatus {
   const running = input.status === "Running";
   const forwards: ForwardStatus[] = [];
-  const conflictLines = new Set(input.diagnostics.filter((d) => d.code === CODES.CLAIMED_BY_OTHER_VM).map((d) => d.line));
   const row = (vm: string, f: Forward, address: string | null, state: ForwardState, reason?: string): ForwardStatus => {
     const counters = labels?.get(forwardIdentifiers(vm as VmSpec["vm"], f.name).label);
     return {
@@ -65,17 +66,14 @@ export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefi
   if (input.spec) {
     for (const f of input.spec.forwards) {
       const was = applied?.spec.forwards.find((a) => a.name === f.name);
-      if (was && !running) forwards.push(row(input.instance, was, applied!.address, "stale", "VM is not running"));
+      const conflict = input.conflicts.get(f.line);
+      if (conflict && !was) forwards.push(row(input.instance, f, input.address, "conflicting", conflict));
+      else if (was && !running) forwards.push(row(input.instance, was, applied!.address, "stale", "VM is not running"));
       else if (was && JSON.stringify(was) === JSON.stringify(f) && applied!.address === input.address) forwards.push(row(input.instance, f, applied!.address, "applied"));
       else if (was && applied!.address !== input.address) forwards.push(row(input.instance, was, applied!.address, "stale", `VM address is now ${input.address ?? "unknown"}`));
       else if (was) forwards.push(row(input.instance, was, applied!.address, "stale", "annotation changed since up"));
       else if (running) forwards.push(row(input.instance, f, input.address, "pending"));
       else forwards.push(row(input.instance, f, input.address, "inactive", "VM is not running"));
-    }
-  } else if (input.diagnostics.length > 0 && conflictLines.size > 0) {
-    // Invalid only because of a clash: show the clashing forwards as conflicting.
-    for (const d of input.diagnostics.filter((x) => x.code === CODES.CLAIMED_BY_OTHER_VM)) {
-      forwards.push({ name: `line ${d.line}`, protocol: "", host: "", interfaces: [], target: "", state: "conflicting", reason: d.message, packets: null, bytes: null, states: null });
     }
   }
   // Forwards still loaded whose statement left the annotation.

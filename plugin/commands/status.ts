@@ -1,6 +1,7 @@
 // `status [INSTANCE…] [--json]`: per instance, its forwards and whether they are applied,
 // pending, stale or conflicting, with PF's counters; plus PF, anchor points, forwarding.
 // Reads what it can without root and says what it could not.
+import { CODES } from "../../compiler/diagnostic.js";
 import type { VmSpec } from "../../compiler/ir.js";
 import { compileFile } from "../../compiler/pipeline.js";
 import type { Context } from "../context.js";
@@ -75,7 +76,14 @@ async function instanceRow(ctx: Context, name: string, instance: Instance | unde
   } catch {
     text = null;
   }
-  const compiled = text !== null ? compileFile({ vm: name, file: ctx.lima.configFile(name), text }, others) : null;
+  const source = { vm: name, file: ctx.lima.configFile(name), text: text ?? "" };
+  // On its own for the forwards; against the applied VMs for the clashes.
+  const compiled = text !== null ? compileFile(source) : null;
+  const conflicts = new Map(
+    (text !== null ? compileFile(source, others).diagnostics : [])
+      .filter((d) => d.code === CODES.CLAIMED_BY_OTHER_VM)
+      .map((d) => [d.line, d.message] as const),
+  );
   const address = instance?.status === "Running" ? await ctx.lima.guestAddress(instance).catch(() => null) : null;
   return instanceStatus(
     {
@@ -85,6 +93,7 @@ async function instanceRow(ctx: Context, name: string, instance: Instance | unde
       annotated: compiled?.annotated ?? false,
       spec: compiled?.spec ?? null,
       diagnostics: compiled?.diagnostics ?? [],
+      conflicts,
     },
     applied,
     labels,
