@@ -71,7 +71,8 @@ export class StateStore {
   async write(state: State): Promise<void> {
     const text = `${JSON.stringify(state, null, 2)}\n`;
     if (this.runner.dryRun) {
-      this.runner.noteWrite(this.file, text);
+      const vms = Object.values(state.vms).map((vm) => `${vm.instance} ${vm.address} (${vm.spec.forwards.length} forwards)`);
+      this.runner.noteWrite(this.file, text, `LimaWAN's record: ${vms.join(", ") || "no VMs forwarded"}`);
       return;
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 });

@@ -19,8 +19,8 @@ export interface Runner {
   run(program: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** A change: recorded, not run, in dry-run (then it reports success). */
   change(program: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
-  /** A file the command would write, for dry-run output. */
-  noteWrite(file: string, content: string): void;
+  /** A file the command would write, for dry-run output: its content, or a one-line summary. */
+  noteWrite(file: string, content: string, summary?: string): void;
   /** A long-running query whose stdout is read as a stream (`limactl watch --json`). */
   stream(program: string, args: readonly string[], options?: { asUser?: boolean }): ResultPromise;
 }
@@ -78,8 +78,8 @@ export function createRunner(context: RunnerContext): Runner {
     stream(program, args, options = {}) {
       return execa(program, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(Boolean(options.asUser && context.user)) });
     },
-    noteWrite(file, content) {
-      context.report(`would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);
+    noteWrite(file, content, summary) {
+      context.report(summary ? `would write ${file}: ${summary}` : `would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);
     },
   };
 }
