@@ -83,9 +83,14 @@ export class Watcher {
         return desired.vms;
       });
       if (result.actions.length > 0) {
-        const added = Object.keys(result.after.vms).filter((n) => !(n in result.before.vms) || JSON.stringify(result.before.vms[n]) !== JSON.stringify(result.after.vms[n]));
-        const removed = Object.keys(result.before.vms).filter((n) => !(n in result.after.vms));
-        const what = [...added.map((n) => `+${n} (${result.after.vms[n]!.address}, ${result.after.vms[n]!.spec.forwards.length} forward(s))`), ...removed.map((n) => `-${n}`)];
+        // +added, ~changed (address or annotation), -removed
+        const { before, after } = result;
+        const what = [
+          ...Object.values(after.vms)
+            .filter((vm) => JSON.stringify(before.vms[vm.instance]) !== JSON.stringify(vm))
+            .map((vm) => `${vm.instance in before.vms ? "~" : "+"}${vm.instance} (${vm.address}, ${vm.spec.forwards.length} forward(s))`),
+          ...Object.keys(before.vms).filter((n) => !(n in after.vms)).map((n) => `-${n}`),
+        ];
         this.log(`${what.join(" ") || result.actions.map(describeAction).join("; ")}; reason: ${reasons.join(", ")}`);
       }
       this.backoff = this.options.minBackoffMs;
