@@ -204,7 +204,7 @@ export class Watcher {
 
   /** `limactl watch --json` (Lima ≥ 2.1), restarted with back-off if it dies. */
   private async followLimaEvents(): Promise<void> {
-    const version = await this.ctx.runner.run("limactl", ["--version"]).catch(() => null);
+    const version = await this.ctx.runner.run("limactl", ["--version"], { asUser: true }).catch(() => null);
     const match = /version v?(\d+)\.(\d+)/.exec(version?.stdout ?? "");
     if (!match || Number(match[1]) < 2 || (Number(match[1]) === 2 && Number(match[2]) < 1)) {
       this.log("limactl watch needs Lima 2.1; following the instance directories instead");

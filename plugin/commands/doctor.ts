@@ -21,7 +21,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   add("macOS", platform === "darwin" ? "ok" : "fail", platform, platform === "darwin" ? undefined : "LimaWAN changes macOS PF; on other systems only plan/check work.");
   add("root", isRoot ? "ok" : "warn", isRoot ? "running as root" : "not root: PF state cannot be read", isRoot ? undefined : "Run `sudo limactl limawan doctor` for the full picture.");
 
-  const version = await ctx.runner.run("limactl", ["--version"]).catch((e: unknown) => (e instanceof CliError ? e : null));
+  const version = await ctx.runner.run("limactl", ["--version"], { asUser: true }).catch((e: unknown) => (e instanceof CliError ? e : null));
   if (version instanceof CliError || version === null) add("Lima", "fail", "limactl not found on PATH", "Install Lima 2.0 or newer: brew install lima");
   else {
     const m = /version v?(\d+)\.(\d+)/.exec(version.stdout);

@@ -1,0 +1,467 @@
+// End-to-end sandbox: a throw-away macOS-shaped host for the BUILT limactl-limawan. Each sandbox
+// has its own $LIMA_HOME (with Lima's networks.yaml and a default.yaml supplying images, as a
+// user's _config may), pf.conf holding Apple's default text, lease file, launchd directory and
+// state for the stand-ins of test/standins/bin, which come first on PATH.
+//
+// Lima refuses to run as root (LIMA-FACTS §1; `limactl: must not run as the root user` since
+// 2.1), and LimaWAN, run with sudo, runs limactl as SUDO_USER. So when the tests run as root the
+// sandbox plays `sudo limactl limawan …`: SUDO_USER/SUDO_UID/SUDO_GID name an unprivileged VM
+// user who owns $LIMA_HOME, and the harness's own limactl calls run as that user too.
+import { execa, type Options, type Result, type ResultPromise } from "execa";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+// The stand-ins' own model of a Lima instance, its guest and bootpd's lease file.
+import { changeAddress, guestNetworks, OVERRIDE_FILE } from "../standins/lib/guest.mjs";
+import { bootpdMac, leasedAddress, upsertLease } from "../standins/lib/leases.mjs";
+import { inspect, isAlive } from "../standins/lib/lima-store.mjs";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+export const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
+const BUILT_MAIN = path.join(REPO, "dist/plugin/main.js");
+export const STANDIN_BIN = path.join(REPO, "test/standins/bin");
+const PF_INSPECT = path.join(REPO, "test/standins/pfctl/inspect.mjs");
+const SHARED_FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/lima/", import.meta.url));
+
+/** Apple's default /etc/pf.conf, verbatim (PF-FACTS.md §1). */
+export const APPLE_PF_CONF = `#
+# Default PF configuration file.
+#
+# This file contains the main ruleset, which gets automatically loaded
+# at startup.  PF will not be automatically enabled, however.  Instead,
+# each component which utilizes PF is responsible for enabling and disabling
+# PF via -E and -X as documented in pfctl(8).  That will ensure that PF
+# is disabled only when the last enable reference is released.
+#
+# Care must be taken to ensure that the main ruleset does not get flushed,
+# as the nested anchors rely on the anchor point defined here. In addition,
+# to the anchors loaded by this file, some system services would dynamically
+# insert anchors into the main ruleset. These anchors will be added only when
+# the system service is used and would removed on termination of the service.
+#
+# See pf.conf(5) for syntax.
+#
+
+#
+# com.apple anchor point
+#
+scrub-anchor "com.apple/*"
+nat-anchor "com.apple/*"
+rdr-anchor "com.apple/*"
+dummynet-anchor "com.apple/*"
+anchor "com.apple/*"
+load anchor "com.apple" from "/etc/pf.anchors/com.apple"
+`;
+
+/** `$LIMA_HOME/_config/default.yaml`: Lima mixes it under every instance, so test lima.yaml files need no `images:`. */
+export const DEFAULT_YAML = `# Mixed into every instance by Lima (FillDefault), like a user's own _config/default.yaml.
+images:
+  - location: "https://cloud-images.ubuntu.com/releases/resolute/release-20260720/ubuntu-26.04-server-cloudimg-arm64.img"
+    arch: "aarch64"
+  - location: "https://cloud-images.ubuntu.com/releases/resolute/release-20260720/ubuntu-26.04-server-cloudimg-amd64.img"
+    arch: "x86_64"
+`;
+
+export interface SandboxOptions {
+  /** Lima version the limactl stand-in claims (LIMACTL_STANDIN_VERSION; default 2.2.0). 2.0.x has no `watch`. */
+  limaVersion?: string;
+  /** Write _config/default.yaml with images (default true). Without it lima.yaml must list its own images, as in Lima. */
+  defaultImages?: boolean;
+  /** When running as root: the unprivileged user who owns the VMs (default uid/gid 65534, name limawan-test). */
+  vmUser?: VmUser;
+  /** Extra environment for every program the sandbox runs. */
+  env?: Record<string, string>;
+}
+
+export interface VmUser { name: string; uid: number; gid: number }
+
+export interface SandboxPaths {
+  root: string;
+  limaHome: string;
+  pfConf: string;
+  stateDir: string;
+  dhcpdLeases: string;
+  launchdDir: string;
+  /** Stand-in state files (JSON) and their call logs (`<file>.calls`, JSON Lines {argv, euid, exitCode, stdout, stderr}). */
+  pfctlState: string;
+  sysctlState: string;
+  launchctlState: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  input?: string;
+  /** Run the CLI as this user instead of the test's (needs root): `{ uid: 65534 }` = not root. */
+  uid?: number;
+  gid?: number;
+  timeoutMs?: number;
+}
+
+export interface StartOptions {
+  /** Delay between boot and the DHCP lease (LIMACTL_STANDIN_LEASE_DELAY_MS), to exercise --wait. */
+  leaseDelayMs?: number;
+  /** Delay between the booting and the running event (LIMACTL_STANDIN_BOOT_MS, default 20). */
+  bootMs?: number;
+  /** The running event says degraded, and `limactl start` fails as Lima's does. */
+  degraded?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface StandinCall { argv: string[]; euid: number | null; exitCode: number; stdout: string; stderr: string; time: string }
+
+export type CliResult = Result<{ reject: false; env: NodeJS.ProcessEnv; extendEnv: false }>;
+
+export interface Sandbox {
+  paths: SandboxPaths;
+  /** The full environment the CLI runs with (what `sudo limactl limawan` would see). */
+  env: NodeJS.ProcessEnv;
+  /** Whether the tests run as root (then `vmUser` is who limactl runs as). */
+  isRoot: boolean;
+  vmUser: VmUser | null;
+  /** Write $LIMA_HOME/NAME/lima.yaml (+ lima-version) as `limactl create` would, atomically. */
+  addInstance(name: string, limaYaml: string): Promise<void>;
+  startVm(name: string, options?: StartOptions): Promise<void>;
+  stopVm(name: string, options?: { force?: boolean }): Promise<void>;
+  /** The limactl stand-in, run as the VM user; never rejects. */
+  limactl(args: string[], options?: { env?: Record<string, string> }): Promise<Result>;
+  /**
+   * bootpd now leases `ip` to the VM (networks[index], default 0): the lease file, the running
+   * guest's own address and the address of its next boot all say so.
+   */
+  setLease(name: string, ip: string, options?: { index?: number }): Promise<void>;
+  /** The lease file's address for the VM's networks[index] MAC, or null. */
+  leasedAddress(name: string, index?: number): string | null;
+  macAddress(name: string, index?: number): string;
+  /** The built limactl-limawan, as a user runs it. Never rejects. */
+  run(args: string[], options?: RunOptions): Promise<CliResult>;
+  /** A long-running CLI command (watch); killed by cleanup() with its process group. */
+  runBackground(args: string[], options?: RunOptions): ResultPromise<{ reject: false }>;
+  /** A PATH on which none of `programs` can be found (stand-ins and the system's alike). */
+  pathWithout(...programs: string[]): string;
+  sysctlState(): Record<string, string>;
+  sysctlCalls(): StandinCall[];
+  launchctlState(): { services: Record<string, LaunchdJob> };
+  launchctlCalls(): StandinCall[];
+  /** The pfctl stand-in's state (via its inspect.mjs when present). */
+  pfState(): Promise<unknown>;
+  pfctlCalls(): StandinCall[];
+  /** Kill every process the sandbox started (VMs, background commands) and remove it. */
+  cleanup(): Promise<void>;
+}
+
+export interface LaunchdJob {
+  label: string;
+  domain: string;
+  path: string;
+  program: string;
+  arguments: string[];
+  environment: Record<string, string>;
+  state: "running" | "not running";
+  pid: number | null;
+  runs: number;
+}
+
+const DEFAULT_VM_USER: VmUser = { name: "limawan-test", uid: 65534, gid: 65534 };
+const live = new Set<SandboxImpl>();
+
+function requireBuild(): void {
+  if (!existsSync(BUILT_MAIN)) {
+    throw new Error(`${BUILT_MAIN} is missing: run \`npm run build\` first (\`npm test\` does) — the e2e tests drive the built CLI.`);
+  }
+}
+
+export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const sandbox = new SandboxImpl(options);
+  live.add(sandbox);
+  return sandbox;
+}
+
+// A crashed test file must not leave host agents or watchers behind.
+process.once("exit", () => {
+  for (const sandbox of live) sandbox.killEverythingSync();
+});
+
+class SandboxImpl implements Sandbox {
+  readonly paths: SandboxPaths;
+  readonly env: NodeJS.ProcessEnv;
+  readonly isRoot = process.getuid?.() === 0;
+  readonly vmUser: VmUser | null;
+  private readonly background: ResultPromise[] = [];
+  private cleaned = false;
+
+  constructor(options: SandboxOptions) {
+    const root = mkdtempSync(path.join(os.tmpdir(), "limawan-e2e-"));
+    chmodSync(root, 0o755); // the VM user must reach $LIMA_HOME
+    this.vmUser = this.isRoot ? (options.vmUser ?? DEFAULT_VM_USER) : null;
+    const standin = path.join(root, "standin");
+    this.paths = {
+      root,
+      limaHome: path.join(root, "lima"),
+      pfConf: path.join(root, "etc/pf.conf"),
+      stateDir: path.join(root, "var/db/limawan"), // LimaWAN creates it
+      dhcpdLeases: path.join(root, "var/db/dhcpd_leases"), // bootpd (here: the VMs' host agents) creates it
+      launchdDir: path.join(root, "Library/LaunchDaemons"),
+      pfctlState: path.join(standin, "pfctl.json"),
+      sysctlState: path.join(standin, "sysctl.json"),
+      launchctlState: path.join(standin, "launchctl.json"),
+    };
+    for (const dir of [path.join(this.paths.limaHome, "_config"), path.dirname(this.paths.pfConf), path.dirname(this.paths.dhcpdLeases), this.paths.launchdDir, standin]) {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+    }
+    copyFileSync(path.join(SHARED_FIXTURES, "networks.yaml"), path.join(this.paths.limaHome, "_config/networks.yaml"));
+    if (options.defaultImages !== false) writeFileSync(path.join(this.paths.limaHome, "_config/default.yaml"), DEFAULT_YAML);
+    writeFileSync(this.paths.pfConf, APPLE_PF_CONF, { mode: 0o644 });
+    for (const state of [this.paths.pfctlState, this.paths.sysctlState, this.paths.launchctlState]) {
+      writeFileSync(`${state}.calls`, "", { mode: 0o666 });
+      chmodSync(`${state}.calls`, 0o666); // non-root calls log too
+    }
+    if (this.vmUser) {
+      this.chownTree(this.paths.limaHome);
+      this.chownTree(path.dirname(this.paths.dhcpdLeases));
+    }
+
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !/^(LIMA_|LIMAWAN_|LIMACTL_STANDIN_|ROUTE_STANDIN_|IFCONFIG_STANDIN_|PFCTL_STANDIN_|SYSCTL_STANDIN_|LAUNCHCTL_STANDIN_|SUDO_|_LIMA_)/.test(key)),
+    );
+    this.env = {
+      ...inherited,
+      PATH: [STANDIN_BIN, process.env.PATH ?? ""].filter(Boolean).join(path.delimiter),
+      LIMA_HOME: this.paths.limaHome,
+      LIMAWAN_PF_CONF: this.paths.pfConf,
+      LIMAWAN_STATE_DIR: this.paths.stateDir,
+      LIMAWAN_DHCPD_LEASES: this.paths.dhcpdLeases,
+      LIMAWAN_LAUNCHD_DIR: this.paths.launchdDir,
+      LIMAWAN_PLATFORM: "darwin",
+      NO_COLOR: "1",
+      PFCTL_STANDIN_STATE: this.paths.pfctlState,
+      SYSCTL_STANDIN_STATE: this.paths.sysctlState,
+      LAUNCHCTL_STANDIN_STATE: this.paths.launchctlState,
+      // Host agents outliving a crashed test run stop by themselves.
+      LIMACTL_STANDIN_HOSTAGENT_TTL_MS: "300000",
+      ...(options.limaVersion ? { LIMACTL_STANDIN_VERSION: options.limaVersion } : {}),
+      ...(this.vmUser ? { SUDO_USER: this.vmUser.name, SUDO_UID: String(this.vmUser.uid), SUDO_GID: String(this.vmUser.gid) } : {}),
+      ...options.env,
+    };
+  }
+
+  private chownTree(target: string): void {
+    if (!this.vmUser) return;
+    chownSync(target, this.vmUser.uid, this.vmUser.gid);
+    if (statSync(target).isDirectory()) for (const entry of readdirSync(target)) this.chownTree(path.join(target, entry));
+  }
+
+  private asVmUser(): Pick<Options, "uid" | "gid"> {
+    return this.vmUser ? { uid: this.vmUser.uid, gid: this.vmUser.gid } : {};
+  }
+
+  async addInstance(name: string, limaYaml: string): Promise<void> {
+    const dir = path.join(this.paths.limaHome, name);
+    if (existsSync(dir)) throw new Error(`instance ${name} already exists in the sandbox`);
+    // Built under a dot-name (Lima skips those), then renamed: nothing ever sees a half-made instance.
+    const building = path.join(this.paths.limaHome, `.building-${name}`);
+    mkdirSync(building, { mode: 0o755 });
+    writeFileSync(path.join(building, "lima.yaml"), limaYaml, { mode: 0o644 });
+    writeFileSync(path.join(building, "lima-version"), this.env.LIMACTL_STANDIN_VERSION ?? "2.2.0", { mode: 0o644 });
+    this.chownTree(building);
+    renameSync(building, dir);
+  }
+
+  async limactl(args: string[], options: { env?: Record<string, string> } = {}): Promise<Result> {
+    return execa(path.join(STANDIN_BIN, "limactl"), args, { env: { ...this.env, ...options.env }, extendEnv: false, reject: false, ...this.asVmUser() });
+  }
+
+  async startVm(name: string, options: StartOptions = {}): Promise<void> {
+    const env: Record<string, string> = { ...options.env };
+    if (options.leaseDelayMs !== undefined) env.LIMACTL_STANDIN_LEASE_DELAY_MS = String(options.leaseDelayMs);
+    if (options.bootMs !== undefined) env.LIMACTL_STANDIN_BOOT_MS = String(options.bootMs);
+    if (options.degraded) env.LIMACTL_STANDIN_DEGRADED = "1";
+    const result = await this.limactl(["start", name], { env });
+    if (result.exitCode !== 0 && !options.degraded) throw new Error(`limactl start ${name} failed (exit ${result.exitCode}):\n${result.stderr}`);
+  }
+
+  async stopVm(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const result = await this.limactl(["stop", ...(options.force ? ["-f"] : []), name]);
+    if (result.exitCode !== 0) throw new Error(`limactl stop ${options.force ? "-f " : ""}${name} failed (exit ${result.exitCode}):\n${result.stderr}`);
+  }
+
+  private instance(name: string): NonNullable<ReturnType<typeof inspect>> {
+    const inst = inspect(this.paths.limaHome, name);
+    if (!inst?.config) throw new Error(`no usable instance ${name} in the sandbox${inst?.errors?.length ? `: ${inst.errors.join("; ")}` : ""}`);
+    return inst;
+  }
+
+  macAddress(name: string, index = 0): string {
+    const nw = this.instance(name).networks[index];
+    if (!nw) throw new Error(`${name} has no networks[${index}]`);
+    return nw.macAddress;
+  }
+
+  leasedAddress(name: string, index = 0): string | null {
+    return leasedAddress(this.paths.dhcpdLeases, this.macAddress(name, index));
+  }
+
+  async setLease(name: string, ip: string, options: { index?: number } = {}): Promise<void> {
+    const index = options.index ?? 0;
+    const inst = this.instance(name);
+    const nw = guestNetworks(this.paths.limaHome, inst)[index];
+    if (!nw) throw new Error(`${name} has no networks[${index}]`);
+    const overrideFile = path.join(inst.dir, OVERRIDE_FILE);
+    const lines = existsSync(overrideFile) ? readFileSync(overrideFile, "utf8").split("\n") : [];
+    while (lines.length <= index) lines.push("");
+    lines[index] = ip;
+    writeFileSync(overrideFile, lines.join("\n").replace(/\n*$/, "\n"), { mode: 0o644 });
+    this.chownTree(overrideFile);
+    if (nw.kind === "leased") {
+      upsertLease(this.paths.dhcpdLeases, { hostname: inst.hostname, mac: nw.mac, address: ip, network: nw.network });
+    }
+    changeAddress(this.paths.limaHome, inst, index, ip, null);
+  }
+
+  async run(args: string[], options: RunOptions = {}): Promise<CliResult> {
+    requireBuild();
+    return execa(process.execPath, [CLI, ...args], { ...this.cliOptions(options), timeout: options.timeoutMs ?? 60_000 }) as Promise<CliResult>;
+  }
+
+  runBackground(args: string[], options: RunOptions = {}): ResultPromise<{ reject: false }> {
+    // Its own process group, so cleanup() also reaches the `limactl watch` it spawns. Output is
+    // buffered (and readable live on .stdout/.stderr) so a chatty command never blocks on a full pipe.
+    requireBuild();
+    const subprocess = execa(process.execPath, [CLI, ...args], { ...this.cliOptions(options), detached: true });
+    this.background.push(subprocess);
+    return subprocess as ResultPromise<{ reject: false }>;
+  }
+
+  private cliOptions(options: RunOptions) {
+    if ((options.uid !== undefined || options.gid !== undefined) && !this.isRoot) throw new Error("run({ uid }) needs the tests to run as root");
+    return {
+      env: { ...this.env, ...options.env } as NodeJS.ProcessEnv,
+      extendEnv: false as const,
+      reject: false as const,
+      ...(options.input !== undefined ? { input: options.input } : {}),
+      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
+    };
+  }
+
+  pathWithout(...programs: string[]): string {
+    const dir = path.join(this.paths.root, `path-without-${programs.join("-")}`);
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { mode: 0o755 });
+      for (const entry of readdirSync(STANDIN_BIN)) if (!programs.includes(entry)) symlinkSync(path.join(STANDIN_BIN, entry), path.join(dir, entry));
+      // The stand-ins are `#!/usr/bin/env node` scripts: keep node findable whatever is dropped.
+      symlinkSync(process.execPath, path.join(dir, "node"));
+    }
+    const rest = (process.env.PATH ?? "").split(path.delimiter).filter((d) => d && !programs.some((p) => existsSync(path.join(d, p))));
+    return [dir, ...rest].join(path.delimiter);
+  }
+
+  private readJson<T>(file: string, fallback: T): T {
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as T;
+    } catch {
+      return fallback;
+    }
+  }
+
+  private calls(stateFile: string): StandinCall[] {
+    const text = existsSync(`${stateFile}.calls`) ? readFileSync(`${stateFile}.calls`, "utf8") : "";
+    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as StandinCall);
+  }
+
+  sysctlState(): Record<string, string> {
+    return this.readJson(this.paths.sysctlState, { "net.inet.ip.forwarding": "0", "net.inet6.ip6.forwarding": "0", "kern.ostype": "Darwin" });
+  }
+
+  sysctlCalls(): StandinCall[] {
+    return this.calls(this.paths.sysctlState);
+  }
+
+  launchctlState(): { services: Record<string, LaunchdJob> } {
+    return this.readJson(this.paths.launchctlState, { services: {} });
+  }
+
+  launchctlCalls(): StandinCall[] {
+    return this.calls(this.paths.launchctlState);
+  }
+
+  async pfState(): Promise<unknown> {
+    if (existsSync(PF_INSPECT)) {
+      const inspectModule = (await import(PF_INSPECT)) as Record<string, unknown>;
+      const reader = (inspectModule.readState ?? inspectModule.inspect ?? inspectModule.default) as ((file: string) => unknown) | undefined;
+      if (typeof reader === "function") return reader(this.paths.pfctlState);
+    }
+    // TODO: once test/standins/pfctl/inspect.mjs exists, use its reader only (it knows the format).
+    return this.readJson(this.paths.pfctlState, null);
+  }
+
+  pfctlCalls(): StandinCall[] {
+    return this.calls(this.paths.pfctlState);
+  }
+
+  /** PIDs of host agents (ha.pid, and the driver pid files, which hold the same process). */
+  private vmPids(): number[] {
+    const pids = new Set<number>();
+    if (!existsSync(this.paths.limaHome)) return [];
+    for (const name of readdirSync(this.paths.limaHome)) {
+      const dir = path.join(this.paths.limaHome, name);
+      if (!statSync(dir).isDirectory()) continue;
+      for (const file of ["ha.pid", "vz.pid", "qemu.pid"]) {
+        try {
+          const pid = Number.parseInt(readFileSync(path.join(dir, file), "utf8"), 10);
+          // Never this test process or its parent, whatever a test wrote into a pid file.
+          if (Number.isInteger(pid) && pid > 1 && pid !== process.pid && pid !== process.ppid) pids.add(pid);
+        } catch {
+          // not running
+        }
+      }
+    }
+    return [...pids];
+  }
+
+  killEverythingSync(): void {
+    for (const subprocess of this.background) {
+      if (subprocess.pid === undefined) continue;
+      try {
+        process.kill(-subprocess.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    for (const pid of this.vmPids()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    // Background commands first (a watcher must not react to the VMs going away), gently, then hard.
+    for (const subprocess of this.background) {
+      if (subprocess.pid === undefined) continue;
+      try {
+        process.kill(-subprocess.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    await Promise.race([Promise.allSettled(this.background), sleep(2_000)]);
+    const pids = this.vmPids();
+    this.killEverythingSync();
+    await Promise.allSettled(this.background);
+    const deadline = Date.now() + 3_000;
+    while (pids.some((pid) => isAlive(pid)) && Date.now() < deadline) await sleep(10);
+    live.delete(this);
+    rmSync(this.paths.root, { recursive: true, force: true });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The MAC as bootpd writes it into the lease file (octets without leading zeros). */
+export { bootpdMac };

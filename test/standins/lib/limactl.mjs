@@ -1,0 +1,369 @@
+// `limactl` stand-in: Lima 2.2's CLI over a real $LIMA_HOME layout (LIMA-FACTS.md). Commands:
+// --version, list, create, delete, start, stop, shell (only `ip … addr show dev IF` in the
+// guest), watch, and `limactl NAME` → the `limactl-NAME` plugin, as Lima ≥ 2.0 runs plugins.
+// It writes only under $LIMA_HOME and to $LIMAWAN_DHCPD_LEASES.
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify as yamlStringify } from "yaml";
+import { parseFlags, UsageError } from "./cli-flags.mjs";
+import { goQuoteRaw } from "./go-format.mjs";
+import { readGuestState } from "./guest.mjs";
+import { log, standinFailure, useJsonFormat } from "./logrus.mjs";
+import { inspect, instanceDir, instanceJson, instanceNames, LIMA_VERSION, limaHome, loadLimaYaml, logLoadWarnings, validateInstanceName } from "./lima-store.mjs";
+import { start, stop, stopForcibly } from "./limactl-lifecycle.mjs";
+import { watchCommand } from "./limactl-watch.mjs";
+
+const BIN_DIR = fileURLToPath(new URL("../bin/", import.meta.url));
+const [MAJOR, MINOR] = LIMA_VERSION.split(".").map(Number);
+/** Lima ≥ 2.1 refuses root in main(), before any flag (even --version); 2.0 did it in PersistentPreRunE. */
+const ROOT_CHECK_IN_MAIN = MAJOR > 2 || (MAJOR === 2 && MINOR >= 1);
+/** `limactl watch` arrived in 2.1 too. */
+const HAS_WATCH = ROOT_CHECK_IN_MAIN;
+
+const isRoot = () => typeof process.geteuid === "function" && process.geteuid() === 0;
+
+export async function main(argv) {
+  if (ROOT_CHECK_IN_MAIN && isRoot() && argv[0] !== "generate-doc") {
+    process.stderr.write("limactl: must not run as the root user\n");
+    process.exit(1);
+  }
+  // Global flags may precede the command; --version / --help are cobra's own.
+  let i = 0;
+  const globals = [];
+  for (; i < argv.length && argv[i].startsWith("-"); i++) {
+    const arg = argv[i];
+    if (arg === "--version" || arg === "-v") {
+      process.stdout.write(`limactl version ${LIMA_VERSION}\n`);
+      process.exit(0);
+    }
+    if (arg === "--help" || arg === "-h") return help();
+    globals.push(arg);
+    if (/^--(log-level|log-format)$/.test(arg)) globals.push(argv[++i]);
+  }
+  const command = argv[i];
+  const rest = [...globals, ...argv.slice(i + 1)];
+  if (command === undefined) return help();
+  const logFormat = rest.findIndex((a) => a === "--log-format" || a.startsWith("--log-format="));
+  if (logFormat >= 0) useJsonFormat((rest[logFormat].split("=")[1] ?? rest[logFormat + 1]) === "json");
+  if (!ROOT_CHECK_IN_MAIN && isRoot()) log.fatal("must not run as the root user");
+
+  try {
+    switch (command) {
+      case "list":
+      case "ls":
+        return list(rest);
+      case "create":
+        return create(rest);
+      case "delete":
+      case "remove":
+      case "rm":
+        return remove(rest);
+      case "start":
+        return await start(rest);
+      case "stop":
+        return await stop(rest);
+      case "shell":
+        return shell(rest);
+      case "watch":
+        if (HAS_WATCH) return watchCommand(rest);
+        break;
+      default:
+        break;
+    }
+  } catch (error) {
+    if (error instanceof UsageError) log.fatal(error.message);
+    throw error;
+  }
+  return plugin(command, argv.slice(i + 1));
+}
+
+function help() {
+  process.stdout.write(
+    "Lima: Linux virtual machines (LimaWAN test stand-in)\n\nUsage:\n  limactl [command]\n\nStand-in commands: create delete list shell start stop watch\n",
+  );
+  process.exit(0);
+}
+
+/** Lima ≥ 2.0 runs `limactl-NAME` from its own directory, then PATH (LIMA-FACTS §1). */
+function plugin(name, args) {
+  const candidates = [BIN_DIR, ...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean)].map((d) => path.join(d, `limactl-${name}`));
+  const found = candidates.find((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!found) log.fatal(`unknown command ${JSON.stringify(name)} for "limactl"`);
+  const env = { ...process.env, PATH: [BIN_DIR.replace(/\/$/, ""), process.env.PATH].filter(Boolean).join(path.delimiter) };
+  const result = spawnSync(found, args, { stdio: "inherit", env });
+  process.exit(result.status ?? 255);
+}
+
+// ------------------------------------------------------------------------------------------
+// list
+
+const FIELD_NAMES = {
+  Name: "name", Hostname: "hostname", Status: "status", Dir: "dir", VMType: "vmType", Arch: "arch", CPUs: "cpus",
+  Memory: "memory", Disk: "disk", Message: "message", Networks: "network", SSHLocalPort: "sshLocalPort",
+  SSHConfigFile: "sshConfigFile", HostAgentPID: "hostAgentPID", DriverPID: "driverPID", SSHAddress: "sshAddress",
+  Protected: "protected", LimaVersion: "limaVersion", HostOS: "HostOS", HostArch: "HostArch", LimaHome: "LimaHome",
+  IdentityFile: "IdentityFile",
+};
+
+function list(args) {
+  const { flags, positional } = parseFlags(args, {
+    json: { type: "bool" },
+    format: { type: "string", short: "f" },
+    quiet: { type: "bool", short: "q" },
+    "list-fields": { type: "bool" },
+    "all-fields": { type: "bool" },
+    yq: { type: "strings" },
+    filter: { type: "strings", short: "l" },
+  });
+  if (flags.yq || flags.filter) standinFailure("limactl", "list --yq/--filter are not implemented by the stand-in");
+  if (flags.json && flags.format !== undefined) log.fatal("option --json conflicts with option --format");
+  const format = flags.json ? "json" : (flags.format ?? "table");
+  if (flags.quiet && format !== "table") log.fatal("option --quiet can only be used with '--format table'");
+  if (flags["list-fields"]) {
+    process.stdout.write(Object.keys(FIELD_NAMES).filter((f) => !/^(HostOS|HostArch|LimaHome|IdentityFile)$/.test(f)).sort().join("\n") + "\n");
+    return;
+  }
+
+  const home = limaHome();
+  const all = instanceNames(home);
+  const invalid = all.find((n) => !existsSync(path.join(home, n, "lima.yaml")));
+  if (invalid) log.warn(`The directory ${goQuoteRaw(home)} does not look like a valid Lima directory: stat ${path.join(home, invalid, "lima.yaml")}: no such file or directory`);
+  if (positional.length === 0 && all.length === 0) {
+    log.warn("No instance found. Run `limactl create` to create an instance.");
+    return;
+  }
+  let unmatched = false;
+  const names = [];
+  if (positional.length === 0) names.push(...all);
+  for (const arg of positional) {
+    if (all.includes(arg)) names.push(arg);
+    else {
+      log.warn(`No instance matching ${arg} found.`);
+      unmatched = true;
+    }
+  }
+  if (flags.quiet) {
+    for (const name of names) process.stdout.write(name + "\n");
+    if (unmatched) log.fatal("unmatched instances");
+    return;
+  }
+
+  const instances = [];
+  for (const name of names) {
+    const inst = inspect(home, name);
+    if (!inst) {
+      log.warn(`Skipping instance ${goQuoteRaw(name)}: open ${path.join(home, name, "lima.yaml")}: no such file or directory (being cloned or deleted?)`);
+      if (positional.length > 0) unmatched = true;
+      continue;
+    }
+    logLoadWarnings(inst);
+    instances.push(inst);
+  }
+  for (const inst of instances) {
+    if (inst.errors.length > 0) log.warn(`instance ${goQuoteRaw(inst.name)} has errors`, { errors: `[${inst.errors.join(" ")}]` });
+  }
+
+  const objects = instances.map((inst) => instanceJson(home, inst));
+  const tty = Boolean(process.stdout.isTTY) || Boolean(process.env._LIMA_OUTPUT_IS_TTY);
+  if (format === "json") {
+    for (const o of objects) process.stdout.write((tty ? JSON.stringify(o, null, 4) : JSON.stringify(o)) + "\n");
+  } else if (format === "yaml") {
+    process.stdout.write(objects.map((o) => yamlStringify(o)).join("---\n"));
+  } else if (format === "table") {
+    printTable(objects);
+  } else if (format.includes("{{")) {
+    for (const o of objects) {
+      process.stdout.write(
+        format.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, field) => {
+          const key = FIELD_NAMES[field];
+          if (!key) log.fatal(`template: format:1: can't evaluate field ${field} in type store.FormatData`);
+          const value = o[key];
+          return value === undefined ? (/PID|Port|CPUs|Memory|Disk/.test(field) ? "0" : "") : typeof value === "object" ? JSON.stringify(value) : String(value);
+        }) + "\n",
+      );
+    }
+  } else {
+    log.fatal(`unsupported format ${JSON.stringify(format)}`);
+  }
+  if (unmatched) log.fatal("unmatched instances");
+}
+
+function bytesSize(n) {
+  if (!n) return "0B";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${Number(n.toFixed(2))}${units[i]}`;
+}
+
+function printTable(objects) {
+  const rows = [["NAME", "STATUS", "SSH", "VMTYPE", "ARCH", "CPUS", "MEMORY", "DISK", "DIR"]];
+  for (const o of objects) {
+    rows.push([o.name, o.status, o.sshLocalPort ? `127.0.0.1:${o.sshLocalPort}` : "127.0.0.1:0", o.vmType, o.arch, String(o.cpus ?? 0), bytesSize(o.memory), bytesSize(o.disk), o.dir.replace(process.env.HOME ?? "\0", "~")]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const row of rows) process.stdout.write(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 4))).join("") + "\n");
+}
+
+// ------------------------------------------------------------------------------------------
+// create / delete
+
+function create(args) {
+  const { flags, positional } = parseFlags(args, { name: { type: "string" } });
+  if (positional.length === 0) standinFailure("limactl", "create needs a lima.yaml FILE (the stand-in has no templates)");
+  if (positional.length > 1) log.fatal(`"limactl create" accepts at most 1 arg(s), received ${positional.length}`);
+  const source = positional[0];
+  if (/^[a-z]+:/.test(source) && !source.startsWith("/")) standinFailure("limactl", `create: template locators like ${source} are not supported; pass a file`);
+  const text = source === "-" ? readFileSync(0, "utf8") : readFileSync(source, "utf8");
+  const name = flags.name ?? (source === "-" ? "" : path.basename(source).replace(/\.ya?ml$/i, ""));
+  const invalidName = validateInstanceName(name);
+  if (invalidName) log.fatal(invalidName);
+  const home = limaHome();
+  const dir = instanceDir(home, name);
+  if (existsSync(dir)) log.fatal(`instance ${goQuoteRaw(name)} already exists (${goQuoteRaw(dir)})`);
+
+  // Built beside the store under a dot-name (which Lima skips), then renamed into place, so a
+  // concurrent `list` never sees a directory without lima.yaml.
+  mkdirSync(home, { recursive: true });
+  const building = path.join(home, `.standin-create-${name}-${process.pid}`);
+  mkdirSync(building);
+  try {
+    writeFileSync(path.join(building, "lima.yaml"), text);
+    const loaded = loadLimaYaml(home, path.join(building, "lima.yaml"));
+    for (const { comment, error } of loaded.warnings) log.warn("Non-strict YAML detected; please check for typos", { comment: comment.replace(building, dir), error });
+    if (loaded.errors.length > 0) log.fatal(`the YAML is invalid: ${loaded.errors.join("\n")}`);
+    writeFileSync(path.join(building, "lima-version"), LIMA_VERSION);
+    renameSync(building, dir);
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+  log.info(`Run \`limactl start ${name}\` to start the instance.`);
+}
+
+function remove(args) {
+  const { flags, positional } = parseFlags(args, { force: { type: "bool", short: "f" } });
+  if (positional.length === 0) log.fatal(`"limactl delete" requires at least 1 arg(s), only received 0`);
+  const home = limaHome();
+  for (const name of positional) {
+    const inst = inspect(home, name);
+    if (!inst || inst.brokenDir) {
+      if (!existsSync(instanceDir(home, name))) log.warn(`Ignoring non-existent instance ${goQuoteRaw(name)}`);
+      else log.fatal(`instance ${goQuoteRaw(name)} directory ${goQuoteRaw(instanceDir(home, name))} exists but its \`lima.yaml\` could not be read; it was NOT deleted, in case it is currently being cloned into. If no \`limactl\` operation is using it, remove it manually`);
+      continue;
+    }
+    if (inst.protected) log.fatal(`failed to delete instance ${goQuoteRaw(name)}: instance is protected to prohibit accidental removal (Hint: use \`limactl unprotect\`)`);
+    if (!flags.force && inst.status !== "Stopped") log.fatal(`failed to delete instance ${goQuoteRaw(name)}: expected status \`Stopped\`, got ${goQuoteRaw(inst.status)}`);
+    stopForcibly(inst);
+    rmSync(inst.dir, { recursive: true, force: true });
+    log.info(`Deleted ${goQuoteRaw(name)} (${goQuoteRaw(inst.dir)})`);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// shell: the guest understands `ip [-4] [-j] [-p] addr show [dev] IF` and nothing else.
+
+function shell(args) {
+  const { flags, positional } = parseFlags(
+    args,
+    { shell: { type: "string" }, workdir: { type: "string" }, reconnect: { type: "bool" }, "preserve-env": { type: "bool" }, start: { type: "bool" } },
+    { interspersed: false },
+  );
+  if (positional.length === 0) log.fatal(`"limactl shell" requires at least 1 arg(s), only received 0`);
+  let [name, ...command] = positional;
+  if (command[0] === "--") command = command.slice(1);
+  const home = limaHome();
+  const inst = inspect(home, name);
+  if (!inst || inst.brokenDir) log.fatal(`instance ${goQuoteRaw(name)} does not exist, run \`limactl create ${name}\` to create a new instance`);
+  logLoadWarnings(inst);
+  if (inst.errors.length > 0 && inst.invalid) {
+    log.error(`Instance ${goQuoteRaw(name)} has configuration errors`, { error: inst.errors.join("\n") });
+    log.fatal(`instance ${goQuoteRaw(name)} has no configuration`);
+  }
+  if (inst.status === "Stopped") {
+    if (flags.start) standinFailure("limactl", "shell --start is not supported; run `limactl start` first");
+    log.fatal(`instance ${goQuoteRaw(name)} is stopped, run \`limactl start ${name}\` to start the instance`);
+  }
+  const guest = readGuestState(inst.dir);
+  if (inst.status !== "Running" || !guest?.booted) {
+    // SSH is not up yet (booting) or the VM is half there (Broken): ssh's own failure.
+    process.stderr.write(`ssh: connect to host 127.0.0.1 port ${inst.sshLocalPort || 22}: Connection refused\n`);
+    process.exit(255);
+  }
+  if (flags.workdir !== undefined && !flags.workdir.startsWith("/") && flags.workdir !== "~") {
+    process.stderr.write(`bash: line 1: cd: ${flags.workdir}: No such file or directory\n`);
+    process.exit(1);
+  }
+  if (command.length === 0) standinFailure("limactl", "shell: an interactive guest shell is not available in the stand-in");
+  process.exit(guestIp(inst, guest, command));
+}
+
+/** iproute2 inside the guest: lo, eth0 (user-mode 192.168.5.15), then lima0… per network. */
+function guestIp(inst, guest, command) {
+  const unsupported = () => {
+    process.stderr.write(
+      `limactl shell (LimaWAN test stand-in): the stand-in guest cannot run \`${command.join(" ")}\`; it only answers \`ip [-4] [-j] addr show dev IF\`\n`,
+    );
+    return 1;
+  };
+  if (command[0] !== "ip") return unsupported();
+  const words = command.slice(1);
+  const options = { family4: false, json: false, pretty: false };
+  while (words[0]?.startsWith("-")) {
+    const option = words.shift();
+    if (option === "-4") options.family4 = true;
+    else if (option === "-j" || option === "-json") options.json = true;
+    else if (option === "-p" || option === "-pretty") options.pretty = true;
+    else return unsupported();
+  }
+  if (!["a", "addr", "address"].includes(words.shift() ?? "")) return unsupported();
+  if (["show", "list", "s", "ls"].includes(words[0] ?? "")) words.shift();
+  if (words[0] === "dev") words.shift();
+  const device = words.shift();
+  if (device === undefined || words.length > 0) return unsupported();
+  if (!options.family4) return unsupported();
+
+  const links = [
+    { ifname: "lo", address: "127.0.0.1", prefixlen: 8, loopback: true },
+    { ifname: "eth0", address: "192.168.5.15", prefixlen: 24, metric: 200 },
+    ...inst.networks.map((nw) => ({ ifname: nw.interface, address: guest.addresses?.[nw.interface] ?? null, prefixlen: 24, metric: nw.metric ?? 100 })),
+  ];
+  const index = links.findIndex((l) => l.ifname === device);
+  if (index < 0) {
+    process.stderr.write(`Device "${device}" does not exist.\n`);
+    return 1;
+  }
+  const link = links[index];
+  const broadcast = link.address ? link.address.split(".").slice(0, 3).concat(["255"]).join(".") : null;
+  if (options.json) {
+    const out = [];
+    if (link.address) {
+      const flagsList = link.loopback ? ["LOOPBACK", "UP", "LOWER_UP"] : ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"];
+      const info = link.loopback
+        ? { family: "inet", local: link.address, prefixlen: link.prefixlen, scope: "host", label: "lo", valid_lft: 4294967295, preferred_lft: 4294967295 }
+        : { family: "inet", local: link.address, prefixlen: link.prefixlen, metric: link.metric, broadcast, scope: "global", dynamic: true, label: link.ifname, valid_lft: 86391, preferred_lft: 86391 };
+      out.push({ ifindex: index + 1, ifname: link.ifname, flags: flagsList, mtu: link.loopback ? 65536 : 1500, qdisc: link.loopback ? "noqueue" : "fq_codel", operstate: link.loopback ? "UNKNOWN" : "UP", group: "default", txqlen: 1000, addr_info: [info] });
+    }
+    process.stdout.write((options.pretty ? JSON.stringify(out, null, 4) : JSON.stringify(out)) + "\n");
+    return 0;
+  }
+  if (link.address) {
+    process.stdout.write(
+      `${index + 1}: ${link.ifname}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000\n` +
+        `    inet ${link.address}/${link.prefixlen} metric ${link.metric} brd ${broadcast} scope global dynamic ${link.ifname}\n` +
+        `       valid_lft 86391sec preferred_lft 86391sec\n`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+// The macOS stand-ins (sysctl, launchctl) keep their "kernel" state in a JSON file named by an
+// environment variable, and log every call beside it as JSON Lines (`<state>.calls`), so tests
+// can assert what the host ends up like and how it got there.
+import { appendFileSync, chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+
+export function stateFileFrom(variable, program) {
+  const file = process.env[variable];
+  if (!file) {
+    process.stderr.write(`${program} (LimaWAN test stand-in): ${variable} is not set; refusing to guess where the state lives\n`);
+    process.exit(1);
+  }
+  return file;
+}
+
+export function readState(file, initial) {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    if (error.code === "ENOENT") return structuredClone(initial);
+    throw new Error(`cannot read stand-in state ${file}: ${error.message}`);
+  }
+}
+
+export function writeState(file, state) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(state, null, 2) + "\n");
+  renameSync(temporary, file);
+}
+
+/** Append {argv, euid, exitCode, stdout, stderr} to `<file>.calls` when the process exits. */
+export function logCalls(file, argv) {
+  const captured = { stdout: "", stderr: "" };
+  for (const stream of ["stdout", "stderr"]) {
+    const original = process[stream].write.bind(process[stream]);
+    process[stream].write = (chunk, ...rest) => {
+      captured[stream] += String(chunk);
+      return original(chunk, ...rest);
+    };
+  }
+  process.on("exit", (code) => {
+    const entry = { argv, euid: process.geteuid?.() ?? null, exitCode: code, stdout: captured.stdout, stderr: captured.stderr, time: new Date().toISOString() };
+    // Root and non-root callers share the log: keep it writable for both.
+    try {
+      appendFileSync(`${file}.calls`, JSON.stringify(entry) + "\n", { mode: 0o666 });
+      chmodSync(`${file}.calls`, 0o666);
+    } catch {
+      // another user's log we may not touch: the call itself still behaves as the real tool
+    }
+  });
+}
+
+export const isRoot = () => typeof process.geteuid === "function" && process.geteuid() === 0;
