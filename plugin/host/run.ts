@@ -2,6 +2,8 @@
 // Read-only calls always run; calls that change the host go through `change`, which in
 // --dry-run mode prints the exact command (and its stdin) instead of running it.
 import { execa, type ResultPromise } from "execa";
+import { accessSync, constants, statSync } from "node:fs";
+import path from "node:path";
 import { CliError, EXIT } from "../errors.js";
 
 export interface CommandResult { exitCode: number; stdout: string; stderr: string }
@@ -41,6 +43,9 @@ export function createRunner(context: RunnerContext): Runner {
     ...(asUser ? { uid: context.user!.uid, gid: context.user!.gid } : {}),
   });
   const exec = async (program: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> => {
+    // Looked up here rather than left to spawn: when a child runs as another user, a missing
+    // program can surface as EACCES from an unreadable PATH entry instead of ENOENT.
+    if (!onPath(program, context.env.PATH)) throw missing(program);
     const asUser = options.asUser && context.user;
     try {
       const result = await execa(program, [...args], {
@@ -82,6 +87,19 @@ export function createRunner(context: RunnerContext): Runner {
       context.report(summary ? `would write ${file}: ${summary}` : `would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);
     },
   };
+}
+
+function onPath(program: string, searchPath: string | undefined): boolean {
+  for (const dir of (searchPath ?? "").split(":").filter(Boolean)) {
+    const candidate = path.join(dir, program);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
 }
 
 function missing(program: string): CliError {

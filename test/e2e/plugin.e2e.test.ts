@@ -1,0 +1,344 @@
+// The whole cycle as a user runs it — annotate, up, status, down — with the built
+// limactl-limawan against the stateful stand-ins on PATH (test/standins/). Assertions are
+// about what the host ends up like, read back through the tools themselves.
+import { execa } from "execa";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSandbox, type Sandbox } from "./harness.js";
+
+const WEB = `networks:
+  - lima: shared
+x-limawan: |
+  interface en0
+  expose ssh 22 as 2222 limit 5/30s
+  expose http 80 as 8080
+  expose dns 53/udp as 5353
+`;
+const DB = `# database VM
+networks:
+  - lima: shared
+x-limawan:
+  - expose postgres 5432 as 15432 from 203.0.113.0/24
+`;
+
+let sb: Sandbox;
+
+beforeEach(async () => {
+  sb = await createSandbox();
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+/** Everything LimaWAN may touch, read through the tools and files a user would look at. */
+async function host(): Promise<Record<string, string>> {
+  const tool = async (file: string, args: string[]) => {
+    const r = await execa(file, args, { env: sb.env, reject: false });
+    return `${r.exitCode}\n${r.stdout}`;
+  };
+  return {
+    anchorRules: await tool("pfctl", ["-a", "limawan", "-sr"]),
+    anchorNat: await tool("pfctl", ["-a", "limawan", "-sn"]),
+    tables: await tool("pfctl", ["-a", "limawan", "-s", "Tables"]),
+    mainNat: await tool("pfctl", ["-sn"]),
+    mainRules: await tool("pfctl", ["-sr"]),
+    references: await tool("pfctl", ["-s", "References"]),
+    info: (await tool("pfctl", ["-s", "info"])).split("\n").slice(0, 2).join("\n").replace(/for \d+ days [\d:]+/, ""),
+    forwarding: await tool("sysctl", ["-n", "net.inet.ip.forwarding"]),
+    pfConf: readFileSync(sb.paths.pfConf, "utf8"),
+  };
+}
+
+async function pfCalls(): Promise<string[][]> {
+  const text = (() => {
+    try {
+      return readFileSync(`${sb.env.PFCTL_STANDIN_STATE}.calls`, "utf8");
+    } catch {
+      return "";
+    }
+  })();
+  return text.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { argv: string[] }).argv);
+}
+
+const loads = async () => (await pfCalls()).filter((a) => a.join(" ") === "-a limawan -f -").length;
+
+async function installed(): Promise<void> {
+  const r = await sb.run(["install"]);
+  expect(r.exitCode, r.stderr).toBe(0);
+}
+
+describe("up / status / down", () => {
+  it("up then down leaves PF, pf.conf and the state as they were (forwarding already on)", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    await execa("sysctl", ["-w", "net.inet.ip.forwarding=1"], { env: sb.env });
+    await installed();
+    const before = await host();
+
+    const upResult = await sb.run(["up", "web"]);
+    expect(upResult.exitCode, upResult.stderr).toBe(0);
+    const during = await host();
+    expect(during.anchorNat).toMatch(/rdr on en0 inet proto tcp from any to \(en0\) port (= )?2222 .*-> 192\.168\.105\.\d+ port 22/);
+    expect(during.anchorRules).toMatch(/label "limawan:web:ssh"/);
+    expect(during.info).toMatch(/Status: Enabled/);
+
+    const downResult = await sb.run(["down", "web"]);
+    expect(downResult.exitCode, downResult.stderr).toBe(0);
+    expect(await host()).toEqual(before);
+    expect((await pfCalls()).some((a) => a.includes("-d"))).toBe(false);
+  });
+
+  it("turns IP forwarding on when it was off, and uninstall puts it back", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    const pristine = await host();
+    expect(pristine.forwarding).toBe("0\n0");
+    await installed();
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    expect((await host()).forwarding).toBe("0\n1");
+    expect((await sb.run(["down", "web"])).exitCode).toBe(0);
+    expect((await host()).forwarding).toBe("0\n1"); // DESIGN.md: down leaves forwarding alone
+    const un = await sb.run(["uninstall"]);
+    expect(un.exitCode, un.stderr).toBe(0);
+    expect(un.stderr).toMatch(/restored net\.inet\.ip\.forwarding to 0/);
+    expect(await host()).toEqual(pristine);
+  });
+
+  it("up twice changes nothing the second time", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const after = await host();
+    const callsAfterFirst = (await pfCalls()).length;
+    const second = await sb.run(["up", "web"]);
+    expect(second.exitCode).toBe(0);
+    expect(second.stderr).toMatch(/nothing to change/);
+    expect(await host()).toEqual(after);
+    const changing = (await pfCalls()).slice(callsAfterFirst).filter((a) => a.includes("-f") && !a.includes("-n"));
+    expect(changing).toEqual([]);
+  });
+
+  it("two VMs side by side: bringing one down leaves the other's rules byte-identical", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.addInstance("db", DB);
+    await sb.startVm("web");
+    await sb.startVm("db");
+    expect((await sb.run(["up", "web", "db"])).exitCode).toBe(0);
+    const both = await host();
+    expect(both.anchorRules).toMatch(/limawan:db:postgres/);
+    expect((await sb.run(["down", "db"])).exitCode).toBe(0);
+    const after = await host();
+    const webRules = (text: string) => text.split("\n").filter((l) => l.includes("lw_web_") || l.includes("limawan:web:"));
+    expect(webRules(after.anchorRules)).toEqual(webRules(both.anchorRules));
+    expect(webRules(after.anchorNat)).toEqual(webRules(both.anchorNat));
+    expect(after.anchorRules).not.toMatch(/limawan:db/);
+    expect(after.tables).not.toMatch(/lw_db_/);
+  });
+
+  it("a pfctl failure while loading leaves the previous rules and state intact (exit 4)", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.addInstance("db", DB);
+    await sb.startVm("web");
+    await sb.startVm("db");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const before = await host();
+    const state = readFileSync(`${sb.paths.stateDir}/state.json`, "utf8");
+    const failed = await sb.run(["up", "db"], { env: { PFCTL_STANDIN_FAIL: "-a limawan -f -" } });
+    expect(failed.exitCode).toBe(4);
+    expect(failed.stderr).toMatch(/pfctl could not load the rules/);
+    expect(failed.stderr).toMatch(/Device busy/);
+    expect(await host()).toEqual(before);
+    expect(readFileSync(`${sb.paths.stateDir}/state.json`, "utf8")).toBe(state);
+  });
+
+  it("a failure after PF was enabled undoes the enable and the forwarding change", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    await installed();
+    const before = await host();
+    const failed = await sb.run(["up", "web"], { env: { PFCTL_STANDIN_FAIL: "-a limawan -f -" } });
+    expect(failed.exitCode).toBe(4);
+    expect(failed.stderr).toMatch(/undone/);
+    expect(await host()).toEqual(before);
+  });
+
+  it("two `up` processes at once lose nothing", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.addInstance("db", DB);
+    await sb.startVm("web");
+    await sb.startVm("db");
+    const [a, b] = await Promise.all([sb.run(["up", "web"]), sb.run(["up", "db"])]);
+    expect(a.exitCode, a.stderr).toBe(0);
+    expect(b.exitCode, b.stderr).toBe(0);
+    const after = await host();
+    expect(after.anchorRules).toMatch(/limawan:web:ssh/);
+    expect(after.anchorRules).toMatch(/limawan:db:postgres/);
+    const state = JSON.parse(readFileSync(`${sb.paths.stateDir}/state.json`, "utf8")) as { vms: Record<string, unknown> };
+    expect(Object.keys(state.vms).sort()).toEqual(["db", "web"]);
+  });
+
+  it("a VM's address changing is picked up by the next up", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    await sb.setLease("web", "192.168.105.77");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    expect((await host()).anchorNat).toMatch(/-> 192\.168\.105\.77 port 22/);
+  });
+
+  it("status shows each forward applied, with counters, and --json carries the same", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const text = await sb.run(["status"]);
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toMatch(/ssh\s+tcp\s+en0:2222\s+192\.168\.105\.\d+:22\s+applied/);
+    expect(text.stdout).toMatch(/PF: enabled/);
+    expect(text.stdout).toMatch(/anchor points: present/);
+    const json = JSON.parse((await sb.run(["status", "--json"])).stdout) as { instances: Array<{ instance: string; forwards: Array<{ name: string; state: string }> }> };
+    const web = json.instances.find((i) => i.instance === "web")!;
+    expect(web.forwards.map((f) => [f.name, f.state])).toEqual([["ssh", "applied"], ["http", "applied"], ["dns", "applied"]]);
+  });
+
+  it("status marks a stopped VM's forwards stale, and a VM whose port another holds as conflicting", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.addInstance("web2", WEB.replace("dns 53/udp as 5353", "dns 53/udp as 5354").replace("ssh 22 as 2222 limit 5/30s", "ssh 22 as 2223"));
+    await sb.startVm("web");
+    await sb.startVm("web2");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const refused = await sb.run(["up", "web2"]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/LW501.*already claimed by VM `web`/);
+    await sb.stopVm("web", { force: true });
+    const json = JSON.parse((await sb.run(["status", "--json"])).stdout) as { instances: Array<{ instance: string; forwards: Array<{ name: string; state: string }> }> };
+    const state = (vm: string) => Object.fromEntries(json.instances.find((i) => i.instance === vm)!.forwards.map((f) => [f.name, f.state]));
+    expect(state("web")).toEqual({ ssh: "stale", http: "stale", dns: "stale" });
+    expect(state("web2")).toEqual({ ssh: "pending", http: "conflicting", dns: "pending" });
+  });
+});
+
+describe("refusals", () => {
+  it("not macOS: exit 3", async () => {
+    const r = await sb.run(["up", "web"], { env: { LIMAWAN_PLATFORM: "linux" } });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/runs only on macOS/);
+  });
+
+  it("not root: exit 3 naming the sudo command", async () => {
+    const r = await sb.run(["up", "web"], { uid: 65534 });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/sudo limactl limawan up web/);
+  });
+
+  it("pfctl missing: exit 3", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    const r = await sb.run(["up", "web"], { env: { PATH: sb.pathWithout("pfctl") } });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/`pfctl` was not found on PATH/);
+  });
+
+  it("limactl missing: exit 3", async () => {
+    const r = await sb.run(["up", "web"], { env: { PATH: sb.pathWithout("limactl") } });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/`limactl` was not found on PATH/);
+  });
+
+  it("unknown instance and stopped instance: exit 1", async () => {
+    await sb.addInstance("web", WEB);
+    const unknown = await sb.run(["up", "nope"]);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toMatch(/no Lima instance named `nope`/);
+    const stopped = await sb.run(["up", "web"]);
+    expect(stopped.exitCode).toBe(1);
+    expect(stopped.stderr).toMatch(/`web` is stopped[\s\S]*limactl start web/);
+  });
+
+  it("no address after --wait: exit 1, saying what it waited for", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web", { leaseDelayMs: 60_000 });
+    const r = await sb.run(["up", "web", "--wait", "1"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/no address for `web`.*after waiting 1s/);
+  });
+
+  it("invalid annotation: every diagnostic with file:line:column, exit 1, nothing applied", async () => {
+    await sb.addInstance("web", "networks:\n  - lima: shared\nx-limawan: |\n  expose ssh 22 as 70000\n  expose http 80 as 8080 from rdr-to\n");
+    await sb.startVm("web");
+    const before = await host();
+    const r = await sb.run(["up", "web"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/lima\.yaml:4:20: error LW101/);
+    expect(r.stderr).toMatch(/lima\.yaml:5:31: error LW201/);
+    expect(await host()).toEqual(before);
+  });
+
+  it("a host port a process on the Mac already listens on: exit 1, nothing applied", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(18_080, "0.0.0.0", resolve));
+    try {
+      await sb.addInstance("web", WEB.replace("http 80 as 8080", "http 80 as 18080"));
+      await sb.startVm("web");
+      const before = await host();
+      const r = await sb.run(["up", "web"]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/host tcp port 18080 .* already used by a process on this Mac/);
+      expect(await host()).toEqual(before);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("pfctl rejecting the rules: its message is shown, exit 4, nothing applied", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    const before = await host();
+    const r = await sb.run(["up", "web"], { env: { PFCTL_STANDIN_FAIL: "-n -a limawan -f -", PFCTL_STANDIN_FAIL_MESSAGE: "stdin:7: syntax error" } });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/pfctl rejected the generated rules/);
+    expect(r.stderr).toMatch(/stdin:7: syntax error/);
+    expect(await host()).toEqual(before);
+  });
+
+  it("--dry-run prints the exact commands and changes nothing", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    const before = await host();
+    const r = await sb.run(["up", "web", "--dry-run"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/would run: pfctl -a limawan -f - <<'EOF'/);
+    expect(r.stdout).toMatch(/would run: pfctl -E/);
+    expect(await host()).toEqual(before);
+  });
+});
+
+describe("ip, expose, unexpose", () => {
+  it("ip prints the VM's address from the DHCP leases", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    await sb.setLease("web", "192.168.105.42");
+    const r = await sb.run(["ip", "web"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe("192.168.105.42");
+  });
+
+  it("expose and unexpose edit lima.yaml keeping every other byte", async () => {
+    await sb.addInstance("db", DB);
+    const file = `${sb.paths.limaHome}/db/lima.yaml`;
+    const r = await sb.run(["expose", "db", "metrics 9187 as 19187"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(DB + '  - "expose metrics 9187 as 19187"\n');
+    const u = await sb.run(["unexpose", "db", "metrics"]);
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(DB);
+  });
+
+  it("expose refuses a statement that does not validate and leaves the file alone", async () => {
+    await sb.addInstance("db", DB);
+    const r = await sb.run(["expose", "db", "web 80 as 70000"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/LW101/);
+    expect(readFileSync(`${sb.paths.limaHome}/db/lima.yaml`, "utf8")).toBe(DB);
+  });
+});

@@ -1,0 +1,234 @@
+// The pfctl stand-in: a stateful model of the kernel's PF as seen through macOS pfctl, for the
+// invocations LimaWAN makes (see README.md). State: $PFCTL_STANDIN_STATE (JSON), calls logged
+// to `<state>.calls`. Text is validated by ruleset.mjs exactly before anything changes.
+import { mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
+import { logCalls, readState, stateFileFrom, writeState } from "../lib/state-file.mjs";
+import { normalise, parseRuleset } from "./ruleset.mjs";
+
+const APPLE_MAIN = {
+  normalization: ['scrub-anchor "com.apple/*"'],
+  translation: ['nat-anchor "com.apple/*"', 'rdr-anchor "com.apple/*"', 'dummynet-anchor "com.apple/*"'],
+  filtering: ['anchor "com.apple/*"'],
+};
+const INITIAL = { enabled: false, references: [], main: APPLE_MAIN, anchors: {}, counters: {}, enabledAt: 0 };
+const WITH_ARGUMENT = new Set(["a", "f", "s", "t", "T", "X", "F", "k", "i", "D", "x"]);
+
+export function main(argv) {
+  const file = stateFileFrom("PFCTL_STANDIN_STATE", "pfctl");
+  logCalls(file, argv);
+  // Every macOS pfctl prints these (PF-FACTS.md §3); the product must filter them.
+  process.stderr.write("No ALTQ support in kernel\nALTQ related functions disabled\n");
+
+  const opts = parseArgs(argv);
+  if (opts.error) return usage(opts.error);
+  const failOn = process.env.PFCTL_STANDIN_FAIL;
+  if (failOn && argv.join(" ") === failOn) {
+    process.stderr.write(`${process.env.PFCTL_STANDIN_FAIL_MESSAGE ?? "pfctl: DIOCXCOMMIT: Device busy"}\n`);
+    return Number(process.env.PFCTL_STANDIN_FAIL_CODE ?? 1);
+  }
+  if (process.geteuid?.() !== 0 && process.env.PFCTL_STANDIN_ALLOW_USER !== "1") {
+    process.stderr.write("pfctl: /dev/pf: Permission denied\n");
+    return 1;
+  }
+  return withLock(file, () => {
+    const state = readState(file, INITIAL);
+    const code = run(opts, state);
+    if (code === 0 && !opts.n) writeState(file, state);
+    return code;
+  });
+}
+
+function parseArgs(argv) {
+  const o = { flags: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith("-") || arg === "-") return { error: `unexpected argument ${arg}` };
+    for (let j = 1; j < arg.length; j++) {
+      const c = arg[j];
+      if (WITH_ARGUMENT.has(c)) {
+        const value = arg.slice(j + 1) || argv[++i];
+        if (value === undefined) return { error: `option requires an argument -- ${c}` };
+        o[c] = value;
+        break;
+      }
+      if (!"nvEedqNRgr".includes(c)) return { error: `illegal option -- ${c}` };
+      o.flags.add(c);
+    }
+  }
+  o.n = o.flags.has("n");
+  return o;
+}
+
+function usage(message) {
+  process.stderr.write(`pfctl: ${message}\nusage: pfctl [-AdeghMmNnOqRrvz] [-a anchor] [-D macro=value] [-F modifier]\n\t[-f file] [-i interface] [-K host | network] [-k host | network ]\n\t[-o level] [-p device] [-s modifier ] [-t table -T command [address ...]]\n\t[-x level]\n`);
+  return 1;
+}
+
+function anchorOf(state, name) {
+  state.anchors[name] ??= { translation: [], filtering: [], tables: {} };
+  return state.anchors[name];
+}
+
+function run(o, state) {
+  const out = (text) => process.stdout.write(text);
+  const err = (text) => process.stderr.write(text);
+  if (o.flags.has("E")) {
+    const token = String(BigInt(Date.now()) * 1000003n + BigInt(process.pid)).padStart(20, "1").slice(-20);
+    if (!state.enabled) state.enabledAt = Date.now();
+    state.enabled = true;
+    state.references.push({ token, pid: process.ppid, name: "node" });
+    err(`pf enabled\nToken : ${token}\n`);
+    return 0;
+  }
+  if (o.X !== undefined) {
+    const index = state.references.findIndex((r) => r.token === o.X);
+    if (index < 0) return err("pfctl: DIOCSTOPREF: Invalid argument\n"), 1;
+    state.references.splice(index, 1);
+    if (state.references.length === 0) state.enabled = false;
+    err(state.enabled ? "pf disabled reference released\n" : "pf disabled\n");
+    return 0;
+  }
+  if (o.flags.has("e")) {
+    if (state.enabled) return err("pfctl: pf already enabled\n"), 1;
+    state.enabled = true;
+    state.enabledAt = Date.now();
+    return err("pf enabled\n"), 0;
+  }
+  if (o.flags.has("d")) {
+    state.enabled = false;
+    state.references = [];
+    return err("pf disabled\n"), 0;
+  }
+  if (o.f !== undefined) return load(o, state);
+  if (o.F !== undefined) {
+    if (!o.a) return err("pfctl: flushing the main ruleset is not modelled by the stand-in\n"), 1;
+    const anchor = anchorOf(state, o.a);
+    const what = o.F.toLowerCase();
+    if (what === "all" || what === "rules") anchor.filtering = [], err("rules cleared\n");
+    if (what === "all" || what === "nat") anchor.translation = [], err("nat cleared\n");
+    if (what === "all" || what === "tables") {
+      err(`${Object.keys(anchor.tables).length} tables deleted.\n`);
+      anchor.tables = {};
+    }
+    return 0;
+  }
+  if (o.t !== undefined) return tableCommand(o, state);
+  if (o.s !== undefined) return show(o, state, out);
+  return usage("no command given");
+}
+
+function load(o, state) {
+  let text;
+  try {
+    text = o.f === "-" ? readFileSync(0, "utf8") : readFileSync(o.f, "utf8");
+  } catch {
+    process.stderr.write(`pfctl: ${o.f}: No such file or directory\n`);
+    return 1;
+  }
+  const parsed = parseRuleset(text, o.f === "-" ? "stdin" : o.f);
+  if (parsed.errors.length > 0) {
+    process.stderr.write(`${parsed.errors.join("\n")}\npfctl: Syntax error in config file: pf rules not loaded\n`);
+    return 1;
+  }
+  if (o.n) return 0;
+  if (!o.a) {
+    process.stderr.write("pfctl: Use of -f option, could result in flushing of rules present in the main ruleset added by the system at startup.\nSee /etc/pf.conf for further details.\n");
+    state.main = { normalization: parsed.normalization, translation: parsed.translation, filtering: parsed.filtering };
+    return 0;
+  }
+  // Loading into an anchor replaces its rules atomically; a table declared without an
+  // initialiser keeps what it holds (PF-FACTS.md §6), one with `{…}` gets exactly that.
+  const anchor = anchorOf(state, o.a);
+  anchor.translation = parsed.translation;
+  anchor.filtering = parsed.filtering;
+  for (const table of parsed.tables) {
+    const existing = anchor.tables[table.name];
+    anchor.tables[table.name] = { persist: table.persist, const: table.const, entries: table.entries ?? existing?.entries ?? [] };
+  }
+  return 0;
+}
+
+function tableCommand(o, state) {
+  const anchor = anchorOf(state, o.a ?? "");
+  const table = anchor.tables[o.t];
+  const command = o.T;
+  if (!table && command !== "add") return process.stderr.write("pfctl: Table does not exist.\n"), 1;
+  switch (command) {
+    case "show":
+      process.stdout.write(table.entries.map((e) => `   ${e}\n`).join(""));
+      return 0;
+    case "kill":
+      delete anchor.tables[o.t];
+      process.stderr.write("1 table deleted.\n");
+      return 0;
+    case "flush":
+      process.stderr.write(`${table.entries.length} addresses deleted.\n`);
+      table.entries = [];
+      return 0;
+    default:
+      return usage(`-T ${command} is not modelled by the stand-in`);
+  }
+}
+
+function show(o, state, out) {
+  const rules = o.a ? anchorOf(state, o.a) : state.main;
+  switch (o.s) {
+    case "n":
+    case "nat":
+      out(rules.translation.filter((r) => !r.startsWith("dummynet-anchor")).map((r) => `${normalise(r)}\n`).join(""));
+      return 0;
+    case "r":
+    case "rules":
+      out([...(o.a ? [] : state.main.normalization), ...rules.filtering].map((r) => `${normalise(r)}\n`).join(""));
+      return 0;
+    case "l":
+    case "labels":
+      for (const rule of rules.filtering) {
+        const label = /label "([^"]+)"/.exec(rule)?.[1];
+        if (!label) continue;
+        const c = state.counters[label] ?? { evaluations: 0, packets: 0, bytes: 0, states: 0 };
+        out(`${label} ${c.evaluations} ${c.packets} ${c.bytes} ${c.packets} ${c.bytes} 0 0 ${c.states}\n`);
+      }
+      return 0;
+    case "Tables":
+    case "T":
+      out(Object.keys(o.a ? anchorOf(state, o.a).tables : {}).map((t) => `${t}\n`).join(""));
+      return 0;
+    case "info":
+    case "i": {
+      const secs = Math.floor((Date.now() - state.enabledAt) / 1000);
+      const up = `${Math.floor(secs / 86400)} days ${new Date(secs * 1000).toISOString().slice(11, 19)}`;
+      out(`${state.enabled ? `Status: Enabled for ${up}` : "Status: Disabled"}           Debug: Urgent\n\nState Table                          Total             Rate\n  current entries                        0\n`);
+      return 0;
+    }
+    case "References":
+      out(`TOKEN                 PID      PROCESS NAME\n${state.references.map((r) => `${r.token}  ${r.pid}  ${r.name}\n`).join("")}`);
+      return 0;
+    default:
+      return usage(`-s ${o.s} is not modelled by the stand-in`);
+  }
+}
+
+/** Two pfctl processes at once (two `up`s) must not lose an update: mkdir lock with retry. */
+function withLock(file, fn) {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 10_000) rmdirSync(lock);
+      } catch {}
+      if (Date.now() > deadline) throw new Error(`pfctl stand-in: ${lock} is held`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmdirSync(lock);
+  }
+}

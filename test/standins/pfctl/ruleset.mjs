@@ -1,0 +1,127 @@
+// What macOS pfctl's parser (OpenBSD 4.x generation, PF-FACTS.md §2, §7) accepts, for the
+// subset LimaWAN and Apple's pf.conf use — and, just as important, what it rejects: newer
+// OpenBSD syntax (rdr-to, nat-to, match), rules out of order, over-long names, labels on
+// translation rules, flags on UDP, overload without a connection limit. Pure; returns data.
+
+const RANK = { options: 0, normalization: 1, queueing: 2, translation: 3, filtering: 4 };
+const ORDER_ERROR = "Rules must be in order: options, normalization, queueing, translation, filtering";
+const NEWER_SYNTAX = /(^|\s)(rdr-to|nat-to|binat-to|divert-to|divert-reply|af-to|match|set prio|received-on)(\s|$)/;
+
+/** Join `\` continuations, drop comments; keep the first physical line number of each statement. */
+function statements(text) {
+  const out = [];
+  let pending = "";
+  let start = 0;
+  text.split("\n").forEach((raw, index) => {
+    const line = raw.replace(/#.*/, "");
+    if (pending === "") start = index + 1;
+    if (/\\\s*$/.test(line)) {
+      pending += line.replace(/\\\s*$/, " ");
+      return;
+    }
+    const whole = (pending + line).trim().replace(/\s+/g, " ");
+    pending = "";
+    if (whole) out.push({ line: start, text: whole });
+  });
+  return out;
+}
+
+function quoted(text, keyword) {
+  const m = new RegExp(`(?:^|\\s)${keyword} (?:"([^"]*)"|(\\S+))`).exec(text);
+  return m ? (m[1] ?? m[2]) : null;
+}
+
+/**
+ * @param {string} text
+ * @param {string} file name used in messages (`stdin` for `-f -`)
+ * @returns {{ errors: string[], tables: Array<{name:string, persist:boolean, const:boolean, entries:string[]|null}>, translation: string[], filtering: string[], normalization: string[] }}
+ */
+export function parseRuleset(text, file = "stdin") {
+  const result = { errors: [], tables: [], translation: [], filtering: [], normalization: [] };
+  let highest = 0;
+  const fail = (line, message) => result.errors.push(`${file}:${line}: ${message}`);
+  for (const { line, text: s } of statements(text)) {
+    const word = s.split(" ")[0];
+    if (NEWER_SYNTAX.test(s)) {
+      fail(line, "syntax error");
+      continue;
+    }
+    let section;
+    if (word === "table") {
+      const m = /^table <([^<>\s]+)>((?: (?:const|persist|counters))*)(?: \{ ?([^}]*)\})?$/.exec(s);
+      if (!m) fail(line, "syntax error");
+      else if (m[1].length > 31) fail(line, "table name too long, max 31 chars");
+      else {
+        const entries = m[3] === undefined ? null : m[3].split(/[\s,]+/).filter(Boolean);
+        const bad = (entries ?? []).find((e) => !/^!?\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(e));
+        if (bad) fail(line, `cannot parse host specification "${bad}"`);
+        else result.tables.push({ name: m[1], persist: /persist/.test(m[2]), const: /const/.test(m[2]), entries });
+      }
+      continue;
+    } else if (word === "set") section = "options";
+    else if (word === "scrub" || word === "scrub-anchor") section = "normalization";
+    else if (word === "altq" || word === "queue") section = "queueing";
+    else if (["nat", "rdr", "binat", "no", "nat-anchor", "rdr-anchor", "binat-anchor", "dummynet-anchor"].includes(word)) section = "translation";
+    else if (["pass", "block", "anchor", "antispoof"].includes(word)) section = "filtering";
+    else if (word === "load" && /^load anchor "?[^"\s]+"? from "[^"]+"$/.test(s)) continue; // no order check (F3 loadrule)
+    else {
+      fail(line, "syntax error");
+      continue;
+    }
+    if (RANK[section] < highest) {
+      fail(line, ORDER_ERROR);
+      continue;
+    }
+    highest = RANK[section];
+    const error = section === "translation" ? checkTranslation(s) : section === "filtering" ? checkFilter(s) : null;
+    if (error) fail(line, error);
+    else result[section === "options" ? "normalization" : section]?.push(s);
+  }
+  return result;
+}
+
+function protoOf(s) {
+  return /(?:^|\s)proto (tcp|udp|icmp|\{[^}]*\})/.exec(s)?.[1] ?? null;
+}
+
+function checkTranslation(s) {
+  if (/-anchor /.test(s)) return null;
+  if (/(^|\s)label /.test(s)) return "syntax error";
+  const isNo = s.startsWith("no ");
+  const arrow = s.indexOf(" -> ");
+  if (isNo && arrow >= 0) return "translation rule with 'no' does not need '->'";
+  if (!isNo && arrow < 0) return "translation rule requires '-> address'";
+  if (isNo && / pass( |$)/.test(s)) return '"pass" not valid with "no"';
+  const proto = protoOf(s);
+  const match = arrow >= 0 ? s.slice(0, arrow) : s;
+  if (/ port /.test(match) && proto !== "tcp" && proto !== "udp") return "dst port only applies to tcp/udp";
+  if (/ port (!=|<|>|<=|>=|<>|><) /.test(match) || / port \S+ (<>|><) /.test(match)) return "invalid port operator for rdr destination port";
+  if (arrow >= 0 && / port /.test(s.slice(arrow)) && proto !== "tcp" && proto !== "udp") return "rpool port only applies to tcp/udp";
+  const tag = quoted(s, "tag");
+  if (tag !== null && tag.length > 63) return "tag too long, max 63 chars";
+  return null;
+}
+
+function checkFilter(s) {
+  if (/^anchor /.test(s)) return null;
+  const proto = protoOf(s);
+  if (/ port /.test(s) && proto !== "tcp" && proto !== "udp") return "port only applies to tcp/udp";
+  if (/ flags /.test(s) && proto !== "tcp") return "flags only apply to tcp";
+  if (/ overload /.test(s) && !/max-src-conn/.test(s)) return "'overload' requires 'max-src-conn' or 'max-src-conn-rate'";
+  if (/^block /.test(s) && /keep state/.test(s)) return "keep state on block rules doesn't make sense";
+  const label = quoted(s, "label");
+  if (label !== null && label.length > 63) return "rule label too long (max 63 chars)";
+  const tagged = quoted(s, "tagged");
+  if (tagged !== null && tagged.length > 63) return "tag too long, max 63 chars";
+  return null;
+}
+
+/** pfctl prints rules back normalised: `port = N`, tags unquoted, anchor points with `all`. */
+export function normalise(rule) {
+  if (/^(nat|rdr|scrub|binat)-anchor |^anchor /.test(rule)) {
+    return rule.startsWith("scrub-anchor") ? `${rule} all fragment reassemble` : `${rule} all`;
+  }
+  const arrow = rule.indexOf(" -> ");
+  const [match, target] = arrow >= 0 ? [rule.slice(0, arrow), rule.slice(arrow)] : [rule, ""];
+  return (match.replace(/ port (\d+)(?= |$)/g, " port = $1") + target).replace(/ (tag|tagged) "([^"]+)"/g, " $1 $2");
+}
