@@ -12,13 +12,17 @@ export async function watch(ctx: Context): Promise<ExitCode> {
   const watcher = new Watcher(ctx, { ...DEFAULT_WATCH_OPTIONS, ...(interval > 0 ? { intervalMs: interval } : {}) });
   await watcher.start();
   await new Promise<void>((resolve) => {
+    let stopping = false;
+    // `on`, not `once`: a second signal while stopping must not kill us by default action.
     const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       ctx.out.info(`${new Date().toISOString()} ${signal}: stopping; rules of running VMs stay in place`);
       watcher.stop();
       resolve();
     };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
   });
   return EXIT.OK;
 }

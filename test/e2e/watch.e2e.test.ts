@@ -1,0 +1,177 @@
+// The watch reconciler end to end: a real `limactl-limawan watch` process against the
+// stand-ins, VMs started and stopped through the limactl stand-in (which writes host-agent
+// events and DHCP leases like Lima and bootpd), PF read back through the pfctl stand-in.
+import { execa, type ResultPromise } from "execa";
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSandbox, type Sandbox } from "./harness.js";
+
+const annotated = (port: number) => `networks:
+  - lima: shared
+x-limawan: |
+  interface en0
+  expose ssh 22 as ${port}
+`;
+
+let sb: Sandbox;
+let watchers: ResultPromise[] = [];
+
+beforeEach(async () => {
+  sb = await createSandbox();
+});
+afterEach(async () => {
+  for (const w of watchers) w.kill("SIGKILL");
+  watchers = [];
+  await sb.cleanup();
+});
+
+async function anchorNat(): Promise<string> {
+  return (await execa("pfctl", ["-a", "limawan", "-sn"], { env: sb.env, reject: false })).stdout;
+}
+
+function loadCount(): number {
+  let text = "";
+  try {
+    text = readFileSync(`${sb.env.PFCTL_STANDIN_STATE}.calls`, "utf8");
+  } catch {
+    return 0;
+  }
+  return text.split("\n").filter(Boolean).filter((l) => (JSON.parse(l) as { argv: string[] }).argv.join(" ") === "-a limawan -f -").length;
+}
+
+async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
+
+function startWatcher(): ResultPromise {
+  const w = sb.runBackground(["watch"]);
+  watchers.push(w);
+  return w;
+}
+
+describe("watch", () => {
+  it("applies on start, follows an address change, removes on stop and on delete — several VMs at once", async () => {
+    await sb.addInstance("a", annotated(2201));
+    await sb.addInstance("b", annotated(2202));
+    await sb.addInstance("c", annotated(2203));
+    startWatcher();
+    await Promise.all([sb.startVm("a"), sb.startVm("b"), sb.startVm("c")]);
+    await eventually(async () => /port (= )?2201[\s\S]*port (= )?2202[\s\S]*port (= )?2203/.test(await anchorNat()), "a, b and c forwarded");
+
+    await sb.setLease("b", "192.168.105.99");
+    await eventually(async () => /2202 .*-> 192\.168\.105\.99 port 22/.test(await anchorNat()), "b's new address");
+
+    await sb.stopVm("a");
+    await eventually(async () => !/2201/.test(await anchorNat()), "a removed after a clean stop");
+
+    await sb.stopVm("c", { force: true }); // no exiting event: ha.pid disappears
+    await eventually(async () => !/2203/.test(await anchorNat()), "c removed after stop -f");
+
+    await sb.stopVm("b");
+    rmSync(`${sb.paths.limaHome}/b`, { recursive: true, force: true });
+    await eventually(async () => (await anchorNat()).trim() === "", "anchor empty after every VM went");
+  });
+
+  it("after SIGKILL, a restarted watcher converges (removes the stale VM, adds the new one)", async () => {
+    await sb.addInstance("a", annotated(2201));
+    await sb.addInstance("b", annotated(2202));
+    await sb.startVm("a");
+    const first = startWatcher();
+    await eventually(async () => /2201/.test(await anchorNat()), "a forwarded");
+    first.kill("SIGKILL");
+    await first.catch(() => undefined);
+    await sb.stopVm("a", { force: true });
+    await sb.startVm("b");
+    startWatcher();
+    await eventually(async () => {
+      const nat = await anchorNat();
+      return /2202/.test(nat) && !/2201/.test(nat);
+    }, "b forwarded and a's stale rules gone");
+  });
+
+  it("an invalid annotation in one VM is reported with its position and does not block another", async () => {
+    await sb.addInstance("bad", "networks:\n  - lima: shared\nx-limawan: |\n  expose ssh 22 as 99999\n");
+    await sb.addInstance("good", annotated(2202));
+    const w = startWatcher();
+    let log = "";
+    w.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    await sb.startVm("bad");
+    await sb.startVm("good");
+    await eventually(async () => /2202/.test(await anchorNat()), "good forwarded");
+    await eventually(() => /bad\/lima\.yaml:4:20: error LW101/.test(log), "bad reported with file:line:col");
+  });
+
+  it("a lima.yaml edit while the VM runs re-applies", async () => {
+    await sb.addInstance("a", annotated(2201));
+    startWatcher();
+    await sb.startVm("a");
+    await eventually(async () => /2201/.test(await anchorNat()), "a forwarded");
+    writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2301));
+    await eventually(async () => {
+      const nat = await anchorNat();
+      return /2301/.test(nat) && !/2201/.test(nat);
+    }, "the edited port applied");
+  });
+
+  it("an event storm (many writes to ha.stdout.log) causes no extra loads", async () => {
+    await sb.addInstance("a", annotated(2201));
+    startWatcher();
+    await sb.startVm("a");
+    await eventually(async () => /2201/.test(await anchorNat()), "a forwarded");
+    await new Promise((r) => setTimeout(r, 300));
+    const loadsBefore = loadCount();
+    const log = `${sb.paths.limaHome}/a/ha.stdout.log`;
+    for (let i = 0; i < 300; i++) {
+      appendFileSync(log, `${JSON.stringify({ time: new Date().toISOString(), status: { running: true, sshLocalPort: 50000, portForward: { type: "forwarding", protocol: "tcp", guestAddr: `0.0.0.0:${8000 + i}`, hostAddr: `127.0.0.1:${8000 + i}` } } })}\n`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(loadCount()).toBe(loadsBefore);
+  });
+
+  it("exits cleanly on SIGTERM, leaving the running VMs' rules in place", async () => {
+    await sb.addInstance("a", annotated(2201));
+    await sb.startVm("a");
+    const w = startWatcher();
+    await eventually(async () => /2201/.test(await anchorNat()), "a forwarded");
+    w.kill("SIGTERM");
+    const result = await w;
+    expect(result.exitCode).toBe(0);
+    expect(await anchorNat()).toMatch(/2201/);
+  });
+});
+
+describe("install, uninstall, start", () => {
+  it("install writes a launchd plist that runs limactl-limawan watch directly, and status says it is loaded", async () => {
+    const r = await sb.run(["install"], { env: { SUDO_USER: "alice", SUDO_UID: "501", SUDO_GID: "20" } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const plist = readFileSync(`${sb.paths.launchdDir}/dev.limawan.watch.plist`, "utf8");
+    expect(plist).toMatch(/<string>[^<]*plugin\/bin\/limactl-limawan<\/string>\s*<string>watch<\/string>/);
+    expect(plist).not.toMatch(/<string>limactl<\/string>/);
+    expect(plist).toContain(`<string>${sb.paths.limaHome}</string>`);
+    const status = await sb.run(["status"]);
+    expect(status.stdout).toMatch(/watch daemon: loaded/);
+    const un = await sb.run(["uninstall"]);
+    expect(un.exitCode, un.stderr).toBe(0);
+    expect((await sb.run(["status"])).stdout).toMatch(/watch daemon: not installed/);
+  });
+
+  it("install --dry-run shows the plist and changes nothing", async () => {
+    const r = await sb.run(["install", "--dry-run"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/<key>ProgramArguments<\/key>/);
+    expect(r.stdout).toMatch(/would run: launchctl bootstrap system/);
+    expect(() => readFileSync(`${sb.paths.launchdDir}/dev.limawan.watch.plist`)).toThrow();
+  });
+
+  it("start runs limactl start, then up", async () => {
+    await sb.addInstance("a", annotated(2201));
+    const r = await sb.run(["start", "a"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await anchorNat()).toMatch(/2201/);
+  });
+});
