@@ -107,7 +107,7 @@ function checkFilter(s) {
   const proto = protoOf(s);
   if (/ port /.test(s) && proto !== "tcp" && proto !== "udp") return "port only applies to tcp/udp";
   if (/ flags /.test(s) && proto !== "tcp") return "flags only apply to tcp";
-  if (/ overload /.test(s) && !/max-src-conn/.test(s)) return "'overload' requires 'max-src-conn' or 'max-src-conn-rate'";
+  if (/[ (]overload /.test(s) && !/max-src-conn/.test(s)) return "'overload' requires 'max-src-conn' or 'max-src-conn-rate'";
   if (/^block /.test(s) && /keep state/.test(s)) return "keep state on block rules doesn't make sense";
   const label = quoted(s, "label");
   if (label !== null && label.length > 63) return "rule label too long (max 63 chars)";
