@@ -89,8 +89,12 @@ export interface Skipped { instance: string; reason: string; diagnostics: Diagno
  * ports). An invalid annotation keeps the VM's last valid rules, if any; a VM without an
  * address yet is skipped until its lease appears.
  */
-export async function desiredFromLima(ctx: Context, applied: Record<string, AppliedVm>): Promise<{ vms: AppliedVm[]; skipped: Skipped[]; waitingForAddress: string[] }> {
-  const instances = (await ctx.lima.list()).filter((i) => isRunning(i));
+export async function desiredFromLima(
+  ctx: Context,
+  applied: Record<string, AppliedVm>,
+  listing: Promise<Instance[]> = ctx.lima.list(),
+): Promise<{ vms: AppliedVm[]; skipped: Skipped[]; waitingForAddress: string[] }> {
+  const instances = (await listing).filter((i) => isRunning(i));
   const order = [...instances].sort((a, b) => Number(!(b.name in applied)) - Number(!(a.name in applied)) || a.name.localeCompare(b.name));
   const vms: AppliedVm[] = [];
   const skipped: Skipped[] = [];
