@@ -37,6 +37,8 @@ export class Watcher {
   private readonly lastState = new Map<string, string>();
   private leasesHash = "";
   private limaStream = false;
+  /** After a failed run, no new run before this time, whatever events say (back-off). */
+  private notBefore = 0;
 
   constructor(private readonly ctx: Context, private readonly options: WatchOptions = DEFAULT_WATCH_OPTIONS) {
     this.backoff = options.minBackoffMs;
@@ -64,7 +66,7 @@ export class Watcher {
     this.reasons.add(reason);
     if (this.running) return; // picked up when the current run ends
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.run(), delayMs);
+    this.timer = setTimeout(() => void this.run(), Math.max(delayMs, this.notBefore - Date.now()));
   }
 
   private async run(): Promise<void> {
@@ -97,11 +99,13 @@ export class Watcher {
         this.log(`${what.join(" ") || result.actions.map(describeAction).join("; ")}; reason: ${reasons.join(", ")}`);
       }
       this.backoff = this.options.minBackoffMs;
+      this.notBefore = 0;
       if (waiting.length > 0) retryIn = 1_000; // DHCP lags the running event; the leases watch usually wins
     } catch (error) {
       const message = error instanceof CliError ? `${error.message}${error.detail ? `: ${error.detail}` : ""}` : String(error);
       this.log(`run failed (${message}); retrying in ${Math.round(this.backoff / 1000)}s`);
       retryIn = this.backoff;
+      this.notBefore = Date.now() + this.backoff;
       this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
       reasons.forEach((r) => this.reasons.add(r));
     } finally {
@@ -214,9 +218,12 @@ export class Watcher {
       return;
     }
     let delay = this.options.minBackoffMs;
+    let current: ReturnType<Context["runner"]["stream"]> | null = null;
+    this.closers.push(() => current?.kill("SIGTERM"));
     const spawn = () => {
       if (this.stopped) return;
       const child = this.ctx.runner.stream("limactl", ["watch", "--json"], { asUser: true });
+      current = child;
       this.limaStream = true;
       const lines = createInterface({ input: child.stdout! });
       lines.on("line", (line) => {
@@ -231,7 +238,6 @@ export class Watcher {
         setTimeout(spawn, delay);
         delay = Math.min(delay * 2, this.options.maxBackoffMs);
       });
-      this.closers.push(() => child.kill("SIGTERM"));
     };
     spawn();
   }

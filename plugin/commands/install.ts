@@ -52,8 +52,9 @@ function daemonEnvironment(ctx: Context): Record<string, string> {
 
 export async function install(ctx: Context): Promise<ExitCode> {
   requireHostAccess(ctx.environment, "install", { dryRun: ctx.dryRun });
-  if (!ctx.environment.invokingUser && !ctx.environment.env.LIMA_HOME) {
-    throw new CliError(EXIT.ENVIRONMENT, "cannot tell whose Lima VMs to watch", "Run it as `sudo limactl limawan install` from your own account (or set LIMA_HOME).");
+  // The daemon runs Lima as this user: Lima (2.1+) refuses to run as root.
+  if (!ctx.environment.invokingUser && !ctx.dryRun) {
+    throw new CliError(EXIT.ENVIRONMENT, "cannot tell whose Lima VMs to watch", "Run it as `sudo limactl limawan install` from the account that owns the VMs (not from a root shell).");
   }
   const store = new StateStore(ctx.environment.paths.stateDir, ctx.runner);
   await store.locked(async () => {

@@ -113,7 +113,8 @@ function printStatus(ctx: Context, host: HostStatus, rows: InstanceStatus[], str
         ` · IP forwarding: ${host.forwarding === null ? "unknown" : yesNo(host.forwarding === "1", "on", "off")}`,
     );
   } else {
-    lines.push(`PF: ${c.yellow("unknown")} (reading PF needs root: sudo limactl limawan status)`);
+    const reason = host.unreadable.find((u) => u.startsWith("PF")) ?? "";
+    lines.push(`PF: ${c.yellow("unknown")} (${/needs root/.test(reason) ? "reading PF needs root: sudo limactl limawan status" : reason})`);
   }
   if (host.daemon) lines.push(`watch daemon: ${host.daemon.loaded ? c.green("loaded") : host.daemon.installed ? c.yellow("installed, not loaded") : "not installed"}`);
   for (const note of host.unreadable) ctx.out.verbose(`could not read ${note}`);
