@@ -42,6 +42,7 @@ export async function applyActions(ctx: Context, actions: readonly Action[], rec
 async function applyOne(ctx: Context, action: Action, record: HostRecord, undo: Array<() => Promise<void>>): Promise<HostRecord> {
   switch (action.kind) {
     case "install-anchor-points": {
+      ctx.out.warn("the limawan anchor points are missing from PF's loaded ruleset (a macOS update rewrites /etc/pf.conf); restoring them");
       const { changed, previous } = await installAnchorPoints(ctx);
       if (!changed) {
         // pf.conf has the points but the loaded ruleset does not (pf.conf edited, not loaded).

@@ -2,10 +2,10 @@
 // limactl-limawan against the stateful stand-ins on PATH (test/standins/). Assertions are
 // about what the host ends up like, read back through the tools themselves.
 import { execa } from "execa";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createSandbox, type Sandbox } from "./harness.js";
+import { CLI, createSandbox, type Sandbox } from "./harness.js";
 
 const WEB = `networks:
   - lima: shared
@@ -215,6 +215,30 @@ describe("up / status / down", () => {
     const state = (vm: string) => Object.fromEntries(json.instances.find((i) => i.instance === vm)!.forwards.map((f) => [f.name, f.state]));
     expect(state("web")).toEqual({ ssh: "stale", http: "stale", dns: "stale" });
     expect(state("web2")).toEqual({ ssh: "pending", http: "conflicting", dns: "pending" });
+  });
+});
+
+describe("anchor points and the plugin header", () => {
+  it("notices anchor points a macOS update removed, says so in status, and up restores them", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    await installed();
+    const apple = readFileSync(sb.paths.pfConf, "utf8").replace(/# limawan: begin[^\n]*\n[^\n]*\n# limawan: end\n/g, "");
+    // The update: a pristine pf.conf, loaded at boot.
+    writeFileSync(sb.paths.pfConf, apple);
+    await execa("pfctl", ["-f", sb.paths.pfConf], { env: sb.env });
+    expect((await sb.run(["status"])).stdout).toMatch(/anchor points: missing/);
+    const r = await sb.run(["up", "web"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/anchor points are missing .* restoring them/);
+    expect((await host()).mainNat).toMatch(/rdr-anchor "limawan"/);
+    expect(readFileSync(sb.paths.pfConf, "utf8")).toMatch(/^rdr-anchor "limawan"$/m);
+  });
+
+  it("carries the limactl-desc header on line 2 of a #! file, as Lima reads it", () => {
+    const [first, second] = readFileSync(CLI, "utf8").split("\n");
+    expect(first).toMatch(/^#!/);
+    expect(second).toMatch(/<limactl-desc>Expose Lima VM ports to the internet through macOS PF<\/limactl-desc>/);
   });
 });
 
