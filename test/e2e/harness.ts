@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { changeAddress, guestNetworks, OVERRIDE_FILE } from "../standins/lib/guest.mjs";
 import { bootpdMac, leasedAddress, upsertLease } from "../standins/lib/leases.mjs";
 import { inspect, isAlive } from "../standins/lib/lima-store.mjs";
+import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
@@ -24,35 +25,7 @@ export const STANDIN_BIN = path.join(REPO, "test/standins/bin");
 const PF_INSPECT = path.join(REPO, "test/standins/pfctl/inspect.mjs");
 const SHARED_FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/lima/", import.meta.url));
 
-/** Apple's default /etc/pf.conf, verbatim (PF-FACTS.md §1). */
-export const APPLE_PF_CONF = `#
-# Default PF configuration file.
-#
-# This file contains the main ruleset, which gets automatically loaded
-# at startup.  PF will not be automatically enabled, however.  Instead,
-# each component which utilizes PF is responsible for enabling and disabling
-# PF via -E and -X as documented in pfctl(8).  That will ensure that PF
-# is disabled only when the last enable reference is released.
-#
-# Care must be taken to ensure that the main ruleset does not get flushed,
-# as the nested anchors rely on the anchor point defined here. In addition,
-# to the anchors loaded by this file, some system services would dynamically
-# insert anchors into the main ruleset. These anchors will be added only when
-# the system service is used and would removed on termination of the service.
-#
-# See pf.conf(5) for syntax.
-#
-
-#
-# com.apple anchor point
-#
-scrub-anchor "com.apple/*"
-nat-anchor "com.apple/*"
-rdr-anchor "com.apple/*"
-dummynet-anchor "com.apple/*"
-anchor "com.apple/*"
-load anchor "com.apple" from "/etc/pf.anchors/com.apple"
-`;
+export { APPLE_PF_CONF };
 
 /** `$LIMA_HOME/_config/default.yaml`: Lima mixes it under every instance, so test lima.yaml files need no `images:`. */
 export const DEFAULT_YAML = `# Mixed into every instance by Lima (FillDefault), like a user's own _config/default.yaml.

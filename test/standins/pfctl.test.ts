@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseRuleset } from "./pfctl/ruleset.mjs";
-import { APPLE_PF_CONF } from "../plugin/pf-conf.test.js";
+import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { insertAnchorPoints } from "../../plugin/pf-conf.js";
 
 const golden = new URL("../golden/", import.meta.url);
