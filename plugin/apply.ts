@@ -10,7 +10,7 @@ import { backupPath, installAnchorPoints, restorePfConf } from "./pf-conf-file.j
 import type { State } from "./state.js";
 
 /** The parts of the state that applying actions changes. */
-export type HostRecord = Pick<State, "pfToken" | "forwarding" | "pfConf">;
+export type HostRecord = Pick<State, "pfToken" | "forwarding" | "pfConf"> & { readonly anchorHash?: string | null };
 
 export async function applyActions(ctx: Context, actions: readonly Action[], record: HostRecord): Promise<HostRecord> {
   const load = actions.find((a) => a.kind === "load-anchor");
@@ -19,8 +19,23 @@ export async function applyActions(ctx: Context, actions: readonly Action[], rec
   let next: HostRecord = { ...record };
   const undo: Array<() => Promise<void>> = [];
   try {
-    for (const action of actions) {
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i]!;
+      const following = actions[i + 1];
       ctx.out.verbose(`- ${describeAction(action)}`);
+      if (action.kind === "enable-pf" && following?.kind === "load-anchor" && record.anchorHash === null) {
+        // Independent of each other (a loaded anchor just waits for PF to be enabled): run
+        // them side by side to save a pfctl start on every VM start. Only when the anchor held
+        // nothing of ours, so emptying it undoes the load; either failing undoes both.
+        ctx.out.verbose(`- ${describeAction(following)}`);
+        const [enabled, loaded] = await Promise.allSettled([applyOne(ctx, action, next, undo), applyOne(ctx, following, next, undo)]);
+        if (loaded.status === "fulfilled") undo.push(() => ctx.pfctl.flushAnchor());
+        if (enabled.status === "rejected") throw enabled.reason;
+        if (loaded.status === "rejected") throw loaded.reason;
+        next = { ...enabled.value };
+        i++;
+        continue;
+      }
       next = await applyOne(ctx, action, next, undo);
     }
   } catch (error) {

@@ -2,7 +2,7 @@
 // directories, the DHCP leases, a periodic safety net) feed one coalescing trigger; each run
 // converges the host to "every running, annotated VM forwarded" with the same engine as up.
 import { createHash } from "node:crypto";
-import { watch as fsWatch, type FSWatcher } from "node:fs";
+import { existsSync, watch as fsWatch, type FSWatcher } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -155,7 +155,14 @@ export class Watcher {
     try {
       const watcher = fsWatch(dir, (_event, file) => {
         if (file === "lima.yaml") this.trigger(`${name}/lima.yaml changed`);
-        else if (file === "ha.pid") this.trigger(`${name} host agent started or stopped`);
+        else if (file === "ha.pid") {
+          // A new ha.pid means a start in progress: Lima's `running` event (or, without the
+          // stream, the lease) says when it is worth a run. Its disappearance is the only
+          // sign of `limactl stop -f` or a crash.
+          const present = existsSync(path.join(dir, file));
+          if (!present) this.trigger(`${name} host agent gone`);
+          else if (!this.limaStream) this.trigger(`${name} host agent started`);
+        }
         else if (file === "ha.stdout.log" && !this.limaStream) void this.readLastEvent(name, path.join(dir, file));
       });
       watcher.on("error", () => undefined);

@@ -30,7 +30,9 @@ it("watch reaction time", async () => {
   const sb = await createSandbox();
   try {
     await sb.addInstance("web", YAML);
-    const watcher = sb.runBackground(["watch"], { env: { LIMAWAN_WATCH_INTERVAL_MS: "600000" } });
+    const watcher = sb.runBackground(["watch", "--verbose"], { env: { LIMAWAN_WATCH_INTERVAL_MS: "600000" } });
+    let watchLog = "";
+    watcher.stderr?.on("data", (d: Buffer) => (watchLog += d.toString()));
     await new Promise((r) => setTimeout(r, 1500));
     const loads = () => sb.pfctlCalls().filter((c) => c.argv.join(" ") === "-a limawan -f -" || c.argv.join(" ") === "-a limawan -F all");
     const waitForLoad = async (after: number) => {
@@ -59,6 +61,7 @@ it("watch reaction time", async () => {
     const idle = (cpuSeconds(watcher.pid!) - before) / 5;
     console.log(`watch: start → anchor loaded: median ${percentile(up, 50)} ms, p95 ${percentile(up, 95)} ms (${CYCLES} cycles)`);
     console.log(`watch: stop → rules removed:  median ${percentile(down, 50)} ms, p95 ${percentile(down, 95)} ms (${CYCLES} cycles)`);
+    if (process.env.BENCH_WATCH_LOG) console.log(watchLog);
     console.log(`watch: idle CPU ${(idle * 100).toFixed(2)}% of one core over 5 s`);
   } finally {
     await sb.cleanup();

@@ -163,6 +163,17 @@ describe("up / status / down", () => {
     expect(await host()).toEqual(before);
   });
 
+  it("PF refusing to enable undoes the anchor load made alongside it", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    await installed();
+    const before = await host();
+    const failed = await sb.run(["up", "web"], { env: { PFCTL_STANDIN_FAIL: "-E" } });
+    expect(failed.exitCode).toBe(4);
+    expect(failed.stderr).toMatch(/could not enable PF/);
+    expect(await host()).toEqual(before);
+  });
+
   it("two `up` processes at once lose nothing", async () => {
     await sb.addInstance("web", WEB);
     await sb.addInstance("db", DB);
