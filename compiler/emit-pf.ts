@@ -32,34 +32,30 @@ export interface HostFacts {
 
 export interface PlacedVm { spec: VmSpec; address: Ipv4Address }
 
-export interface ForwardRules { vm: string; forward: string; ids: ForwardIdentifiers; tables: string[]; translation: string[]; filter: string[] }
+export type EmitResult = { ok: true; text: AnchorText } | { ok: false; diagnostics: Diagnostic[] };
 
-export type EmitResult =
-  | { ok: true; text: AnchorText; forwards: ForwardRules[] }
-  | { ok: false; diagnostics: Diagnostic[] };
+/** The three sections of the anchor, filled forward by forward. */
+interface Sections { tables: string[]; translation: string[]; filter: string[] }
 
 export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResult {
   const ordered = [...vms].sort((a, b) => (a.spec.vm < b.spec.vm ? -1 : a.spec.vm > b.spec.vm ? 1 : 0));
-  const forwards: ForwardRules[] = [];
-  for (const { spec, address } of ordered) {
-    for (const forward of spec.forwards) {
-      forwards.push(emitForward(spec, forward, address, forward.interfaces ?? facts.defaultInterfaces));
-    }
-  }
-  const collisions = findCollisions(ordered, forwards);
+  const collisions = findCollisions(ordered);
   if (collisions.length > 0) return { ok: false, diagnostics: collisions };
 
-  const lines = [`# LimaWAN anchor "${ANCHOR}": generated from x-limawan annotations, do not edit.`];
-  for (const { spec, address } of ordered) lines.push(`# vm ${spec.vm} ${address}: ${spec.forwards.length} forward(s)`);
-  for (const section of ["tables", "translation", "filter"] as const) {
-    for (const f of forwards) lines.push(...f[section]);
+  // Rules go straight into shared section arrays: no per-forward records to keep alive, which
+  // kept the garbage collector busy (and compile time superlinear) at 10,000 forwards.
+  const sections: Sections = { tables: [], translation: [], filter: [] };
+  for (const { spec, address } of ordered) {
+    for (const forward of spec.forwards) emitForward(spec, forward, address, forward.interfaces ?? facts.defaultInterfaces, sections);
   }
-  return { ok: true, text: (lines.join("\n") + "\n") as AnchorText, forwards };
+  const header = [`# LimaWAN anchor "${ANCHOR}": generated from x-limawan annotations, do not edit.`];
+  for (const { spec, address } of ordered) header.push(`# vm ${spec.vm} ${address}: ${spec.forwards.length} forward(s)`);
+  const text = [...header, ...sections.tables, ...sections.translation, ...sections.filter].join("\n") + "\n";
+  return { ok: true, text: text as AnchorText };
 }
 
-function emitForward(spec: VmSpec, forward: Forward, address: Ipv4Address, interfaces: readonly InterfaceName[]): ForwardRules {
+function emitForward(spec: VmSpec, forward: Forward, address: Ipv4Address, interfaces: readonly InterfaceName[], out: Sections): void {
   const ids = forwardIdentifiers(spec.vm, forward.name);
-  const out: ForwardRules = { vm: spec.vm, forward: forward.name, ids, tables: [], translation: [], filter: [] };
   const banned = forward.limit !== null && forward.protocol !== "udp";
   const source = forward.sources.length > 0 ? `<${ids.sourceTable}>` : "any";
   const log = forward.log ? " log" : "";
@@ -82,7 +78,6 @@ function emitForward(spec: VmSpec, forward: Forward, address: Ipv4Address, inter
       );
     }
   }
-  return out;
 }
 
 function stateOptions(forward: Forward, ids: ForwardIdentifiers): string {
@@ -105,30 +100,36 @@ function rdrTarget(range: PortRange): string {
   return range.first === range.last ? String(range.first) : `${range.first}:*`;
 }
 
-function findCollisions(vms: readonly PlacedVm[], forwards: readonly ForwardRules[]): Diagnostic[] {
+/**
+ * Unshortened names cannot collide (forward names have no `_`, VM names no `:`), so the check
+ * runs only when some name had to be shortened — and then over every name, since a shortened
+ * one could equal another's full name.
+ */
+function findCollisions(vms: readonly PlacedVm[]): Diagnostic[] {
+  const all = vms.flatMap(({ spec }) => spec.forwards.map((forward) => ({ spec, forward, ids: forwardIdentifiers(spec.vm, forward.name) })));
+  const full = (spec: VmSpec, forward: Forward) => `lw_${spec.vm}_${forward.name}`;
+  if (all.every(({ spec, forward, ids }) => ids.tag === full(spec, forward) && ids.label === `limawan:${spec.vm}:${forward.name}` && ids.banTable === `${full(spec, forward)}_ban`)) return [];
   const diagnostics: Diagnostic[] = [];
-  const owners = new Map<string, ForwardRules>();
-  for (const f of forwards) {
+  const owners = new Map<string, { vm: string; forward: string }>();
+  for (const { spec, forward, ids } of all) {
     for (const kind of ["banTable", "sourceTable", "tag", "label"] as const) {
       // Ban and allow-list tables share one namespace inside the anchor.
-      const key = `${kind === "label" || kind === "tag" ? kind : "table"}:${f.ids[kind]}`;
+      const key = `${kind === "label" || kind === "tag" ? kind : "table"}:${ids[kind]}`;
       const owner = owners.get(key);
-      if (owner && owner !== f) {
-        const placed = vms.find((v) => v.spec.vm === f.vm)!.spec;
-        const line = placed.forwards.find((x) => x.name === f.forward)!.line;
+      if (owner && (owner.vm !== spec.vm || owner.forward !== forward.name)) {
         diagnostics.push({
           code: CODES.NAME_COLLISION,
           severity: "error",
-          message: `PF name \`${f.ids[kind]}\` for \`${f.vm}/${f.forward}\` collides with \`${owner.vm}/${owner.forward}\` after shortening`,
+          message: `PF name \`${ids[kind]}\` for \`${spec.vm}/${forward.name}\` collides with \`${owner.vm}/${owner.forward}\` after shortening`,
           hint: "Rename one of the forwards (or the instance) so their PF names differ.",
-          file: placed.file,
-          line,
+          file: spec.file,
+          line: forward.line,
           column: 1,
-          endLine: line,
+          endLine: forward.line,
           endColumn: 2,
         });
       } else {
-        owners.set(key, f);
+        owners.set(key, { vm: spec.vm, forward: forward.name });
       }
     }
   }

@@ -134,3 +134,36 @@ describe("addresses, names, interfaces, limits", () => {
     expect(both.diagnostics.map((d) => [d.code, d.severity])).toEqual([["LW603", "warning"]]);
   });
 });
+
+describe("PF names", () => {
+  it("reports a shortened table name that equals another forward's full one (LW701)", async () => {
+    const { forwardIdentifiers } = await import("../../compiler/pf-names.js");
+    const { emitAnchor } = await import("../../compiler/emit-pf.js");
+    // Shortened: prefix of `lw_alpha_<name>` + `_<hash>_ban`. VM `alpha_<…>` with a forward
+    // named <hash> has exactly that as its own, unshortened ban table.
+    let name = "";
+    let hash = "";
+    for (let i = 0; !/^[a-f]/.test(hash); i++) {
+      name = `a-very-long-forward-name-${i}`;
+      hash = /_([0-9a-f]{8})_ban$/.exec(forwardIdentifiers("alpha" as never, name as never).banTable)![1]!;
+    }
+    const vm2 = `lw_alpha_${name}`.slice(3, 18);
+    const a = compile(yamlBlock(`expose ${name} 22 as 2222`), "alpha").spec!;
+    const b = compile(yamlBlock(`expose ${hash} 22 as 2223`), vm2).spec!;
+    expect(forwardIdentifiers(b.vm, b.forwards[0]!.name).banTable).toBe(forwardIdentifiers(a.vm, a.forwards[0]!.name).banTable);
+    const emitted = emitAnchor([{ spec: a, address: "192.168.105.2" as never }, { spec: b, address: "192.168.105.3" as never }], { defaultInterfaces: ["en0" as never] });
+    expect(emitted.ok).toBe(false);
+    if (!emitted.ok) expect(emitted.diagnostics.map((d) => d.code)).toContain("LW701");
+  });
+
+  it("keeps table names within 31 and tags and labels within 63 characters, deterministically", async () => {
+    const { forwardIdentifiers } = await import("../../compiler/pf-names.js");
+    const ids = forwardIdentifiers("a-rather-long-instance-name-for-pf-1234567890" as never, "a-rather-long-forward-name-12345" as never);
+    expect(ids.banTable.length).toBeLessThanOrEqual(31);
+    expect(ids.sourceTable.length).toBeLessThanOrEqual(31);
+    expect(ids.tag.length).toBeLessThanOrEqual(63);
+    expect(ids.label.length).toBeLessThanOrEqual(63);
+    expect(forwardIdentifiers("a-rather-long-instance-name-for-pf-1234567890" as never, "a-rather-long-forward-name-12345" as never)).toEqual(ids);
+    expect(ids.banTable).not.toBe(ids.sourceTable);
+  });
+});
