@@ -30,6 +30,9 @@ it("watch reaction time", async () => {
   const sb = await createSandbox();
   try {
     await sb.addInstance("web", YAML);
+    // As on a Mac with the daemon installed: anchor points already in pf.conf and loaded.
+    const installed = await sb.run(["install"]);
+    if (installed.exitCode !== 0) throw new Error(installed.stderr);
     const watcher = sb.runBackground(["watch", "--verbose"], { env: { LIMAWAN_WATCH_INTERVAL_MS: "600000" } });
     let watchLog = "";
     watcher.stderr?.on("data", (d: Buffer) => (watchLog += d.toString()));
@@ -61,7 +64,7 @@ it("watch reaction time", async () => {
     const idle = (cpuSeconds(watcher.pid!) - before) / 5;
     console.log(`watch: start → anchor loaded: median ${percentile(up, 50)} ms, p95 ${percentile(up, 95)} ms (${CYCLES} cycles)`);
     console.log(`watch: stop → rules removed:  median ${percentile(down, 50)} ms, p95 ${percentile(down, 95)} ms (${CYCLES} cycles)`);
-    if (process.env.BENCH_WATCH_LOG) console.log(watchLog);
+    if (process.env.BENCH_WATCH_LOG) console.log(watchLog, "start reactions:", up.join(" "));
     console.log(`watch: idle CPU ${(idle * 100).toFixed(2)}% of one core over 5 s`);
   } finally {
     await sb.cleanup();
