@@ -12,7 +12,7 @@ const STATEMENTS = ["expose", "interface", "allow"];
 const OPTIONS = ["from", "on", "limit", "max", "log"];
 const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600 } as const;
 
-export function lower(vm: string, file: string, statements: readonly StatementNode[], sink: DiagnosticSink): VmDraft {
+export function lower(vm: string, file: string, statements: Iterable<StatementNode>, sink: DiagnosticSink): VmDraft {
   const draft: VmDraft = { vm, file, interfaces: null, allowFrom: null, allowPrivileged: false, forwards: [] };
   for (const statement of statements) {
     switch (statement.kind) {

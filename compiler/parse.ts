@@ -8,8 +8,11 @@ import type { AnnotationLine } from "./extract.js";
 /** Longer lines are refused before parsing: no statement needs them, and a 1 MB line is an accident. */
 export const MAX_LINE_LENGTH = 1000;
 
-export function parseAnnotation(lines: readonly AnnotationLine[], sink: DiagnosticSink): StatementNode[] {
-  const statements: StatementNode[] = [];
+/**
+ * Lazy: lowering pulls one statement at a time, so each syntax tree becomes garbage while it
+ * is still young (at 10,000 forwards, keeping them all made every scavenge copy them).
+ */
+export function* parseAnnotation(lines: readonly AnnotationLine[], sink: DiagnosticSink): Generator<StatementNode> {
   for (const line of lines) {
     const at = (start: number, end: number): Span => locate(line, start, end);
     if (line.text.length > MAX_LINE_LENGTH) {
@@ -23,14 +26,13 @@ export function parseAnnotation(lines: readonly AnnotationLine[], sink: Diagnost
     }
     try {
       const node = parseLine(line.text, { startRule: "Line" }) as unknown;
-      if (node !== null) statements.push(mapSpans(node, line) as StatementNode);
+      if (node !== null) yield mapSpans(node, line) as StatementNode;
     } catch (error) {
       if (!(error instanceof PeggySyntaxError)) throw error;
       const offset = error.location.start.offset;
       sink.error(CODES.SYNTAX, at(offset, offset + 1), syntaxMessage(error), SYNTAX_HINT);
     }
   }
-  return statements;
 }
 
 const SYNTAX_HINT =

@@ -27,7 +27,9 @@ export function benchCompile(sizes = [100, 1_000, 10_000]) {
   const medians = new Map();
   for (const size of sizes) {
     const text = generatedLimaYaml(size);
-    const runs = size >= 10_000 ? 7 : size >= 1_000 ? 15 : 40;
+    // The same work per size (100,000 forwards compiled): small sizes are not flattered by a
+    // heap that never fills, large ones get enough runs for a stable median.
+    const runs = Math.max(7, Math.ceil(100_000 / size));
     for (let i = 0; i < 5; i++) compileOnce(text); // warm-up: let the JIT settle before timing
     const times = [];
     for (let i = 0; i < runs; i++) {
