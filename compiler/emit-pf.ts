@@ -39,23 +39,27 @@ interface Sections { tables: string[]; translation: string[]; filter: string[] }
 
 export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResult {
   const ordered = [...vms].sort((a, b) => (a.spec.vm < b.spec.vm ? -1 : a.spec.vm > b.spec.vm ? 1 : 0));
-  const collisions = findCollisions(ordered);
+  const named: Named[] = [];
+  for (const { spec, address } of ordered) {
+    for (const forward of spec.forwards) named.push({ spec, forward, address, ids: forwardIdentifiers(spec.vm, forward.name) });
+  }
+  const collisions = findCollisions(named);
   if (collisions.length > 0) return { ok: false, diagnostics: collisions };
 
   // Rules go straight into shared section arrays: no per-forward records to keep alive, which
   // kept the garbage collector busy (and compile time superlinear) at 10,000 forwards.
   const sections: Sections = { tables: [], translation: [], filter: [] };
-  for (const { spec, address } of ordered) {
-    for (const forward of spec.forwards) emitForward(spec, forward, address, forward.interfaces ?? facts.defaultInterfaces, sections);
-  }
+  for (const { forward, address, ids } of named) emitForward(forward, ids, address, forward.interfaces ?? facts.defaultInterfaces, sections);
   const header = [`# LimaWAN anchor "${ANCHOR}": generated from x-limawan annotations, do not edit.`];
   for (const { spec, address } of ordered) header.push(`# vm ${spec.vm} ${address}: ${spec.forwards.length} forward(s)`);
   const text = [...header, ...sections.tables, ...sections.translation, ...sections.filter].join("\n") + "\n";
   return { ok: true, text: text as AnchorText };
 }
 
-function emitForward(spec: VmSpec, forward: Forward, address: Ipv4Address, interfaces: readonly InterfaceName[], out: Sections): void {
-  const ids = forwardIdentifiers(spec.vm, forward.name);
+/** A forward with its VM, address and PF identifiers, computed once for the check and the rules. */
+interface Named { spec: VmSpec; forward: Forward; address: Ipv4Address; ids: ForwardIdentifiers }
+
+function emitForward(forward: Forward, ids: ForwardIdentifiers, address: Ipv4Address, interfaces: readonly InterfaceName[], out: Sections): void {
   const banned = forward.limit !== null && forward.protocol !== "udp";
   const source = forward.sources.length > 0 ? `<${ids.sourceTable}>` : "any";
   const log = forward.log ? " log" : "";
@@ -105,8 +109,7 @@ function rdrTarget(range: PortRange): string {
  * runs only when some name had to be shortened — and then over every name, since a shortened
  * one could equal another's full name.
  */
-function findCollisions(vms: readonly PlacedVm[]): Diagnostic[] {
-  const all = vms.flatMap(({ spec }) => spec.forwards.map((forward) => ({ spec, forward, ids: forwardIdentifiers(spec.vm, forward.name) })));
+function findCollisions(all: readonly Named[]): Diagnostic[] {
   const full = (spec: VmSpec, forward: Forward) => `lw_${spec.vm}_${forward.name}`;
   if (all.every(({ spec, forward, ids }) => ids.tag === full(spec, forward) && ids.label === `limawan:${spec.vm}:${forward.name}` && ids.banTable === `${full(spec, forward)}_ban`)) return [];
   const diagnostics: Diagnostic[] = [];
