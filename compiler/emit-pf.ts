@@ -34,8 +34,37 @@ export interface PlacedVm { spec: VmSpec; address: Ipv4Address }
 
 export type EmitResult = { ok: true; text: AnchorText } | { ok: false; diagnostics: Diagnostic[] };
 
+/**
+ * One section of the anchor, joined a chunk of lines at a time. Keeping every rule line (each a
+ * rope of its template's pieces) alive until one final join made each young-generation GC copy
+ * all of them: emitting 10,000 forwards took ~40x as long as 1,000. A joined chunk is one flat
+ * string, mostly too large for the young generation, so little is left for the scavenger.
+ */
+class SectionText {
+  private static readonly CHUNK_LINES = 1024;
+  private lines: string[] = [];
+  private readonly chunks: string[] = [];
+
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length === SectionText.CHUNK_LINES) this.flush();
+  }
+
+  /** The section's lines, each ending in a newline. */
+  text(): string {
+    this.flush();
+    return this.chunks.join("");
+  }
+
+  private flush(): void {
+    if (this.lines.length === 0) return;
+    this.chunks.push(this.lines.join("\n") + "\n");
+    this.lines = [];
+  }
+}
+
 /** The three sections of the anchor, filled forward by forward. */
-interface Sections { tables: string[]; translation: string[]; filter: string[] }
+interface Sections { tables: SectionText; translation: SectionText; filter: SectionText }
 
 export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResult {
   const ordered = [...vms].sort((a, b) => (a.spec.vm < b.spec.vm ? -1 : a.spec.vm > b.spec.vm ? 1 : 0));
@@ -46,13 +75,13 @@ export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResu
   const collisions = findCollisions(named);
   if (collisions.length > 0) return { ok: false, diagnostics: collisions };
 
-  // Rules go straight into shared section arrays: no per-forward records to keep alive, which
+  // Rules go straight into the shared sections: no per-forward records to keep alive, which
   // kept the garbage collector busy (and compile time superlinear) at 10,000 forwards.
-  const sections: Sections = { tables: [], translation: [], filter: [] };
+  const sections: Sections = { tables: new SectionText(), translation: new SectionText(), filter: new SectionText() };
   for (const { forward, address, ids } of named) emitForward(forward, ids, address, forward.interfaces ?? facts.defaultInterfaces, sections);
   const header = [`# LimaWAN anchor "${ANCHOR}": generated from x-limawan annotations, do not edit.`];
   for (const { spec, address } of ordered) header.push(`# vm ${spec.vm} ${address}: ${spec.forwards.length} forward(s)`);
-  const text = [...header, ...sections.tables, ...sections.translation, ...sections.filter].join("\n") + "\n";
+  const text = `${header.join("\n")}\n${sections.tables.text()}${sections.translation.text()}${sections.filter.text()}`;
   return { ok: true, text: text as AnchorText };
 }
 

@@ -1,6 +1,6 @@
 // lima.yaml → the x-limawan annotation as DSL lines, each tied to its position in lima.yaml
 // so every later diagnostic can name file:line:column of the file the user edits.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar } from "yaml";
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, Scalar } from "yaml";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
 
 export const ANNOTATION_KEY = "x-limawan";
@@ -44,7 +44,17 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   if (!isMap(doc.contents)) return { present: false, lines: [] };
   const pair = doc.contents.items.find((item) => isScalar(item.key) && item.key.value === ANNOTATION_KEY);
   if (!pair) return { present: false, lines: [] };
-  const value = pair.value;
+  // An alias (`x-limawan: *exposed`) stands for its anchored node, which is where the text is.
+  const value = isAlias(pair.value) ? pair.value.resolve(doc) ?? pair.value : pair.value;
+  if (isAlias(value)) {
+    sink.error(
+      CODES.YAML_SYNTAX,
+      nodeSpan(value, spanOf),
+      `lima.yaml is not valid YAML: alias \`*${value.source}\` has no anchor`,
+      "Fix the YAML first (limactl would refuse this file too).",
+    );
+    return { present: true, lines: [] };
+  }
   if (value === null || (isScalar(value) && value.value === null)) return { present: true, lines: [] };
 
   const sourceLines = source.split("\n").map((l) => l.replace(/\r$/, ""));
@@ -70,11 +80,12 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
 
   if (isSeq(value)) {
     const lines: AnnotationLine[] = [];
-    for (const item of value.items) {
+    for (const entry of value.items) {
+      const item = isAlias(entry) ? entry.resolve(doc) ?? entry : entry;
       if (isScalar(item) && typeof item.value === "string") {
         lines.push(...scalarLines(item, source, sourceLines, lineCounter));
       } else {
-        const at = item && typeof item === "object" && "range" in item && item.range ? spanOf(item.range[0], item.range[1]) : nodeSpan(value, spanOf);
+        const at = isNode(entry) && entry.range ? spanOf(entry.range[0], entry.range[1]) : nodeSpan(value, spanOf);
         sink.error(CODES.ANNOTATION_TYPE, at, `each item of ${ANNOTATION_KEY} must be a string statement`, typeHint);
       }
     }

@@ -25,12 +25,16 @@ export function validateNames(forwards: readonly ForwardDraft[], sink: Diagnosti
   for (const forward of forwards) {
     const name = forward.name.value;
     if (!isForwardName(name)) {
-      sink.error(
-        CODES.INVALID_NAME,
-        forward.name.at,
-        `forward name \`${truncate(name)}\` is not valid`,
-        `Names are lowercase letters, digits and '-', start with a letter, at most ${MAX_FORWARD_NAME} characters.`,
-      );
+      // A derived name (`tcp-22`) is only bad when its ports are (`tcp-Infinity` from a port of
+      // 20 digits), and ports.ts reports those: the user wrote no name to blame.
+      if (!forward.derivedName) {
+        sink.error(
+          CODES.INVALID_NAME,
+          forward.name.at,
+          `forward name \`${truncate(name)}\` is not valid`,
+          `Names are lowercase letters, digits and '-', start with a letter, at most ${MAX_FORWARD_NAME} characters.`,
+        );
+      }
       continue;
     }
     const earlier = firstLine.get(name);
