@@ -73,8 +73,11 @@ export interface VmSpec {
   forwards: Forward[];
 }
 
-export function protocolsOf(protocol: Protocol): Array<"tcp" | "udp"> {
-  return protocol === "tcp+udp" ? ["tcp", "udp"] : [protocol];
+const PROTOCOLS: Readonly<Record<Protocol, readonly ("tcp" | "udp")[]>> = { tcp: ["tcp"], udp: ["udp"], "tcp+udp": ["tcp", "udp"] };
+
+/** The PF protocols a forward covers; shared arrays, since emit and the sweeps ask per forward. */
+export function protocolsOf(protocol: Protocol): readonly ("tcp" | "udp")[] {
+  return PROTOCOLS[protocol];
 }
 
 export function rangeLength(range: PortRange): number {

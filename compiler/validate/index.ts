@@ -28,32 +28,36 @@ export function validate(draft: VmDraft, others: readonly VmSpec[], sink: Diagno
   const vmSources = draft.allowFrom ? validateSources(draft.allowFrom, sink) : [];
 
   const named = validateNames(draft.forwards, sink);
-  const checked = new Map<ForwardDraft, Forward>();
-  for (const forward of draft.forwards) {
+  // By index: checked[i] is forward i once every per-forward check has passed.
+  const checked = new Array<Forward | undefined>(draft.forwards.length);
+  const placed: ForwardDraft[] = [];
+  for (let i = 0; i < draft.forwards.length; i++) {
+    const forward = draft.forwards[i]!;
     const shapes = validatePortShapes(forward, sink);
     const privileged = shapes && validatePrivileged(forward, policy.allowPrivileged || draft.allowPrivileged, sink);
     const limits = validateLimits(forward, sink);
     const interfaces: InterfaceName[] | null | undefined = forward.on ? validateInterfaces(forward.on, sink) ?? undefined : vmInterfaces;
     const sources = forward.from ? validateSources(forward.from, sink) : vmSources;
-    if (!named.has(forward) || !shapes || !privileged || !limits || interfaces === undefined || !sources) continue;
-    checked.set(forward, {
+    if (!named[i] || !shapes || !privileged || !limits || interfaces === undefined || !sources) continue;
+    placed.push(forward);
+    checked[i] = {
       name: forward.name.value as Forward["name"],
       protocol: forward.protocol,
       guest: forward.guest.value,
       host: forward.host.value,
       sources,
       interfaces,
-      ...limits,
+      limit: limits.limit,
+      max: limits.max,
       log: forward.log,
       line: forward.at.line,
-    });
+    };
   }
 
-  const placed = draft.forwards.filter((f) => checked.has(f));
   validateHostOverlaps(placed, sink);
   validateClashes(placed, others, sink);
 
   const errorsAfter = sink.items.filter((d) => d.severity === "error").length;
   if (errorsAfter > errorsBefore || !isVmName(draft.vm)) return null;
-  return { vm: draft.vm, file: draft.file, forwards: draft.forwards.map((f) => checked.get(f)!) };
+  return { vm: draft.vm, file: draft.file, forwards: checked as Forward[] };
 }

@@ -8,9 +8,11 @@ export const MAX_LIMIT_SECONDS = 86_400;
 
 export interface CheckedLimits { limit: ConnectionLimit | null; max: number | null }
 
-export function validateLimits(forward: ForwardDraft, sink: DiagnosticSink): CheckedLimits | null {
+const NO_LIMITS: Readonly<CheckedLimits> = Object.freeze({ limit: null, max: null });
+
+export function validateLimits(forward: ForwardDraft, sink: DiagnosticSink): Readonly<CheckedLimits> | null {
   const { limit, max } = forward;
-  if (!limit && !max) return { limit: null, max: null };
+  if (!limit && !max) return NO_LIMITS;
   const at = (limit?.count.at ?? max?.at)!;
   if (forward.protocol === "udp") {
     sink.error(CODES.LIMIT_NOT_TCP, at, "`limit` and `max` count TCP connections; this forward is UDP only", "Remove them, or forward TCP.");

@@ -18,11 +18,15 @@ export function isVmName(text: string): text is VmName {
   return text.length <= MAX_VM_NAME && VM_NAME.test(text);
 }
 
-/** Report bad and duplicate names; returns the set of forwards whose name is usable. */
-export function validateNames(forwards: readonly ForwardDraft[], sink: DiagnosticSink): Set<ForwardDraft> {
-  const ok = new Set<ForwardDraft>();
+/**
+ * Report bad and duplicate names; returns, by index, whether each forward's name is usable
+ * (an array, not a Set of drafts: object-keyed hashing was a measurable share at 10,000).
+ */
+export function validateNames(forwards: readonly ForwardDraft[], sink: DiagnosticSink): boolean[] {
+  const ok = new Array<boolean>(forwards.length).fill(false);
   const firstLine = new Map<string, number>();
-  for (const forward of forwards) {
+  for (let i = 0; i < forwards.length; i++) {
+    const forward = forwards[i]!;
     const name = forward.name.value;
     if (!isForwardName(name)) {
       // A derived name (`tcp-22`) is only bad when its ports are (`tcp-Infinity` from a port of
@@ -48,7 +52,7 @@ export function validateNames(forwards: readonly ForwardDraft[], sink: Diagnosti
       continue;
     }
     firstLine.set(name, forward.at.line);
-    ok.add(forward);
+    ok[i] = true;
   }
   return ok;
 }
