@@ -1,6 +1,7 @@
-// Annotation lines → statements, one Peggy parse per line so that every bad line gets its
-// own diagnostic and the good ones still reach the validators.
-import { parse as parseLine, SyntaxError as PeggySyntaxError } from "../grammar/parser.js";
+// Annotation lines → statements. Every bad line gets its own diagnostic and the good ones
+// still reach the validators: lines are parsed in batches with per-line recovery (grammar rule
+// `Lines`), and a line the batch could not parse is parsed alone for Peggy's exact message.
+import { parse as peggyParse, SyntaxError as PeggySyntaxError } from "../grammar/parser.js";
 import type { StatementNode } from "./ast.js";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
 import type { AnnotationLine } from "./extract.js";
@@ -9,29 +10,63 @@ import type { AnnotationLine } from "./extract.js";
 export const MAX_LINE_LENGTH = 1000;
 
 /**
+ * Lines per parser call: large enough that the generated parser's per-call set-up (~8 KB of
+ * tables and closures) is spread thin, small enough that each batch's syntax trees die young.
+ */
+const BATCH_LINES = 64;
+
+/** What `Lines` gives for a line that did not parse as a statement. */
+interface Unparsed { kind: "unparsed" }
+
+/**
  * Lazy: lowering pulls one statement at a time, so each syntax tree becomes garbage while it
  * is still young (at 10,000 forwards, keeping them all made every scavenge copy them).
+ * Diagnostics come out in line order, as they would parsing one line at a time.
  */
 export function* parseAnnotation(lines: readonly AnnotationLine[], sink: DiagnosticSink): Generator<StatementNode> {
-  for (const line of lines) {
-    const at = (start: number, end: number): Span => locate(line, start, end);
-    if (line.text.length > MAX_LINE_LENGTH) {
-      sink.error(
-        CODES.LINE_TOO_LONG,
-        at(0, MAX_LINE_LENGTH),
-        `annotation line is ${line.text.length} characters long (at most ${MAX_LINE_LENGTH})`,
-        "Split it into one statement per line.",
-      );
-      continue;
+  for (let first = 0; first < lines.length; first += BATCH_LINES) {
+    const batch = lines.slice(first, first + BATCH_LINES);
+    // A too-long line stands in the batch as an empty one, so the results stay one per line.
+    const text = batch.map((line) => (line.text.length > MAX_LINE_LENGTH ? "" : line.text)).join("\n");
+    const results = peggyParse(text, { startRule: "Lines" }) as unknown as (StatementNode | Unparsed | null)[];
+    if (results.length !== batch.length) throw new Error(`internal: ${results.length} parse results for ${batch.length} lines`);
+    let base = 0; // offset of the line in `text`
+    for (let k = 0; k < batch.length; k++) {
+      const line = batch[k]!;
+      const result = results[k]!;
+      if (line.text.length > MAX_LINE_LENGTH) {
+        sink.error(
+          CODES.LINE_TOO_LONG,
+          locate(line, 0, MAX_LINE_LENGTH),
+          `annotation line is ${line.text.length} characters long (at most ${MAX_LINE_LENGTH})`,
+          "Split it into one statement per line.",
+        );
+        base += 1;
+        continue;
+      }
+      if (result !== null && result.kind === "unparsed") {
+        const alone = parseAlone(line, sink);
+        if (alone) yield alone;
+      } else if (result !== null) {
+        yield mapSpans(result, line, base) as StatementNode;
+      }
+      base += line.text.length + 1;
     }
-    try {
-      const node = parseLine(line.text, { startRule: "Line" }) as unknown;
-      if (node !== null) yield mapSpans(node, line) as StatementNode;
-    } catch (error) {
-      if (!(error instanceof PeggySyntaxError)) throw error;
-      const offset = error.location.start.offset;
-      sink.error(CODES.SYNTAX, at(offset, offset + 1), syntaxMessage(error), SYNTAX_HINT);
-    }
+  }
+}
+
+/** One line with the `Line` rule: its statement, or a syntax diagnostic and null. */
+function parseAlone(line: AnnotationLine, sink: DiagnosticSink): StatementNode | null {
+  try {
+    const node = peggyParse(line.text, { startRule: "Line" }) as unknown;
+    // The batch and the line alone read a line alike (the test suite checks it); if they ever
+    // disagree, the line alone decides.
+    return node === null ? null : (mapSpans(node, line, 0) as StatementNode);
+  } catch (error) {
+    if (!(error instanceof PeggySyntaxError)) throw error;
+    const offset = error.location.start.offset;
+    sink.error(CODES.SYNTAX, locate(line, offset, offset + 1), syntaxMessage(error), SYNTAX_HINT);
+    return null;
   }
 }
 
@@ -51,14 +86,14 @@ function locate(line: AnnotationLine, start: number, end: number): Span {
 }
 
 /**
- * Replace every {start, end} offset pair the grammar produced with a lima.yaml span, in
- * place: the tree is fresh from the parser and ours, and copying it doubled the garbage at
- * 10,000 forwards.
+ * Replace every {start, end} offset pair the grammar produced (offsets into the parsed text,
+ * where the line starts at `base`) with a lima.yaml span, in place: the tree is fresh from the
+ * parser and ours, and copying it doubled the garbage at 10,000 forwards.
  */
-function mapSpans(node: unknown, line: AnnotationLine): unknown {
+function mapSpans(node: unknown, line: AnnotationLine, base: number): unknown {
   if (node === null || typeof node !== "object") return node;
   if (Array.isArray(node)) {
-    for (const item of node) mapSpans(item, line);
+    for (const item of node) mapSpans(item, line, base);
     return node;
   }
   const record = node as Record<string, unknown>;
@@ -66,9 +101,9 @@ function mapSpans(node: unknown, line: AnnotationLine): unknown {
     const value = record[key];
     if (key === "span") {
       const { start, end } = value as { start: number; end: number };
-      record.span = locate(line, start, end);
+      record.span = locate(line, start - base, end - base);
     } else if (value !== null && typeof value === "object") {
-      mapSpans(value, line);
+      mapSpans(value, line, base);
     }
   }
   return node;
