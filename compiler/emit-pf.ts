@@ -18,7 +18,7 @@ import {
   type PortRange,
   type VmSpec,
 } from "./ir.js";
-import { forwardIdentifiers, type ForwardIdentifiers } from "./pf-names.js";
+import { anyShortened, forwardIdentifiers, type ForwardIdentifiers } from "./pf-names.js";
 
 export const ANCHOR = "limawan";
 
@@ -68,25 +68,28 @@ interface Sections { tables: SectionText; translation: SectionText; filter: Sect
 
 export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResult {
   const ordered = [...vms].sort((a, b) => (a.spec.vm < b.spec.vm ? -1 : a.spec.vm > b.spec.vm ? 1 : 0));
-  const named: Named[] = [];
-  for (const { spec, address } of ordered) {
-    for (const forward of spec.forwards) named.push({ spec, forward, address, ids: forwardIdentifiers(spec.vm, forward.name) });
+  // Unshortened names cannot collide (forward names have no `_`, VM names no `:`), so the check
+  // runs only when some name had to be shortened — and then over every name, since a shortened
+  // one could equal another's full name.
+  if (ordered.some(({ spec }) => spec.forwards.some((f) => anyShortened(spec.vm, f.name)))) {
+    const collisions = findCollisions(ordered);
+    if (collisions.length > 0) return { ok: false, diagnostics: collisions };
   }
-  const collisions = findCollisions(named);
-  if (collisions.length > 0) return { ok: false, diagnostics: collisions };
 
-  // Rules go straight into the shared sections: no per-forward records to keep alive, which
-  // kept the garbage collector busy (and compile time superlinear) at 10,000 forwards.
+  // Rules go straight into the shared sections, each forward's identifiers made as it is
+  // emitted: no per-forward records to keep alive, which kept the garbage collector busy (and
+  // compile time superlinear) at 10,000 forwards.
   const sections: Sections = { tables: new SectionText(), translation: new SectionText(), filter: new SectionText() };
-  for (const { forward, address, ids } of named) emitForward(forward, ids, address, forward.interfaces ?? facts.defaultInterfaces, sections);
+  for (const { spec, address } of ordered) {
+    for (const forward of spec.forwards) {
+      emitForward(forward, forwardIdentifiers(spec.vm, forward.name), address, forward.interfaces ?? facts.defaultInterfaces, sections);
+    }
+  }
   const header = [`# LimaWAN anchor "${ANCHOR}": generated from x-limawan annotations, do not edit.`];
   for (const { spec, address } of ordered) header.push(`# vm ${spec.vm} ${address}: ${spec.forwards.length} forward(s)`);
   const text = `${header.join("\n")}\n${sections.tables.text()}${sections.translation.text()}${sections.filter.text()}`;
   return { ok: true, text: text as AnchorText };
 }
-
-/** A forward with its VM, address and PF identifiers, computed once for the check and the rules. */
-interface Named { spec: VmSpec; forward: Forward; address: Ipv4Address; ids: ForwardIdentifiers }
 
 function emitForward(forward: Forward, ids: ForwardIdentifiers, address: Ipv4Address, interfaces: readonly InterfaceName[], out: Sections): void {
   const banned = forward.limit !== null && forward.protocol !== "udp";
@@ -133,35 +136,32 @@ function rdrTarget(range: PortRange): string {
   return range.first === range.last ? String(range.first) : `${range.first}:*`;
 }
 
-/**
- * Unshortened names cannot collide (forward names have no `_`, VM names no `:`), so the check
- * runs only when some name had to be shortened — and then over every name, since a shortened
- * one could equal another's full name.
- */
-function findCollisions(all: readonly Named[]): Diagnostic[] {
-  const full = (spec: VmSpec, forward: Forward) => `lw_${spec.vm}_${forward.name}`;
-  if (all.every(({ spec, forward, ids }) => ids.tag === full(spec, forward) && ids.label === `limawan:${spec.vm}:${forward.name}` && ids.banTable === `${full(spec, forward)}_ban`)) return [];
+/** Every PF name of every forward, owner by owner; a name owned twice is a collision. */
+function findCollisions(vms: readonly PlacedVm[]): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const owners = new Map<string, { vm: string; forward: string }>();
-  for (const { spec, forward, ids } of all) {
-    for (const kind of ["banTable", "sourceTable", "tag", "label"] as const) {
-      // Ban and allow-list tables share one namespace inside the anchor.
-      const key = `${kind === "label" || kind === "tag" ? kind : "table"}:${ids[kind]}`;
-      const owner = owners.get(key);
-      if (owner && (owner.vm !== spec.vm || owner.forward !== forward.name)) {
-        diagnostics.push({
-          code: CODES.NAME_COLLISION,
-          severity: "error",
-          message: `PF name \`${ids[kind]}\` for \`${spec.vm}/${forward.name}\` collides with \`${owner.vm}/${owner.forward}\` after shortening`,
-          hint: "Rename one of the forwards (or the instance) so their PF names differ.",
-          file: spec.file,
-          line: forward.line,
-          column: 1,
-          endLine: forward.line,
-          endColumn: 2,
-        });
-      } else {
-        owners.set(key, { vm: spec.vm, forward: forward.name });
+  for (const { spec } of vms) {
+    for (const forward of spec.forwards) {
+      const ids = forwardIdentifiers(spec.vm, forward.name);
+      for (const kind of ["banTable", "sourceTable", "tag", "label"] as const) {
+        // Ban and allow-list tables share one namespace inside the anchor.
+        const key = `${kind === "label" || kind === "tag" ? kind : "table"}:${ids[kind]}`;
+        const owner = owners.get(key);
+        if (owner && (owner.vm !== spec.vm || owner.forward !== forward.name)) {
+          diagnostics.push({
+            code: CODES.NAME_COLLISION,
+            severity: "error",
+            message: `PF name \`${ids[kind]}\` for \`${spec.vm}/${forward.name}\` collides with \`${owner.vm}/${owner.forward}\` after shortening`,
+            hint: "Rename one of the forwards (or the instance) so their PF names differ.",
+            file: spec.file,
+            line: forward.line,
+            column: 1,
+            endLine: forward.line,
+            endColumn: 2,
+          });
+        } else {
+          owners.set(key, { vm: spec.vm, forward: forward.name });
+        }
       }
     }
   }

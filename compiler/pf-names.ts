@@ -29,6 +29,16 @@ export function forwardIdentifiers(vm: VmName, name: ForwardName): ForwardIdenti
   };
 }
 
+/**
+ * Whether forwardIdentifiers would shorten any of the forward's names, from lengths alone (no
+ * strings built: the emitter asks this of every forward before deciding to check collisions).
+ */
+export function anyShortened(vm: VmName, name: ForwardName): boolean {
+  const base = "lw_".length + vm.length + "_".length + name.length;
+  const label = "limawan:".length + vm.length + ":".length + name.length;
+  return base + "_ban".length > MAX_TABLE_NAME || base > MAX_TAG_NAME || label > MAX_LABEL;
+}
+
 /** `stem + suffix` if it fits, else a prefix of stem, `_`, 8 hex digits of its hash, suffix. */
 export function shorten(stem: string, suffix: string, max: number): string {
   if (stem.length + suffix.length <= max) return stem + suffix;

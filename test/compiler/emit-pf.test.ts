@@ -1,9 +1,11 @@
 // The PF anchor text: order of sections, rule shapes (PF-FACTS.md §6–7), names and their
 // lengths, and one deterministic text for several VMs.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { emitAnchor } from "../../compiler/emit-pf.js";
 import type { InterfaceName, Ipv4Address, VmSpec } from "../../compiler/ir.js";
-import { forwardIdentifiers, MAX_LABEL, MAX_TABLE_NAME, MAX_TAG_NAME, shorten } from "../../compiler/pf-names.js";
+import { anyShortened, forwardIdentifiers, MAX_LABEL, MAX_TABLE_NAME, MAX_TAG_NAME, shorten } from "../../compiler/pf-names.js";
+import { arbitraryForwardName, arbitraryVmName } from "../arbitraries.js";
 import { anchorFor, anchorOf, FACTS, ruleLines, specOf, VM_ADDRESS, yamlBlock } from "./helpers.js";
 
 const kind = (line: string) => (line.startsWith("table ") ? "table" : /^(no )?rdr /.test(line) ? "translation" : /^(pass|block) /.test(line) ? "filter" : "other");
@@ -160,6 +162,18 @@ describe("PF names", () => {
     expect(forwardIdentifiers("web" as never, "ssh" as never)).toEqual({ banTable: "lw_web_ssh_ban", sourceTable: "lw_web_ssh_src", tag: "lw_web_ssh", label: "limawan:web:ssh" });
     expect(shorten("x".repeat(27), "_ban", 31)).toBe(`${"x".repeat(27)}_ban`);
     expect(shorten("x".repeat(28), "_ban", 31)).toHaveLength(31);
+  });
+
+  it("knows from lengths alone exactly when a forward's names get shortened (the emitter's cue to check collisions)", () => {
+    fc.assert(
+      fc.property(arbitraryVmName, arbitraryForwardName, (vm, name) => {
+        const ids = forwardIdentifiers(vm, name);
+        const full = `lw_${vm}_${name}`;
+        const untouched = ids.banTable === `${full}_ban` && ids.sourceTable === `${full}_src` && ids.tag === full && ids.label === `limawan:${vm}:${name}`;
+        expect(anyShortened(vm, name)).toBe(!untouched);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("compiles long names without a collision when none exists", () => {
