@@ -2,13 +2,15 @@
 //
 // Compile throughput: generated lima.yaml files of 100, 1,000 and 10,000 forwards go through
 // the whole compiler — YAML extraction, Peggy parse, lowering, validation, PF emission — and
-// the median time per size, forwards per second and the growth ratios between sizes are
-// printed. Linear growth shows as ratios near 10 (each size is ten times the one before).
+// the time per compile, forwards per second, the garbage collector's share and the growth
+// ratios between sizes are printed. Linear growth shows as ratios near 10 (each size is ten
+// times the one before) and a growth exponent near 1.
 //
 // Other benchmarks plug in at BENCHES below: a module exporting `run()` (sync or async) that
 // prints its own lines, e.g. a watcher-reaction bench in test/bench/watch.mjs. (The watcher's
 // reaction time currently runs through vitest: test/bench/watch.reaction.ts, see package.json.)
-import { performance } from "node:perf_hooks";
+import { performance, PerformanceObserver } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { emitAnchor } from "../../dist/compiler/emit-pf.js";
 import { compileFile } from "../../dist/compiler/pipeline.js";
 
@@ -64,33 +66,66 @@ export function compileOnce(text) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
- * Time the compiler on each size and print the medians and ratios. Every size compiles the
- * same 100,000 forwards in total (1,000 runs of 100 … 10 runs of 10,000, at least `minRuns`):
- * small sizes are not flattered by a heap that never fills, large ones still get a median.
- * Returns Map(size → median milliseconds).
+ * Time the compiler on each size and print the per-compile cost and the growth ratios.
+ *
+ * Each trial compiles the same 100,000 forwards at every size (1,000 runs of 100 … 10 runs of
+ * 10,000) in one timed loop, and the per-compile cost is that loop's time divided by its runs:
+ * garbage collection is part of what a compile costs, and a median of single runs would leave
+ * it out at small sizes (most 100-forward runs see no collection at all) while every
+ * 10,000-forward run pays for several. Sizes are interleaved within a trial so that drift in
+ * the machine's load hits them alike; the median trial is reported, with the median single run
+ * beside it for reference. The garbage collector's share (V8's own gc events) is printed too:
+ * it is the part that grows faster than the forwards (survivors of a young-generation
+ * collection are copied, and at 10,000 forwards a compile's data lives long enough to be).
+ * Returns Map(size → per-compile milliseconds).
  */
-export function benchCompile({ sizes = SIZES, forwardsPerSize = 100_000, minRuns = 11, warmups = 5, log = console.log } = {}) {
-  const medians = new Map();
-  for (const size of sizes) {
-    const text = generatedLimaYaml(size);
-    const runs = Math.max(minRuns, Math.ceil(forwardsPerSize / size));
-    for (let i = 0; i < warmups; i++) compileOnce(text); // let the JIT settle before timing
-    const times = [];
-    for (let i = 0; i < runs; i++) {
-      const start = performance.now();
-      compileOnce(text);
-      times.push(performance.now() - start);
+export async function benchCompile({ sizes = SIZES, forwardsPerSize = 100_000, trials = 5, warmups = 5, log = console.log } = {}) {
+  const texts = new Map(sizes.map((size) => [size, generatedLimaYaml(size)]));
+  const perCompile = new Map(sizes.map((size) => [size, []]));
+  const gcPerCompile = new Map(sizes.map((size) => [size, []]));
+  const singleRuns = new Map(sizes.map((size) => [size, []]));
+  const gcEvents = [];
+  const observer = new PerformanceObserver((list) => gcEvents.push(...list.getEntries()));
+  observer.observe({ entryTypes: ["gc"] });
+  for (const [size, text] of texts) for (let i = 0; i < warmups; i++) compileOnce(text); // let the JIT settle
+  for (let trial = 0; trial < trials; trial++) {
+    for (const [size, text] of texts) {
+      const runs = Math.max(1, Math.ceil(forwardsPerSize / size));
+      const loopStart = performance.now();
+      for (let i = 0; i < runs; i++) {
+        const start = performance.now();
+        compileOnce(text);
+        singleRuns.get(size).push(performance.now() - start);
+      }
+      const loopEnd = performance.now();
+      perCompile.get(size).push((loopEnd - loopStart) / runs);
+      await sleep(0); // gc entries are delivered on the event loop
+      const gc = gcEvents.filter((e) => e.startTime >= loopStart && e.startTime < loopEnd).reduce((sum, e) => sum + e.duration, 0);
+      gcPerCompile.get(size).push(gc / runs);
     }
-    const ms = median(times);
-    medians.set(size, ms);
+  }
+  observer.disconnect();
+  const result = new Map();
+  for (const [size, text] of texts) {
+    const ms = median(perCompile.get(size));
+    result.set(size, ms);
     const throughput = Math.round((size / ms) * 1000).toLocaleString("en");
-    log(`compile ${size.toLocaleString("en").padStart(6)} forwards: median ${ms.toFixed(2).padStart(8)} ms, ${throughput.padStart(9)} forwards/s  (${runs} runs, ${(text.length / 1024).toFixed(0)} KiB of lima.yaml)`);
+    const runs = Math.max(1, Math.ceil(forwardsPerSize / size));
+    const gc = median(gcPerCompile.get(size));
+    log(
+      `compile ${size.toLocaleString("en").padStart(6)} forwards: ${ms.toFixed(2).padStart(8)} ms per compile, ${throughput.padStart(9)} forwards/s, ` +
+        `GC ${((100 * gc) / ms).toFixed(0).padStart(2)}%  (median single run ${median(singleRuns.get(size)).toFixed(2)} ms; ${trials} trials of ${runs} runs; ${(text.length / 1024).toFixed(0)} KiB of lima.yaml)`,
+    );
   }
   for (let i = 1; i < sizes.length; i++) {
     const [small, large] = [sizes[i - 1], sizes[i]];
-    log(`time(${large.toLocaleString("en")}) / time(${small.toLocaleString("en")}) = ${(medians.get(large) / medians.get(small)).toFixed(1)}  (linear: ${large / small})`);
+    log(`time(${large.toLocaleString("en")}) / time(${small.toLocaleString("en")}) = ${(result.get(large) / result.get(small)).toFixed(1)}  (linear: ${large / small})`);
   }
-  return medians;
+  // One number for the whole span: t ∝ n^k, k = 1 for linear (n log n over 100…10,000 gives ~1.1).
+  const [first, last] = [sizes[0], sizes[sizes.length - 1]];
+  const exponent = Math.log(result.get(last) / result.get(first)) / Math.log(last / first);
+  log(`growth exponent k (time ∝ forwards^k) from ${first.toLocaleString("en")} to ${last.toLocaleString("en")}: ${exponent.toFixed(2)}`);
+  return result;
 }
 
 /** Benchmarks run after the compile benchmark: module paths relative to this file, each exporting run(). */
@@ -100,7 +135,7 @@ const BENCHES = [
 
 export async function main() {
   console.log("LimaWAN compile benchmark (built compiler, dist/)");
-  benchCompile();
+  await benchCompile();
   for (const bench of BENCHES) {
     const { run } = await import(new URL(bench, import.meta.url).href);
     await run();
