@@ -91,12 +91,17 @@ export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResu
   return { ok: true, text: text as AnchorText };
 }
 
+/** The forward has an overload table: a connection-rate limit on a TCP part. */
+const hasBanTable = (forward: Forward): boolean => forward.limit !== null && forward.protocol !== "udp";
+/** The forward has an allow-list table: sources other than any. */
+const hasSourceTable = (forward: Forward): boolean => forward.sources.length > 0;
+
 function emitForward(forward: Forward, ids: ForwardIdentifiers, address: Ipv4Address, interfaces: readonly InterfaceName[], out: Sections): void {
-  const banned = forward.limit !== null && forward.protocol !== "udp";
-  const source = forward.sources.length > 0 ? `<${ids.sourceTable}>` : "any";
+  const banned = hasBanTable(forward);
+  const source = hasSourceTable(forward) ? `<${ids.sourceTable}>` : "any";
   const log = forward.log ? " log" : "";
 
-  if (forward.sources.length > 0) out.tables.push(`table <${ids.sourceTable}> const persist { ${forward.sources.join(" ")} }`);
+  if (hasSourceTable(forward)) out.tables.push(`table <${ids.sourceTable}> const persist { ${forward.sources.join(" ")} }`);
   if (banned) out.tables.push(`table <${ids.banTable}> persist`);
 
   for (const iface of interfaces) {
@@ -136,14 +141,20 @@ function rdrTarget(range: PortRange): string {
   return range.first === range.last ? String(range.first) : `${range.first}:*`;
 }
 
-/** Every PF name of every forward, owner by owner; a name owned twice is a collision. */
+/**
+ * Every PF name a forward writes, owner by owner; a name owned twice is a collision. Tables a
+ * forward does not declare are left out: a name nobody writes cannot clash.
+ */
 function findCollisions(vms: readonly PlacedVm[]): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const owners = new Map<string, { vm: string; forward: string }>();
   for (const { spec } of vms) {
     for (const forward of spec.forwards) {
       const ids = forwardIdentifiers(spec.vm, forward.name);
-      for (const kind of ["banTable", "sourceTable", "tag", "label"] as const) {
+      const kinds = (["banTable", "sourceTable", "tag", "label"] as const).filter(
+        (kind) => (kind !== "banTable" || hasBanTable(forward)) && (kind !== "sourceTable" || hasSourceTable(forward)),
+      );
+      for (const kind of kinds) {
         // Ban and allow-list tables share one namespace inside the anchor.
         const key = `${kind === "label" || kind === "tag" ? kind : "table"}:${ids[kind]}`;
         const owner = owners.get(key);

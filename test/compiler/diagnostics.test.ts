@@ -385,11 +385,23 @@ describe("LW7xx: PF output", () => {
     expect(emitted.ok).toBe(false);
     if (emitted.ok) return;
     // Reported on the forward that comes second in the anchor's order (VMs by name), once per
-    // colliding PF name: the ban table, and the allow-list table shortened the same way.
+    // colliding PF name the two forwards write: here the ban table only (no allow-lists).
     const banTable = forwardIdentifiers(a.vm, a.forwards[0]!.name).banTable;
     const collision = { code: "LW701", line: 5, column: 1, message: new RegExp(`\`${twin}/${hash}\` collides with \`alpha/${name}\` after shortening`), hint: /Rename/ };
-    check(emitted.diagnostics, [collision, collision], `${twin}/lima.yaml`);
+    check(emitted.diagnostics, [collision], `${twin}/lima.yaml`);
     expect(emitted.diagnostics[0]!.message).toContain(`PF name \`${banTable}\``);
+
+    // With allow-lists on both, their tables (shortened the same way) collide too.
+    const aFrom = specOf(yamlBlock(`expose ${name} 22 as 2222 limit 5/30s from 203.0.113.0/24`), "alpha");
+    const bFrom = specOf(yamlBlock("expose web 80 as 8080", `expose ${hash} 22 as 2223 limit 5/30s from 198.51.100.0/24`), twin);
+    const both = emitAnchor([{ spec: bFrom, address: "192.168.105.3" as Ipv4Address }, { spec: aFrom, address: "192.168.105.2" as Ipv4Address }], FACTS);
+    expect(both.ok).toBe(false);
+    if (!both.ok) check(both.diagnostics, [collision, collision], `${twin}/lima.yaml`);
+
+    // Without the limits neither writes a ban table, and nothing else they write collides.
+    const aPlain = specOf(yamlBlock(`expose ${name} 22 as 2222`), "alpha");
+    const bPlain = specOf(yamlBlock("expose web 80 as 8080", `expose ${hash} 22 as 2223`), twin);
+    expect(emitAnchor([{ spec: bPlain, address: "192.168.105.3" as Ipv4Address }, { spec: aPlain, address: "192.168.105.2" as Ipv4Address }], FACTS).ok).toBe(true);
   });
 });
 
