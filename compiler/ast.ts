@@ -15,7 +15,7 @@ export interface PortSpecNode {
 export type OptionNode =
   | { kind: "from"; sources: WordToken[]; span: Span }
   | { kind: "on"; names: WordToken[]; span: Span }
-  | { kind: "limit"; count: NumberToken; seconds: { amount: NumberToken; unit: "s" | "m" | "h"; span: Span }; span: Span }
+  | { kind: "limit"; count: NumberToken; seconds: { amount: NumberToken; unit: string; span: Span }; span: Span }
   | { kind: "max"; count: NumberToken; span: Span }
   | { kind: "log"; span: Span }
   | { kind: "unknown-option"; word: string; span: Span };

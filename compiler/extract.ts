@@ -31,12 +31,7 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
 
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
-      sink.error(
-        CODES.YAML_SYNTAX,
-        spanOf(error.pos[0], error.pos[1]),
-        `lima.yaml is not valid YAML: ${firstLine(error.message)}`,
-        "Fix the YAML first (limactl would refuse this file too).",
-      );
+      sink.error(CODES.YAML_SYNTAX, spanOf(error.pos[0], error.pos[1]), `lima.yaml is not valid YAML: ${firstLine(error.message)}`, YAML_HINT);
     }
     return { present: false, lines: [] };
   }
@@ -47,12 +42,7 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   // An alias (`x-limawan: *exposed`) stands for its anchored node, which is where the text is.
   const value = isAlias(pair.value) ? pair.value.resolve(doc) ?? pair.value : pair.value;
   if (isAlias(value)) {
-    sink.error(
-      CODES.YAML_SYNTAX,
-      nodeSpan(value, spanOf),
-      `lima.yaml is not valid YAML: alias \`*${value.source}\` has no anchor`,
-      "Fix the YAML first (limactl would refuse this file too).",
-    );
+    sink.error(CODES.YAML_SYNTAX, nodeSpan(value, spanOf), unanchoredAlias(value.source), YAML_HINT);
     return { present: true, lines: [] };
   }
   if (value === null || (isScalar(value) && value.value === null)) return { present: true, lines: [] };
@@ -82,7 +72,9 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
     const lines: AnnotationLine[] = [];
     for (const entry of value.items) {
       const item = isAlias(entry) ? entry.resolve(doc) ?? entry : entry;
-      if (isScalar(item) && typeof item.value === "string") {
+      if (isAlias(item)) {
+        sink.error(CODES.YAML_SYNTAX, nodeSpan(item, spanOf), unanchoredAlias(item.source), YAML_HINT);
+      } else if (isScalar(item) && typeof item.value === "string") {
         lines.push(...scalarLines(item, source, sourceLines, lineCounter));
       } else {
         const at = isNode(entry) && entry.range ? spanOf(entry.range[0], entry.range[1]) : nodeSpan(value, spanOf);
@@ -121,6 +113,12 @@ function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCo
   }
   // Escapes or line folding moved characters around: point at the string itself.
   return values.map((value) => ({ text: value, line: pos.line, column: pos.col, exact: false }));
+}
+
+const YAML_HINT = "Fix the YAML first (limactl would refuse this file too).";
+
+function unanchoredAlias(name: string): string {
+  return `lima.yaml is not valid YAML: alias \`*${name}\` has no anchor`;
 }
 
 function nodeSpan(node: { range?: [number, number, number] | null }, spanOf: (a: number, b: number) => Span): Span {

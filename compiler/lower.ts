@@ -7,6 +7,7 @@ import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
 import type { ForwardDraft, Located, PortRange, Protocol, VmDraft } from "./ir.js";
 import { SERVICES } from "./services.js";
 import { didYouMean } from "./suggest.js";
+import { truncate } from "./validate/addresses.js";
 
 const STATEMENTS = ["expose", "interface", "allow"];
 const OPTIONS = ["from", "on", "limit", "max", "log"];
@@ -133,15 +134,23 @@ function lowerOptions(options: readonly OptionNode[], sink: DiagnosticSink): Low
       case "on":
         out.on = option.names.map(located);
         break;
-      case "limit":
+      case "limit": {
+        const { amount, unit, span } = option.seconds;
+        if (!Object.hasOwn(SECONDS_PER_UNIT, unit)) {
+          sink.error(
+            CODES.LIMIT_VALUE,
+            span,
+            `\`${truncate(unit)}\` is not a unit of time here`,
+            `Write the period in seconds, minutes or hours: \`${amount.text}s\`, \`${amount.text}m\` or \`${amount.text}h\`.`,
+          );
+          break;
+        }
         out.limit = {
           count: number(option.count),
-          seconds: {
-            value: option.seconds.amount.value * SECONDS_PER_UNIT[option.seconds.unit],
-            at: option.seconds.span,
-          },
+          seconds: { value: amount.value * SECONDS_PER_UNIT[unit as keyof typeof SECONDS_PER_UNIT], at: span },
         };
         break;
+      }
       case "max":
         out.max = number(option.count);
         break;

@@ -7,7 +7,8 @@ export function closest(word: string, candidates: readonly string[]): string | n
   let bestDistance = Math.max(2, Math.floor(needle.length / 3)) + 1;
   for (const candidate of candidates) {
     const d = editDistance(needle, candidate, bestDistance);
-    if (d < bestDistance) {
+    // Replacing every character of either word is no suggestion (`->` is not a typo of `on`).
+    if (d < bestDistance && d < needle.length && d < candidate.length) {
       best = candidate;
       bestDistance = d;
     }

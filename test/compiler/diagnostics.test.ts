@@ -71,6 +71,9 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     const item = diagnosticsOf("ssh: &ssh expose ssh as 2222\nx-limawan:\n  - *ssh\n  - expose web 80 as 8080\n");
     expect(item.diagnostics).toEqual([]);
     expect(item.spec!.forwards.map((f) => f.name)).toEqual(["ssh", "web"]);
+    // In a list too: the alias is reported as YAML, the other items still read.
+    const dangling = diagnosticsOf("x-limawan:\n  - *nope\n  - expose web 80 as 70000\n");
+    check(dangling.diagnostics, [{ code: "LW001", line: 2, column: 5, message: /alias `\*nope` has no anchor/ }, { code: "LW101", line: 3, column: 22 }]);
   });
 
   it("refuses an x-limawan that is a number, a boolean or a mapping (LW002)", () => {
@@ -121,7 +124,7 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     expectCode(CODES.SYNTAX, ["expose ssh 22 2222"], [{ code: "LW010", line: 4, column: col("expose ssh 22 2222", "2222"), message: /Expected "as"/ }]);
     expectDiagnostics(["expose"], [{ code: "LW010", line: 4, column: 9, message: /but the line ends here$/, hint: /expose \[NAME\] \[GUEST\] as HOST/ }]);
     expectDiagnostics(["allow everyone"], [{ code: "LW010", line: 4, column: col("allow everyone", "everyone") }]);
-    expectDiagnostics(["expose ssh 22 as 2222 limit 5/30sec"], [{ code: "LW010", line: 4, column: col("expose ssh 22 as 2222 limit 5/30sec", "limit") }]);
+    expectDiagnostics(["expose ssh 22 as 2222 limit 5/"], [{ code: "LW010", line: 4, column: col("expose ssh 22 as 2222 limit 5/", "5/") + 2, message: /Expected a number/ }]);
   });
 
   it("points a syntax error inside a quoted list item at the exact column", () => {
@@ -145,6 +148,8 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     expectCode(CODES.UNKNOWN_OPTION, [statement], [{ code: "LW012", line: 4, column: col(statement, "limt"), endColumn: col(statement, "limt") + 4, message: /unknown option `limt`/, hint: /^Did you mean `limit`\?$/ }]);
     expectDiagnostics(["expose web 80 as 8080 frm 1.2.3.4"], [{ code: "LW012", line: 4, column: 25, hint: /Did you mean `from`\?/ }]);
     expectDiagnostics(["expose web 80 as 8080 colour red"], [{ code: "LW012", line: 4, column: 25, hint: /^Expected one of: from, on, limit, max, log\.$/ }]);
+    // A "suggestion" that replaces every character is none: `->` is not a typo of `on`.
+    expectDiagnostics(["expose web 80 as 8080 -> 10.0.0.1"], [{ code: "LW012", line: 4, column: 25, hint: /^Expected one of: from, on, limit, max, log\.$/ }]);
   });
 
   it("reports an option given twice, at the second one (LW013)", () => {
@@ -356,6 +361,13 @@ describe("LW6xx: connection limits", () => {
     expectDiagnostics(["expose web 80 as 8080 limit 5/25h"], [{ code: "LW602", line: 4, column: 33, message: /between 1 and 86400/ }]);
     expectDiagnostics(["expose web 80 as 8080 max 2000000"], [{ code: "LW602", line: 4, column: 29, message: /max must be between 1 and 1000000/ }]);
     expectDiagnostics(["expose web 80 as 8080 limit 5/24h max 1000000"], []);
+  });
+
+  it("names a period's unknown unit, at the period, with the units it takes (LW602)", () => {
+    const statement = "expose web 80 as 8080 limit 5/30sec";
+    expectDiagnostics([statement], [{ code: "LW602", line: 4, column: col(statement, "30sec"), endColumn: col(statement, "30sec") + 5, message: /^`sec` is not a unit of time here$/, hint: /`30s`, `30m` or `30h`/ }]);
+    // Units are lowercase, as in Lima's own durations; the limit is dropped, not reported twice.
+    expectDiagnostics(["expose web 80 as 8080 limit 5/2H"], [{ code: "LW602", line: 4, column: 33, message: /`H` is not a unit/ }]);
   });
 
   it("warns that limit and max apply to the TCP part of a tcp+udp forward (LW603)", () => {
