@@ -26,12 +26,16 @@ export interface ForwardDraft {
   at: Span;
 }
 
-export interface VmDraft {
-  vm: string;
-  file: string;
+/** The VM-wide statements: defaults for every forward, wherever they stand in the annotation. */
+export interface VmStatements {
   interfaces: Located<string>[] | null;
   allowFrom: Located<string>[] | null;
   allowPrivileged: boolean;
+}
+
+export interface VmDraft extends VmStatements {
+  vm: string;
+  file: string;
   forwards: ForwardDraft[];
 }
 

@@ -4,7 +4,7 @@
 // addresses, names) are the validators' job.
 import type { ExposeNode, NumberToken, OptionNode, PortSpecNode, StatementNode, WordToken } from "./ast.js";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
-import type { ForwardDraft, Located, PortRange, Protocol, VmDraft } from "./ir.js";
+import type { ForwardDraft, Located, PortRange, Protocol, VmDraft, VmStatements } from "./ir.js";
 import { SERVICES } from "./services.js";
 import { didYouMean } from "./suggest.js";
 import { truncate } from "./validate/addresses.js";
@@ -13,25 +13,38 @@ const STATEMENTS = ["expose", "interface", "allow"];
 const OPTIONS = ["from", "on", "limit", "max", "log"];
 const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600 } as const;
 
+/** The whole draft at once: for printing it back (`expose`, `unexpose`) and for tests. */
 export function lower(vm: string, file: string, statements: Iterable<StatementNode>, sink: DiagnosticSink): VmDraft {
-  const draft: VmDraft = { vm, file, interfaces: null, allowFrom: null, allowPrivileged: false, forwards: [] };
+  const forwards: ForwardDraft[] = [];
+  const vmWide = lowerStatements(statements, sink, (forward) => forwards.push(forward));
+  return { vm, file, ...vmWide, forwards };
+}
+
+/**
+ * Lower statements one at a time, handing each forward to `onForward` as soon as it is read,
+ * and return the VM-wide statements. The compiler validates each forward as it comes and keeps
+ * no draft: at 10,000 forwards, holding every draft until the end made each young-generation
+ * collection copy them, the largest part of compile time that grew faster than the input.
+ */
+export function lowerStatements(statements: Iterable<StatementNode>, sink: DiagnosticSink, onForward: (forward: ForwardDraft) => void): VmStatements {
+  const vmWide: VmStatements = { interfaces: null, allowFrom: null, allowPrivileged: false };
   for (const statement of statements) {
     switch (statement.kind) {
       case "expose": {
         const forward = lowerExpose(statement, sink);
-        if (forward) draft.forwards.push(forward);
+        if (forward) onForward(forward);
         break;
       }
       case "interface":
-        if (draft.interfaces) duplicateStatement(sink, statement.span, "interface");
-        else draft.interfaces = statement.names.map(located);
+        if (vmWide.interfaces) duplicateStatement(sink, statement.span, "interface");
+        else vmWide.interfaces = statement.names.map(located);
         break;
       case "allow-from":
-        if (draft.allowFrom) duplicateStatement(sink, statement.span, "allow from");
-        else draft.allowFrom = statement.sources.map(located);
+        if (vmWide.allowFrom) duplicateStatement(sink, statement.span, "allow from");
+        else vmWide.allowFrom = statement.sources.map(located);
         break;
       case "allow-privileged":
-        draft.allowPrivileged = true;
+        vmWide.allowPrivileged = true;
         break;
       case "unknown":
         sink.error(
@@ -43,7 +56,7 @@ export function lower(vm: string, file: string, statements: Iterable<StatementNo
         break;
     }
   }
-  return draft;
+  return vmWide;
 }
 
 function lowerExpose(node: ExposeNode, sink: DiagnosticSink): ForwardDraft | null {

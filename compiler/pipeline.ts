@@ -3,9 +3,9 @@
 import { DiagnosticSink, type Diagnostic } from "./diagnostic.js";
 import { extractAnnotation } from "./extract.js";
 import type { VmDraft, VmSpec } from "./ir.js";
-import { lower } from "./lower.js";
+import { lower, lowerStatements } from "./lower.js";
 import { parseAnnotation } from "./parse.js";
-import { DEFAULT_POLICY, validate, type Policy } from "./validate/index.js";
+import { DEFAULT_POLICY, VmValidator, type Policy } from "./validate/index.js";
 
 export interface SourceFile { vm: string; file: string; text: string }
 
@@ -14,13 +14,12 @@ export interface FileResult {
   file: string;
   /** The file has an x-limawan key. */
   annotated: boolean;
-  draft: VmDraft | null;
   /** Present only when the file has no errors. */
   spec: VmSpec | null;
   diagnostics: Diagnostic[];
 }
 
-/** Parse and lower one file, without the checks that involve other VMs. */
+/** Parse and lower one file into a whole draft, without validating it (for `expose`, `unexpose`, tests). */
 export function readAnnotation(source: SourceFile): { annotated: boolean; draft: VmDraft | null; sink: DiagnosticSink } {
   const sink = new DiagnosticSink(source.file);
   const annotation = extractAnnotation(source.text, sink);
@@ -29,10 +28,17 @@ export function readAnnotation(source: SourceFile): { annotated: boolean; draft:
   return { annotated: true, draft: lower(source.vm, source.file, statements, sink), sink };
 }
 
+/** One file, checked against the VMs already accepted: each forward is validated as it is read. */
 export function compileFile(source: SourceFile, others: readonly VmSpec[] = [], policy: Policy = DEFAULT_POLICY): FileResult {
-  const { annotated, draft, sink } = readAnnotation(source);
-  const spec = draft ? validate(draft, others, sink, policy) : null;
-  return { vm: source.vm, file: source.file, annotated, draft, spec: sink.hasErrors ? null : spec, diagnostics: sink.items };
+  const sink = new DiagnosticSink(source.file);
+  const annotation = extractAnnotation(source.text, sink);
+  let spec: VmSpec | null = null;
+  if (annotation.present) {
+    const validator = new VmValidator(source.vm, source.file, others, sink, policy);
+    const vmWide = lowerStatements(parseAnnotation(annotation.lines, sink), sink, (forward) => validator.add(forward));
+    spec = validator.finish(vmWide);
+  }
+  return { vm: source.vm, file: source.file, annotated: annotation.present, spec: sink.hasErrors ? null : spec, diagnostics: sink.items };
 }
 
 /**

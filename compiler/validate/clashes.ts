@@ -1,17 +1,18 @@
 // Host ports claimed by another VM. The other VMs are passed in (already validated), so
 // the diagnostic can name the VM and the line that holds the port.
 import { CODES, DiagnosticSink } from "../diagnostic.js";
-import { formatRange, protocolsOf, type ForwardDraft, type PortRange, type VmSpec } from "../ir.js";
+import { formatRange, protocolsOf, type PortRange, type VmSpec } from "../ir.js";
+import type { HostClaim } from "./ports.js";
 
-interface Claim { range: PortRange; own?: ForwardDraft; other?: { vm: string; file: string; line: number; name: string } }
+interface Claim { range: PortRange; own?: HostClaim; other?: { vm: string; file: string; line: number; name: string } }
 
 /** Sweep over own and others' host ranges per protocol; O(n log n) for thousands of forwards. */
-export function validateClashes(forwards: readonly ForwardDraft[], others: readonly VmSpec[], sink: DiagnosticSink): Set<ForwardDraft> {
-  const bad = new Set<ForwardDraft>();
+export function validateClashes(own: readonly HostClaim[], others: readonly VmSpec[], sink: DiagnosticSink): Set<HostClaim> {
+  const bad = new Set<HostClaim>();
   if (others.length === 0) return bad;
   for (const protocol of ["tcp", "udp"] as const) {
     const claims: Claim[] = [];
-    for (const f of forwards) if (protocolsOf(f.protocol).includes(protocol)) claims.push({ range: f.host.value, own: f });
+    for (const c of own) if (protocolsOf(c.forward.protocol).includes(protocol)) claims.push({ range: c.forward.host, own: c });
     for (const vm of others) {
       for (const f of vm.forwards) {
         if (protocolsOf(f.protocol).includes(protocol)) {
@@ -22,13 +23,13 @@ export function validateClashes(forwards: readonly ForwardDraft[], others: reado
     claims.sort((a, b) => a.range.first - b.range.first);
     let widestOwn: Claim | undefined;
     let widestOther: Claim | undefined;
-    const report = (own: ForwardDraft, other: NonNullable<Claim["other"]>): void => {
-      if (bad.has(own)) return;
-      bad.add(own);
+    const report = (mine: HostClaim, other: NonNullable<Claim["other"]>): void => {
+      if (bad.has(mine)) return;
+      bad.add(mine);
       sink.error(
         CODES.CLAIMED_BY_OTHER_VM,
-        own.host.at,
-        `host ${protocol} port ${formatRange(own.host.value)} is already claimed by VM \`${other.vm}\` (\`${other.name}\`, ${other.file}:${other.line})`,
+        mine.at,
+        `host ${protocol} port ${formatRange(mine.forward.host)} is already claimed by VM \`${other.vm}\` (\`${other.name}\`, ${other.file}:${other.line})`,
         "Two VMs cannot share a host port; pick another one here or there.",
       );
     };

@@ -1,6 +1,6 @@
 // Port numbers, ranges, overlaps inside one VM, and the privileged-port policy.
-import { CODES, DiagnosticSink } from "../diagnostic.js";
-import { formatRange, protocolsOf, rangeLength, type ForwardDraft, type Located, type PortRange } from "../ir.js";
+import { CODES, DiagnosticSink, type Span } from "../diagnostic.js";
+import { formatRange, protocolsOf, rangeLength, type Forward, type ForwardDraft, type Located, type PortRange } from "../ir.js";
 
 export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
@@ -56,28 +56,31 @@ export function validatePrivileged(forward: ForwardDraft, allowed: boolean, sink
   return false;
 }
 
+/** A checked forward's host ports, with where they are written (for the diagnostic). */
+export interface HostClaim { forward: Forward; at: Span }
+
 /** Host ports claimed twice inside one VM (tcp and udp counted apart); sweep, not all pairs. */
-export function validateHostOverlaps(forwards: readonly ForwardDraft[], sink: DiagnosticSink): Set<ForwardDraft> {
-  const bad = new Set<ForwardDraft>();
+export function validateHostOverlaps(claims: readonly HostClaim[], sink: DiagnosticSink): Set<HostClaim> {
+  const bad = new Set<HostClaim>();
   for (const protocol of ["tcp", "udp"] as const) {
-    const claims = forwards
-      .filter((f) => protocolsOf(f.protocol).includes(protocol))
-      .sort((a, b) => a.host.value.first - b.host.value.first || a.at.line - b.at.line);
-    let widest: ForwardDraft | undefined;
-    for (const forward of claims) {
-      if (widest && widest.host.value.last >= forward.host.value.first) {
-        const [earlier, later] = widest.at.line <= forward.at.line ? [widest, forward] : [forward, widest];
+    const sorted = claims
+      .filter((c) => protocolsOf(c.forward.protocol).includes(protocol))
+      .sort((a, b) => a.forward.host.first - b.forward.host.first || a.forward.line - b.forward.line);
+    let widest: HostClaim | undefined;
+    for (const claim of sorted) {
+      if (widest && widest.forward.host.last >= claim.forward.host.first) {
+        const [earlier, later] = widest.forward.line <= claim.forward.line ? [widest, claim] : [claim, widest];
         if (!bad.has(later)) {
           sink.error(
             CODES.HOST_PORT_OVERLAP,
-            later.host.at,
-            `host ${protocol} port ${formatRange(later.host.value)} is already used by \`${earlier.name.value}\` on line ${earlier.at.line}`,
+            later.at,
+            `host ${protocol} port ${formatRange(later.forward.host)} is already used by \`${earlier.forward.name}\` on line ${earlier.forward.line}`,
             "Each host port can forward to one place only; pick another host port.",
           );
           bad.add(later);
         }
       }
-      if (!widest || forward.host.value.last > widest.host.value.last) widest = forward;
+      if (!widest || claim.forward.host.last > widest.forward.host.last) widest = claim;
     }
   }
   return bad;

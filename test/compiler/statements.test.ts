@@ -48,7 +48,7 @@ describe("where the annotation lives", () => {
 
   it("treats a file without x-limawan as not annotated, and an empty one as exposing nothing", () => {
     const bare = compile("networks:\n  - lima: shared\n");
-    expect(bare).toMatchObject({ annotated: false, draft: null, spec: null, diagnostics: [] });
+    expect(bare).toMatchObject({ annotated: false, spec: null, diagnostics: [] });
     for (const empty of ["x-limawan:\n", "x-limawan: \"\"\n", "x-limawan: []\n", "x-limawan: |\n  # nothing yet\n"]) {
       const result = compile(empty);
       expect(result).toMatchObject({ annotated: true, diagnostics: [] });
