@@ -88,8 +88,11 @@ export class StateStore {
       release = await lockfile.lock(this.dir, {
         lockfilePath: this.lockPath,
         realpath: false,
-        stale: 60_000,
-        update: 10_000,
+        // A holder refreshes the lock every second; one not refreshed for 5 s belongs to a process
+        // that died holding it (a watcher killed mid-reconcile), and is taken over. Longer only
+        // made recovery after such a crash wait (it was 60 s).
+        stale: 5_000,
+        update: 1_000,
         retries: { retries: 600, factor: 1, minTimeout: 100, maxTimeout: 100 },
       });
     } catch (error) {

@@ -2,7 +2,7 @@
 // limactl-limawan against the stateful stand-ins on PATH (test/standins/). Assertions are
 // about what the host ends up like, read back through the tools themselves.
 import { execa } from "execa";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CLI, createSandbox, type Sandbox } from "./harness.js";
@@ -188,6 +188,20 @@ describe("up / status / down", () => {
     const state = JSON.parse(readFileSync(`${sb.paths.stateDir}/state.json`, "utf8")) as { vms: Record<string, unknown> };
     expect(Object.keys(state.vms).sort()).toEqual(["db", "web"]);
   });
+
+  it("takes over a state lock left by a process that died holding it, once the lock goes stale", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    // What a watcher killed mid-reconcile leaves: the lock directory, refreshed a moment ago.
+    mkdirSync(`${sb.paths.stateDir}/state.lock`, { recursive: true });
+    const started = Date.now();
+    const up = await sb.run(["up", "web"]);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect((await host()).anchorRules).toMatch(/limawan:web:ssh/);
+    // Not before the lock is 5 s old (a live holder refreshes it every second), not much after.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4_500);
+    expect(Date.now() - started).toBeLessThan(12_000);
+  }, 20_000);
 
   it("a VM's address changing is picked up by the next up", async () => {
     await sb.addInstance("web", WEB);

@@ -88,11 +88,12 @@ describe("watch", () => {
     await sb.stopVm("a", { force: true });
     await sb.startVm("b");
     startWatcher();
+    // If the kill came mid-reconcile, the dead watcher's state lock must go stale (5 s) first.
     await eventually(async () => {
       const nat = await anchorNat();
       return /2202/.test(nat) && !/2201/.test(nat);
-    }, "b forwarded and a's stale rules gone");
-  });
+    }, "b forwarded and a's stale rules gone", 12_000);
+  }, 20_000);
 
   it("an invalid annotation in one VM is reported with its position and does not block another", async () => {
     await sb.addInstance("bad", "networks:\n  - lima: shared\nx-limawan: |\n  expose ssh 22 as 99999\n");
