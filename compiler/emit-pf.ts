@@ -38,10 +38,11 @@ export type EmitResult = { ok: true; text: AnchorText } | { ok: false; diagnosti
  * One section of the anchor, joined a chunk of lines at a time. Keeping every rule line (each a
  * rope of its template's pieces) alive until one final join made each young-generation GC copy
  * all of them: emitting 10,000 forwards took ~40x as long as 1,000. A joined chunk is one flat
- * string, mostly too large for the young generation, so little is left for the scavenger.
+ * string, cheap to copy. 256 lines a chunk measured fastest at 10,000 forwards (1,024: +12%,
+ * 4,096: +40%, 64: +4%).
  */
 class SectionText {
-  private static readonly CHUNK_LINES = 1024;
+  private static readonly CHUNK_LINES = 256;
   private lines: string[] = [];
   private readonly chunks: string[] = [];
 
