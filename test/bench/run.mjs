@@ -106,9 +106,11 @@ export async function benchCompile({ sizes = SIZES, forwardsPerSize = 100_000, t
   }
   observer.disconnect();
   const result = new Map();
+  const withoutGc = new Map();
   for (const [size, text] of texts) {
     const ms = median(perCompile.get(size));
     result.set(size, ms);
+    withoutGc.set(size, median(perCompile.get(size).map((total, i) => total - gcPerCompile.get(size)[i])));
     const throughput = Math.round((size / ms) * 1000).toLocaleString("en");
     const runs = Math.max(1, Math.ceil(forwardsPerSize / size));
     const gc = median(gcPerCompile.get(size));
@@ -119,7 +121,10 @@ export async function benchCompile({ sizes = SIZES, forwardsPerSize = 100_000, t
   }
   for (let i = 1; i < sizes.length; i++) {
     const [small, large] = [sizes[i - 1], sizes[i]];
-    log(`time(${large.toLocaleString("en")}) / time(${small.toLocaleString("en")}) = ${(result.get(large) / result.get(small)).toFixed(1)}  (linear: ${large / small})`);
+    log(
+      `time(${large.toLocaleString("en")}) / time(${small.toLocaleString("en")}) = ${(result.get(large) / result.get(small)).toFixed(1)}  (linear: ${large / small}; ` +
+        `${(withoutGc.get(large) / withoutGc.get(small)).toFixed(1)} without the garbage collector's time)`,
+    );
   }
   // One number for the whole span: t ∝ n^k, k = 1 for linear (n log n over 100…10,000 gives ~1.1).
   const [first, last] = [sizes[0], sizes[sizes.length - 1]];
