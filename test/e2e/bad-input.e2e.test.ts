@@ -5,8 +5,12 @@ import { execa } from "execa";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CLI } from "./harness.js";
+
+// Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
+// test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
+vi.setConfig({ testTimeout: 30_000 });
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-bad-"));
 const file = (name: string, text: string) => {

@@ -4,9 +4,13 @@
 import { execa } from "execa";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect as globalExpect, test as base } from "vitest";
+import { afterAll, describe, expect as globalExpect, test as base, vi } from "vitest";
 import { isAlive } from "../standins/lib/lima-store.mjs";
 import { APPLE_PF_CONF, createSandbox, STANDIN_BIN, type Sandbox } from "./harness.js";
+
+// Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
+// test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
+vi.setConfig({ testTimeout: 30_000 });
 
 const SHARED = new URL("../../../shared/", import.meta.url);
 const WEB = `networks:

@@ -4,8 +4,12 @@
 import { execa } from "execa";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CLI, createSandbox, type Sandbox } from "./harness.js";
+
+// Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
+// test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
+vi.setConfig({ testTimeout: 30_000 });
 
 const WEB = `networks:
   - lima: shared

@@ -3,8 +3,12 @@
 // events and DHCP leases like Lima and bootpd), PF read back through the pfctl stand-in.
 import { execa, type ResultPromise } from "execa";
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createSandbox, type Sandbox } from "./harness.js";
+
+// Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
+// test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
+vi.setConfig({ testTimeout: 30_000 });
 
 const annotated = (port: number) => `networks:
   - lima: shared
