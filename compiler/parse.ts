@@ -59,8 +59,8 @@ export function* parseAnnotation(lines: readonly AnnotationLine[], sink: Diagnos
 function parseAlone(line: AnnotationLine, sink: DiagnosticSink): StatementNode | null {
   try {
     const node = peggyParse(line.text, { startRule: "Line" }) as unknown;
-    // The batch and the line alone read a line alike (the test suite checks it); if they ever
-    // disagree, the line alone decides.
+    // Usually this throws: the batch reads every line as it is read alone (test/compiler/
+    // batch-parse.test.ts checks it), so a line it could not read is a syntax error here.
     return node === null ? null : (mapSpans(node, line, 0) as StatementNode);
   } catch (error) {
     if (!(error instanceof PeggySyntaxError)) throw error;
