@@ -92,10 +92,10 @@ export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResu
   return { ok: true, text: text as AnchorText };
 }
 
-/** The forward has an overload table: a connection-rate limit on a TCP part. */
-const hasBanTable = (forward: Forward): boolean => forward.limit !== null && forward.protocol !== "udp";
-/** The forward has an allow-list table: sources other than any. */
-const hasSourceTable = (forward: Forward): boolean => forward.sources.length > 0;
+/** The forward declares an overload table: a connection-rate limit on a TCP part. */
+export const hasBanTable = (forward: Forward): boolean => forward.limit !== null && forward.protocol !== "udp";
+/** The forward declares an allow-list table: sources other than any. */
+export const hasSourceTable = (forward: Forward): boolean => forward.sources.length > 0;
 
 function emitForward(forward: Forward, ids: ForwardIdentifiers, address: Ipv4Address, interfaces: readonly InterfaceName[], out: Sections): void {
   const banned = hasBanTable(forward);

@@ -2,7 +2,7 @@
 // correct the state by what pfctl reports, let the command decide which VMs should be
 // forwarded, render the anchor, plan, apply, record.
 import { createHash } from "node:crypto";
-import { emitAnchor, type AnchorText } from "../compiler/emit-pf.js";
+import { emitAnchor, hasBanTable, hasSourceTable, type AnchorText } from "../compiler/emit-pf.js";
 import { forwardIdentifiers } from "../compiler/pf-names.js";
 import type { Ipv4Address, VmSpec } from "../compiler/ir.js";
 import { plan, type Action, type Desired, type Observed } from "../compiler/plan.js";
@@ -60,7 +60,7 @@ export function labelsOf(spec: VmSpec): string[] {
 export function tablesOf(spec: VmSpec): string[] {
   return spec.forwards.flatMap((f) => {
     const ids = forwardIdentifiers(spec.vm, f.name);
-    return [...(f.sources.length > 0 ? [ids.sourceTable] : []), ...(f.limit && f.protocol !== "udp" ? [ids.banTable] : [])];
+    return [...(hasSourceTable(f) ? [ids.sourceTable] : []), ...(hasBanTable(f) ? [ids.banTable] : [])];
   });
 }
 

@@ -97,7 +97,7 @@ describe("watch", () => {
       const nat = await anchorNat();
       return /2202/.test(nat) && !/2201/.test(nat);
     }, "b forwarded and a's stale rules gone", 12_000);
-  }, 20_000);
+  });
 
   it("an invalid annotation in one VM is reported with its position and does not block another", async () => {
     await sb.addInstance("bad", "networks:\n  - lima: shared\nx-limawan: |\n  expose ssh 22 as 99999\n");
