@@ -3,6 +3,7 @@
 import type { Diagnostic } from "../compiler/diagnostic.js";
 import { protocolsOf, type VmSpec } from "../compiler/ir.js";
 import { compileFile } from "../compiler/pipeline.js";
+import { specClashes } from "../compiler/validate/clashes.js";
 import type { Context } from "./context.js";
 import { CliError, EXIT } from "./errors.js";
 import type { Instance } from "./host/lima.js";
@@ -99,7 +100,10 @@ export async function desiredFromLima(
   const vms: AppliedVm[] = [];
   const skipped: Skipped[] = [];
   const waitingForAddress: string[] = [];
+  // Applied VMs not read yet still hold their ports: an edit elsewhere cannot take them.
+  const holding = new Map(order.filter((i) => i.name in applied).map((i) => [i.name, applied[i.name]!.spec]));
   for (const instance of order) {
+    holding.delete(instance.name);
     let candidate: Candidate;
     try {
       candidate = await readCandidate(ctx, instance.name);
@@ -107,13 +111,17 @@ export async function desiredFromLima(
       skipped.push({ instance: instance.name, reason: (error as Error).message, diagnostics: [] });
       continue;
     }
-    const [compiled] = compileCandidates([candidate], vms.map((vm) => vm.spec));
+    const accepted = vms.map((vm) => vm.spec);
+    const [compiled] = compileCandidates([candidate], [...accepted, ...holding.values()]);
     if (!compiled!.annotated) continue;
     const previous = applied[instance.name];
     let spec = compiled!.spec;
     if (!spec) {
-      skipped.push({ instance: instance.name, reason: previous ? "annotation has errors; keeping its last valid rules" : "annotation has errors", diagnostics: compiled!.diagnostics });
-      if (!previous) continue;
+      // The last valid rules stay only while no VM accepted since has claimed their ports.
+      const keep = previous !== undefined && !specClashes(previous.spec, accepted);
+      const reason = keep ? "annotation has errors; keeping its last valid rules" : previous ? "annotation has errors, and its last valid rules clash with another VM's now; not forwarded" : "annotation has errors";
+      skipped.push({ instance: instance.name, reason, diagnostics: compiled!.diagnostics });
+      if (!keep) continue;
       spec = previous.spec;
     }
     const address = (await ctx.lima.guestAddress(instance).catch(() => null)) ?? previous?.address ?? null;

@@ -45,3 +45,9 @@ export function validateClashes(own: readonly HostClaim[], others: readonly VmSp
   }
   return bad;
 }
+
+/** Whether a spec already accepted once (a VM's last applied rules) now clashes with `others`. */
+export function specClashes(spec: VmSpec, others: readonly VmSpec[]): boolean {
+  const claims = spec.forwards.map((forward) => ({ forward, at: { line: forward.line, column: 1, endLine: forward.line, endColumn: 2 } }));
+  return validateClashes(claims, others, new DiagnosticSink(spec.file)).size > 0;
+}

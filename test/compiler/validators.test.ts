@@ -4,8 +4,10 @@ import { describe, expect, it } from "vitest";
 import { SERVICES } from "../../compiler/services.js";
 import { closest, didYouMean } from "../../compiler/suggest.js";
 import { checkSource, parseIpv4Address } from "../../compiler/validate/addresses.js";
+import { specClashes } from "../../compiler/validate/clashes.js";
 import { isInterfaceName } from "../../compiler/validate/interfaces.js";
 import { isForwardName, isVmName } from "../../compiler/validate/names.js";
+import { specOf, yamlBlock } from "./helpers.js";
 
 describe("checkSource", () => {
   it.each([
@@ -74,5 +76,18 @@ describe("did you mean", () => {
   it("lists the choices when nothing is close", () => {
     expect(didYouMean("zzz", ["from", "on"])).toBe("Expected one of: from, on.");
     expect(didYouMean("fro", ["from", "on"])).toBe("Did you mean `from`?");
+  });
+});
+
+describe("specClashes (a VM's last applied rules against the VMs accepted since)", () => {
+  const alpha = specOf(yamlBlock("expose web 80 as 9090", "expose dns 53/udp as 5353"), "alpha");
+  it("finds a host port another VM now holds, per protocol", () => {
+    expect(specClashes(alpha, [specOf(yamlBlock("expose api 3000 as 9090"), "beta")])).toBe(true);
+    expect(specClashes(alpha, [specOf(yamlBlock("expose api 3000-3009 as 9085-9094"), "beta")])).toBe(true);
+    expect(specClashes(alpha, [specOf(yamlBlock("expose dns 53/udp as 5353"), "beta")])).toBe(true);
+  });
+  it("lets the same port of the other protocol, and free ports, pass", () => {
+    expect(specClashes(alpha, [specOf(yamlBlock("expose api 3000/udp as 9090", "expose dns 53/tcp as 5353"), "beta")])).toBe(false);
+    expect(specClashes(alpha, [])).toBe(false);
   });
 });

@@ -123,6 +123,25 @@ describe("watch", () => {
     }, "the edited port applied");
   });
 
+  it("an edit that claims another applied VM's port is refused; both keep their rules", async () => {
+    await sb.addInstance("a", annotated(2201));
+    await sb.addInstance("b", annotated(2202));
+    const w = startWatcher();
+    let log = "";
+    w.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    await Promise.all([sb.startVm("a"), sb.startVm("b")]);
+    await eventually(async () => /2201[\s\S]*2202/.test(await anchorNat()), "a and b forwarded");
+    // `a` sorts first, so it is read first: without b's applied ports held, it would take 2202
+    // and leave b falling back to rules that clash with it.
+    writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2202));
+    await eventually(() => /already claimed by VM `b`/.test(log), "a's clash reported");
+    const nat = await anchorNat();
+    expect(nat.match(/port (= )?2202 /g)).toHaveLength(1);
+    expect(nat).toMatch(/port (= )?2202 .*-> 192\.168\.105\.\d+ port 22/);
+    expect(nat).toMatch(/port (= )?2201 /);
+    expect(log).toMatch(/a: annotation has errors; keeping its last valid rules/);
+  });
+
   it("an event storm (many writes to ha.stdout.log) causes no extra loads", async () => {
     await sb.addInstance("a", annotated(2201));
     startWatcher();
