@@ -109,7 +109,8 @@ function emitForward(forward: Forward, ids: ForwardIdentifiers, address: Ipv4Add
     for (const proto of protocolsOf(forward.protocol)) {
       const wan = `on ${iface} inet proto ${proto}`;
       const hostPort = `to (${iface}) port ${pfPorts(forward.host)}`;
-      if (banned && proto === "tcp") {
+      // Bans are counted on TCP only, but a banned source is kept out on every protocol.
+      if (banned) {
         out.translation.push(`no rdr ${wan} from <${ids.banTable}> ${hostPort}`);
         out.filter.push(`block drop in${log} quick ${wan} from <${ids.banTable}> ${hostPort}`);
       }

@@ -19,7 +19,12 @@ export function validateLimits(forward: ForwardDraft, sink: DiagnosticSink): Rea
     return null;
   }
   if (forward.protocol === "tcp+udp") {
-    sink.warning(CODES.LIMIT_TCP_PART_ONLY, at, "`limit` and `max` apply to the TCP part of this forward only", "UDP has no connections for PF to count.");
+    sink.warning(
+      CODES.LIMIT_TCP_PART_ONLY,
+      at,
+      "`limit` and `max` count the TCP part of this forward only",
+      "UDP has no connections for PF to count; a source banned by `limit` is blocked on UDP too.",
+    );
   }
   let ok = true;
   const check = (value: Located<number>, max: number, what: string): void => {

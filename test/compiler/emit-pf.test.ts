@@ -103,11 +103,13 @@ describe("rules of one forward", () => {
     expect(lines[1]).toContain("flags S/SA keep state (max-src-conn 50) label");
   });
 
-  it("limits and bans only the TCP part of a tcp+udp forward", () => {
+  it("counts only the TCP part of a tcp+udp forward, but blocks a banned source on both", () => {
     const lines = ruleLines(anchorFor(yamlBlock("expose game 27015/tcp+udp as 27015 limit 5/1m")));
     expect(lines.filter((l) => l.startsWith("no rdr") || l.startsWith("block"))).toEqual([
       "no rdr on en0 inet proto tcp from <lw_web_game_ban> to (en0) port 27015",
+      "no rdr on en0 inet proto udp from <lw_web_game_ban> to (en0) port 27015",
       "block drop in quick on en0 inet proto tcp from <lw_web_game_ban> to (en0) port 27015",
+      "block drop in quick on en0 inet proto udp from <lw_web_game_ban> to (en0) port 27015",
     ]);
     expect(lines.find((l) => l.startsWith("pass") && l.includes("proto tcp"))).toContain("(max-src-conn-rate 5/60, overload <lw_web_game_ban> flush global)");
     expect(lines.find((l) => l.startsWith("pass") && l.includes("proto udp"))).not.toMatch(/max-src|overload/);

@@ -193,9 +193,9 @@ describe("the anchor text", () => {
     const shapes = [
       `table <${T}> persist`,
       `table <${T}> const persist \\{ (?:${A}(?:/[0-9]{1,2})? )+\\}`,
-      `no rdr on ${I} inet proto tcp from <${T}> to \\(${I}\\) port ${P}`,
+      `no rdr on ${I} inet proto (?:tcp|udp) from <${T}> to \\(${I}\\) port ${P}`,
       `rdr on ${I} inet proto (?:tcp|udp) from (?:any|<${T}>) to \\(${I}\\) port ${P} tag "${G}" -> ${A} port [0-9]{1,5}(?::\\*)?`,
-      `block drop in(?: log)? quick on ${I} inet proto tcp from <${T}> to \\(${I}\\) port ${P}`,
+      `block drop in(?: log)? quick on ${I} inet proto (?:tcp|udp) from <${T}> to \\(${I}\\) port ${P}`,
       `pass in(?: log)? quick on ${I} inet proto tcp from any to ${A} port ${P} tagged "${G}" flags S/SA keep state(?: \\((?:max-src-conn [0-9]+)?(?:, )?(?:max-src-conn-rate [0-9]+/[0-9]+, overload <${T}> flush global)?\\))? label "${L}"`,
       `pass in(?: log)? quick on ${I} inet proto udp from any to ${A} port ${P} tagged "${G}" keep state label "${L}"`,
     ].map((s) => new RegExp(`^${s}$`));
