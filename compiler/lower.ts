@@ -60,7 +60,8 @@ export function lowerStatements(statements: Iterable<StatementNode>, sink: Diagn
 }
 
 function lowerExpose(node: ExposeNode, sink: DiagnosticSink): ForwardDraft | null {
-  const service = node.name ? SERVICES[node.name.text] : undefined;
+  // Own keys only: `constructor` or `toString` is no service, whatever Object.prototype says.
+  const service = node.name && Object.hasOwn(SERVICES, node.name.text) ? SERVICES[node.name.text] : undefined;
   let guest: Located<PortRange>;
   if (node.guest) {
     guest = { value: range(node.guest), at: node.guest.span };

@@ -283,6 +283,8 @@ describe("LW3xx: names", () => {
 
   it("refuses a name that is not a well-known service when no guest port is given (LW303)", () => {
     expectCode(CODES.UNKNOWN_SERVICE, ["expose sshh as 2222"], [{ code: "LW303", line: 4, column: 10, message: /`sshh` is not a well-known service/, hint: /Did you mean `ssh`\?/ }]);
+    // Names an object inherits are not services either.
+    expectDiagnostics(["expose constructor as 2000"], [{ code: "LW303", line: 4, column: 10, message: /`constructor` is not a well-known service/ }]);
   });
 
   it("refuses an instance name PF identifiers cannot carry, at the top of the file (LW304)", () => {
