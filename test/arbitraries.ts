@@ -32,6 +32,7 @@
 //   arbitraryMutatedStatement      a valid statement with characters inserted, deleted or replaced.
 import fc from "fast-check";
 import type { Cidr, Forward, ForwardName, InterfaceName, Ipv4Address, Protocol, VmName, VmSpec } from "../compiler/ir.js";
+import { MAX_RATE_PRODUCT } from "../compiler/validate/limits.js";
 
 // ---------------------------------------------------------------------------------------------
 // Tokens
@@ -121,7 +122,13 @@ function forwardPlan(options: SpecOptions): fc.Arbitrary<ForwardPlan> {
       share: fc.boolean(),
       sources: fc.uniqueArray(arbitraryCidr, { maxLength: 3 }),
       interfaces: fc.option(fc.uniqueArray(iface, { minLength: 1, maxLength: 3 }), { nil: null }),
-      limit: fc.option(fc.record({ count: fc.integer({ min: 1, max: 1_000_000 }), seconds: fc.integer({ min: 1, max: 86_400 }) }), { nil: null }),
+      // Any count and period the validator takes, up to what PF's 32-bit rate arithmetic can hold.
+      limit: fc.option(
+        fc
+          .record({ count: fc.integer({ min: 1, max: 1_000_000 }), seconds: fc.integer({ min: 1, max: 86_400 }) })
+          .map(({ count, seconds }) => ({ count, seconds: Math.min(seconds, Math.floor(MAX_RATE_PRODUCT / (count + 1))) })),
+        { nil: null },
+      ),
       max: fc.option(fc.integer({ min: 1, max: 1_000_000 }), { nil: null }),
       log: fc.boolean(),
     })

@@ -6,6 +6,16 @@ import type { ConnectionLimit, ForwardDraft, Located } from "../ir.js";
 export const MAX_CONNECTIONS = 1_000_000;
 export const MAX_LIMIT_SECONDS = 86_400;
 
+/**
+ * PF keeps a rate as count × 1000 in 32 bits and decays it with count × elapsed seconds
+ * (pf_add_threshold), so a larger product wraps and the rate comes out wrong — sources
+ * banned early. (count + 1) × 1000 × seconds must fit in 32 bits.
+ */
+export const MAX_RATE_PRODUCT = Math.floor(0xffffffff / 1000);
+export function rateFitsKernel(count: number, seconds: number): boolean {
+  return (count + 1) * seconds <= MAX_RATE_PRODUCT;
+}
+
 export interface CheckedLimits { limit: ConnectionLimit | null; max: number | null }
 
 const NO_LIMITS: Readonly<CheckedLimits> = Object.freeze({ limit: null, max: null });
@@ -38,6 +48,15 @@ export function validateLimits(forward: ForwardDraft, sink: DiagnosticSink): Rea
     check(limit.seconds, MAX_LIMIT_SECONDS, "the period in seconds");
   }
   if (max) check(max, MAX_CONNECTIONS, "max");
+  if (ok && limit && !rateFitsKernel(limit.count.value, limit.seconds.value)) {
+    sink.error(
+      CODES.LIMIT_VALUE,
+      limit.count.at,
+      `\`limit ${limit.count.value}/${limit.seconds.value}s\` is more than PF can count: connections × seconds must stay under ${MAX_RATE_PRODUCT}`,
+      "Use a shorter period or a smaller count, e.g. `limit 100/1h`.",
+    );
+    ok = false;
+  }
   if (!ok) return null;
   return {
     limit: limit ? { count: limit.count.value, seconds: limit.seconds.value } : null,

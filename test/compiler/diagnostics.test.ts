@@ -363,6 +363,9 @@ describe("LW6xx: connection limits", () => {
     expectDiagnostics(["expose web 80 as 8080 limit 5/25h"], [{ code: "LW602", line: 4, column: 33, message: /between 1 and 86400/ }]);
     expectDiagnostics(["expose web 80 as 8080 max 2000000"], [{ code: "LW602", line: 4, column: 29, message: /max must be between 1 and 1000000/ }]);
     expectDiagnostics(["expose web 80 as 8080 limit 5/24h max 1000000"], []);
+    // PF's rate arithmetic is 32-bit: (count + 1) × 1000 × seconds must fit.
+    expectDiagnostics(["expose web 80 as 8080 limit 10000/24h"], [{ code: "LW602", line: 4, column: 31, message: /more than PF can count/, hint: /limit 100\/1h/ }]);
+    expectDiagnostics(["expose web 80 as 8080 limit 1000/1h"], []);
   });
 
   it("names a period's unknown unit, at the period, with the units it takes (LW602)", () => {
