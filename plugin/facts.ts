@@ -3,7 +3,7 @@
 import type { HostFacts } from "../compiler/emit-pf.js";
 import type { InterfaceName, Ipv4Address, VmSpec } from "../compiler/ir.js";
 import { parseIpv4Address } from "../compiler/validate/addresses.js";
-import { isInterfaceName } from "../compiler/validate/interfaces.js";
+import { isInterfaceName, isLoopback, LOOPBACK_HINT, loopbackMessage } from "../compiler/validate/interfaces.js";
 import type { Context } from "./context.js";
 import { CliError, EXIT } from "./errors.js";
 import { defaultInterface } from "./host/route.js";
@@ -14,10 +14,15 @@ export function parseVmIp(text: string): Ipv4Address {
   return address;
 }
 
+/** --interface IF[,IF]: the same rules as the annotation's `interface` (shape, no loopback), each name once. */
 export function parseInterfaceOption(text: string): InterfaceName[] {
-  const names = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const names = [...new Set(text.split(",").map((s) => s.trim()).filter(Boolean))];
   const bad = names.find((n) => !isInterfaceName(n));
   if (names.length === 0 || bad !== undefined) throw new CliError(EXIT.USAGE, `--interface ${text}: \`${bad ?? ""}\` is not an interface name`);
+  const loopback = (names as InterfaceName[]).find(isLoopback);
+  if (loopback) {
+    throw new CliError(EXIT.USAGE, `--interface ${text}: ${loopbackMessage(loopback)}`, LOOPBACK_HINT);
+  }
   return names as InterfaceName[];
 }
 

@@ -11,6 +11,13 @@ export function isInterfaceName(text: string): text is InterfaceName {
   return INTERFACE.test(text);
 }
 
+/** PF-FACTS.md §5: the Mac's own connections never pass a WAN rdr; lo0 rules do not reach a VM. */
+export function isLoopback(name: InterfaceName): boolean {
+  return name.startsWith("lo");
+}
+export const loopbackMessage = (name: string) => `\`${name}\` is the loopback interface; PF cannot redirect the Mac's own connections to a VM`;
+export const LOOPBACK_HINT = "Name the interface clients arrive on (e.g. en0); from the Mac itself, connect to the VM's address directly.";
+
 export function validateInterfaces(names: readonly Located<string>[], sink: DiagnosticSink): InterfaceName[] | null {
   const out: InterfaceName[] = [];
   let ok = true;
@@ -18,14 +25,8 @@ export function validateInterfaces(names: readonly Located<string>[], sink: Diag
     if (!isInterfaceName(name.value)) {
       sink.error(CODES.INVALID_INTERFACE, name.at, `\`${truncate(name.value)}\` is not an interface name`, "Use a name as `ifconfig -l` prints it, e.g. en0.");
       ok = false;
-    } else if (name.value.startsWith("lo")) {
-      // PF-FACTS.md §5: the Mac's own connections never pass a WAN rdr; lo0 rules do not reach a VM.
-      sink.error(
-        CODES.INVALID_INTERFACE,
-        name.at,
-        `\`${name.value}\` is the loopback interface; PF cannot redirect the Mac's own connections to a VM`,
-        "Name the interface clients arrive on (e.g. en0); from the Mac itself, connect to the VM's address directly.",
-      );
+    } else if (isLoopback(name.value)) {
+      sink.error(CODES.INVALID_INTERFACE, name.at, loopbackMessage(name.value), LOOPBACK_HINT);
       ok = false;
     } else if (!out.includes(name.value)) {
       out.push(name.value);

@@ -37,3 +37,21 @@ describe.each(["check", "plan"])("%s on bad input", (command) => {
     expect(r.stdout).not.toMatch(/rdr-to/);
   });
 });
+
+describe("plan --interface", () => {
+  const target = file("iface.yaml", "x-limawan: |\n  expose web 80 as 8080\n");
+  const plan = (iface: string) => execa(process.execPath, [CLI, "plan", target, "--interface", iface, "--no-color"], { reject: false, env: { ...process.env, NO_COLOR: "1" } });
+
+  it("refuses the loopback as the annotation's `interface` does (usage, exit 2)", async () => {
+    const r = await plan("en0,lo0");
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/`lo0` is the loopback interface/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("writes each interface's rules once, however often it is named", async () => {
+    const r = await plan("en0,en0");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.match(/^rdr on en0 /gm)).toHaveLength(1);
+  });
+});
