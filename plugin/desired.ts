@@ -124,7 +124,14 @@ export async function desiredFromLima(
       if (!keep) continue;
       spec = previous.spec;
     }
-    const address = (await ctx.lima.guestAddress(instance).catch(() => null)) ?? previous?.address ?? null;
+    const address =
+      (await ctx.lima.guestAddress(instance).catch((error: unknown) => {
+        // A refused address (guestAddress says why) is reported; a failed lookup just waits.
+        if (error instanceof CliError) skipped.push({ instance: instance.name, reason: error.message, diagnostics: [] });
+        return null;
+      })) ??
+      previous?.address ??
+      null;
     if (!address) {
       waitingForAddress.push(instance.name);
       continue;

@@ -33,6 +33,21 @@ export function parseIpv4Address(text: string): Ipv4Address | null {
   return ipaddr.IPv4.isValidFourPartDecimal(text) ? (ipaddr.IPv4.parse(text).toString() as Ipv4Address) : null;
 }
 
+const NEVER_A_VM = new Set(["unspecified", "broadcast", "multicast", "linkLocal", "loopback", "reserved"]);
+
+/**
+ * Why an address cannot be a VM's rdr target, or null. PF would send WAN traffic wherever the
+ * target says, so loopback (the Mac's own services), broadcast and the like are refused; an
+ * address the guest reported itself (no DHCP lease to vouch for it) must also be private, as
+ * vmnet's networks are — a compromised guest must not point the Mac at an outside host.
+ */
+export function vmAddressProblem(address: Ipv4Address, reportedByGuest: boolean): string | null {
+  const range = ipaddr.IPv4.parse(address).range();
+  if (NEVER_A_VM.has(range)) return `${address} is a ${range} address`;
+  if (reportedByGuest && range !== "private") return `${address}, reported by the guest itself, is not a private address`;
+  return null;
+}
+
 /** Validate a source list; returns the canonical CIDRs (empty = any) or null on errors. */
 export function validateSources(sources: readonly Located<string>[], sink: DiagnosticSink): Cidr[] | null {
   const out: Cidr[] = [];

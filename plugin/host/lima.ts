@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Ipv4Address } from "../../compiler/ir.js";
-import { parseIpv4Address } from "../../compiler/validate/addresses.js";
+import { parseIpv4Address, vmAddressProblem } from "../../compiler/validate/addresses.js";
 import { CliError, EXIT } from "../errors.js";
 import { addressForMac, parseLeases } from "./dhcp-leases.js";
 import type { Runner } from "./run.js";
@@ -90,7 +90,7 @@ export class Lima {
       for (const network of networks) {
         if (network.lima === "bridged" || !network.macAddress) continue; // bridged leases live on the LAN's DHCP server
         const address = addressForMac(parsed, network.macAddress);
-        if (address) return address;
+        if (address) return checkedVmAddress(instance.name, address, false);
       }
     }
     if (instance.status !== "Running") return null;
@@ -100,8 +100,19 @@ export class Lima {
       timeoutMs: 20_000,
     });
     if (result.exitCode !== 0) return null;
-    return parseIpAddrJson(result.stdout);
+    const address = parseIpAddrJson(result.stdout);
+    return address && checkedVmAddress(instance.name, address, true);
   }
+}
+
+function checkedVmAddress(instance: string, address: Ipv4Address, reportedByGuest: boolean): Ipv4Address {
+  const problem = vmAddressProblem(address, reportedByGuest);
+  if (!problem) return address;
+  throw new CliError(
+    EXIT.FAILURE,
+    `refusing to forward to \`${instance}\`: its address ${problem}`,
+    "PF would send the forwarded traffic there. Check the VM's network (limactl shell " + instance + " ip addr).",
+  );
 }
 
 /** `ip -4 -j addr show dev lima0` → the first local address. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { SERVICES } from "../../compiler/services.js";
 import { closest, didYouMean } from "../../compiler/suggest.js";
-import { checkSource, parseIpv4Address } from "../../compiler/validate/addresses.js";
+import { checkSource, parseIpv4Address, vmAddressProblem } from "../../compiler/validate/addresses.js";
 import { specClashes } from "../../compiler/validate/clashes.js";
 import { isInterfaceName } from "../../compiler/validate/interfaces.js";
 import { isForwardName, isVmName } from "../../compiler/validate/names.js";
@@ -89,5 +89,21 @@ describe("specClashes (a VM's last applied rules against the VMs accepted since)
   it("lets the same port of the other protocol, and free ports, pass", () => {
     expect(specClashes(alpha, [specOf(yamlBlock("expose api 3000/udp as 9090", "expose dns 53/tcp as 5353"), "beta")])).toBe(false);
     expect(specClashes(alpha, [])).toBe(false);
+  });
+});
+
+describe("vmAddressProblem (where PF may redirect WAN traffic)", () => {
+  const problem = (a: string, byGuest: boolean) => vmAddressProblem(parseIpv4Address(a)!, byGuest);
+  it("never to loopback, unspecified, link-local, multicast, broadcast or reserved addresses", () => {
+    for (const a of ["127.0.0.1", "0.0.0.0", "169.254.1.1", "224.0.0.1", "255.255.255.255", "240.0.0.1"]) {
+      expect(problem(a, false), a).not.toBeNull();
+      expect(problem(a, true), a).not.toBeNull();
+    }
+  });
+  it("to a private address either way; to other unicast only when a DHCP lease vouches for it", () => {
+    for (const a of ["192.168.105.2", "10.0.0.7", "172.16.3.4"]) expect(problem(a, true), a).toBeNull();
+    expect(problem("8.8.8.8", false)).toBeNull();
+    expect(problem("8.8.8.8", true)).toMatch(/not a private address/);
+    expect(problem("100.64.0.1", true)).toMatch(/not a private address/);
   });
 });

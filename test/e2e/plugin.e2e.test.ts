@@ -2,7 +2,7 @@
 // limactl-limawan against the stateful stand-ins on PATH (test/standins/). Assertions are
 // about what the host ends up like, read back through the tools themselves.
 import { execa } from "execa";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CLI, createSandbox, type Sandbox } from "./harness.js";
@@ -314,6 +314,23 @@ describe("refusals", () => {
     const r = await sb.run(["up", "web", "--wait", "1"]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/no address for `web`.*after waiting 1s/);
+  });
+
+  it("refuses an address the guest reports that PF must never redirect to (loopback, or not private)", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    // No lease to vouch for the address: LimaWAN asks the guest, and a compromised guest lies.
+    rmSync(sb.paths.dhcpdLeases, { force: true });
+    const guestState = `${sb.paths.limaHome}/web/standin-guest.json`;
+    for (const [address, why] of [["127.0.0.1", /127\.0\.0\.1 is a loopback address/], ["8.8.8.8", /8\.8\.8\.8, reported by the guest itself, is not a private address/]] as const) {
+      const state = JSON.parse(readFileSync(guestState, "utf8")) as { addresses: Record<string, string> };
+      writeFileSync(guestState, JSON.stringify({ ...state, addresses: { ...state.addresses, lima0: address } }));
+      const r = await sb.run(["up", "web"]);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/refusing to forward to `web`/);
+      expect(r.stderr).toMatch(why);
+      expect((await host()).anchorRules).not.toMatch(/limawan:web/);
+    }
   });
 
   it("invalid annotation: every diagnostic with file:line:column, exit 1, nothing applied", async () => {
