@@ -110,7 +110,8 @@ export async function converge(ctx: Context, decide: Decide, options: ConvergeOp
       ...before,
       ...record,
       vms: Object.fromEntries(wanted.map((vm) => [vm.instance, vm])),
-      anchorHash: specs.length > 0 ? desired.hash : null,
+      // Null when nothing of ours is loaded (VMs whose annotations expose nothing included).
+      anchorHash: desired.labels.size > 0 ? desired.hash : null,
       interfaces: facts ? [...facts.defaultInterfaces] : [],
     };
     if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await store.write(after);

@@ -123,6 +123,17 @@ describe("up / status / down", () => {
     expect(changing).toEqual([]);
   });
 
+  it("up twice on an annotation that exposes nothing changes nothing the second time", async () => {
+    await sb.addInstance("web", "networks:\n  - lima: shared\nx-limawan: |\n  interface en0\n");
+    await sb.startVm("web");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const callsAfterFirst = (await pfCalls()).length;
+    const second = await sb.run(["up", "web"]);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/nothing to change/);
+    expect((await pfCalls()).slice(callsAfterFirst).filter((a) => a.includes("-F") || (a.includes("-f") && !a.includes("-n")))).toEqual([]);
+  });
+
   it("two VMs side by side: bringing one down leaves the other's rules byte-identical", async () => {
     await sb.addInstance("web", WEB);
     await sb.addInstance("db", DB);
