@@ -12,7 +12,11 @@ import type { State } from "./state.js";
 /** The parts of the state that applying actions changes. */
 export type HostRecord = Pick<State, "pfToken" | "forwarding" | "pfConf"> & { readonly anchorHash?: string | null };
 
-export async function applyActions(ctx: Context, actions: readonly Action[], record: HostRecord): Promise<HostRecord> {
+/**
+ * `anchorEmpty`: the limawan anchor holds no rules now (pfctl shows none of ours and the state
+ * records none). Only then may a failed first load be undone by emptying the anchor.
+ */
+export async function applyActions(ctx: Context, actions: readonly Action[], record: HostRecord, anchorEmpty: boolean): Promise<HostRecord> {
   const load = actions.find((a) => a.kind === "load-anchor");
   if (load && load.kind === "load-anchor") await ctx.pfctl.checkAnchor(load.text);
 
@@ -23,7 +27,7 @@ export async function applyActions(ctx: Context, actions: readonly Action[], rec
       const action = actions[i]!;
       const following = actions[i + 1];
       ctx.out.verbose(`- ${describeAction(action)}`);
-      if (action.kind === "enable-pf" && following?.kind === "load-anchor" && record.anchorHash === null) {
+      if (action.kind === "enable-pf" && following?.kind === "load-anchor" && anchorEmpty) {
         // Independent of each other (a loaded anchor just waits for PF to be enabled): run
         // them side by side to save a pfctl start on every VM start. Only when the anchor held
         // nothing of ours, so emptying it undoes the load; either failing undoes both.

@@ -105,7 +105,8 @@ export async function converge(ctx: Context, decide: Decide, options: ConvergeOp
     const installed = { anchorHash: before.anchorHash, tables: Object.values(before.vms).flatMap((vm) => tablesOf(vm.spec)) };
     const actions = plan(desired, installed, observed);
 
-    const record = await applyActions(ctx, actions, before);
+    // The state alone is not enough: it may have been lost while rules stayed loaded.
+    const record = await applyActions(ctx, actions, before, before.anchorHash === null && observed.labels.size === 0);
     const after: State = {
       ...before,
       ...record,

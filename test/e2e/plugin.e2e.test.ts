@@ -189,6 +189,20 @@ describe("up / status / down", () => {
     expect(await host()).toEqual(before);
   });
 
+  it("with the state file lost, PF refusing to enable leaves the rules already loaded in place", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const loaded = (await host()).anchorRules;
+    expect(loaded).toMatch(/limawan:web:ssh/);
+    // The documented recovery: move the state aside. Our rules are still loaded, our PF
+    // reference is not known any more, so up must enable PF again and reload.
+    rmSync(`${sb.paths.stateDir}/state.json`);
+    const failed = await sb.run(["up", "web"], { env: { PFCTL_STANDIN_FAIL: "-E" } });
+    expect(failed.exitCode).toBe(4);
+    expect((await host()).anchorRules).toBe(loaded);
+  });
+
   it("two `up` processes at once lose nothing", async () => {
     await sb.addInstance("web", WEB);
     await sb.addInstance("db", DB);
