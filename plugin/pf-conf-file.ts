@@ -39,6 +39,9 @@ export async function removeAnchorPointsFromFile(ctx: Context): Promise<boolean>
   const file = ctx.environment.paths.pfConf;
   const previous = await readPfConf(file);
   const result = removeAnchorPoints(previous);
+  if (result.unrecognised > 0) {
+    ctx.out.warn(`${file} has ${result.unrecognised} limawan marker(s) around edited lines; left as they are — remove them by hand`);
+  }
   if (!result.changed) return false;
   await replacePfConf(ctx, file, result.text, previous);
   return true;

@@ -42,21 +42,27 @@ export function insertAnchorPoints(text: string): InsertResult {
   return { ok: true, text: lines.join("\n"), changed: true };
 }
 
-/** Remove exactly the blocks we inserted; everything else stays byte for byte. */
-export function removeAnchorPoints(text: string): { text: string; changed: boolean } {
+/**
+ * Remove exactly the blocks we inserted — begin marker, one anchor point, end marker — and
+ * nothing else. A marker in any other shape (someone edited around it) is left alone and
+ * counted in `unrecognised`, so the caller can say so: pairing a begin marker with some later
+ * end marker could take Apple's own lines with it.
+ */
+export function removeAnchorPoints(text: string): { text: string; changed: boolean; unrecognised: number } {
   const lines = text.split("\n");
   const out: string[] = [];
+  let unrecognised = 0;
   for (let i = 0; i < lines.length; i++) {
     if (lines[i] === BEGIN_MARKER) {
-      const end = lines.indexOf(END_MARKER, i);
-      if (end > i) {
-        i = end;
+      if ((lines[i + 1] === RDR_POINT || lines[i + 1] === FILTER_POINT) && lines[i + 2] === END_MARKER) {
+        i += 2;
         continue;
       }
+      unrecognised++;
     }
     out.push(lines[i]!);
   }
-  return { text: out.join("\n"), changed: out.length !== lines.length };
+  return { text: out.join("\n"), changed: out.length !== lines.length, unrecognised };
 }
 
 function rdrInsertionIndex(lines: readonly string[]): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
-import { anchorPointsIn, BEGIN_MARKER, FILTER_POINT, insertAnchorPoints, RDR_POINT, removeAnchorPoints } from "../../plugin/pf-conf.js";
+import { anchorPointsIn, BEGIN_MARKER, END_MARKER, FILTER_POINT, insertAnchorPoints, RDR_POINT, removeAnchorPoints } from "../../plugin/pf-conf.js";
 
 
 const statements = (text: string) => text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
@@ -34,7 +34,7 @@ describe("pf.conf anchor points", () => {
   it("removal gives back the original file byte for byte", () => {
     const inserted = insertAnchorPoints(APPLE_PF_CONF);
     if (!inserted.ok) throw new Error(inserted.reason);
-    expect(removeAnchorPoints(inserted.text)).toEqual({ text: APPLE_PF_CONF, changed: true });
+    expect(removeAnchorPoints(inserted.text)).toEqual({ text: APPLE_PF_CONF, changed: true, unrecognised: 0 });
   });
 
   it("keeps edits made around the markers while removing only its own lines", () => {
@@ -42,6 +42,17 @@ describe("pf.conf anchor points", () => {
     if (!inserted.ok) throw new Error(inserted.reason);
     const edited = inserted.text.replace("# com.apple anchor point", "# com.apple anchor point (edited by macOS)");
     expect(removeAnchorPoints(edited).text).toBe(APPLE_PF_CONF.replace("# com.apple anchor point", "# com.apple anchor point (edited by macOS)"));
+  });
+
+  it("takes out only the exact blocks it wrote: with an end marker deleted by hand, Apple's lines stay", () => {
+    const inserted = insertAnchorPoints(APPLE_PF_CONF);
+    if (!inserted.ok) throw new Error(inserted.reason);
+    const lines = inserted.text.split("\n");
+    lines.splice(lines.indexOf(END_MARKER), 1); // the first block's end marker
+    const removed = removeAnchorPoints(lines.join("\n"));
+    expect(removed.unrecognised).toBe(1);
+    expect(removed.text.split("\n")).toContain('anchor "com.apple/*"');
+    expect(anchorPointsIn(removed.text)).toEqual({ rdr: true, filter: false }); // the damaged block stays whole
   });
 
   it("insert then remove is the identity for any text (with or without a final newline)", () => {
