@@ -32,13 +32,17 @@ export async function daemonStatus(ctx: Context): Promise<DaemonStatus> {
   return { installed, loaded: installed && (await new Launchd(ctx.runner).loaded()), plist: file, log: logPath(ctx) };
 }
 
+const SYSTEM_PATH = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+
 /** The environment the daemon needs to find the same Lima, tools and paths as this command. */
 function daemonEnvironment(ctx: Context): Record<string, string> {
   const { env, paths, invokingUser } = ctx.environment;
   const out: Record<string, string> = {
     LIMA_HOME: paths.limaHome,
-    // The tools' own directories first (limactl from Homebrew), then the system's.
-    PATH: [...new Set([...(env.PATH ?? "").split(":").filter(Boolean), "/usr/bin", "/bin", "/usr/sbin", "/sbin"])].join(":"),
+    // The system's directories first: the daemon runs as root, and a user-writable directory
+    // (Homebrew's) ahead of /sbin would let anyone who can write there replace pfctl or sysctl.
+    // The invoking user's PATH follows, for limactl.
+    PATH: [...new Set([...SYSTEM_PATH, ...(env.PATH ?? "").split(":").filter(Boolean)])].join(":"),
   };
   if (invokingUser) {
     // Read back by plugin/environment.ts: Lima is run as this user, never as root.

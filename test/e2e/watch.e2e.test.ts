@@ -177,6 +177,8 @@ describe("install, uninstall, start", () => {
     expect(plist).toMatch(/<string>[^<]*plugin\/bin\/limactl-limawan<\/string>\s*<string>watch<\/string>/);
     expect(plist).not.toMatch(/<string>limactl<\/string>/);
     expect(plist).toContain(`<string>${sb.paths.limaHome}</string>`);
+    // Root runs the first pfctl on PATH: the system's directories come before the user's.
+    expect(plist).toMatch(/<key>PATH<\/key>\s*<string>\/usr\/sbin:\/sbin:\/usr\/bin:\/bin(:|<)/);
     const status = await sb.run(["status"]);
     expect(status.stdout).toMatch(/watch daemon: loaded/);
     const un = await sb.run(["uninstall"]);
