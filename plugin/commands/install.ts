@@ -97,6 +97,11 @@ export async function uninstall(ctx: Context): Promise<ExitCode> {
   const store = new StateStore(ctx.environment.paths.stateDir, ctx.runner);
   await store.locked(async () => {
     const state = await store.read();
+    // Between the two locks another command (an `up`) may have applied rules: deleting the
+    // state now would leave them loaded with nobody knowing of them, and leak a PF reference.
+    if (!ctx.dryRun && (Object.keys(state.vms).length > 0 || state.pfToken !== null)) {
+      throw new CliError(EXIT.FAILURE, "another limawan command applied rules while uninstalling", "Run `sudo limactl limawan uninstall` again.");
+    }
     const pfConfText = await readFile(ctx.environment.paths.pfConf, "utf8").catch(() => "");
     const points = anchorPointsIn(pfConfText);
     if (points.rdr || points.filter) {
