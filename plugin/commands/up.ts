@@ -8,6 +8,7 @@ import { printDiagnostics } from "../diagnostics-output.js";
 import { requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import type { AppliedVm } from "../state.js";
+import { vmAddress } from "../vm-address.js";
 import { describeResult } from "./summary.js";
 
 export interface UpOptions { all?: boolean; wait?: string; dryRun?: boolean; interface?: string }
@@ -17,7 +18,13 @@ export async function up(ctx: Context, args: string[], options: UpOptions): Prom
   if (args.length === 0 && !options.all) {
     throw new CliError(EXIT.USAGE, "name the instances to bring up, or use --all", "e.g. sudo limactl limawan up web");
   }
-  const wait = parseWait(options.wait);
+  let wait = parseWait(options.wait);
+  if (wait > 0 && !options.all) {
+    // Wait for the addresses before taking the state lock, so a long --wait does not hold up
+    // the watcher and other commands; inside the lock they are looked up again, without waiting.
+    await Promise.all(args.map((name) => vmAddress(ctx, name, wait)));
+    wait = 0;
+  }
   const result = await converge(
     ctx,
     async (state) => {

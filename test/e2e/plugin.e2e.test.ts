@@ -203,6 +203,25 @@ describe("up / status / down", () => {
     expect((await host()).anchorRules).toBe(loaded);
   });
 
+  it("up --wait waits for the address without holding the state lock", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.addInstance("db", DB);
+    await sb.startVm("db");
+    await sb.startVm("web", { leaseDelayMs: 8_000 }); // long enough for db's up to finish first on a busy machine
+    const finished: string[] = [];
+    const web = sb.runBackground(["up", "web", "--wait", "30"]).then((r) => (finished.push("web"), r));
+    await new Promise((r) => setTimeout(r, 1_500)); // web's up is waiting for its lease by now
+    const db = await sb.run(["up", "db"]);
+    finished.push("db");
+    expect(db.exitCode, db.stderr).toBe(0);
+    const webResult = await web;
+    expect(webResult.exitCode, webResult.stderr).toBe(0);
+    expect(finished).toEqual(["db", "web"]);
+    const rules = (await host()).anchorRules;
+    expect(rules).toMatch(/limawan:web:ssh/);
+    expect(rules).toMatch(/limawan:db:postgres/);
+  });
+
   it("two `up` processes at once lose nothing", async () => {
     await sb.addInstance("web", WEB);
     await sb.addInstance("db", DB);
