@@ -1,7 +1,7 @@
 // The I/O half of pf.conf editing: back up, write a candidate beside the real file, have
 // pfctl parse it, move it into place atomically (rename), then load it. A rejected candidate
 // never replaces the file, so the Mac always boots with a pf.conf pfctl accepts.
-import { readFile, rename, rm, stat } from "node:fs/promises";
+import { readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import type { Context } from "./context.js";
@@ -62,8 +62,11 @@ async function replacePfConf(ctx: Context, file: string, text: string, previous:
   if (!(await exists(backup))) {
     await writeFileAtomic(backup, previous, { mode: 0o600 });
   }
-  const candidate = path.join(path.dirname(file), `.${path.basename(file)}.limawan-new`);
-  const mode = (await stat(file)).mode & 0o777;
+  // Write through a symlink (nix-darwin links /etc/pf.conf into the store): renaming over the
+  // link itself would replace it with a plain file.
+  const target = await realpath(file);
+  const candidate = path.join(path.dirname(target), `.${path.basename(target)}.limawan-new`);
+  const mode = (await stat(target)).mode & 0o777;
   await writeFileAtomic(candidate, text, { mode });
   try {
     await ctx.pfctl.checkMainRuleset(candidate);
@@ -71,13 +74,13 @@ async function replacePfConf(ctx: Context, file: string, text: string, previous:
     await rm(candidate, { force: true });
     throw error;
   }
-  await rename(candidate, file);
+  await rename(candidate, target);
   try {
     await ctx.pfctl.loadMainRuleset(file);
   } catch (error) {
     // Put the old file back so the next boot loads what was there before.
     await writeFileAtomic(candidate, previous, { mode });
-    await rename(candidate, file);
+    await rename(candidate, target);
     throw error;
   }
 }

@@ -2,7 +2,7 @@
 // limactl-limawan against the stateful stand-ins on PATH (test/standins/). Assertions are
 // about what the host ends up like, read back through the tools themselves.
 import { execa } from "execa";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CLI, createSandbox, type Sandbox } from "./harness.js";
@@ -292,6 +292,18 @@ describe("up / status / down", () => {
 });
 
 describe("anchor points and the plugin header", () => {
+  it("edits a symlinked pf.conf through the link (nix-darwin), keeping the link", async () => {
+    const real = `${sb.paths.pfConf}.store`;
+    renameSync(sb.paths.pfConf, real);
+    symlinkSync(real, sb.paths.pfConf);
+    await installed();
+    expect(lstatSync(sb.paths.pfConf).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, "utf8")).toMatch(/^rdr-anchor "limawan"$/m);
+    expect((await sb.run(["uninstall"])).exitCode).toBe(0);
+    expect(lstatSync(sb.paths.pfConf).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, "utf8")).not.toMatch(/limawan/);
+  });
+
   it("notices anchor points a macOS update removed, says so in status, and up restores them", async () => {
     await sb.addInstance("web", WEB);
     await sb.startVm("web");
