@@ -75,6 +75,8 @@ export interface ConvergeOptions {
   interface?: string;
   /** Render with the interfaces recorded at the last load (down: the other VMs' rules stay byte-identical). */
   keepInterfaces?: boolean;
+  /** New list of instances held down (down adds, up removes); unchanged when absent (watch). */
+  heldDown?: (before: State) => string[];
 }
 
 export async function converge(ctx: Context, decide: Decide, options: ConvergeOptions = {}): Promise<ConvergeResult> {
@@ -114,6 +116,7 @@ export async function converge(ctx: Context, decide: Decide, options: ConvergeOp
       // Null when nothing of ours is loaded (VMs whose annotations expose nothing included).
       anchorHash: desired.labels.size > 0 ? desired.hash : null,
       interfaces: facts ? [...facts.defaultInterfaces] : [],
+      heldDown: options.heldDown ? options.heldDown(before) : before.heldDown,
     };
     if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await store.write(after);
     return { actions, before, after };

@@ -94,11 +94,13 @@ export async function desiredFromLima(
   ctx: Context,
   applied: Record<string, AppliedVm>,
   listing: Promise<Instance[]> = ctx.lima.list(),
+  heldDown: readonly string[] = [],
 ): Promise<{ vms: AppliedVm[]; skipped: Skipped[]; waitingForAddress: string[] }> {
-  const instances = (await listing).filter((i) => isRunning(i));
+  const held = (await listing).filter((i) => isRunning(i) && heldDown.includes(i.name));
+  const instances = (await listing).filter((i) => isRunning(i) && !heldDown.includes(i.name));
   const order = [...instances].sort((a, b) => Number(!(b.name in applied)) - Number(!(a.name in applied)) || a.name.localeCompare(b.name));
   const vms: AppliedVm[] = [];
-  const skipped: Skipped[] = [];
+  const skipped: Skipped[] = held.map((i) => ({ instance: i.name, reason: `held down by \`limactl limawan down\`; \`limactl limawan up ${i.name}\` forwards it again`, diagnostics: [] }));
   const waitingForAddress: string[] = [];
   // Applied VMs not read yet still hold their ports: an edit elsewhere cannot take them.
   const holding = new Map(order.filter((i) => i.name in applied).map((i) => [i.name, applied[i.name]!.spec]));

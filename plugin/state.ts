@@ -32,10 +32,12 @@ export interface State {
   forwarding: { prior: string; changedByLimawan: boolean } | null;
   /** pf.conf anchor points LimaWAN inserted, and the untouched copy kept beside the state. */
   pfConf: { addedBy: "install" | "up"; backup: string } | null;
+  /** Instances `down` took out: the watcher leaves them alone until `up` names them again. */
+  heldDown: string[];
 }
 
 export function emptyState(): State {
-  return { version: STATE_VERSION, vms: {}, anchorHash: null, interfaces: [], pfToken: null, forwarding: null, pfConf: null };
+  return { version: STATE_VERSION, vms: {}, anchorHash: null, interfaces: [], pfToken: null, forwarding: null, pfConf: null, heldDown: [] };
 }
 
 export class StateStore {

@@ -82,7 +82,7 @@ export class Watcher {
       const listing = this.ctx.lima.list();
       listing.catch(() => undefined); // awaited (and its error reported) inside the run
       const result = await converge(this.ctx, async (state) => {
-        const desired = await desiredFromLima(this.ctx, state.vms, listing);
+        const desired = await desiredFromLima(this.ctx, state.vms, listing, state.heldDown);
         this.reportSkipped(desired.skipped);
         waiting = desired.waitingForAddress;
         return desired.vms;

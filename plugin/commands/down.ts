@@ -16,7 +16,11 @@ export async function down(ctx: Context, args: string[], options: { all?: boolea
   const result = await converge(ctx, async (state) => {
     for (const name of args) if (!(name in state.vms)) ctx.out.info(`${name}: no forwards applied`);
     return options.all ? [] : Object.values(state.vms).filter((vm) => !args.includes(vm.instance));
-  }, { keepInterfaces: true });
+  }, {
+    keepInterfaces: true,
+    // Held down, so the watcher does not bring them straight back; `up` releases them.
+    heldDown: (before) => [...new Set([...before.heldDown, ...(options.all ? Object.keys(before.vms) : args)])].sort(),
+  });
   const summary = describeResult(result, ctx.dryRun);
   if (ctx.out.options.json) ctx.out.json(summary);
   else for (const line of summary.lines) ctx.out.info(line);

@@ -57,7 +57,7 @@ export async function up(ctx: Context, args: string[], options: UpOptions): Prom
       await refuseBusyPorts(placed, state.vms);
       return [...kept, ...placed];
     },
-    { interface: options.interface },
+    { interface: options.interface, heldDown: (before) => (options.all ? [] : before.heldDown.filter((name) => !args.includes(name))) },
   );
   report(ctx, result);
   return EXIT.OK;

@@ -142,6 +142,22 @@ describe("watch", () => {
     expect(log).toMatch(/a: annotation has errors; keeping its last valid rules/);
   });
 
+  it("leaves a VM that `down` took out alone until `up` names it again", async () => {
+    await sb.addInstance("a", annotated(2201));
+    const w = startWatcher();
+    let log = "";
+    w.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    await sb.startVm("a");
+    await eventually(async () => /2201/.test(await anchorNat()), "a forwarded");
+    expect((await sb.run(["down", "a"])).exitCode).toBe(0);
+    // An edit makes the watcher look again; it must not bring `a` back.
+    writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2301));
+    await eventually(() => /a: held down by `limactl limawan down`/.test(log), "the watcher saying a is held down");
+    expect(await anchorNat()).not.toMatch(/2201|2301/);
+    expect((await sb.run(["up", "a"])).exitCode).toBe(0);
+    await eventually(async () => /2301/.test(await anchorNat()), "a forwarded again after up");
+  });
+
   it("an event storm (many writes to ha.stdout.log) causes no extra loads", async () => {
     await sb.addInstance("a", annotated(2201));
     startWatcher();
