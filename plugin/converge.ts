@@ -17,6 +17,8 @@ export interface ConvergeResult {
   actions: Action[];
   before: State;
   after: State;
+  /** Our anchor points are missing from PF's loaded ruleset and were left so (restorePfConf false). */
+  anchorPointsMissing: boolean;
 }
 
 /** Observe what pfctl and sysctl say now. */
@@ -77,6 +79,12 @@ export interface ConvergeOptions {
   keepInterfaces?: boolean;
   /** New list of instances held down (down adds, up removes); unchanged when absent (watch). */
   heldDown?: (before: State) => string[];
+  /**
+   * Restore missing anchor points by editing and loading pf.conf (default). The watcher says
+   * false: DESIGN.md keeps that to install/uninstall and `up`, since loading the main ruleset
+   * drops what other tools (vmnet's NAT, a VPN) loaded; repeated by a daemon, the two fight.
+   */
+  restorePfConf?: boolean;
 }
 
 export async function converge(ctx: Context, decide: Decide, options: ConvergeOptions = {}): Promise<ConvergeResult> {
@@ -105,7 +113,9 @@ export async function converge(ctx: Context, decide: Decide, options: ConvergeOp
       tables: specs.flatMap(tablesOf),
     };
     const installed = { anchorHash: before.anchorHash, tables: Object.values(before.vms).flatMap((vm) => tablesOf(vm.spec)) };
-    const actions = plan(desired, installed, observed);
+    const planned = plan(desired, installed, observed);
+    const anchorPointsMissing = options.restorePfConf === false && planned.some((a) => a.kind === "install-anchor-points");
+    const actions = anchorPointsMissing ? planned.filter((a) => a.kind !== "install-anchor-points") : planned;
 
     // The state alone is not enough: it may have been lost while rules stayed loaded.
     const record = await applyActions(ctx, actions, before, before.anchorHash === null && observed.labels.size === 0);
@@ -119,6 +129,6 @@ export async function converge(ctx: Context, decide: Decide, options: ConvergeOp
       heldDown: options.heldDown ? options.heldDown(before) : before.heldDown,
     };
     if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await store.write(after);
-    return { actions, before, after };
+    return { actions, before, after, anchorPointsMissing };
   });
 }

@@ -37,6 +37,8 @@ export class Watcher {
   private readonly lastState = new Map<string, string>();
   private leasesHash = "";
   private limaStream = false;
+  /** Said once per change: the anchor points are missing and the watcher does not restore them. */
+  private anchorPointsMissing = false;
   /** After a failed run, no new run before this time, whatever events say (back-off). */
   private notBefore = 0;
 
@@ -86,7 +88,13 @@ export class Watcher {
         this.reportSkipped(desired.skipped);
         waiting = desired.waitingForAddress;
         return desired.vms;
-      });
+      }, { restorePfConf: false });
+      if (result.anchorPointsMissing !== this.anchorPointsMissing) {
+        this.anchorPointsMissing = result.anchorPointsMissing;
+        if (result.anchorPointsMissing) {
+          this.log("the limawan anchor points are missing from PF's loaded ruleset, so forwarded ports do not work; run `sudo limactl limawan up --all` (or install) to restore them");
+        }
+      }
       if (result.actions.length > 0) {
         // +added, ~changed (address or annotation), -removed
         const { before, after } = result;
