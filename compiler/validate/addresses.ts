@@ -41,11 +41,28 @@ const NEVER_A_VM = new Set(["unspecified", "broadcast", "multicast", "linkLocal"
  * address the guest reported itself (no DHCP lease to vouch for it) must also be private, as
  * vmnet's networks are — a compromised guest must not point the Mac at an outside host.
  */
-export function vmAddressProblem(address: Ipv4Address, reportedByGuest: boolean): string | null {
-  const range = ipaddr.IPv4.parse(address).range();
+export function vmAddressProblem(address: Ipv4Address, reportedByGuest: boolean, network?: VmNetwork | null): string | null {
+  const parsed = ipaddr.IPv4.parse(address);
+  const range = parsed.range();
   if (NEVER_A_VM.has(range)) return `${address} is a ${range} address`;
   if (reportedByGuest && range !== "private") return `${address}, reported by the guest itself, is not a private address`;
+  if (reportedByGuest && network) {
+    const gateway = ipaddr.IPv4.parse(network.gateway);
+    if (!parsed.match(gateway, network.prefix)) return `${address}, reported by the guest itself, is outside its network ${network.name} (${network.gateway}/${network.prefix})`;
+    if (parsed.toString() === gateway.toString()) return `${address}, reported by the guest itself, is its network's gateway (the Mac)`;
+  }
   return null;
+}
+
+/** A vmnet network as networks.yaml defines it: the Mac's address on it and the prefix length. */
+export interface VmNetwork { name: string; gateway: string; prefix: number }
+
+/** networks.yaml's gateway and netmask → a VmNetwork, or null when they are not IPv4 as Lima writes them. */
+export function vmNetwork(name: string, gateway: unknown, netmask: unknown = "255.255.255.0"): VmNetwork | null {
+  if (typeof gateway !== "string" || typeof netmask !== "string") return null;
+  if (!ipaddr.IPv4.isValidFourPartDecimal(gateway) || !ipaddr.IPv4.isValidFourPartDecimal(netmask)) return null;
+  const prefix = ipaddr.IPv4.parse(netmask).prefixLengthFromSubnetMask();
+  return prefix === null ? null : { name, gateway, prefix };
 }
 
 /** Validate a source list; returns the canonical CIDRs (empty = any) or null on errors. */

@@ -4,7 +4,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Ipv4Address } from "../../compiler/ir.js";
-import { parseIpv4Address, vmAddressProblem } from "../../compiler/validate/addresses.js";
+import { parseIpv4Address, vmAddressProblem, vmNetwork, type VmNetwork } from "../../compiler/validate/addresses.js";
+import { parse as parseYaml } from "yaml";
 import { CliError, EXIT } from "../errors.js";
 import { addressForMac, parseLeases } from "./dhcp-leases.js";
 import type { Runner } from "./run.js";
@@ -101,12 +102,25 @@ export class Lima {
     });
     if (result.exitCode !== 0) return null;
     const address = parseIpAddrJson(result.stdout);
-    return address && checkedVmAddress(instance.name, address, true);
+    return address && checkedVmAddress(instance.name, address, true, await this.network(networks[0]?.lima));
+  }
+
+  /** A vmnet network from $LIMA_HOME/_config/networks.yaml; null if bridged, unknown or unreadable. */
+  private async network(name: string | undefined): Promise<VmNetwork | null> {
+    if (!name) return null;
+    try {
+      const config = parseYaml(await readFile(path.join(this.limaHome, "_config", "networks.yaml"), "utf8")) as { networks?: Record<string, { mode?: string; gateway?: unknown; netmask?: unknown }> };
+      const network = config?.networks?.[name];
+      if (!network || network.mode === "bridged") return null;
+      return vmNetwork(name, network.gateway, network.netmask ?? undefined);
+    } catch {
+      return null;
+    }
   }
 }
 
-function checkedVmAddress(instance: string, address: Ipv4Address, reportedByGuest: boolean): Ipv4Address {
-  const problem = vmAddressProblem(address, reportedByGuest);
+function checkedVmAddress(instance: string, address: Ipv4Address, reportedByGuest: boolean, network: VmNetwork | null = null): Ipv4Address {
+  const problem = vmAddressProblem(address, reportedByGuest, network);
   if (!problem) return address;
   throw new CliError(
     EXIT.FAILURE,

@@ -378,7 +378,12 @@ describe("refusals", () => {
     // No lease to vouch for the address: LimaWAN asks the guest, and a compromised guest lies.
     rmSync(sb.paths.dhcpdLeases, { force: true });
     const guestState = `${sb.paths.limaHome}/web/standin-guest.json`;
-    for (const [address, why] of [["127.0.0.1", /127\.0\.0\.1 is a loopback address/], ["8.8.8.8", /8\.8\.8\.8, reported by the guest itself, is not a private address/]] as const) {
+    for (const [address, why] of [
+      ["127.0.0.1", /127\.0\.0\.1 is a loopback address/],
+      ["8.8.8.8", /8\.8\.8\.8, reported by the guest itself, is not a private address/],
+      ["10.0.0.5", /10\.0\.0\.5, reported by the guest itself, is outside its network shared \(192\.168\.105\.1\/24\)/],
+      ["192.168.105.1", /is its network's gateway/],
+    ] as const) {
       const state = JSON.parse(readFileSync(guestState, "utf8")) as { addresses: Record<string, string> };
       writeFileSync(guestState, JSON.stringify({ ...state, addresses: { ...state.addresses, lima0: address } }));
       const r = await sb.run(["up", "web"]);
@@ -387,6 +392,12 @@ describe("refusals", () => {
       expect(r.stderr).toMatch(why);
       expect((await host()).anchorRules).not.toMatch(/limawan:web/);
     }
+    // An address inside the network is taken from the guest as before.
+    const state = JSON.parse(readFileSync(guestState, "utf8")) as { addresses: Record<string, string> };
+    writeFileSync(guestState, JSON.stringify({ ...state, addresses: { ...state.addresses, lima0: "192.168.105.50" } }));
+    const ok = await sb.run(["up", "web"]);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect((await host()).anchorRules).toMatch(/to 192\.168\.105\.50 port (= )?22 /);
   });
 
   it("invalid annotation: every diagnostic with file:line:column, exit 1, nothing applied", async () => {
