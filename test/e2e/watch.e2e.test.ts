@@ -58,6 +58,13 @@ function startWatcher(): ResultPromise {
   return w;
 }
 
+/** A watcher whose stderr so far is what the returned function gives. */
+function startWatcherWithLog(): () => string {
+  let log = "";
+  startWatcher().stderr?.on("data", (d: Buffer) => (log += d.toString()));
+  return () => log;
+}
+
 describe("watch", () => {
   it("applies on start, follows an address change, removes on stop and on delete — several VMs at once", async () => {
     await sb.addInstance("a", annotated(2201));
@@ -102,13 +109,11 @@ describe("watch", () => {
   it("an invalid annotation in one VM is reported with its position and does not block another", async () => {
     await sb.addInstance("bad", "networks:\n  - lima: shared\nx-limawan: |\n  expose ssh 22 as 99999\n");
     await sb.addInstance("good", annotated(2202));
-    const w = startWatcher();
-    let log = "";
-    w.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    const log = startWatcherWithLog();
     await sb.startVm("bad");
     await sb.startVm("good");
     await eventually(async () => /2202/.test(await anchorNat()), "good forwarded");
-    await eventually(() => /bad\/lima\.yaml:4:20: error LW101/.test(log), "bad reported with file:line:col");
+    await eventually(() => /bad\/lima\.yaml:4:20: error LW101/.test(log()), "bad reported with file:line:col");
   });
 
   it("a lima.yaml edit while the VM runs re-applies", async () => {
@@ -126,33 +131,29 @@ describe("watch", () => {
   it("an edit that claims another applied VM's port is refused; both keep their rules", async () => {
     await sb.addInstance("a", annotated(2201));
     await sb.addInstance("b", annotated(2202));
-    const w = startWatcher();
-    let log = "";
-    w.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    const log = startWatcherWithLog();
     await Promise.all([sb.startVm("a"), sb.startVm("b")]);
     await eventually(async () => /2201[\s\S]*2202/.test(await anchorNat()), "a and b forwarded");
     // `a` sorts first, so it is read first: without b's applied ports held, it would take 2202
     // and leave b falling back to rules that clash with it.
     writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2202));
-    await eventually(() => /already claimed by VM `b`/.test(log), "a's clash reported");
+    await eventually(() => /already claimed by VM `b`/.test(log()), "a's clash reported");
     const nat = await anchorNat();
     expect(nat.match(/port (= )?2202 /g)).toHaveLength(1);
     expect(nat).toMatch(/port (= )?2202 .*-> 192\.168\.105\.\d+ port 22/);
     expect(nat).toMatch(/port (= )?2201 /);
-    expect(log).toMatch(/a: annotation has errors; keeping its last valid rules/);
+    expect(log()).toMatch(/a: annotation has errors; keeping its last valid rules/);
   });
 
   it("leaves a VM that `down` took out alone until `up` names it again", async () => {
     await sb.addInstance("a", annotated(2201));
-    const w = startWatcher();
-    let log = "";
-    w.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    const log = startWatcherWithLog();
     await sb.startVm("a");
     await eventually(async () => /2201/.test(await anchorNat()), "a forwarded");
     expect((await sb.run(["down", "a"])).exitCode).toBe(0);
     // An edit makes the watcher look again; it must not bring `a` back.
     writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2301));
-    await eventually(() => /a: held down by `limactl limawan down`/.test(log), "the watcher saying a is held down");
+    await eventually(() => /a: held down by `limactl limawan down`/.test(log()), "the watcher saying a is held down");
     expect(await anchorNat()).not.toMatch(/2201|2301/);
     expect((await sb.run(["up", "a"])).exitCode).toBe(0);
     await eventually(async () => /2301/.test(await anchorNat()), "a forwarded again after up");
@@ -161,15 +162,13 @@ describe("watch", () => {
   it("never edits or reloads pf.conf itself: missing anchor points are reported, once", async () => {
     const pfConfBefore = readFileSync(sb.paths.pfConf, "utf8");
     await sb.addInstance("a", annotated(2201));
-    const w = startWatcher();
-    let log = "";
-    w.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    const log = startWatcherWithLog();
     await sb.startVm("a");
     await eventually(async () => /2201/.test(await anchorNat()), "a's anchor loaded");
-    await eventually(() => /anchor points are missing/.test(log), "the missing anchor points reported");
+    await eventually(() => /anchor points are missing/.test(log()), "the missing anchor points reported");
     writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2301)); // another run
     await eventually(async () => /2301/.test(await anchorNat()), "the edit applied");
-    expect(log.match(/anchor points are missing/g)).toHaveLength(1);
+    expect(log().match(/anchor points are missing/g)).toHaveLength(1);
     expect(readFileSync(sb.paths.pfConf, "utf8")).toBe(pfConfBefore);
     expect(sb.pfctlCalls().some((c) => c.argv.includes("-f") && !c.argv.includes("-a"))).toBe(false);
   });
