@@ -96,8 +96,9 @@ export async function desiredFromLima(
   listing: Promise<Instance[]> = ctx.lima.list(),
   heldDown: readonly string[] = [],
 ): Promise<{ vms: AppliedVm[]; skipped: Skipped[]; waitingForAddress: string[] }> {
-  const held = (await listing).filter((i) => isRunning(i) && heldDown.includes(i.name));
-  const instances = (await listing).filter((i) => isRunning(i) && !heldDown.includes(i.name));
+  const running = (await listing).filter((i) => isRunning(i));
+  const held = running.filter((i) => heldDown.includes(i.name));
+  const instances = running.filter((i) => !heldDown.includes(i.name));
   const order = [...instances].sort((a, b) => Number(!(b.name in applied)) - Number(!(a.name in applied)) || a.name.localeCompare(b.name));
   const vms: AppliedVm[] = [];
   const skipped: Skipped[] = held.map((i) => ({ instance: i.name, reason: `held down by \`limactl limawan down\`; \`limactl limawan up ${i.name}\` forwards it again`, diagnostics: [] }));

@@ -125,7 +125,7 @@ function checkedVmAddress(instance: string, address: Ipv4Address, reportedByGues
   throw new CliError(
     EXIT.FAILURE,
     `refusing to forward to \`${instance}\`: its address ${problem}`,
-    "PF would send the forwarded traffic there. Check the VM's network (limactl shell " + instance + " ip addr).",
+    `PF would send the forwarded traffic there. Check the VM's network (limactl shell ${instance} ip addr).`,
   );
 }
 
