@@ -23,7 +23,7 @@ export const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
 const BUILT_MAIN = path.join(REPO, "dist/plugin/main.js");
 export const STANDIN_BIN = path.join(REPO, "test/standins/bin");
 const PF_INSPECT = path.join(REPO, "test/standins/pfctl/inspect.mjs");
-const SHARED_FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/lima/", import.meta.url));
+const LIMA_FIXTURES = fileURLToPath(new URL("../fixtures/lima/", import.meta.url));
 
 export { APPLE_PF_CONF };
 
@@ -182,7 +182,7 @@ class SandboxImpl implements Sandbox {
     for (const dir of [path.join(this.paths.limaHome, "_config"), path.dirname(this.paths.pfConf), path.dirname(this.paths.dhcpdLeases), this.paths.launchdDir, standin]) {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
     }
-    copyFileSync(path.join(SHARED_FIXTURES, "networks.yaml"), path.join(this.paths.limaHome, "_config/networks.yaml"));
+    copyFileSync(path.join(LIMA_FIXTURES, "networks.yaml"), path.join(this.paths.limaHome, "_config/networks.yaml"));
     if (options.defaultImages !== false) writeFileSync(path.join(this.paths.limaHome, "_config/default.yaml"), DEFAULT_YAML);
     writeFileSync(this.paths.pfConf, APPLE_PF_CONF, { mode: 0o644 });
     for (const state of [this.paths.pfctlState, this.paths.sysctlState, this.paths.launchctlState]) {

@@ -5,10 +5,10 @@ import { parseInstanceList, parseIpAddrJson, routableNetworks } from "../../plug
 import { parseLabels, withoutNoise } from "../../plugin/host/pfctl.js";
 import { parseRouteGet } from "../../plugin/host/route.js";
 
-const SHARED = new URL("../../../shared/fixtures/lima/", import.meta.url);
+const FIXTURES = new URL("../fixtures/lima/", import.meta.url);
 
 describe("limactl list --json (fixtures/list-running.json)", () => {
-  const instances = parseInstanceList(readFileSync(new URL("list-running.json", SHARED), "utf8"));
+  const instances = parseInstanceList(readFileSync(new URL("list-running.json", FIXTURES), "utf8"));
 
   it("reads JSON Lines with the singular `network` key", () => {
     expect(instances.map((i) => [i.name, i.status])).toEqual([["db", "Stopped"], ["web", "Running"]]);

@@ -1,6 +1,6 @@
 // The stand-ins must behave like the real macOS and Lima tools, refusals included: a stand-in
 // that accepts anything proves nothing. Formats are checked against the fixtures in
-// /work/shared/fixtures/lima and the facts in LIMA-FACTS.md / PF-FACTS.md.
+// test/fixtures/lima (copied from the design notes' fixtures) and the facts in LIMA-FACTS.md / PF-FACTS.md.
 import { execa } from "execa";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -10,7 +10,7 @@ import { createSandbox, STANDIN_BIN, type Sandbox } from "../e2e/harness.js";
 import { parseRfc3339Ns } from "./lib/go-format.mjs";
 import { isAlive } from "./lib/lima-store.mjs";
 
-const FIXTURES = new URL("../../../shared/fixtures/lima/", import.meta.url);
+const FIXTURES = new URL("../fixtures/lima/", import.meta.url);
 const fixtureLines = readFileSync(new URL("list-running.json", FIXTURES), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
 
 const WEB = `minimumLimaVersion: "2.0.0"
