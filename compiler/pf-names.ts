@@ -1,8 +1,11 @@
 // PF identifiers for a forward: tables (≤31 characters, PF_TABLE_NAME_SIZE 32), tags and
 // labels (≤63, PF_TAG_NAME_SIZE / PF_RULE_LABEL_SIZE 64) — PF-FACTS.md §6–7. Too-long names
 // are shortened deterministically (prefix + hash of the full name); collisions between
-// shortened names are reported by the emitter, never silently merged.
-import type { ForwardName, VmName } from "./ir.js";
+// shortened names are reported by validate/pf-names.ts, never silently merged.
+//
+// The one place a PF name is derived: the emitter writes these, and the plugin reads them
+// from the compiled anchor (or from `pfNamesOf` for rules loaded earlier), never rebuilding them.
+import type { Forward, ForwardName, VmName, VmSpec } from "./ir.js";
 
 export const MAX_TABLE_NAME = 31;
 export const MAX_TAG_NAME = 63;
@@ -27,6 +30,53 @@ export function forwardIdentifiers(vm: VmName, name: ForwardName): ForwardIdenti
     tag: shorten(base, "", MAX_TAG_NAME),
     label: shorten(`limawan:${vm}:${name}`, "", MAX_LABEL),
   };
+}
+
+/** The forward declares an overload table: a connection-rate limit on a TCP part. */
+export const hasBanTable = (forward: Forward): boolean => forward.limit !== null && forward.protocol !== "udp";
+/** The forward declares an allow-list table: sources other than any. */
+export const hasSourceTable = (forward: Forward): boolean => forward.sources.length > 0;
+
+/** What one forward writes into PF, by name: the compiled anchor lists one per forward. */
+export interface ForwardPfNames {
+  vm: VmName;
+  forward: ForwardName;
+  /** The lima.yaml and line of its expose statement. */
+  file: string;
+  line: number;
+  label: string;
+  tag: string;
+  /** Only the tables the forward declares (a name nobody writes is not ours to remove). */
+  banTable: string | null;
+  sourceTable: string | null;
+}
+
+export function forwardPfNames(spec: Pick<VmSpec, "vm" | "file">, forward: Forward): ForwardPfNames {
+  const ids = forwardIdentifiers(spec.vm, forward.name);
+  return {
+    vm: spec.vm,
+    forward: forward.name,
+    file: spec.file,
+    line: forward.line,
+    label: ids.label,
+    tag: ids.tag,
+    banTable: hasBanTable(forward) ? ids.banTable : null,
+    sourceTable: hasSourceTable(forward) ? ids.sourceTable : null,
+  };
+}
+
+/** The PF names of every forward of a VM (for rules loaded earlier, recorded as specs). */
+export function pfNamesOf(spec: VmSpec): ForwardPfNames[] {
+  return spec.forwards.map((forward) => forwardPfNames(spec, forward));
+}
+
+export function tablesOf(names: readonly ForwardPfNames[]): string[] {
+  const tables: string[] = [];
+  for (const n of names) {
+    if (n.sourceTable) tables.push(n.sourceTable);
+    if (n.banTable) tables.push(n.banTable);
+  }
+  return tables;
 }
 
 /**

@@ -1,10 +1,13 @@
 // The front half of the pipeline for one file: text → annotation → AST → draft → spec.
 // Pure: the caller reads the file and passes what it knows about the other VMs.
+import { isDeepStrictEqual } from "node:util";
 import { DiagnosticSink, type Diagnostic } from "./diagnostic.js";
-import { extractAnnotation } from "./extract.js";
+import { ANNOTATION_KEY, extractAnnotation } from "./extract.js";
 import type { VmDraft, VmSpec } from "./ir.js";
 import { lower, lowerStatements } from "./lower.js";
 import { parseAnnotation } from "./parse.js";
+import { printSpec } from "./print-dsl.js";
+import { specClashes } from "./validate/clashes.js";
 import { DEFAULT_POLICY, VmValidator, type Policy } from "./validate/index.js";
 
 export interface SourceFile { vm: string; file: string; text: string }
@@ -16,6 +19,8 @@ export interface FileResult {
   annotated: boolean;
   /** Present only when the file has no errors. */
   spec: VmSpec | null;
+  /** The spec on its own: present when every error is a clash with another VM's host port. */
+  standalone: VmSpec | null;
   diagnostics: Diagnostic[];
 }
 
@@ -32,25 +37,84 @@ export function readAnnotation(source: SourceFile): { annotated: boolean; draft:
 export function compileFile(source: SourceFile, others: readonly VmSpec[] = [], policy: Policy = DEFAULT_POLICY): FileResult {
   const sink = new DiagnosticSink(source.file);
   const annotation = extractAnnotation(source.text, sink);
-  let spec: VmSpec | null = null;
+  let result: { spec: VmSpec | null; standalone: VmSpec | null } = { spec: null, standalone: null };
   if (annotation.present) {
     const validator = new VmValidator(source.vm, source.file, others, sink, policy);
     const vmWide = lowerStatements(parseAnnotation(annotation.lines, sink), sink, (forward) => validator.add(forward));
-    spec = validator.finish(vmWide);
+    result = validator.finish(vmWide);
   }
-  return { vm: source.vm, file: source.file, annotated: annotation.present, spec: sink.hasErrors ? null : spec, diagnostics: sink.items };
+  const clean = !sink.hasErrors;
+  return {
+    vm: source.vm,
+    file: source.file,
+    annotated: annotation.present,
+    spec: clean ? result.spec : null,
+    standalone: result.standalone,
+    diagnostics: sink.items,
+  };
+}
+
+export interface CompileSetOptions {
+  /** VMs that keep their ports without being read again (applied, not re-read). */
+  kept?: readonly VmSpec[];
+  /**
+   * For each source, the spec it had when last applied, if any: it holds that VM's ports until
+   * the source itself is read, so an edit of an earlier file cannot take them.
+   */
+  held?: readonly (VmSpec | null)[];
+  /**
+   * A source with errors keeps its held spec (its last valid rules), as long as they clash with
+   * nothing accepted before it: the watcher does not drop a VM's forwards over a typo.
+   */
+  keepLastValid?: boolean;
+  policy?: Policy;
+}
+
+export interface SetResult extends FileResult {
+  /** The held spec standing in for this file's errors (keepLastValid), or null. */
+  lastValid: VmSpec | null;
 }
 
 /**
- * Several VMs together: each is checked against the ones before it, so a host port claimed
- * twice is reported on the later VM, naming the earlier one. Callers order the sources by
- * precedence (already-applied VMs first).
+ * Several VMs together: each is checked against the kept VMs, the held ones not read yet and
+ * the ones accepted before it, so a host port claimed twice is reported on the later VM, naming
+ * the earlier one. Callers order the sources by precedence (applied VMs first).
  */
-export function compileFiles(sources: readonly SourceFile[], policy: Policy = DEFAULT_POLICY): FileResult[] {
-  const accepted: VmSpec[] = [];
-  return sources.map((source) => {
-    const result = compileFile(source, accepted, policy);
+export function compileFiles(sources: readonly SourceFile[], options: CompileSetOptions = {}): SetResult[] {
+  const accepted: VmSpec[] = [...(options.kept ?? [])];
+  const held = options.held ?? [];
+  return sources.map((source, index) => {
+    const holding = held.slice(index + 1).filter((spec): spec is VmSpec => spec !== null && spec !== undefined);
+    const result = compileFile(source, holding.length > 0 ? [...accepted, ...holding] : accepted, options.policy);
+    let lastValid: VmSpec | null = null;
     if (result.spec) accepted.push(result.spec);
-    return result;
+    else if (options.keepLastValid && result.annotated && held[index] && !specClashes(held[index]!, accepted)) lastValid = held[index]!;
+    if (lastValid) accepted.push(lastValid);
+    return { ...result, lastValid };
   });
+}
+
+/**
+ * A spec that did not come straight from the compiler (read back from the state file) is
+ * trusted only if its statements compile back to exactly it: the same validators as fresh
+ * input, so a hand-edited record cannot carry what an annotation could not.
+ */
+export function recheckSpec(spec: VmSpec): VmSpec | null {
+  if (typeof spec.vm !== "string" || typeof spec.file !== "string" || !Array.isArray(spec.forwards)) return null;
+  let statements: string[];
+  try {
+    statements = printSpec(spec);
+  } catch {
+    return null; // not shaped like a spec at all
+  }
+  // One statement a line, each a double-quoted YAML string: nothing in a value can break out.
+  const text = `${ANNOTATION_KEY}:\n${statements.map((s) => `  - ${JSON.stringify(s)}\n`).join("")}`;
+  const result = compileFile({ vm: spec.vm, file: spec.file, text });
+  if (!result.spec || result.spec.forwards.length !== spec.forwards.length) return null;
+  const same = result.spec.forwards.every((f, i) => {
+    const { line: _a, ...fresh } = f;
+    const { line: _b, ...stored } = spec.forwards[i]!;
+    return isDeepStrictEqual(fresh, stored);
+  });
+  return same ? { ...spec, vm: result.spec.vm } : null;
 }

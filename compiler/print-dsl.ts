@@ -1,6 +1,7 @@
-// VmDraft → DSL text. Used by `expose` to write a statement back and by the round-trip
-// property test (parse(print(ir)) == ir).
-import { formatRange, type ForwardDraft, type VmDraft } from "./ir.js";
+// IR → DSL text. Drafts: the round-trip property test (parse(print(ir)) == ir). Specs: the
+// state file's records, checked again by compiling them back (pipeline.ts `recheckSpec`).
+import { formatRange, type ForwardDraft, type VmDraft, type VmSpec } from "./ir.js";
+import { FIRST_UNPRIVILEGED_PORT } from "./validate/ports.js";
 
 export function printForward(f: ForwardDraft): string {
   const parts = ["expose"];
@@ -21,4 +22,23 @@ export function printVm(vm: VmDraft): string {
   if (vm.allowPrivileged) lines.push("allow privileged");
   for (const f of vm.forwards) lines.push(printForward(f));
   return lines.map((l) => `${l}\n`).join("");
+}
+
+/**
+ * A validated spec → statements that compile back to it: every value explicit (name, protocol,
+ * sources, interfaces), `allow privileged` when a host port needs it. How a spec that comes from
+ * outside the compiler (the state file) goes through the validators again.
+ */
+export function printSpec(spec: VmSpec): string[] {
+  const lines = spec.forwards.some((f) => f.host.first < FIRST_UNPRIVILEGED_PORT) ? ["allow privileged"] : [];
+  for (const f of spec.forwards) {
+    const parts = ["expose", f.name, `${formatRange(f.guest)}/${f.protocol}`, "as", formatRange(f.host)];
+    if (f.sources.length > 0) parts.push("from", f.sources.join(", "));
+    if (f.interfaces) parts.push("on", f.interfaces.join(", "));
+    if (f.limit) parts.push("limit", `${f.limit.count}/${f.limit.seconds}s`);
+    if (f.max !== null) parts.push("max", String(f.max));
+    if (f.log) parts.push("log");
+    lines.push(parts.join(" "));
+  }
+  return lines;
 }

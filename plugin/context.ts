@@ -1,10 +1,7 @@
-// What every command receives: the environment, the logger and the host adapters.
-// Tests swap the programs on PATH, never these objects' internals.
+// What every command receives: the environment, the one Output and the host adapters.
 import { readEnvironment, type Environment } from "./environment.js";
-import { Lima } from "./host/lima.js";
-import { Pfctl } from "./host/pfctl.js";
-import { Sysctl } from "./host/sysctl.js";
-import { createRunner, type Runner } from "./host/run.js";
+import { createHost, type Host } from "./host/index.js";
+import { createRunner } from "./host/run.js";
 import { colourWanted, Output } from "./output.js";
 
 export interface GlobalOptions { json?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean; dryRun?: boolean }
@@ -12,10 +9,7 @@ export interface GlobalOptions { json?: boolean; quiet?: boolean; verbose?: bool
 export interface Context {
   environment: Environment;
   out: Output;
-  runner: Runner;
-  lima: Lima;
-  pfctl: Pfctl;
-  sysctl: Sysctl;
+  host: Host;
   dryRun: boolean;
 }
 
@@ -35,13 +29,5 @@ export function createContext(options: GlobalOptions, env: NodeJS.ProcessEnv = p
     dryRun,
     report: (line) => out.print(line),
   });
-  return {
-    environment,
-    out,
-    runner,
-    lima: new Lima(runner, environment.paths.limaHome, environment.paths.dhcpdLeases),
-    pfctl: new Pfctl(runner),
-    sysctl: new Sysctl(runner),
-    dryRun,
-  };
+  return { environment, out, host: createHost(environment, runner), dryRun };
 }

@@ -1,5 +1,6 @@
 // One error type for the CLI: a message for people, a hint for what to do, and the exit
 // code of the command contract (docs/DESIGN.md "Command-line contract").
+import type { Diagnostic } from "../compiler/diagnostic.js";
 
 export const EXIT = {
   OK: 0,
@@ -10,6 +11,8 @@ export const EXIT = {
   ENVIRONMENT: 3,
   /** A host command failed; nothing was changed. */
   HOST_COMMAND: 4,
+  /** A LimaWAN bug (sysexits' EX_SOFTWARE): none of the above, which all mean something to the user. */
+  INTERNAL: 70,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -21,6 +24,8 @@ export class CliError extends Error {
     readonly hint?: string,
     /** Extra text shown verbatim (e.g. pfctl's own stderr). */
     readonly detail?: string,
+    /** Diagnostics behind the error, rendered with code frames from `sources` where known. */
+    readonly diagnostics: { items: readonly Diagnostic[]; sources: ReadonlyMap<string, string> } | null = null,
   ) {
     super(message);
   }

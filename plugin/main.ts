@@ -151,6 +151,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 function reportError(out: Output, error: unknown): ExitCode {
   if (error instanceof CliError) {
+    if (error.diagnostics) out.diagnostics(error.diagnostics.items, error.diagnostics.sources);
     out.error(error.message, error.hint, error.detail);
     return error.exitCode;
   }
@@ -158,5 +159,5 @@ function reportError(out: Output, error: unknown): ExitCode {
   const err = error instanceof Error ? error : new Error(String(error));
   out.error(`internal error: ${err.message}`, "This is a LimaWAN bug; please report it with the command you ran (add --verbose for the stack).");
   out.verbose(err.stack ?? "");
-  return EXIT.HOST_COMMAND;
+  return EXIT.INTERNAL;
 }

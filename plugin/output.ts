@@ -1,7 +1,8 @@
 // The one logger: data to stdout (text or --json), messages to stderr, colours only when
 // stderr/stdout is a terminal and neither --no-color nor NO_COLOR says otherwise.
 import pc from "picocolors";
-import type { Paint } from "../compiler/render-diagnostics.js";
+import { sortDiagnostics, type Diagnostic } from "../compiler/diagnostic.js";
+import { renderDiagnostics, type Paint } from "../compiler/render-diagnostics.js";
 
 export interface OutputOptions { json: boolean; quiet: boolean; verbose: boolean; color: boolean }
 
@@ -49,6 +50,19 @@ export class Output {
     this.stderr.write(`${this.colours.red(this.colours.bold("error:"))} ${message}\n`);
     if (detail) this.stderr.write(`${detail.trimEnd()}\n`);
     if (hint) this.stderr.write(`${this.colours.dim(`hint: ${hint}`)}\n`);
+  }
+
+  /**
+   * Diagnostics for people: code frames from `sources` (file → text; a file missing there gets
+   * no frame), then a count. With --json they travel in the command's JSON instead.
+   */
+  diagnostics(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>): void {
+    if (diagnostics.length === 0 || this.options.json) return;
+    this.stderr.write(`${renderDiagnostics(sortDiagnostics(diagnostics), sources, this.paint)}\n`);
+    const errors = diagnostics.filter((d) => d.severity === "error").length;
+    const warnings = diagnostics.length - errors;
+    const summary = [errors ? `${errors} error(s)` : "", warnings ? `${warnings} warning(s)` : ""].filter(Boolean).join(", ");
+    this.stderr.write(`\n${summary}\n`);
   }
 
   /** Progress that rewrites itself on a terminal and is silent elsewhere. */

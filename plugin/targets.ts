@@ -1,11 +1,10 @@
 // Command arguments → the lima.yaml files they name: an instance name (its lima.yaml under
-// LIMA_HOME) or a path to a file.
+// LIMA_HOME) or a path to a file. For `plan` and `check`, which read files, not VMs.
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { SourceFile } from "../compiler/pipeline.js";
-import type { Context } from "./context.js";
 import { CliError, EXIT } from "./errors.js";
+import type { Host } from "./host/index.js";
 
 export interface Target extends SourceFile { kind: "file" | "instance" }
 
@@ -19,38 +18,29 @@ export function vmNameForFile(file: string): string {
   return base === "lima" ? path.basename(path.dirname(path.resolve(file))) : base;
 }
 
-export async function resolveTargets(ctx: Context, args: readonly string[], options: { name?: string } = {}): Promise<Target[]> {
-  const names = args.length > 0 ? args : await instanceNames(ctx.environment.paths.limaHome);
+export async function resolveTargets(host: Host, args: readonly string[], options: { name?: string } = {}): Promise<Target[]> {
+  const names = args.length > 0 ? args : await host.lima.instanceNames();
   if (options.name && names.length !== 1) {
     throw new CliError(EXIT.USAGE, "--name applies to exactly one file");
   }
   const targets: Target[] = [];
   for (const arg of names) {
     const isFile = looksLikeFile(arg);
-    const file = isFile ? arg : path.join(ctx.environment.paths.limaHome, arg, "lima.yaml");
+    const file = isFile ? arg : host.lima.configFile(arg);
     let text: string;
     try {
-      text = await readFile(file, "utf8");
+      text = await host.files.read(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (isFile) throw new CliError(EXIT.FAILURE, `cannot read ${file}: ${code ?? String(error)}`);
-      throw new CliError(EXIT.FAILURE, `no Lima instance named \`${arg}\` (no ${file})`, "See `limactl list`; LIMA_HOME is " + ctx.environment.paths.limaHome);
+      throw new CliError(EXIT.FAILURE, `no Lima instance named \`${arg}\` (no ${file})`, `See \`limactl list\`; LIMA_HOME is ${host.lima.limaHome}`);
     }
     targets.push({ kind: isFile ? "file" : "instance", vm: options.name ?? (isFile ? vmNameForFile(file) : arg), file, text });
   }
   return targets;
 }
 
-/** Instance directories as Lima sees them: not starting with `_` or `.`, holding a lima.yaml. */
-export async function instanceNames(limaHome: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(limaHome, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith("_") && !e.name.startsWith(".") && existsSync(path.join(limaHome, e.name, "lima.yaml")))
-    .map((e) => e.name)
-    .sort();
+/** file → text, for code frames under diagnostics. */
+export function sourcesOfTargets(targets: readonly Target[]): Map<string, string> {
+  return new Map(targets.map((t) => [t.file, t.text]));
 }

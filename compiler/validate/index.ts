@@ -76,8 +76,11 @@ export class VmValidator {
     });
   }
 
-  /** The VM-wide checks, then the ones across forwards; the spec if nothing was wrong. */
-  finish(vmWide: VmStatements): VmSpec | null {
+  /**
+   * The VM-wide checks, then the ones across forwards. `spec` if nothing was wrong;
+   * `standalone` if nothing but clashes with other VMs was (what `status` lists as conflicting).
+   */
+  finish(vmWide: VmStatements): { spec: VmSpec | null; standalone: VmSpec | null } {
     const { sink } = this;
     if (!isVmName(this.vm)) {
       sink.error(
@@ -104,10 +107,12 @@ export class VmValidator {
       placed.push(claim);
     }
     validateHostOverlaps(placed, sink);
+    const ownErrors = errorCount(sink);
     validateClashes(placed, this.others, sink);
 
-    if (errorCount(sink) > this.errorsBefore || !isVmName(this.vm)) return null;
-    return { vm: this.vm, file: this.file, forwards: placed.map((c) => c.forward) };
+    if (ownErrors > this.errorsBefore || !isVmName(this.vm)) return { spec: null, standalone: null };
+    const spec: VmSpec = { vm: this.vm, file: this.file, forwards: placed.map((c) => c.forward) };
+    return { spec: errorCount(sink) > ownErrors ? null : spec, standalone: spec };
   }
 }
 

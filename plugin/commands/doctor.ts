@@ -1,65 +1,62 @@
 // `doctor`: prerequisites and host checks, each with what to do about it. Exit 1 when
 // something needed is wrong; reads what it can without root and says what it could not.
-import { readFile } from "node:fs/promises";
 import { compileFile } from "../../compiler/pipeline.js";
 import type { Context } from "../context.js";
+import { anchorPointsIn } from "../engine/pf-conf-edit.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
-import { routableNetworks } from "../host/lima.js";
-import { defaultInterface } from "../host/route.js";
+import { atLeast, routableNetworks } from "../host/lima.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
-import { anchorPointsIn } from "../pf-conf.js";
-import { daemonStatus } from "./install.js";
 
 type Level = "ok" | "warn" | "fail" | "unknown";
 interface Check { name: string; level: Level; detail: string; hint?: string }
 
 export async function doctor(ctx: Context): Promise<ExitCode> {
+  const { host } = ctx;
   const checks: Check[] = [];
   const add = (name: string, level: Level, detail: string, hint?: string) => checks.push({ name, level, detail, ...(hint ? { hint } : {}) });
-  const { platform, isRoot, paths } = ctx.environment;
+  const { platform, isRoot } = ctx.environment;
 
   add("macOS", platform === "darwin" ? "ok" : "fail", platform, platform === "darwin" ? undefined : "LimaWAN changes macOS PF; on other systems only plan/check work.");
   add("root", isRoot ? "ok" : "warn", isRoot ? "running as root" : "not root: PF state cannot be read", isRoot ? undefined : "Run `sudo limactl limawan doctor` for the full picture.");
 
-  const version = await ctx.runner.run("limactl", ["--version"], { asUser: true }).catch((e: unknown) => (e instanceof CliError ? e : null));
-  if (version instanceof CliError || version === null) add("Lima", "fail", "limactl not found on PATH", "Install Lima 2.0 or newer: brew install lima");
-  else {
-    const m = /version v?(\d+)\.(\d+)/.exec(version.stdout);
-    const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-    if (major < 2) add("Lima", "fail", version.stdout.trim() || "unknown version", "LimaWAN is a Lima 2.0 plugin: upgrade Lima.");
-    else add("Lima", major === 2 && minor < 1 ? "warn" : "ok", version.stdout.trim(), major === 2 && minor < 1 ? "Lima 2.1 adds `limactl watch`; the watcher falls back to the instance directories." : undefined);
-  }
+  const version = await host.lima.version();
+  if (!version) add("Lima", "fail", "limactl not found on PATH (or it printed no version)", "Install Lima 2.0 or newer: brew install lima");
+  else if (!atLeast(version, 2, 0)) add("Lima", "fail", version.text, "LimaWAN is a Lima 2.0 plugin: upgrade Lima.");
+  else if (!atLeast(version, 2, 1)) add("Lima", "warn", version.text, "Lima 2.1 adds `limactl watch`; the watcher falls back to the instance directories.");
+  else add("Lima", "ok", version.text);
 
-  const pfConf = await readFile(paths.pfConf, "utf8").catch(() => null);
-  if (pfConf === null) add("pf.conf", "fail", `cannot read ${paths.pfConf}`);
+  const pfConf = await host.pfConf.read().catch(() => null);
+  if (pfConf === null) add("pf.conf", "fail", `cannot read ${host.pfConf.file}`);
   else {
     const points = anchorPointsIn(pfConf);
-    add("pf.conf anchor points", points.rdr && points.filter ? "ok" : "warn", points.rdr && points.filter ? `present in ${paths.pfConf}` : `missing from ${paths.pfConf}`, points.rdr && points.filter ? undefined : "sudo limactl limawan install (a macOS update may have rewritten the file)");
+    const ok = points.rdr && points.filter;
+    add("pf.conf anchor points", ok ? "ok" : "warn", ok ? `present in ${host.pfConf.file}` : `missing from ${host.pfConf.file}`, ok ? undefined : "sudo limactl limawan install (a macOS update may have rewritten the file)");
   }
 
   try {
-    const loaded = await ctx.pfctl.loadedAnchorPoints();
-    add("loaded anchor points", loaded.rdr && loaded.filter ? "ok" : "warn", loaded.rdr && loaded.filter ? "rdr-anchor and anchor \"limawan\" are loaded" : "not in the loaded ruleset", loaded.rdr && loaded.filter ? undefined : "`sudo limactl limawan up` restores them");
-    const enabled = await ctx.pfctl.enabled();
+    const loaded = await host.pfctl.loadedAnchorPoints();
+    const ok = loaded.rdr && loaded.filter;
+    add("loaded anchor points", ok ? "ok" : "warn", ok ? "rdr-anchor and anchor \"limawan\" are loaded" : "not in the loaded ruleset", ok ? undefined : "`sudo limactl limawan up` restores them");
+    const enabled = await host.pfctl.enabled();
     add("PF", enabled ? "ok" : "warn", enabled ? "enabled" : "disabled", enabled ? undefined : "`up` enables it with its own reference when a forward is applied");
   } catch (error) {
     add("PF", "unknown", error instanceof CliError ? error.message : String(error), error instanceof CliError && error.hint ? error.hint : "Run with sudo.");
   }
 
-  const forwarding = await ctx.sysctl.get(IP_FORWARDING).catch(() => null);
+  const forwarding = await host.sysctl.get(IP_FORWARDING).catch(() => null);
   add("IP forwarding", forwarding === null ? "unknown" : forwarding === "1" ? "ok" : "warn", forwarding === null ? "cannot read" : `${IP_FORWARDING}=${forwarding}`, forwarding === "0" ? "`up` turns it on when a forward is applied" : undefined);
 
-  const iface = await defaultInterface(ctx.runner);
+  const iface = await host.route.defaultInterface();
   add("default route", iface ? "ok" : "warn", iface ? `via ${iface}` : "none found", iface ? undefined : "Forwards need `interface IF` in their annotation, or --interface.");
 
-  const daemon = await daemonStatus(ctx).catch(() => null);
+  const daemon = await host.launchd.status().catch(() => null);
   if (daemon) add("watch daemon", daemon.loaded ? "ok" : "warn", daemon.loaded ? `loaded (log: ${daemon.log})` : daemon.installed ? "installed but not loaded" : "not installed", daemon.loaded ? undefined : "sudo limactl limawan install — or run `up` by hand after each start");
 
-  const instances = await ctx.lima.list().catch(() => []);
+  const instances = await host.lima.list().catch(() => []);
   for (const instance of instances) {
-    const text = await ctx.lima.readConfig(instance.name).catch(() => null);
+    const text = await host.lima.readConfig(instance.name).catch(() => null);
     if (text === null) continue;
-    const result = compileFile({ vm: instance.name, file: ctx.lima.configFile(instance.name), text });
+    const result = compileFile({ vm: instance.name, file: host.lima.configFile(instance.name), text });
     if (!result.annotated) continue;
     const errors = result.diagnostics.filter((d) => d.severity === "error");
     if (errors.length > 0) add(`instance ${instance.name}`, "fail", `${errors.length} annotation error(s)`, `limactl limawan check ${instance.name}`);

@@ -1,16 +1,12 @@
 // `expose INSTANCE STATEMENT…` / `unexpose INSTANCE NAME`: edit the instance's lima.yaml
 // annotation, keeping the rest of the file byte for byte, and refuse an edit that would not
 // validate. Applying is `up`'s (or the watcher's) job.
-import { stat } from "node:fs/promises";
-import writeFileAtomic from "write-file-atomic";
 import { hasErrors } from "../../compiler/diagnostic.js";
 import { compileFile } from "../../compiler/pipeline.js";
 import { didYouMean } from "../../compiler/suggest.js";
 import { addStatement, normaliseStatement, removeForward, type EditResult } from "../annotation-edit.js";
 import type { Context } from "../context.js";
-import { printDiagnostics } from "../diagnostics-output.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
-import { StateStore } from "../state.js";
 
 export async function expose(ctx: Context, args: string[]): Promise<ExitCode> {
   const [instance, ...words] = args;
@@ -41,10 +37,11 @@ export async function unexpose(ctx: Context, args: string[]): Promise<ExitCode> 
 }
 
 async function edit(ctx: Context, instance: string, change: (text: string, file: string) => EditResult): Promise<ExitCode> {
-  const file = ctx.lima.configFile(instance);
+  const { host } = ctx;
+  const file = host.lima.configFile(instance);
   let text: string;
   try {
-    text = await ctx.lima.readConfig(instance);
+    text = await host.lima.readConfig(instance);
   } catch {
     throw new CliError(EXIT.FAILURE, `no Lima instance named \`${instance}\` (no ${file})`, "See `limactl list`.");
   }
@@ -52,19 +49,13 @@ async function edit(ctx: Context, instance: string, change: (text: string, file:
   if (!result.ok) throw new CliError(EXIT.FAILURE, `cannot edit ${file}: ${result.reason}`);
 
   // Check the edited file as `up` would, against the VMs whose ports are already taken.
-  const state = await new StateStore(ctx.environment.paths.stateDir, ctx.runner).read().catch(() => null);
+  const state = await host.state.read().catch(() => null);
   const others = Object.values(state?.vms ?? {}).filter((vm) => vm.instance !== instance).map((vm) => vm.spec);
   const compiled = compileFile({ vm: instance, file, text: result.text }, others);
-  printDiagnostics(ctx.out, [{ file, text: result.text }], compiled.diagnostics);
+  ctx.out.diagnostics(compiled.diagnostics, new Map([[file, result.text]]));
   if (hasErrors(compiled.diagnostics)) throw new CliError(EXIT.FAILURE, `${file} was not changed`, "Fix the statement and try again.");
 
-  if (ctx.dryRun) {
-    ctx.runner.noteWrite(file, result.text);
-    return EXIT.OK;
-  }
-  const info = await stat(file);
-  // Keep the owner: under sudo the file must stay the user's, not become root's.
-  await writeFileAtomic(file, result.text, { mode: info.mode & 0o777, chown: { uid: info.uid, gid: info.gid } });
-  ctx.out.info(`updated ${file}; apply with: sudo limactl limawan up ${instance}  (the watch daemon applies it by itself)`);
+  await host.files.rewrite(file, result.text);
+  if (!ctx.dryRun) ctx.out.info(`updated ${file}; apply with: sudo limactl limawan up ${instance}  (the watch daemon applies it by itself)`);
   return EXIT.OK;
 }

@@ -1,36 +1,16 @@
 // `install` / `uninstall`: the launchd daemon that runs `watch` at boot for the invoking
 // user's LIMA_HOME, plus the PF anchor points in pf.conf. `uninstall` removes both, every
 // LimaWAN rule, and restores IP forwarding if LimaWAN turned it on.
-import { existsSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import writeFileAtomic from "write-file-atomic";
 import type { Context } from "../context.js";
-import { converge } from "../converge.js";
+import { installAnchorPoints, uninstallAnchorPoints } from "../engine/anchor-points.js";
+import { converge } from "../engine/converge.js";
+import { desiredState, UP_POLICY } from "../engine/desired-state.js";
+import { anchorPointsIn } from "../engine/pf-conf-edit.js";
 import { requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
-import { DAEMON_LABEL, daemonPlist, Launchd } from "../host/launchd.js";
+import { daemonPlist, DAEMON_LABEL } from "../host/launchd.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
-import { backupPath, installAnchorPoints, removeAnchorPointsFromFile } from "../pf-conf-file.js";
-import { anchorPointsIn } from "../pf-conf.js";
-import { StateStore } from "../state.js";
-
-export interface DaemonStatus { installed: boolean; loaded: boolean; plist: string; log: string }
-
-export function plistPath(ctx: Context): string {
-  return path.join(ctx.environment.paths.launchdDir, `${DAEMON_LABEL}.plist`);
-}
-
-export function logPath(ctx: Context): string {
-  return path.join(ctx.environment.paths.stateDir, "watch.log");
-}
-
-export async function daemonStatus(ctx: Context): Promise<DaemonStatus> {
-  const file = plistPath(ctx);
-  const installed = existsSync(file);
-  return { installed, loaded: installed && (await new Launchd(ctx.runner).loaded()), plist: file, log: logPath(ctx) };
-}
 
 const SYSTEM_PATH = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 
@@ -56,69 +36,50 @@ function daemonEnvironment(ctx: Context): Record<string, string> {
 
 export async function install(ctx: Context): Promise<ExitCode> {
   requireHostAccess(ctx.environment, "install", { dryRun: ctx.dryRun });
+  const { host, out } = ctx;
   // The daemon runs Lima as this user: Lima (2.1+) refuses to run as root.
   if (!ctx.environment.invokingUser && !ctx.dryRun) {
     throw new CliError(EXIT.ENVIRONMENT, "cannot tell whose Lima VMs to watch", "Run it as `sudo limactl limawan install` from the account that owns the VMs (not from a root shell).");
   }
-  const store = new StateStore(ctx.environment.paths.stateDir, ctx.runner);
-  await store.locked(async () => {
-    const { changed } = await installAnchorPoints(ctx);
-    ctx.out.info(changed ? `added the limawan anchor points to ${ctx.environment.paths.pfConf}` : `${ctx.environment.paths.pfConf} already has the limawan anchor points`);
-    const state = await store.read();
-    if (changed || !state.pfConf) await store.write({ ...state, pfConf: { addedBy: "install", backup: backupPath(ctx) } });
+  await host.state.locked(async () => {
+    const { changed } = await installAnchorPoints(host, out);
+    out.info(changed ? `added the limawan anchor points to ${host.pfConf.file}` : `${host.pfConf.file} already has the limawan anchor points`);
+    const state = await host.state.read();
+    if (changed || !state.pfConf) await host.state.write({ ...state, pfConf: { addedBy: "install", backup: host.pfConf.backup } });
   });
 
   const program = fileURLToPath(new URL("../../../plugin/bin/limactl-limawan", import.meta.url));
-  const text = daemonPlist({ node: process.execPath, program, environment: daemonEnvironment(ctx), logFile: logPath(ctx) });
-  const file = plistPath(ctx);
-  const launchd = new Launchd(ctx.runner);
-  if (ctx.dryRun) ctx.runner.noteWrite(file, text);
-  else await writeFileAtomic(file, text, { mode: 0o644 });
-  if (await launchd.loaded()) await launchd.bootout();
-  const booted = await launchd.bootstrap(file);
-  if (!booted.ok) throw new CliError(EXIT.HOST_COMMAND, `launchctl could not load ${file}`, "See `launchctl print system/" + DAEMON_LABEL + "`.", booted.message);
-  ctx.out.info(`${ctx.dryRun ? "would install" : "installed"} the watch daemon ${DAEMON_LABEL} (log: ${logPath(ctx)})`);
+  await host.launchd.install(daemonPlist({ node: process.execPath, program, environment: daemonEnvironment(ctx), logFile: host.launchd.logFile }));
+  out.info(`${ctx.dryRun ? "would install" : "installed"} the watch daemon ${DAEMON_LABEL} (log: ${host.launchd.logFile})`);
   return EXIT.OK;
 }
 
 export async function uninstall(ctx: Context): Promise<ExitCode> {
   requireHostAccess(ctx.environment, "uninstall", { dryRun: ctx.dryRun });
-  const launchd = new Launchd(ctx.runner);
-  const file = plistPath(ctx);
-  if (existsSync(file) || (await launchd.loaded())) {
-    await launchd.bootout();
-    if (ctx.dryRun) ctx.out.print(`would remove ${file}`);
-    else await rm(file, { force: true });
-    ctx.out.info(`removed the watch daemon ${DAEMON_LABEL}`);
-  }
+  const { host, out } = ctx;
+  if (await host.launchd.uninstall()) out.info(`removed the watch daemon ${DAEMON_LABEL}`);
 
   // Every rule, our PF reference, then the anchor points.
-  await converge(ctx, async () => []);
-  const store = new StateStore(ctx.environment.paths.stateDir, ctx.runner);
-  await store.locked(async () => {
-    const state = await store.read();
+  await converge(host, out, (state) => desiredState(host, state, { read: "none", drop: "all" }, UP_POLICY));
+  await host.state.locked(async () => {
+    const state = await host.state.read();
     // Between the two locks another command (an `up`) may have applied rules: deleting the
     // state now would leave them loaded with nobody knowing of them, and leak a PF reference.
     if (!ctx.dryRun && (Object.keys(state.vms).length > 0 || state.pfToken !== null)) {
       throw new CliError(EXIT.FAILURE, "another limawan command applied rules while uninstalling", "Run `sudo limactl limawan uninstall` again.");
     }
-    const pfConfText = await readFile(ctx.environment.paths.pfConf, "utf8").catch(() => "");
-    const points = anchorPointsIn(pfConfText);
+    const points = anchorPointsIn(await host.pfConf.read().catch(() => ""));
     if (points.rdr || points.filter) {
-      if (await removeAnchorPointsFromFile(ctx)) ctx.out.info(`removed the limawan anchor points from ${ctx.environment.paths.pfConf}`);
-      else ctx.out.warn(`${ctx.environment.paths.pfConf} has limawan anchor points LimaWAN did not add; left as they are`);
+      if (await uninstallAnchorPoints(host, out)) out.info(`removed the limawan anchor points from ${host.pfConf.file}`);
+      else out.warn(`${host.pfConf.file} has limawan anchor points LimaWAN did not add; left as they are`);
     }
     if (state.forwarding?.changedByLimawan) {
-      await ctx.sysctl.set(IP_FORWARDING, state.forwarding.prior);
-      ctx.out.info(`restored ${IP_FORWARDING} to ${state.forwarding.prior} (LimaWAN had turned it on)`);
+      await host.sysctl.set(IP_FORWARDING, state.forwarding.prior);
+      out.info(`restored ${IP_FORWARDING} to ${state.forwarding.prior} (LimaWAN had turned it on)`);
     }
-    if (ctx.dryRun) {
-      ctx.out.print(`would remove ${store.file} and ${backupPath(ctx)}`);
-    } else {
-      await rm(store.file, { force: true });
-      await rm(backupPath(ctx), { force: true });
-    }
+    await host.state.remove();
+    await host.pfConf.removeBackup();
   });
-  ctx.out.info(ctx.dryRun ? "dry run: nothing changed" : "LimaWAN is uninstalled");
+  out.info(ctx.dryRun ? "dry run: nothing changed" : "LimaWAN is uninstalled");
   return EXIT.OK;
 }

@@ -2,17 +2,14 @@
 // pending, stale or conflicting, with PF's counters; plus PF, anchor points, forwarding.
 // Reads what it can without root and says what it could not.
 import { CODES } from "../../compiler/diagnostic.js";
-import type { VmSpec } from "../../compiler/ir.js";
-import { compileFile } from "../../compiler/pipeline.js";
+import { pfNamesOf } from "../../compiler/pf-names.js";
 import type { Context } from "../context.js";
-import { labelsOf } from "../converge.js";
+import { desiredState, STATUS_POLICY, type DesiredState } from "../engine/desired-state.js";
+import { emptyState, type State } from "../engine/state.js";
+import { instanceStatus, type InstanceStatus } from "../engine/status-report.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
-import type { Instance } from "../host/lima.js";
-import type { LabelCounters } from "../host/pfctl.js";
+import type { DaemonStatus } from "../host/launchd.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
-import { StateStore, type State } from "../state.js";
-import { instanceStatus, type InstanceStatus } from "../status-report.js";
-import { daemonStatus, type DaemonStatus } from "./install.js";
 
 export interface HostStatus {
   pf: { enabled: boolean; anchorPoints: { rdr: boolean; filter: boolean }; referenceHeld: boolean } | null;
@@ -22,6 +19,7 @@ export interface HostStatus {
 }
 
 export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
+  const { host } = ctx;
   const unreadable: string[] = [];
   const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | null> => {
     try {
@@ -32,21 +30,19 @@ export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
     }
   };
 
-  const state = (await attempt("state", () => new StateStore(ctx.environment.paths.stateDir, ctx.runner).read())) ?? null;
-  const instances = (await attempt("Lima instances", () => ctx.lima.list())) ?? [];
-  const labels = await attempt("PF counters", () => ctx.pfctl.labels());
-  const anchorPoints = await attempt("PF anchor points", () => ctx.pfctl.loadedAnchorPoints());
-  const enabled = await attempt("PF status", () => ctx.pfctl.enabled());
-  const references = await attempt("PF references", () => ctx.pfctl.references());
-  const forwarding = await attempt("IP forwarding", () => ctx.sysctl.get(IP_FORWARDING));
-  const daemon = await attempt("launchd daemon", () => daemonStatus(ctx));
+  const state = await attempt("state", () => host.state.read());
+  const desired = await attempt("Lima instances", () => desiredState(host, state ?? emptyState(), { read: "every" }, STATUS_POLICY));
+  const labels = await attempt("PF counters", () => host.pfctl.labels());
+  const anchorPoints = await attempt("PF anchor points", () => host.pfctl.loadedAnchorPoints());
+  const enabled = await attempt("PF status", () => host.pfctl.enabled());
+  const references = await attempt("PF references", () => host.pfctl.references());
+  const forwarding = await attempt("IP forwarding", () => host.sysctl.get(IP_FORWARDING));
+  const daemon = await attempt("launchd daemon", () => host.launchd.status());
 
-  const wanted = args.length > 0 ? args : [...new Set([...instances.map((i) => i.name), ...Object.keys(state?.vms ?? {})])].sort();
-  const rows: InstanceStatus[] = [];
-  for (const name of wanted) {
-    rows.push(await instanceRow(ctx, name, instances.find((i) => i.name === name), state, labels));
-  }
-  const host: HostStatus = {
+  const listed = desired?.read.map((r) => r.instance.name) ?? [];
+  const wanted = args.length > 0 ? args : [...new Set([...listed, ...Object.keys(state?.vms ?? {})])].sort();
+  const rows = wanted.map((name) => instanceRow(name, desired, state, labels));
+  const hostStatus: HostStatus = {
     pf:
       enabled !== null && anchorPoints !== null
         ? { enabled, anchorPoints, referenceHeld: Boolean(state?.pfToken && references?.has(state.pfToken)) }
@@ -56,46 +52,33 @@ export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
     unreadable,
   };
   // Loaded labels that belong to no known VM: left by a crash or a hand edit.
-  const known = new Set(Object.values(state?.vms ?? {}).flatMap((vm) => labelsOf(vm.spec)));
+  const known = new Set(Object.values(state?.vms ?? {}).flatMap((vm) => pfNamesOf(vm.spec).map((n) => n.label)));
   const strays = [...(labels?.keys() ?? [])].filter((l) => !known.has(l));
 
   if (ctx.out.options.json) {
-    ctx.out.json({ host, instances: rows, strayLabels: strays });
+    ctx.out.json({ host: hostStatus, instances: rows, strayLabels: strays });
     return EXIT.OK;
   }
-  printStatus(ctx, host, rows, strays);
+  printStatus(ctx, hostStatus, rows, strays);
   return EXIT.OK;
 }
 
-async function instanceRow(ctx: Context, name: string, instance: Instance | undefined, state: State | null, labels: Map<string, LabelCounters> | null): Promise<InstanceStatus> {
-  const applied = state?.vms[name];
-  const others: VmSpec[] = Object.values(state?.vms ?? {}).filter((vm) => vm.instance !== name).map((vm) => vm.spec);
-  let text: string | null = null;
-  try {
-    text = await ctx.lima.readConfig(name);
-  } catch {
-    text = null;
-  }
-  const source = { vm: name, file: ctx.lima.configFile(name), text: text ?? "" };
-  // On its own for the forwards; against the applied VMs for the clashes.
-  const compiled = text !== null ? compileFile(source) : null;
-  const conflicts = new Map(
-    (text !== null ? compileFile(source, others).diagnostics : [])
-      .filter((d) => d.code === CODES.CLAIMED_BY_OTHER_VM)
-      .map((d) => [d.line, d.message] as const),
-  );
-  const address = instance?.status === "Running" ? await ctx.lima.guestAddress(instance).catch(() => null) : null;
+function instanceRow(name: string, desired: DesiredState | null, state: State | null, labels: Parameters<typeof instanceStatus>[2]): InstanceStatus {
+  const read = desired?.read.find((r) => r.instance.name === name);
+  const result = read?.result;
+  // Forwards whose host port another VM holds, by the line of their statement.
+  const conflicts = new Map((result?.diagnostics ?? []).filter((d) => d.code === CODES.CLAIMED_BY_OTHER_VM).map((d) => [d.line, d.message] as const));
   return instanceStatus(
     {
       instance: name,
-      status: instance?.status ?? (text === null ? "Deleted" : "Unknown"),
-      address,
-      annotated: compiled?.annotated ?? false,
-      spec: compiled?.spec ?? null,
-      diagnostics: compiled?.diagnostics ?? [],
+      status: read?.instance.status ?? (state?.vms[name] ? "Deleted" : "Unknown"),
+      address: read?.address ?? null,
+      annotated: result?.annotated ?? false,
+      spec: result?.standalone ?? null,
+      diagnostics: result?.diagnostics ?? [],
       conflicts,
     },
-    applied,
+    state?.vms[name],
     labels,
     state?.interfaces ?? [],
   );

@@ -2,9 +2,9 @@
 // VM starts or its address changes, removes them when it stops; exits cleanly on
 // SIGTERM/SIGINT, leaving the rules of running VMs in place.
 import type { Context } from "../context.js";
+import { DEFAULT_WATCH_OPTIONS, Watcher } from "../engine/watcher.js";
 import { requireHostAccess } from "../environment.js";
 import { EXIT, type ExitCode } from "../errors.js";
-import { DEFAULT_WATCH_OPTIONS, Watcher } from "../watcher.js";
 
 export async function watch(ctx: Context): Promise<ExitCode> {
   requireHostAccess(ctx.environment, "watch", { dryRun: false });

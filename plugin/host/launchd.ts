@@ -1,6 +1,11 @@
 // launchd adapter: the watch daemon's plist (built with the plist library, not a string
-// template) and launchctl bootstrap/bootout/print in the system domain.
+// template), where it lives, and launchctl bootstrap/bootout/print in the system domain.
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import path from "node:path";
 import plist from "plist";
+import writeFileAtomic from "write-file-atomic";
+import { CliError, EXIT } from "../errors.js";
 import type { Runner } from "./run.js";
 
 export const DAEMON_LABEL = "dev.limawan.watch";
@@ -13,6 +18,8 @@ export interface DaemonPlistInput {
   environment: Record<string, string>;
   logFile: string;
 }
+
+export interface DaemonStatus { installed: boolean; loaded: boolean; plist: string; log: string }
 
 export function daemonPlist(input: DaemonPlistInput): string {
   return plist.build({
@@ -30,20 +37,48 @@ export function daemonPlist(input: DaemonPlistInput): string {
 }
 
 export class Launchd {
-  constructor(private readonly runner: Runner) {}
+  /** The daemon's plist in the launchd directory. */
+  readonly plistFile: string;
+  /** The daemon's log, beside LimaWAN's state. */
+  readonly logFile: string;
+
+  constructor(private readonly runner: Runner, launchdDir: string, stateDir: string) {
+    this.plistFile = path.join(launchdDir, `${DAEMON_LABEL}.plist`);
+    this.logFile = path.join(stateDir, "watch.log");
+  }
+
+  async status(): Promise<DaemonStatus> {
+    const installed = existsSync(this.plistFile);
+    return { installed, loaded: installed && (await this.loaded()), plist: this.plistFile, log: this.logFile };
+  }
 
   async loaded(): Promise<boolean> {
     const result = await this.runner.run("launchctl", ["print", `system/${DAEMON_LABEL}`]);
     return result.exitCode === 0;
   }
 
-  async bootstrap(plistFile: string): Promise<{ ok: boolean; message: string }> {
-    const result = await this.runner.change("launchctl", ["bootstrap", "system", plistFile]);
-    return { ok: result.exitCode === 0, message: result.stderr.trim() || result.stdout.trim() };
+  /** Write the plist (dry-run: show it), then (re)load it. */
+  async install(text: string): Promise<void> {
+    if (this.runner.dryRun) this.runner.noteWrite(this.plistFile, text);
+    else await writeFileAtomic(this.plistFile, text, { mode: 0o644 });
+    if (await this.loaded()) await this.bootout();
+    const result = await this.runner.change("launchctl", ["bootstrap", "system", this.plistFile]);
+    if (result.exitCode !== 0) {
+      throw new CliError(EXIT.HOST_COMMAND, `launchctl could not load ${this.plistFile}`, `See \`launchctl print system/${DAEMON_LABEL}\`.`, result.stderr.trim() || result.stdout.trim());
+    }
+  }
+
+  /** Stop and unload the daemon and remove its plist; returns false when there was none. */
+  async uninstall(): Promise<boolean> {
+    if (!existsSync(this.plistFile) && !(await this.loaded())) return false;
+    await this.bootout();
+    if (this.runner.dryRun) this.runner.report(`would remove ${this.plistFile}`);
+    else await rm(this.plistFile, { force: true });
+    return true;
   }
 
   /** Stop and unload; not loaded is fine. */
-  async bootout(): Promise<void> {
+  private async bootout(): Promise<void> {
     await this.runner.change("launchctl", ["bootout", `system/${DAEMON_LABEL}`]);
   }
 }

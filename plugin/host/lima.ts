@@ -1,13 +1,18 @@
-// Lima adapter: instances from `limactl list --json` (JSON Lines from a pipe; the key is
-// `network`, singular — LIMA-FACTS.md §2), lima.yaml from the instance directory, and the
-// guest's vmnet address from the host's DHCP leases, else from the guest itself.
-import { readFile } from "node:fs/promises";
+// Lima adapter: everything LimaWAN learns from Lima, parsed here and nowhere else.
+// - instances from `limactl list --json` (JSON Lines from a pipe; the key is `network`,
+//   singular — LIMA-FACTS.md §2) and the instance directories under $LIMA_HOME (§3);
+// - the guest's vmnet address from the host's DHCP leases, else from the guest itself (§5);
+// - host-agent events from `limactl watch --json` (Lima ≥ 2.1) or ha.stdout.log (§4).
+// limactl always runs as the VMs' owner: Lima refuses root (§9).
+import { existsSync, watch as fsWatch, type FSWatcher } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { createInterface } from "node:readline";
+import { parse as parseYaml } from "yaml";
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { parseIpv4Address, vmAddressProblem, vmNetwork, type VmNetwork } from "../../compiler/validate/addresses.js";
-import { parse as parseYaml } from "yaml";
 import { CliError, EXIT } from "../errors.js";
-import { addressForMac, parseLeases } from "./dhcp-leases.js";
+import { addressForMac, type Leases } from "./leases.js";
 import type { Runner } from "./run.js";
 
 export interface LimaNetwork { lima?: string; vzNAT?: boolean; socket?: string; macAddress?: string; interface?: string }
@@ -18,6 +23,187 @@ export interface Instance {
   dir: string;
   network: LimaNetwork[];
   hostAgentPID?: number;
+}
+
+export interface LimaVersion { major: number; minor: number; patch: number; text: string }
+
+/** What a host-agent event means for forwarding: only `running` and `stopping` are acted on. */
+export type LimaPhase = "booting" | "running" | "stopping";
+export interface LimaEvent { instance: string; phase: LimaPhase }
+
+/** Lima's default start timeout is 10 minutes. */
+const START_TIMEOUT_MS = 11 * 60_000;
+
+export class Lima {
+  constructor(
+    private readonly runner: Runner,
+    readonly limaHome: string,
+    private readonly leases: Leases,
+  ) {}
+
+  async list(names: readonly string[] = []): Promise<Instance[]> {
+    const result = await this.runner.run("limactl", ["list", "--json", ...names], { asUser: true });
+    if (result.exitCode !== 0) {
+      const unmatched = /unmatched instances/.test(result.stderr);
+      throw new CliError(
+        unmatched ? EXIT.FAILURE : EXIT.HOST_COMMAND,
+        unmatched ? `no Lima instance named ${names.join(", ")}` : "`limactl list --json` failed",
+        unmatched ? "See `limactl list` for the instances you have." : undefined,
+        unmatched ? undefined : result.stderr,
+      );
+    }
+    return parseInstanceList(result.stdout);
+  }
+
+  /** `limactl --version`, or null when limactl is missing or says something else. */
+  async version(): Promise<LimaVersion | null> {
+    const result = await this.runner.run("limactl", ["--version"], { asUser: true }).catch(() => null);
+    return result && result.exitCode === 0 ? parseVersion(result.stdout) : null;
+  }
+
+  /** `limactl start NAME`, as the VMs' owner; throws with Lima's last lines when it fails. */
+  async start(name: string): Promise<void> {
+    const result = await this.runner.change("limactl", ["start", name], { asUser: true, timeoutMs: START_TIMEOUT_MS });
+    if (result.exitCode !== 0) {
+      throw new CliError(EXIT.FAILURE, `limactl start ${name} failed`, "See the output above and `limactl list`.", result.stderr.trim().split("\n").slice(-10).join("\n"));
+    }
+  }
+
+  /** Instance directories as Lima sees them: not starting with `_` or `.`, holding a lima.yaml. */
+  async instanceNames(): Promise<string[]> {
+    const entries = await readdir(this.limaHome, { withFileTypes: true }).catch(() => []);
+    return entries
+      .filter((e) => e.isDirectory() && isInstanceDir(e.name) && existsSync(this.configFile(e.name)))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  configFile(name: string): string {
+    return path.join(this.limaHome, name, "lima.yaml");
+  }
+
+  async readConfig(name: string): Promise<string> {
+    return readFile(this.configFile(name), "utf8");
+  }
+
+  /**
+   * The guest's address on its vmnet network, or null when it has none yet. Throws when the
+   * address found is one PF must never redirect to (vmAddressProblem says why).
+   */
+  async guestAddress(instance: Instance): Promise<Ipv4Address | null> {
+    const networks = routableNetworks(instance);
+    const leases = await this.leases.read();
+    if (leases) {
+      for (const network of networks) {
+        if (network.lima === "bridged" || !network.macAddress) continue; // bridged leases live on the LAN's DHCP server
+        const address = addressForMac(leases, network.macAddress);
+        if (address) return checkedVmAddress(instance.name, address, false);
+      }
+    }
+    if (instance.status !== "Running") return null;
+    const device = networks[0]?.interface ?? "lima0";
+    const result = await this.runner.run("limactl", ["shell", "--workdir", "/", instance.name, "ip", "-4", "-j", "addr", "show", "dev", device], {
+      asUser: true,
+      timeoutMs: 20_000,
+    });
+    if (result.exitCode !== 0) return null;
+    const address = parseIpAddrJson(result.stdout);
+    return address && checkedVmAddress(instance.name, address, true, await this.network(networks[0]?.lima));
+  }
+
+  /** `limactl watch --json`: one LimaEvent per host-agent event, until it exits. */
+  followEvents(onEvent: (event: LimaEvent) => void): { exited: Promise<unknown>; stop(): void } {
+    const child = this.runner.stream("limactl", ["watch", "--json"], { asUser: true });
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const event = parseWatchLine(line);
+      if (event) onEvent(event);
+    });
+    return { exited: child.then(() => undefined), stop: () => child.kill("SIGTERM") };
+  }
+
+  /**
+   * The instance directories, for Lima < 2.1 and for what `limactl watch` does not report:
+   * an instance created or deleted, its lima.yaml edited, its host agent gone (`stop -f`, a
+   * crash). `events` also reads ha.stdout.log's newest event when asked to (no event stream).
+   */
+  async watchInstances(handlers: InstanceHandlers): Promise<{ close(): void; watching: boolean }> {
+    const watchers = new Map<string, FSWatcher>();
+    const watchOne = (name: string) => {
+      const dir = path.join(this.limaHome, name);
+      try {
+        const watcher = fsWatch(dir, (_event, file) => {
+          if (file === "lima.yaml") handlers.configChanged(name);
+          else if (file === "ha.pid") handlers.hostAgent(name, existsSync(path.join(dir, file)));
+          else if (file === "ha.stdout.log" && handlers.wantsEventLog()) void this.lastLoggedEvent(name).then((e) => e && handlers.event(e));
+        });
+        watcher.on("error", () => undefined);
+        watchers.set(name, watcher);
+      } catch {
+        // The directory went away between the scan and the watch.
+      }
+    };
+    const scan = async () => {
+      const entries = await readdir(this.limaHome, { withFileTypes: true }).catch(() => []);
+      const names = new Set(entries.filter((e) => e.isDirectory() && isInstanceDir(e.name)).map((e) => e.name));
+      for (const name of names) if (!watchers.has(name)) watchOne(name);
+      for (const [name, watcher] of watchers) {
+        if (!names.has(name)) {
+          watcher.close();
+          watchers.delete(name);
+          handlers.deleted(name);
+        }
+      }
+    };
+    await scan();
+    let home: FSWatcher | null = null;
+    try {
+      home = fsWatch(this.limaHome, () => void scan());
+      home.on("error", () => undefined);
+    } catch {
+      home = null;
+    }
+    return {
+      watching: home !== null,
+      close: () => {
+        home?.close();
+        for (const w of watchers.values()) w.close();
+      },
+    };
+  }
+
+  private async lastLoggedEvent(name: string): Promise<LimaEvent | null> {
+    const text = await readFile(path.join(this.limaHome, name, "ha.stdout.log"), "utf8").catch(() => "");
+    const last = text.trimEnd().split("\n").pop();
+    const phase = last ? parseEventPhase(last) : null;
+    return phase ? { instance: name, phase } : null;
+  }
+
+  /** A vmnet network from $LIMA_HOME/_config/networks.yaml; null if bridged, unknown or unreadable. */
+  private async network(name: string | undefined): Promise<VmNetwork | null> {
+    if (!name) return null;
+    try {
+      const config = parseYaml(await readFile(path.join(this.limaHome, "_config", "networks.yaml"), "utf8")) as { networks?: Record<string, { mode?: string; gateway?: unknown; netmask?: unknown }> };
+      const network = config?.networks?.[name];
+      if (!network || network.mode === "bridged") return null;
+      return vmNetwork(name, network.gateway, network.netmask ?? undefined);
+    } catch {
+      return null;
+    }
+  }
+}
+
+export interface InstanceHandlers {
+  configChanged(name: string): void;
+  /** ha.pid appeared (a start in progress) or disappeared (stopped, killed, crashed). */
+  hostAgent(name: string, present: boolean): void;
+  deleted(name: string): void;
+  /** Whether ha.stdout.log should be read (no `limactl watch` stream to say it). */
+  wantsEventLog(): boolean;
+  event(event: LimaEvent): void;
+}
+
+function isInstanceDir(name: string): boolean {
+  return !name.startsWith("_") && !name.startsWith(".");
 }
 
 export function parseInstanceList(stdout: string): Instance[] {
@@ -43,80 +229,47 @@ export function parseInstanceList(stdout: string): Instance[] {
   return instances;
 }
 
+/** `limactl version 2.2.0` (or `v2.2.0-153-g183a60d7` from a git build) — LIMA-FACTS.md §8. */
+export function parseVersion(stdout: string): LimaVersion | null {
+  const m = /^limactl version v?(\d+)\.(\d+)\.(\d+)/m.exec(stdout);
+  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text: stdout.trim() } : null;
+}
+
+export function atLeast(version: LimaVersion | null, major: number, minor: number): boolean {
+  return version !== null && (version.major > major || (version.major === major && version.minor >= minor));
+}
+
+/** A host-agent event (`{"status":{…}}` in ha.stdout.log) → what it means for forwarding. */
+export function parseEventPhase(line: string): LimaPhase | null {
+  let parsed: { status?: EventStatus; event?: { status?: EventStatus } };
+  try {
+    parsed = JSON.parse(line) as typeof parsed;
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== "object") return null;
+  const status = parsed.event?.status ?? parsed.status ?? {};
+  return status.exiting ? "stopping" : status.running ? "running" : "booting";
+}
+
+interface EventStatus { running?: boolean; exiting?: boolean }
+
+/** A line of `limactl watch --json`: `{"instance":"web","event":{"time":…,"status":{…}}}`. */
+export function parseWatchLine(line: string): LimaEvent | null {
+  let parsed: { instance?: unknown };
+  try {
+    parsed = JSON.parse(line) as typeof parsed;
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== "object" || typeof parsed.instance !== "string") return null;
+  const phase = parseEventPhase(line);
+  return phase ? { instance: parsed.instance, phase } : null;
+}
+
 /** Networks PF can route to: vmnet (lima:shared/host/bridged, socket_vmnet) and vzNAT; not user-v2. */
 export function routableNetworks(instance: Instance): LimaNetwork[] {
   return instance.network.filter((n) => n.vzNAT === true || Boolean(n.socket) || (Boolean(n.lima) && n.lima !== "user-v2"));
-}
-
-export class Lima {
-  constructor(
-    private readonly runner: Runner,
-    private readonly limaHome: string,
-    private readonly leasesFile: string,
-  ) {}
-
-  async list(names: readonly string[] = []): Promise<Instance[]> {
-    const result = await this.runner.run("limactl", ["list", "--json", ...names], { asUser: true });
-    if (result.exitCode !== 0) {
-      const unmatched = /unmatched instances/.test(result.stderr);
-      throw new CliError(
-        unmatched ? EXIT.FAILURE : EXIT.HOST_COMMAND,
-        unmatched ? `no Lima instance named ${names.join(", ")}` : "`limactl list --json` failed",
-        unmatched ? "See `limactl list` for the instances you have." : undefined,
-        unmatched ? undefined : result.stderr,
-      );
-    }
-    return parseInstanceList(result.stdout);
-  }
-
-  configFile(name: string): string {
-    return path.join(this.limaHome, name, "lima.yaml");
-  }
-
-  async readConfig(name: string): Promise<string> {
-    return readFile(this.configFile(name), "utf8");
-  }
-
-  /** The guest's address on its vmnet network, or null when it has none yet. */
-  async guestAddress(instance: Instance): Promise<Ipv4Address | null> {
-    const networks = routableNetworks(instance);
-    let leases: string | null = null;
-    try {
-      leases = await readFile(this.leasesFile, "utf8");
-    } catch {
-      leases = null; // no lease file yet (no vmnet VM ever started): ask the guest
-    }
-    if (leases) {
-      const parsed = parseLeases(leases);
-      for (const network of networks) {
-        if (network.lima === "bridged" || !network.macAddress) continue; // bridged leases live on the LAN's DHCP server
-        const address = addressForMac(parsed, network.macAddress);
-        if (address) return checkedVmAddress(instance.name, address, false);
-      }
-    }
-    if (instance.status !== "Running") return null;
-    const device = networks[0]?.interface ?? "lima0";
-    const result = await this.runner.run("limactl", ["shell", "--workdir", "/", instance.name, "ip", "-4", "-j", "addr", "show", "dev", device], {
-      asUser: true,
-      timeoutMs: 20_000,
-    });
-    if (result.exitCode !== 0) return null;
-    const address = parseIpAddrJson(result.stdout);
-    return address && checkedVmAddress(instance.name, address, true, await this.network(networks[0]?.lima));
-  }
-
-  /** A vmnet network from $LIMA_HOME/_config/networks.yaml; null if bridged, unknown or unreadable. */
-  private async network(name: string | undefined): Promise<VmNetwork | null> {
-    if (!name) return null;
-    try {
-      const config = parseYaml(await readFile(path.join(this.limaHome, "_config", "networks.yaml"), "utf8")) as { networks?: Record<string, { mode?: string; gateway?: unknown; netmask?: unknown }> };
-      const network = config?.networks?.[name];
-      if (!network || network.mode === "bridged") return null;
-      return vmNetwork(name, network.gateway, network.netmask ?? undefined);
-    } catch {
-      return null;
-    }
-  }
 }
 
 function checkedVmAddress(instance: string, address: Ipv4Address, reportedByGuest: boolean, network: VmNetwork | null = null): Ipv4Address {

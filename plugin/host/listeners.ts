@@ -6,8 +6,10 @@ import net from "node:net";
 
 export type PortProbe = "free" | "in-use" | "unknown";
 
-export async function probePort(protocol: "tcp" | "udp", port: number): Promise<PortProbe> {
-  return protocol === "tcp" ? probeTcp(port) : probeUdp(port);
+export class Listeners {
+  async probe(protocol: "tcp" | "udp", port: number): Promise<PortProbe> {
+    return protocol === "tcp" ? probeTcp(port) : probeUdp(port);
+  }
 }
 
 function probeTcp(port: number): Promise<PortProbe> {

@@ -23,6 +23,8 @@ export interface Runner {
   change(program: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** A file the command would write, for dry-run output: its content, or a one-line summary. */
   noteWrite(file: string, content: string, summary?: string): void;
+  /** Any other change dry-run only describes (a file it would remove). */
+  report(line: string): void;
   /** A long-running query whose stdout is read as a stream (`limactl watch --json`). */
   stream(program: string, args: readonly string[], options?: { asUser?: boolean }): ResultPromise;
 }
@@ -83,6 +85,7 @@ export function createRunner(context: RunnerContext): Runner {
     stream(program, args, options = {}) {
       return execa(program, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(Boolean(options.asUser && context.user)) });
     },
+    report: (line) => context.report(line),
     noteWrite(file, content, summary) {
       context.report(summary ? `would write ${file}: ${summary}` : `would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);
     },

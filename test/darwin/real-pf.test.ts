@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emitAnchor } from "../../compiler/emit-pf.js";
 import type { InterfaceName, Ipv4Address } from "../../compiler/ir.js";
 import { compileFile } from "../../compiler/pipeline.js";
-import { insertAnchorPoints } from "../../plugin/pf-conf.js";
+import { insertAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
 
 const isDarwin = process.platform === "darwin";
 const canSudo = isDarwin && spawnSync("sudo", ["-n", "true"]).status === 0;

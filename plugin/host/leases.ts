@@ -1,9 +1,53 @@
 // macOS bootpd's /var/db/dhcpd_leases: `{ name= ip_address= hw_address=1,<mac> … lease=0x… }`
-// blocks, MAC octets written without leading zeros (LIMA-FACTS.md §5). Pure parsing.
-import { parseIpv4Address } from "../../compiler/validate/addresses.js";
+// blocks, MAC octets written without leading zeros (LIMA-FACTS.md §5). The file is the only
+// record of a vmnet guest's address that the guest itself cannot forge.
+import { createHash } from "node:crypto";
+import { watch as fsWatch } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import type { Ipv4Address } from "../../compiler/ir.js";
+import { parseIpv4Address } from "../../compiler/validate/addresses.js";
 
 export interface Lease { name: string | null; address: Ipv4Address; mac: string; expires: number }
+
+export class Leases {
+  constructor(readonly file: string) {}
+
+  /** Every lease, or null when there is no lease file yet (no vmnet VM ever started). */
+  async read(): Promise<Lease[] | null> {
+    const text = await readFile(this.file, "utf8").catch(() => null);
+    return text === null ? null : parseLeases(text);
+  }
+
+  /**
+   * Calls `onChange` when the file's content changes. bootpd replaces the file, so the watch
+   * is on its directory, not the inode. Returns a closer, or null when the directory cannot
+   * be watched (the caller falls back to polling).
+   */
+  async watch(onChange: () => void): Promise<(() => void) | null> {
+    let last = await this.contentHash();
+    const check = async () => {
+      const now = await this.contentHash();
+      if (now !== last) {
+        last = now;
+        onChange();
+      }
+    };
+    try {
+      const watcher = fsWatch(path.dirname(this.file), (_event, name) => {
+        if (name === null || name === path.basename(this.file)) void check();
+      });
+      watcher.on("error", () => undefined);
+      return () => watcher.close();
+    } catch {
+      return null;
+    }
+  }
+
+  private async contentHash(): Promise<string> {
+    return createHash("sha256").update(await readFile(this.file, "utf8").catch(() => "")).digest("hex");
+  }
+}
 
 export function parseLeases(text: string): Lease[] {
   const leases: Lease[] = [];

@@ -1,9 +1,10 @@
 // Pure: what `status` shows, from what was read (instances, their compiled annotations, the
 // state file, PF's labels). One classification, printed as a table or as JSON.
-import type { Diagnostic } from "../compiler/diagnostic.js";
-import { formatRange, type Forward, type VmSpec } from "../compiler/ir.js";
-import { forwardIdentifiers } from "../compiler/pf-names.js";
-import type { LabelCounters } from "./host/pfctl.js";
+import { isDeepStrictEqual } from "node:util";
+import type { Diagnostic } from "../../compiler/diagnostic.js";
+import { formatRange, type Forward, type VmSpec } from "../../compiler/ir.js";
+import { pfNamesOf } from "../../compiler/pf-names.js";
+import type { LabelCounters } from "../host/pfctl.js";
 import type { AppliedVm } from "./state.js";
 
 export type ForwardState = "applied" | "pending" | "stale" | "conflicting" | "inactive";
@@ -47,8 +48,11 @@ export interface InstanceInput {
 export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefined, labels: ReadonlyMap<string, LabelCounters> | null, defaultInterfaces: readonly string[]): InstanceStatus {
   const running = input.status === "Running";
   const forwards: ForwardStatus[] = [];
-  const row = (vm: string, f: Forward, address: string | null, state: ForwardState, reason?: string): ForwardStatus => {
-    const counters = labels?.get(forwardIdentifiers(vm as VmSpec["vm"], f.name).label);
+  // Only loaded rules have counters: those of the applied record, by the names it was loaded with.
+  const loadedLabels = new Map(applied ? pfNamesOf(applied.spec).map((n) => [n.forward as string, n.label]) : []);
+  const row = (f: Forward, address: string | null, state: ForwardState, reason?: string): ForwardStatus => {
+    const label = loadedLabels.get(f.name);
+    const counters = label === undefined ? undefined : labels?.get(label);
     return {
       name: f.name,
       protocol: f.protocol,
@@ -67,18 +71,18 @@ export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefi
     for (const f of input.spec.forwards) {
       const was = applied?.spec.forwards.find((a) => a.name === f.name);
       const conflict = input.conflicts.get(f.line);
-      if (conflict && !was) forwards.push(row(input.instance, f, input.address, "conflicting", conflict));
-      else if (was && !running) forwards.push(row(input.instance, was, applied!.address, "stale", "VM is not running"));
-      else if (was && JSON.stringify(was) === JSON.stringify(f) && applied!.address === input.address) forwards.push(row(input.instance, f, applied!.address, "applied"));
-      else if (was && applied!.address !== input.address) forwards.push(row(input.instance, was, applied!.address, "stale", `VM address is now ${input.address ?? "unknown"}`));
-      else if (was) forwards.push(row(input.instance, was, applied!.address, "stale", "annotation changed since up"));
-      else if (running) forwards.push(row(input.instance, f, input.address, "pending"));
-      else forwards.push(row(input.instance, f, input.address, "inactive", "VM is not running"));
+      if (conflict && !was) forwards.push(row(f, input.address, "conflicting", conflict));
+      else if (was && !running) forwards.push(row(was, applied!.address, "stale", "VM is not running"));
+      else if (was && isDeepStrictEqual(was, f) && applied!.address === input.address) forwards.push(row(f, applied!.address, "applied"));
+      else if (was && applied!.address !== input.address) forwards.push(row(was, applied!.address, "stale", `VM address is now ${input.address ?? "unknown"}`));
+      else if (was) forwards.push(row(was, applied!.address, "stale", "annotation changed since up"));
+      else if (running) forwards.push(row(f, input.address, "pending"));
+      else forwards.push(row(f, input.address, "inactive", "VM is not running"));
     }
   }
   // Forwards still loaded whose statement left the annotation.
   for (const f of applied?.spec.forwards ?? []) {
-    if (!input.spec?.forwards.some((x) => x.name === f.name)) forwards.push(row(input.instance, f, applied!.address, "stale", "no longer in the annotation"));
+    if (!input.spec?.forwards.some((x) => x.name === f.name)) forwards.push(row(f, applied!.address, "stale", "no longer in the annotation"));
   }
   return {
     instance: input.instance,

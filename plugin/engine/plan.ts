@@ -1,9 +1,9 @@
-// plan(desired, installed, observed) → actions. Pure: the same planner serves `up`, `down`
-// and `watch`; plugin/apply.ts carries the actions out through the adapters.
+// plan(desired, installed, observed) → actions. Pure: the same planner serves every command
+// that changes the host and the watcher; apply.ts carries the actions out through the adapters.
 //
 // Applying the actions and observing again gives an empty plan (property-tested), which is
 // what makes `up` twice change nothing the second time.
-import type { AnchorText } from "./emit-pf.js";
+import type { AnchorText } from "../../compiler/emit-pf.js";
 
 export interface Observed {
   /** Our anchor points in the loaded main ruleset. */

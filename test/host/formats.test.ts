@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { addressForMac, normaliseMac, parseLeases } from "../../plugin/host/dhcp-leases.js";
+import { addressForMac, normaliseMac, parseLeases } from "../../plugin/host/leases.js";
 import { parseInstanceList, parseIpAddrJson, routableNetworks } from "../../plugin/host/lima.js";
 import { parseLabels, withoutNoise } from "../../plugin/host/pfctl.js";
 import { parseRouteGet } from "../../plugin/host/route.js";

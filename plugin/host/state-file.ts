@@ -1,44 +1,13 @@
-// LimaWAN's record of what it changed on the host: one JSON file in the state dir, written
-// atomically (write-file-atomic) under a cross-process lock (proper-lockfile), so two
-// commands at once lose nothing and a crash never leaves half a file.
-import { mkdir, readFile } from "node:fs/promises";
+// The state file adapter: one JSON file in the state dir, written atomically
+// (write-file-atomic) under a cross-process lock (proper-lockfile), so two commands at once
+// lose nothing and a crash never leaves half a file. What the file may say is engine/state.ts's.
+import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
-import type { VmSpec } from "../compiler/ir.js";
-import { CliError, EXIT } from "./errors.js";
-import type { Runner } from "./host/run.js";
-
-export const STATE_VERSION = 1;
-
-export interface AppliedVm {
-  instance: string;
-  file: string;
-  address: string;
-  spec: VmSpec;
-}
-
-export interface State {
-  version: typeof STATE_VERSION;
-  /** VMs whose rules are in the loaded anchor, by instance name. */
-  vms: Record<string, AppliedVm>;
-  /** sha256 of the anchor text last loaded, to skip identical reloads. */
-  anchorHash: string | null;
-  /** Default WAN interfaces the anchor was rendered with. */
-  interfaces: string[];
-  /** Our `pfctl -E` reference, released with -X when the last forward goes. */
-  pfToken: string | null;
-  /** net.inet.ip.forwarding as found before LimaWAN first set it. */
-  forwarding: { prior: string; changedByLimawan: boolean } | null;
-  /** pf.conf anchor points LimaWAN inserted, and the untouched copy kept beside the state. */
-  pfConf: { addedBy: "install" | "up"; backup: string } | null;
-  /** Instances `down` took out: the watcher leaves them alone until `up` names them again. */
-  heldDown: string[];
-}
-
-export function emptyState(): State {
-  return { version: STATE_VERSION, vms: {}, anchorHash: null, interfaces: [], pfToken: null, forwarding: null, pfConf: null, heldDown: [] };
-}
+import { CliError, EXIT } from "../errors.js";
+import { emptyState, parseState, type State } from "../engine/state.js";
+import type { Runner } from "./run.js";
 
 export class StateStore {
   readonly file: string;
@@ -57,17 +26,13 @@ export class StateStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
       throw new CliError(EXIT.ENVIRONMENT, `cannot read ${this.file}: ${(error as Error).message}`, "Run with sudo.");
     }
-    try {
-      const parsed = JSON.parse(text) as State;
-      if (parsed.version !== STATE_VERSION) throw new Error(`version ${String(parsed.version)}`);
-      return { ...emptyState(), ...parsed };
-    } catch (error) {
-      throw new CliError(
-        EXIT.ENVIRONMENT,
-        `${this.file} is damaged (${(error as Error).message})`,
-        "Move it aside and run `limactl limawan up --all`; LimaWAN rebuilds it from what pfctl reports.",
-      );
-    }
+    const parsed = parseState(text);
+    if (parsed.ok) return parsed.state;
+    throw new CliError(
+      EXIT.ENVIRONMENT,
+      `${this.file} is damaged (${parsed.reason})`,
+      "Move it aside and run `limactl limawan up --all`; LimaWAN rebuilds it from what pfctl reports.",
+    );
   }
 
   async write(state: State): Promise<void> {
@@ -79,6 +44,11 @@ export class StateStore {
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(this.file, text, { mode: 0o600 });
+  }
+
+  async remove(): Promise<void> {
+    if (this.runner.dryRun) this.runner.report(`would remove ${this.file}`);
+    else await rm(this.file, { force: true });
   }
 
   /** Run `fn` holding the state lock. In dry-run no lock is taken (nothing is written). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { AnchorText } from "../../compiler/emit-pf.js";
-import { plan, type Action, type Desired, type Installed, type Observed } from "../../compiler/plan.js";
+import { plan, type Action, type Desired, type Installed, type Observed } from "../../plugin/engine/plan.js";
 
 const desiredOf = (labels: string[], tables: string[] = []): Desired => ({
   text: labels.join("\n") as AnchorText,
@@ -26,7 +26,7 @@ function afterApplying(actions: Action[], desired: Desired, installed: Installed
       o = { ...o, labels: new Set(desired.labels) };
       i = { anchorHash: a.hash, tables: [...desired.tables] };
     }
-    // The state written after applying no longer lists the removed tables (plugin/converge.ts).
+    // The state written after applying no longer lists the removed tables (plugin/engine/converge.ts).
     if (a.kind === "remove-tables") i = { ...i, tables: i.tables.filter((t) => !a.tables.includes(t)) };
     if (a.kind === "flush-anchor") {
       o = { ...o, labels: new Set() };

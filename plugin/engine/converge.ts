@@ -1,0 +1,109 @@
+// The one engine behind every command that changes PF, and the watcher: under the state lock,
+// observe the host, correct the state by what pfctl reports, ask what should be forwarded,
+// compile the anchor, plan, apply, record.
+import { createHash } from "node:crypto";
+import { emitAnchor, type AnchorText } from "../../compiler/emit-pf.js";
+import type { InterfaceName } from "../../compiler/ir.js";
+import { pfNamesOf, tablesOf } from "../../compiler/pf-names.js";
+import { CliError, EXIT } from "../errors.js";
+import type { Host } from "../host/index.js";
+import { IP_FORWARDING } from "../host/sysctl.js";
+import type { Output } from "../output.js";
+import { applyActions } from "./apply.js";
+import { sourcesOf, type DesiredState } from "./desired-state.js";
+import { plan, type Action, type Desired, type Observed } from "./plan.js";
+import { reconcileState, type State } from "./state.js";
+import { wanInterfaces } from "./wan-interfaces.js";
+
+export interface ConvergeResult {
+  actions: Action[];
+  before: State;
+  after: State;
+  desired: DesiredState;
+  /** Our anchor points are missing from PF's loaded ruleset and were left so (restorePfConf false). */
+  anchorPointsMissing: boolean;
+}
+
+/** Observe what pfctl and sysctl say now. */
+export async function observeHost(host: Host, state: State): Promise<Observed> {
+  const [anchorPoints, references, forwarding, labels] = await Promise.all([
+    host.pfctl.loadedAnchorPoints(),
+    host.pfctl.references(),
+    host.sysctl.get(IP_FORWARDING),
+    host.pfctl.labels(),
+  ]);
+  return {
+    anchorPoints,
+    tokenHeld: state.pfToken !== null && references.has(state.pfToken),
+    forwarding,
+    labels: new Set(labels.keys()),
+  };
+}
+
+export function hashAnchor(text: AnchorText): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Which VMs to forward, given the state as pfctl confirms it (desiredState, under the lock). */
+export type Decide = (state: State) => Promise<DesiredState>;
+
+export interface ConvergeOptions {
+  /** --interface, overriding the default route's interface. */
+  interfaces?: readonly InterfaceName[];
+  /** Render with the interfaces recorded at the last load (down: the other VMs' rules stay byte-identical). */
+  keepInterfaces?: boolean;
+  /** New list of instances held down (down adds, up removes); unchanged when absent (watch). */
+  heldDown?: (before: State) => string[];
+  /**
+   * Restore missing anchor points by editing and loading pf.conf (default). The watcher says
+   * false: DESIGN.md keeps that to install/uninstall and `up`, since loading the main ruleset
+   * drops what other tools (vmnet's NAT, a VPN) loaded; repeated by a daemon, the two fight.
+   */
+  restorePfConf?: boolean;
+}
+
+export async function converge(host: Host, out: Output, decide: Decide, options: ConvergeOptions = {}): Promise<ConvergeResult> {
+  return host.state.locked(async () => {
+    const recorded = await host.state.read();
+    const observed = await observeHost(host, recorded);
+    const before = reconcileState(recorded, observed);
+    const desired = await decide(before);
+
+    const specs = desired.vms.map((vm) => vm.spec);
+    const recordedInterfaces = options.keepInterfaces && before.interfaces.length > 0 ? (before.interfaces as InterfaceName[]) : undefined;
+    const facts = specs.length > 0 ? await wanInterfaces(host, specs, options.interfaces ?? recordedInterfaces) : null;
+    const compiled = facts ? emitAnchor(desired.vms.map((vm) => ({ spec: vm.spec, address: vm.address })), facts) : null;
+    if (compiled && !compiled.ok) {
+      throw new CliError(EXIT.FAILURE, "the forwards' PF names collide; nothing was applied", "Rename the forwards the diagnostics name.", undefined, {
+        items: compiled.diagnostics,
+        sources: sourcesOf(desired),
+      });
+    }
+    const text = compiled?.ok ? compiled.text : ("" as AnchorText);
+    const forwards = compiled?.ok ? compiled.forwards : [];
+    const wanted: Desired = {
+      text,
+      hash: hashAnchor(text),
+      labels: new Set(forwards.map((f) => f.label)),
+      tables: tablesOf(forwards),
+    };
+    const installed = { anchorHash: before.anchorHash, tables: Object.values(before.vms).flatMap((vm) => tablesOf(pfNamesOf(vm.spec))) };
+    const planned = plan(wanted, installed, observed);
+    const anchorPointsMissing = options.restorePfConf === false && planned.some((a) => a.kind === "install-anchor-points");
+    const actions = anchorPointsMissing ? planned.filter((a) => a.kind !== "install-anchor-points") : planned;
+
+    // The state alone is not enough: it may have been lost while rules stayed loaded.
+    const record = await applyActions(host, out, actions, before, before.anchorHash === null && observed.labels.size === 0);
+    const after: State = {
+      ...before,
+      ...record,
+      vms: Object.fromEntries(desired.vms.map((vm) => [vm.instance, vm])),
+      // Null when nothing of ours is loaded (VMs whose annotations expose nothing included).
+      anchorHash: wanted.labels.size > 0 ? wanted.hash : null,
+      interfaces: facts ? [...facts.defaultInterfaces] : [],
+      heldDown: options.heldDown ? options.heldDown(before) : before.heldDown,
+    };
+    if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await host.state.write(after);
+    return { actions, before, after, desired, anchorPointsMissing };
+  });
+}

@@ -1,0 +1,107 @@
+// LimaWAN's record of what it changed on the host, as data: the shape, its validation when
+// read back (root trusts no file blindly), and its correction by what pfctl reports.
+import type { Ipv4Address, VmSpec } from "../../compiler/ir.js";
+import { pfNamesOf } from "../../compiler/pf-names.js";
+import { recheckSpec } from "../../compiler/pipeline.js";
+import { parseIpv4Address, vmAddressProblem } from "../../compiler/validate/addresses.js";
+import type { Observed } from "./plan.js";
+
+export const STATE_VERSION = 1;
+
+export interface AppliedVm {
+  instance: string;
+  file: string;
+  address: Ipv4Address;
+  spec: VmSpec;
+}
+
+export interface State {
+  version: typeof STATE_VERSION;
+  /** VMs whose rules are in the loaded anchor, by instance name. */
+  vms: Record<string, AppliedVm>;
+  /** sha256 of the anchor text last loaded, to skip identical reloads. */
+  anchorHash: string | null;
+  /** Default WAN interfaces the anchor was rendered with. */
+  interfaces: string[];
+  /** Our `pfctl -E` reference, released with -X when the last forward goes. */
+  pfToken: string | null;
+  /** net.inet.ip.forwarding as found before LimaWAN first set it. */
+  forwarding: { prior: string; changedByLimawan: boolean } | null;
+  /** pf.conf anchor points LimaWAN inserted, and the untouched copy kept beside the state. */
+  pfConf: { addedBy: "install" | "up"; backup: string } | null;
+  /** Instances `down` took out: the watcher leaves them alone until `up` names them again. */
+  heldDown: string[];
+}
+
+export function emptyState(): State {
+  return { version: STATE_VERSION, vms: {}, anchorHash: null, interfaces: [], pfToken: null, forwarding: null, pfConf: null, heldDown: [] };
+}
+
+/**
+ * The state file's text → a State, or why it cannot be trusted. Every VM's address and spec go
+ * through the validators fresh input goes through: a hand-edited `address: 127.0.0.1` or a rule
+ * no annotation could produce must never reach PF.
+ */
+export function parseState(text: string): { ok: true; state: State } | { ok: false; reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+  if (!isRecord(value)) return { ok: false, reason: "not a JSON object" };
+  if (value.version !== STATE_VERSION) return { ok: false, reason: `version ${String(value.version)}` };
+  const state = { ...emptyState(), ...value } as Record<string, unknown>;
+
+  if (!isRecord(state.vms)) return { ok: false, reason: "`vms` is not an object" };
+  const vms: Record<string, AppliedVm> = {};
+  for (const [name, record] of Object.entries(state.vms)) {
+    if (!isRecord(record) || record.instance !== name || typeof record.file !== "string") return { ok: false, reason: `vms.${name} is not a VM record` };
+    const address = typeof record.address === "string" ? parseIpv4Address(record.address) : null;
+    if (!address) return { ok: false, reason: `vms.${name}.address is not an IPv4 address` };
+    const problem = vmAddressProblem(address, false);
+    if (problem) return { ok: false, reason: `vms.${name}.address: ${problem}` };
+    const spec = isRecord(record.spec) ? recheckSpec(record.spec as unknown as VmSpec) : null;
+    if (!spec || spec.vm !== name) return { ok: false, reason: `vms.${name}.spec is not what an annotation compiles to` };
+    vms[name] = { instance: name, file: record.file, address, spec };
+  }
+  if (!(state.anchorHash === null || (typeof state.anchorHash === "string" && /^[0-9a-f]{64}$/.test(state.anchorHash)))) return { ok: false, reason: "`anchorHash` is not a sha256" };
+  if (!isStringArray(state.interfaces)) return { ok: false, reason: "`interfaces` is not a list of names" };
+  if (!(state.pfToken === null || (typeof state.pfToken === "string" && /^\d{1,20}$/.test(state.pfToken)))) return { ok: false, reason: "`pfToken` is not a PF token" };
+  const forwarding = state.forwarding;
+  if (!(forwarding === null || (isRecord(forwarding) && typeof forwarding.prior === "string" && /^\d+$/.test(forwarding.prior) && typeof forwarding.changedByLimawan === "boolean"))) {
+    return { ok: false, reason: "`forwarding` is not a recorded sysctl value" };
+  }
+  const pfConf = state.pfConf;
+  if (!(pfConf === null || (isRecord(pfConf) && (pfConf.addedBy === "install" || pfConf.addedBy === "up") && typeof pfConf.backup === "string"))) {
+    return { ok: false, reason: "`pfConf` is not a pf.conf record" };
+  }
+  if (!isStringArray(state.heldDown)) return { ok: false, reason: "`heldDown` is not a list of instance names" };
+  return { ok: true, state: { ...(state as unknown as State), vms } };
+}
+
+/**
+ * Make the recorded state true again (reboot, crash, hand edits): a token PF no longer knows
+ * is dropped; a VM whose rules are no longer loaded is no longer applied.
+ */
+export function reconcileState(state: State, observed: Observed): State {
+  const vms: Record<string, AppliedVm> = {};
+  for (const [name, vm] of Object.entries(state.vms)) {
+    if (pfNamesOf(vm.spec).every((names) => observed.labels.has(names.label))) vms[name] = vm;
+  }
+  const anchorIntact = Object.keys(vms).length === Object.keys(state.vms).length;
+  return {
+    ...state,
+    vms,
+    pfToken: observed.tokenHeld ? state.pfToken : null,
+    anchorHash: anchorIntact ? state.anchorHash : null,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
+}

@@ -1,0 +1,58 @@
+// A running instance's vmnet address, optionally waiting for it (DHCP can lag the `running`
+// event by a few seconds). `ip` prints it; `up --wait` waits here, before taking the state lock.
+import type { Ipv4Address } from "../../compiler/ir.js";
+import { CliError, EXIT } from "../errors.js";
+import type { Host } from "../host/index.js";
+import { routableNetworks, type Instance } from "../host/lima.js";
+import type { Output } from "../output.js";
+
+export const POLL_INTERVAL_MS = 500;
+
+export interface LocatedVm { instance: Instance; address: Ipv4Address }
+
+export async function vmAddress(host: Host, out: Output, name: string, waitSeconds = 0): Promise<LocatedVm> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (let attempt = 0; ; attempt++) {
+    const [instance] = await host.lima.list([name]);
+    if (!instance) throw new CliError(EXIT.FAILURE, `no Lima instance named \`${name}\``, "See `limactl list`.");
+    if (instance.status === "Running") noVmnetRefusal(instance);
+    const address = instance.status === "Running" ? await host.lima.guestAddress(instance) : null;
+    if (address) {
+      out.endProgress();
+      return { instance, address };
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      out.endProgress();
+      throw instance.status === "Running" ? noAddress(host, name, waitSeconds) : notRunning(name, instance.status, waitSeconds);
+    }
+    out.progress(`waiting for ${name}'s address (${instance.status}, ${Math.ceil(remaining / 1000)}s left)…`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_INTERVAL_MS * Math.min(attempt + 1, 4), remaining)));
+  }
+}
+
+/** PF reaches a VM only on a vmnet network (or vzNAT): not through Lima's user-mode NIC. */
+export function noVmnetRefusal(instance: Instance): void {
+  if (routableNetworks(instance).length > 0) return;
+  throw new CliError(
+    EXIT.FAILURE,
+    `instance \`${instance.name}\` has no vmnet network, so PF cannot reach it`,
+    "Add `networks: [{lima: shared}]` (or `vzNAT: true`) to its lima.yaml and restart it.",
+  );
+}
+
+export function notRunning(name: string, status: string, waitSeconds = 0): CliError {
+  return new CliError(
+    EXIT.FAILURE,
+    `instance \`${name}\` is ${status.toLowerCase() || "not running"}${waitSeconds ? ` after waiting ${waitSeconds}s` : ""}`,
+    waitSeconds ? `Start it first: limactl start ${name}` : `Start it first (limactl start ${name}), or use --wait SECONDS.`,
+  );
+}
+
+export function noAddress(host: Host, name: string, waitSeconds = 0): CliError {
+  return new CliError(
+    EXIT.FAILURE,
+    `no address for \`${name}\` on its vmnet network${waitSeconds ? ` after waiting ${waitSeconds}s` : ""}`,
+    `Waited for a DHCP lease in ${host.leases.file} and for \`ip addr\` in the guest; retry with --wait 60.`,
+  );
+}

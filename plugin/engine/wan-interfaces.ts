@@ -1,0 +1,19 @@
+// The WAN interfaces the compiler needs as a host fact: --interface when given, else the
+// default route's interface — asked only when some forward names none.
+import type { HostFacts } from "../../compiler/emit-pf.js";
+import type { InterfaceName, VmSpec } from "../../compiler/ir.js";
+import { CliError, EXIT } from "../errors.js";
+import type { Host } from "../host/index.js";
+
+export async function wanInterfaces(host: Host, specs: readonly VmSpec[], given: readonly InterfaceName[] | undefined): Promise<HostFacts> {
+  if (given && given.length > 0) return { defaultInterfaces: [given[0]!, ...given.slice(1)] };
+  const needed = specs.some((s) => s.forwards.some((f) => f.interfaces === null));
+  const found = needed ? await host.route.defaultInterface() : null;
+  if (found) return { defaultInterfaces: [found] };
+  if (!needed) return { defaultInterfaces: ["en0" as InterfaceName] }; // unused: every forward names its interface
+  throw new CliError(
+    EXIT.ENVIRONMENT,
+    "cannot tell the WAN interface: no default route (`route -n get default` gave none)",
+    "Pass --interface en0, or add `interface en0` to the annotation.",
+  );
+}

@@ -1,0 +1,171 @@
+// The scheduler behind `watch`: event sources (Lima's event stream, the instance directories,
+// the DHCP leases, a periodic safety net) feed one coalescing trigger; each run converges the
+// host to "every running, annotated VM forwarded" with the same engine as `up`.
+import type { Context } from "../context.js";
+import { CliError } from "../errors.js";
+import { atLeast, type LimaEvent, type LimaPhase } from "../host/lima.js";
+import { converge } from "./converge.js";
+import { desiredState, sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
+import { describeAction } from "./plan.js";
+import { changeLine } from "./summary.js";
+
+export interface WatchOptions {
+  /** Coalescing window: a burst of events becomes one run. */
+  debounceMs: number;
+  /** Safety-net `limactl list` reconcile (crashes, `stop -f`). */
+  intervalMs: number;
+  /** Retry back-off after a failed run: doubles up to maxBackoffMs. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_WATCH_OPTIONS: WatchOptions = { debounceMs: 40, intervalMs: 30_000, minBackoffMs: 1_000, maxBackoffMs: 60_000 };
+
+export class Watcher {
+  private reasons = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private stopped = false;
+  private backoff: number;
+  private readonly closers: Array<() => void> = [];
+  private readonly reported = new Map<string, string>();
+  private readonly lastPhase = new Map<string, LimaPhase>();
+  /** Lima's own event stream is being followed: ha.pid and ha.stdout.log need not be. */
+  private limaStream = false;
+  /** Said once per change: the anchor points are missing and the watcher does not restore them. */
+  private anchorPointsMissing = false;
+  /** After a failed run, no new run before this time, whatever events say (back-off). */
+  private notBefore = 0;
+
+  constructor(private readonly ctx: Context, private readonly options: WatchOptions = DEFAULT_WATCH_OPTIONS) {
+    this.backoff = options.minBackoffMs;
+  }
+
+  async start(): Promise<void> {
+    const { lima, leases } = this.ctx.host;
+    this.log(`watching Lima instances under ${lima.limaHome}`);
+    const instances = await lima.watchInstances({
+      configChanged: (name) => this.trigger(`${name}/lima.yaml changed`),
+      // A new ha.pid means a start in progress: Lima's `running` event (or, without the
+      // stream, the lease) says when it is worth a run. Its disappearance is the only sign of
+      // `limactl stop -f` or a crash.
+      hostAgent: (name, present) => {
+        if (!present) this.trigger(`${name} host agent gone`);
+        else if (!this.limaStream) this.trigger(`${name} host agent started`);
+      },
+      deleted: (name) => this.trigger(`${name} deleted`),
+      wantsEventLog: () => !this.limaStream,
+      event: (event) => this.onEvent(event),
+    });
+    this.closers.push(() => instances.close());
+    if (!instances.watching) this.log(`cannot watch ${lima.limaHome}; relying on Lima's events and the periodic check`);
+    const closeLeases = await leases.watch(() => this.trigger("DHCP leases changed", 0));
+    if (closeLeases) this.closers.push(closeLeases);
+    else this.log(`cannot watch the directory of ${leases.file}; address changes are seen by the periodic check`);
+    await this.followLimaEvents();
+    const interval = setInterval(() => this.trigger("periodic check"), this.options.intervalMs);
+    this.closers.push(() => clearInterval(interval));
+    this.trigger("watcher started");
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const close of this.closers) close();
+  }
+
+  trigger(reason: string, delayMs = this.options.debounceMs): void {
+    if (this.stopped) return;
+    this.reasons.add(reason);
+    if (this.running) return; // picked up when the current run ends
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.run(), Math.max(delayMs, this.notBefore - Date.now()));
+  }
+
+  private async run(): Promise<void> {
+    this.timer = null;
+    if (this.running || this.stopped) return;
+    this.running = true;
+    const reasons = [...this.reasons];
+    this.reasons.clear();
+    let retryIn: number | null = null;
+    try {
+      const { host, out } = this.ctx;
+      const result = await converge(host, out, (state) => desiredState(host, state, { read: "running" }, WATCH_POLICY), { restorePfConf: false });
+      this.reportSkipped(result.desired.skipped, sourcesOf(result.desired));
+      if (result.anchorPointsMissing !== this.anchorPointsMissing) {
+        this.anchorPointsMissing = result.anchorPointsMissing;
+        if (result.anchorPointsMissing) {
+          this.log("the limawan anchor points are missing from PF's loaded ruleset, so forwarded ports do not work; run `limactl limawan up --all` (or install) to restore them");
+        }
+      }
+      if (result.actions.length > 0) {
+        this.log(`${changeLine(result.before, result.after) || result.actions.map(describeAction).join("; ")}; reason: ${reasons.join(", ")}`);
+      }
+      this.backoff = this.options.minBackoffMs;
+      this.notBefore = 0;
+      if (result.desired.waiting.length > 0) retryIn = 1_000; // DHCP lags the running event; the leases watch usually wins
+    } catch (error) {
+      const message = error instanceof CliError ? `${error.message}${error.detail ? `: ${error.detail}` : ""}` : String(error);
+      this.log(`run failed (${message}); retrying in ${Math.round(this.backoff / 1000)}s`);
+      if (error instanceof CliError && error.diagnostics) this.ctx.out.diagnostics(error.diagnostics.items, error.diagnostics.sources);
+      retryIn = this.backoff;
+      this.notBefore = Date.now() + this.backoff;
+      this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+      reasons.forEach((r) => this.reasons.add(r));
+    } finally {
+      this.running = false;
+    }
+    if (this.reasons.size > 0) this.trigger("events during the last run", retryIn ?? this.options.debounceMs);
+    else if (retryIn !== null) this.trigger("retry", retryIn);
+  }
+
+  private reportSkipped(skipped: readonly Skipped[], sources: ReadonlyMap<string, string>): void {
+    for (const s of skipped) {
+      const key = JSON.stringify(s);
+      if (this.reported.get(s.instance) === key) continue; // said once per change, not every run
+      this.reported.set(s.instance, key);
+      this.log(`${s.instance}: ${s.reason}`);
+      if (s.diagnostics.length > 0) this.ctx.out.diagnostics(s.diagnostics, sources);
+    }
+  }
+
+  private onEvent(event: LimaEvent): void {
+    // Port-forward events repeat `running` over and over: only a change of phase matters.
+    if (this.lastPhase.get(event.instance) === event.phase) return;
+    this.lastPhase.set(event.instance, event.phase);
+    if (event.phase !== "booting") this.trigger(`${event.instance} ${event.phase}`, 0);
+  }
+
+  /** `limactl watch --json` (Lima ≥ 2.1), restarted with back-off if it dies. */
+  private async followLimaEvents(): Promise<void> {
+    if (!atLeast(await this.ctx.host.lima.version(), 2, 1)) {
+      this.log("limactl watch needs Lima 2.1; following the instance directories instead");
+      return;
+    }
+    let delay = this.options.minBackoffMs;
+    let current: { stop(): void } | null = null;
+    this.closers.push(() => current?.stop());
+    const spawn = () => {
+      if (this.stopped) return;
+      this.limaStream = true;
+      const stream = this.ctx.host.lima.followEvents((event) => {
+        delay = this.options.minBackoffMs;
+        this.onEvent(event);
+      });
+      current = stream;
+      void stream.exited.then(() => {
+        this.limaStream = false;
+        if (this.stopped) return;
+        this.log(`limactl watch exited; restarting in ${Math.round(delay / 1000)}s`);
+        setTimeout(spawn, delay);
+        delay = Math.min(delay * 2, this.options.maxBackoffMs);
+      });
+    };
+    spawn();
+  }
+
+  private log(message: string): void {
+    this.ctx.out.info(`${new Date().toISOString()} ${message}`);
+  }
+}

@@ -1,0 +1,23 @@
+// The user's own files: a lima.yaml named on the command line, and the instance's lima.yaml
+// that `expose`/`unexpose` rewrite. Written atomically, keeping owner and mode: under sudo
+// the file must stay the user's, not become root's.
+import { readFile, stat } from "node:fs/promises";
+import writeFileAtomic from "write-file-atomic";
+import type { Runner } from "./run.js";
+
+export class UserFiles {
+  constructor(private readonly runner: Runner) {}
+
+  async read(file: string): Promise<string> {
+    return readFile(file, "utf8");
+  }
+
+  async rewrite(file: string, text: string): Promise<void> {
+    if (this.runner.dryRun) {
+      this.runner.noteWrite(file, text);
+      return;
+    }
+    const info = await stat(file);
+    await writeFileAtomic(file, text, { mode: info.mode & 0o777, chown: { uid: info.uid, gid: info.gid } });
+  }
+}

@@ -1,0 +1,49 @@
+// The host as LimaWAN sees it: one adapter per program and file, each parsing its own tool's
+// output. Commands and the engine receive this object; tests point the programs and paths
+// elsewhere (PATH, LIMA_HOME, LIMAWAN_*), never these objects' internals.
+import type { Environment } from "../environment.js";
+import { UserFiles } from "./files.js";
+import { Launchd } from "./launchd.js";
+import { Leases } from "./leases.js";
+import { Lima } from "./lima.js";
+import { Listeners } from "./listeners.js";
+import { PfConf } from "./pf-conf.js";
+import { Pfctl } from "./pfctl.js";
+import { Route } from "./route.js";
+import type { Runner } from "./run.js";
+import { StateStore } from "./state-file.js";
+import { Sysctl } from "./sysctl.js";
+
+export interface Host {
+  /** Whether changes are only described (--dry-run). */
+  readonly dryRun: boolean;
+  pfctl: Pfctl;
+  pfConf: PfConf;
+  sysctl: Sysctl;
+  route: Route;
+  launchd: Launchd;
+  lima: Lima;
+  leases: Leases;
+  state: StateStore;
+  listeners: Listeners;
+  files: UserFiles;
+}
+
+export function createHost(environment: Environment, runner: Runner): Host {
+  const { paths } = environment;
+  const pfctl = new Pfctl(runner);
+  const leases = new Leases(paths.dhcpdLeases);
+  return {
+    dryRun: runner.dryRun,
+    pfctl,
+    pfConf: new PfConf(paths.pfConf, paths.stateDir, pfctl, runner),
+    sysctl: new Sysctl(runner),
+    route: new Route(runner),
+    launchd: new Launchd(runner, paths.launchdDir, paths.stateDir),
+    lima: new Lima(runner, paths.limaHome, leases),
+    leases,
+    state: new StateStore(paths.stateDir, runner),
+    listeners: new Listeners(),
+    files: new UserFiles(runner),
+  };
+}

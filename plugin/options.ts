@@ -1,0 +1,33 @@
+// Command-line option values → typed values, with the same rules as the annotation's own
+// statements: a usage error (exit 2) names the option and what it takes.
+import type { InterfaceName, Ipv4Address } from "../compiler/ir.js";
+import { parseIpv4Address } from "../compiler/validate/addresses.js";
+import { isInterfaceName, isLoopback, LOOPBACK_HINT, loopbackMessage } from "../compiler/validate/interfaces.js";
+import { CliError, EXIT } from "./errors.js";
+
+export function parseVmIp(text: string): Ipv4Address {
+  const address = parseIpv4Address(text);
+  if (!address) throw new CliError(EXIT.USAGE, `--vm-ip ${text} is not an IPv4 address`);
+  return address;
+}
+
+/** --interface IF[,IF]: the same rules as the annotation's `interface` (shape, no loopback), each name once. */
+export function parseInterfaceOption(text: string | undefined): InterfaceName[] | undefined {
+  if (text === undefined) return undefined;
+  const names = [...new Set(text.split(",").map((s) => s.trim()).filter(Boolean))];
+  const bad = names.find((n) => !isInterfaceName(n));
+  if (names.length === 0 || bad !== undefined) throw new CliError(EXIT.USAGE, `--interface ${text}: \`${bad ?? ""}\` is not an interface name`);
+  const loopback = (names as InterfaceName[]).find(isLoopback);
+  if (loopback) {
+    throw new CliError(EXIT.USAGE, `--interface ${text}: ${loopbackMessage(loopback)}`, LOOPBACK_HINT);
+  }
+  return names as InterfaceName[];
+}
+
+/** --wait SECONDS: 0–3600. */
+export function parseWait(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3600) throw new CliError(EXIT.USAGE, `--wait ${text}: give a number of seconds (0–3600)`);
+  return seconds;
+}
