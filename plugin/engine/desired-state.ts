@@ -110,7 +110,7 @@ export async function desiredState(host: Host, state: State, selection: Selectio
   }
 
   // Applied first: each holds its ports until it is read itself.
-  const order = [...names].sort((a, b) => Number(!(b in applied)) - Number(!(a in applied)) || (selection.read === "named" ? 0 : a.localeCompare(b)));
+  const order = [...names].sort((a, b) => Number(!(a in applied)) - Number(!(b in applied)) || (selection.read === "named" ? 0 : a.localeCompare(b)));
   const sources: Array<{ instance: Instance; vm: string; file: string; text: string }> = [];
   for (const name of order) {
     const file = host.lima.configFile(name);

@@ -234,3 +234,30 @@ describe("the emitter's input is a VmSpec", () => {
     expect(emitAnchor([{ spec, address: VM_ADDRESS }], FACTS).ok).toBe(true);
   });
 });
+
+describe("the compiled set: what the anchor installs, and where each rule came from", () => {
+  const web = specOf(yamlBlock("interface en0, en1", "expose ssh 22 as 2222 limit 5/30s", "expose http 80 as 8080 from 203.0.113.0/24"), "web");
+  const db = specOf(yamlBlock("expose postgres 5432 as 15432"), "db");
+  const compiled = emitAnchor([{ spec: web, address: VM_ADDRESS }, { spec: db, address: "192.168.105.3" as Ipv4Address }], FACTS);
+  if (!compiled.ok) throw new Error("expected the set to compile");
+
+  it("lists every forward's PF names, VM by VM, with only the tables it declares", () => {
+    expect(compiled.forwards.map((f) => [f.vm, f.forward, f.label, f.tag, f.banTable, f.sourceTable, f.line])).toEqual([
+      ["db", "postgres", "limawan:db:postgres", "lw_db_postgres", null, null, 4],
+      ["web", "ssh", "limawan:web:ssh", "lw_web_ssh", "lw_web_ssh_ban", null, 5],
+      ["web", "http", "limawan:web:http", "lw_web_http", null, "lw_web_http_src", 6],
+    ]);
+  });
+
+  it("ties every rule line to the forward it was written for, and no comment to any", () => {
+    const lines = compiled.text.split("\n");
+    expect(compiled.origins).toHaveLength(lines.length - 1); // the text ends with a newline
+    lines.slice(0, -1).forEach((line, i) => {
+      const origin = compiled.origins[i];
+      if (line.startsWith("#")) expect(origin).toBeNull();
+      else expect(line.includes(origin!.tag) || line.includes(origin!.banTable ?? "-") || line.includes(origin!.sourceTable ?? "-")).toBe(true);
+    });
+    // The ban table, then per interface: no rdr, rdr, block, pass.
+    expect(compiled.origins.filter((o) => o?.forward === "ssh")).toHaveLength(1 + 2 * 4);
+  });
+});
