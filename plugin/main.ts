@@ -1,29 +1,24 @@
 // The `limactl-limawan` program: commander wiring only. Each command lives in
-// plugin/commands/<name>.ts and returns its exit code; errors become messages here.
+// plugin/commands/<name>.ts, is loaded only when it runs (the bundle evaluates nothing else:
+// `--version` and `plan` stay fast), and returns its exit code; errors become messages here.
 import { Command, CommanderError } from "commander";
-import { check } from "./commands/check.js";
-import { doctor } from "./commands/doctor.js";
-import { down } from "./commands/down.js";
-import { expose, unexpose } from "./commands/expose.js";
-import { install, uninstall } from "./commands/install.js";
-import { ip } from "./commands/ip.js";
-import { plan } from "./commands/plan.js";
-import { status } from "./commands/status.js";
-import { start } from "./commands/start.js";
-import { up } from "./commands/up.js";
-import { watch } from "./commands/watch.js";
-import { createContext, type Context, type GlobalOptions } from "./context.js";
+import type { Context, GlobalOptions } from "./context.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
-import { Output } from "./output.js";
+import type { Output } from "./output.js";
+import { VERSION } from "./version.js";
 
 export const DESCRIPTION = "Expose Lima VM ports to the internet through macOS PF";
 
 type Handler = (ctx: Context, args: string[], options: Record<string, unknown>) => Promise<ExitCode>;
 
+/** Commands that change the host: run as root, raising privileges through sudo when needed. */
+export const ROOT_COMMANDS = ["up", "down", "watch", "start", "install", "uninstall"] as const;
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let exitCode: number = EXIT.OK;
   const program = new Command("limactl limawan")
     .description(`${DESCRIPTION}.\nForwards keep the real client address, so logs and fail2ban in the VM see it.`)
+    .version(`limactl-limawan ${VERSION}`, "--version", "print the version")
     .option("--json", "print machine-readable JSON where data is printed")
     .option("-q, --quiet", "print only results and errors")
     .option("-v, --verbose", "explain each step")
@@ -32,12 +27,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
-  const run = (handler: Handler) => async (...params: unknown[]) => {
+  const run = (load: () => Promise<Handler>) => async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
     const options = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
     const args = params.slice(0, -2).flatMap((p) => (Array.isArray(p) ? p : p === undefined ? [] : [p])) as string[];
+    // Both modules load side by side; a command that fails to load is reported like any error.
+    const [{ createContext }, handler] = await Promise.all([import("./context.js"), load().catch((error: unknown) => error as Error)]);
     const ctx = createContext(options, env);
     try {
+      if (handler instanceof Error) throw handler;
       exitCode = await handler(ctx, args, options);
     } catch (error) {
       exitCode = reportError(ctx.out, error);
@@ -51,14 +49,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .option("--vm-ip <ip>", "the VM's address (default: looked up for instances, 192.168.105.2 for files)")
     .option("--interface <if>", "WAN interface(s), comma-separated (default: the default route's)")
     .option("--name <vm>", "VM name to use for a plain file")
-    .action(run((ctx, args, o) => plan(ctx, args, o as Parameters<typeof plan>[2])));
+    .action(run(async () => (await import("./commands/plan.js")).plan as Handler));
 
   program
     .command("check")
     .description("validate annotations and print every diagnostic")
     .argument("[targets...]", "instance names or lima.yaml files (default: every instance)")
     .option("--name <vm>", "VM name to use for a plain file")
-    .action(run((ctx, args, o) => check(ctx, args, o as Parameters<typeof check>[2])));
+    .action(run(async () => (await import("./commands/check.js")).check as Handler));
 
   program
     .command("up")
@@ -68,7 +66,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .option("--wait <seconds>", "wait this long for the instance to run and get an address")
     .option("--interface <if>", "WAN interface(s) for forwards that name none (default: the default route's)")
     .option("--dry-run", "print the exact commands and file writes; change nothing")
-    .action(run((ctx, args, o) => up(ctx, args, o)));
+    .action(run(async () => (await import("./commands/up.js")).up as Handler));
 
   program
     .command("down")
@@ -76,20 +74,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .argument("[instances...]", "instance names")
     .option("--all", "every instance")
     .option("--dry-run", "print the exact commands and file writes; change nothing")
-    .action(run((ctx, args, o) => down(ctx, args, o)));
+    .action(run(async () => (await import("./commands/down.js")).down as Handler));
 
   program
     .command("status")
     .description("instances, forwards (applied/pending/stale/conflicting), PF state and counters")
     .argument("[instances...]", "instance names (default: all)")
-    .action(run((ctx, args) => status(ctx, args)));
+    .action(run(async () => (await import("./commands/status.js")).status as Handler));
 
   program
     .command("ip")
     .description("print the VM's address on its vmnet network")
     .argument("<instance>", "instance name")
     .option("--wait <seconds>", "wait this long for the address")
-    .action(run((ctx, args, o) => ip(ctx, args, o)));
+    .action(run(async () => (await import("./commands/ip.js")).ip as Handler));
 
   program
     .command("expose")
@@ -97,7 +95,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .argument("<instance>", "instance name")
     .argument("<statement...>", "e.g. 'http 80 as 8080' (quote it, or give it as words)")
     .option("--dry-run", "print the new file; change nothing")
-    .action(run((ctx, args) => expose(ctx, args)));
+    .action(run(async () => (await import("./commands/expose.js")).expose as Handler));
 
   program
     .command("unexpose")
@@ -105,12 +103,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .argument("<instance>", "instance name")
     .argument("<name>", "forward name")
     .option("--dry-run", "print the new file; change nothing")
-    .action(run((ctx, args) => unexpose(ctx, args)));
+    .action(run(async () => (await import("./commands/expose.js")).unexpose as Handler));
 
   program
     .command("watch")
     .description("foreground reconciler: apply rules when VMs start or move, remove them when they stop (root)")
-    .action(run((ctx) => watch(ctx)));
+    .action(run(async () => (await import("./commands/watch.js")).watch as Handler));
 
   program
     .command("start")
@@ -118,24 +116,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .argument("<instance>", "instance name")
     .option("--wait <seconds>", "how long to wait for the VM's address after it starts", "60")
     .option("--dry-run", "print the commands; change nothing")
-    .action(run((ctx, args, o) => start(ctx, args, o)));
+    .action(run(async () => (await import("./commands/start.js")).start as Handler));
 
   program
     .command("install")
     .description("install the launchd daemon that runs `watch` at boot, and the PF anchor points (root)")
     .option("--dry-run", "print the plist and commands; change nothing")
-    .action(run((ctx) => install(ctx)));
+    .action(run(async () => (await import("./commands/install.js")).install as Handler));
 
   program
     .command("uninstall")
     .description("remove the daemon, every LimaWAN rule and the anchor points (root)")
     .option("--dry-run", "print the commands; change nothing")
-    .action(run((ctx) => uninstall(ctx)));
+    .action(run(async () => (await import("./commands/install.js")).uninstall as Handler));
 
   program
     .command("doctor")
     .description("check prerequisites and the host: Lima, PF, anchor points, forwarding, daemon, annotations")
-    .action(run((ctx) => doctor(ctx)));
+    .action(run(async () => (await import("./commands/doctor.js")).doctor as Handler));
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -49,7 +49,7 @@ export async function install(ctx: Context): Promise<ExitCode> {
   });
 
   const program = fileURLToPath(new URL("../../../plugin/bin/limactl-limawan", import.meta.url));
-  await host.launchd.install(daemonPlist({ node: process.execPath, program, environment: daemonEnvironment(ctx), logFile: host.launchd.logFile }));
+  await host.launchd.install(await daemonPlist({ node: process.execPath, program, environment: daemonEnvironment(ctx), logFile: host.launchd.logFile }));
   out.info(`${ctx.dryRun ? "would install" : "installed"} the watch daemon ${DAEMON_LABEL} (log: ${host.launchd.logFile})`);
   return EXIT.OK;
 }

@@ -30,14 +30,18 @@ export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
     }
   };
 
-  const state = await attempt("state", () => host.state.read());
-  const desired = await attempt("Lima instances", () => desiredState(host, state ?? emptyState(), { read: "every" }, STATUS_POLICY));
-  const labels = await attempt("PF counters", () => host.pfctl.labels());
-  const anchorPoints = await attempt("PF anchor points", () => host.pfctl.loadedAnchorPoints());
-  const enabled = await attempt("PF status", () => host.pfctl.enabled());
-  const references = await attempt("PF references", () => host.pfctl.references());
-  const forwarding = await attempt("IP forwarding", () => host.sysctl.get(IP_FORWARDING));
-  const daemon = await attempt("launchd daemon", () => host.launchd.status());
+  // Independent reads, side by side: each is a process start.
+  const stateRead = attempt("state", () => host.state.read());
+  const [state, desired, labels, anchorPoints, enabled, references, forwarding, daemon] = await Promise.all([
+    stateRead,
+    stateRead.then((state) => attempt("Lima instances", () => desiredState(host, state ?? emptyState(), { read: "every" }, STATUS_POLICY))),
+    attempt("PF counters", () => host.pfctl.labels()),
+    attempt("PF anchor points", () => host.pfctl.loadedAnchorPoints()),
+    attempt("PF status", () => host.pfctl.enabled()),
+    attempt("PF references", () => host.pfctl.references()),
+    attempt("IP forwarding", () => host.sysctl.get(IP_FORWARDING)),
+    attempt("launchd daemon", () => host.launchd.status()),
+  ]);
 
   const listed = desired?.read.map((r) => r.instance.name) ?? [];
   const wanted = args.length > 0 ? args : [...new Set([...listed, ...Object.keys(state?.vms ?? {})])].sort();

@@ -146,10 +146,10 @@ export class Watcher {
     let delay = this.options.minBackoffMs;
     let current: { stop(): void } | null = null;
     this.closers.push(() => current?.stop());
-    const spawn = () => {
+    const spawn = async () => {
       if (this.stopped) return;
       this.limaStream = true;
-      const stream = this.ctx.host.lima.followEvents((event) => {
+      const stream = await this.ctx.host.lima.followEvents((event) => {
         delay = this.options.minBackoffMs;
         this.onEvent(event);
       });
@@ -158,11 +158,11 @@ export class Watcher {
         this.limaStream = false;
         if (this.stopped) return;
         this.log(`limactl watch exited; restarting in ${Math.round(delay / 1000)}s`);
-        setTimeout(spawn, delay);
+        setTimeout(() => void spawn(), delay);
         delay = Math.min(delay * 2, this.options.maxBackoffMs);
       });
     };
-    spawn();
+    await spawn();
   }
 
   private log(message: string): void {

@@ -2,8 +2,8 @@
 // that `expose`/`unexpose` rewrite. Written atomically, keeping owner and mode: under sudo
 // the file must stay the user's, not become root's.
 import { readFile, stat } from "node:fs/promises";
-import writeFileAtomic from "write-file-atomic";
 import type { Runner } from "./run.js";
+import { writeAtomic } from "./atomic-write.js";
 
 export class UserFiles {
   constructor(private readonly runner: Runner) {}
@@ -18,6 +18,6 @@ export class UserFiles {
       return;
     }
     const info = await stat(file);
-    await writeFileAtomic(file, text, { mode: info.mode & 0o777, chown: { uid: info.uid, gid: info.gid } });
+    await writeAtomic(file, text, { mode: info.mode & 0o777, chown: { uid: info.uid, gid: info.gid } });
   }
 }

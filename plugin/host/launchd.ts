@@ -3,10 +3,9 @@
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import plist from "plist";
-import writeFileAtomic from "write-file-atomic";
 import { CliError, EXIT } from "../errors.js";
 import type { Runner } from "./run.js";
+import { writeAtomic } from "./atomic-write.js";
 
 export const DAEMON_LABEL = "dev.limawan.watch";
 
@@ -21,7 +20,8 @@ export interface DaemonPlistInput {
 
 export interface DaemonStatus { installed: boolean; loaded: boolean; plist: string; log: string }
 
-export function daemonPlist(input: DaemonPlistInput): string {
+export async function daemonPlist(input: DaemonPlistInput): Promise<string> {
+  const { default: plist } = await import("plist"); // only install needs it: ~380 KB of XML code
   return plist.build({
     Label: DAEMON_LABEL,
     ProgramArguments: [input.node, input.program, "watch"],
@@ -60,7 +60,7 @@ export class Launchd {
   /** Write the plist (dry-run: show it), then (re)load it. */
   async install(text: string): Promise<void> {
     if (this.runner.dryRun) this.runner.noteWrite(this.plistFile, text);
-    else await writeFileAtomic(this.plistFile, text, { mode: 0o644 });
+    else await writeAtomic(this.plistFile, text, { mode: 0o644 });
     if (await this.loaded()) await this.bootout();
     const result = await this.runner.change("launchctl", ["bootstrap", "system", this.plistFile]);
     if (result.exitCode !== 0) {

@@ -112,8 +112,8 @@ export class Lima {
   }
 
   /** `limactl watch --json`: one LimaEvent per host-agent event, until it exits. */
-  followEvents(onEvent: (event: LimaEvent) => void): { exited: Promise<unknown>; stop(): void } {
-    const child = this.runner.stream("limactl", ["watch", "--json"], { asUser: true });
+  async followEvents(onEvent: (event: LimaEvent) => void): Promise<{ exited: Promise<unknown>; stop(): void }> {
+    const { child } = await this.runner.stream("limactl", ["watch", "--json"], { asUser: true });
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const event = parseWatchLine(line);
       if (event) onEvent(event);

@@ -5,10 +5,10 @@
 import { existsSync } from "node:fs";
 import { readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import writeFileAtomic from "write-file-atomic";
 import { CliError, EXIT } from "../errors.js";
 import type { Pfctl } from "./pfctl.js";
 import type { Runner } from "./run.js";
+import { writeAtomic } from "./atomic-write.js";
 
 export class PfConf {
   /** The untouched copy of pf.conf kept beside LimaWAN's state before its first edit. */
@@ -38,13 +38,13 @@ export class PfConf {
       await this.pfctl.loadMainRuleset(this.file);
       return;
     }
-    if (!existsSync(this.backup)) await writeFileAtomic(this.backup, previous, { mode: 0o600 });
+    if (!existsSync(this.backup)) await writeAtomic(this.backup, previous, { mode: 0o600 });
     // Write through a symlink (nix-darwin links /etc/pf.conf into the store): renaming over the
     // link itself would replace it with a plain file.
     const target = await realpath(this.file);
     const candidate = path.join(path.dirname(target), `.${path.basename(target)}.limawan-new`);
     const mode = (await stat(target)).mode & 0o777;
-    await writeFileAtomic(candidate, text, { mode });
+    await writeAtomic(candidate, text, { mode });
     try {
       await this.pfctl.checkMainRuleset(candidate);
     } catch (error) {
@@ -56,7 +56,7 @@ export class PfConf {
       await this.pfctl.loadMainRuleset(this.file);
     } catch (error) {
       // Put the old file back so the next boot loads what was there before.
-      await writeFileAtomic(candidate, previous, { mode });
+      await writeAtomic(candidate, previous, { mode });
       await rename(candidate, target);
       throw error;
     }

@@ -88,9 +88,8 @@ export class Pfctl {
 
   /** Are `rdr-anchor "limawan"` and `anchor "limawan"` in the loaded main ruleset? */
   async loadedAnchorPoints(): Promise<{ rdr: boolean; filter: boolean }> {
-    const nat = await this.runner.run("pfctl", ["-sn"]);
+    const [nat, rules] = await Promise.all([this.runner.run("pfctl", ["-sn"]), this.runner.run("pfctl", ["-sr"])]);
     this.expectOk(nat, "pfctl could not list translation rules");
-    const rules = await this.runner.run("pfctl", ["-sr"]);
     this.expectOk(rules, "pfctl could not list filter rules");
     const point = (kind: string, text: string) => new RegExp(`^${kind} "${ANCHOR}"(\\s|$)`, "m").test(text);
     return { rdr: point("rdr-anchor", nat.stdout), filter: point("anchor", rules.stdout) };

@@ -1,7 +1,8 @@
 // Runs host programs found on PATH (pfctl, sysctl, limactl, launchctl, route, ifconfig).
 // Read-only calls always run; calls that change the host go through `change`, which in
 // --dry-run mode prints the exact command (and its stdin) instead of running it.
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise } from "execa";
+import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
 import { CliError, EXIT } from "../errors.js";
@@ -26,7 +27,7 @@ export interface Runner {
   /** Any other change dry-run only describes (a file it would remove). */
   report(line: string): void;
   /** A long-running query whose stdout is read as a stream (`limactl watch --json`). */
-  stream(program: string, args: readonly string[], options?: { asUser?: boolean }): ResultPromise;
+  stream(program: string, args: readonly string[], options?: { asUser?: boolean }): Promise<{ child: ResultPromise }>;
 }
 
 export interface RunnerContext {
@@ -49,25 +50,13 @@ export function createRunner(context: RunnerContext): Runner {
     // program can surface as EACCES from an unreadable PATH entry instead of ENOENT.
     if (!onPath(program, context.env.PATH)) throw missing(program);
     const asUser = options.asUser && context.user;
-    try {
-      const result = await execa(program, [...args], {
-        input: options.input,
-        reject: false,
-        stripFinalNewline: false,
-        timeout: options.timeoutMs ?? 60_000,
-        ...childEnv(Boolean(asUser)),
-      });
-      if (result.failed && result.exitCode === undefined) {
-        const code = (result as { code?: string }).code;
-        if (code === "ENOENT") throw missing(program);
-        throw new CliError(EXIT.HOST_COMMAND, `${program} could not be run: ${result.shortMessage ?? result.message}`);
-      }
-      return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? "") };
-    } catch (error) {
-      if (error instanceof CliError) throw error;
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw missing(program);
-      throw error;
+    const { uid, gid, env } = childEnv(Boolean(asUser)) as { uid?: number; gid?: number; env: NodeJS.ProcessEnv };
+    const result = await spawnCollect(program, args, { env, uid, gid, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
+    if ("error" in result) {
+      if (result.error.code === "ENOENT") throw missing(program);
+      throw new CliError(EXIT.HOST_COMMAND, `${program} could not be run: ${result.error.message}`);
     }
+    return result;
   };
   return {
     dryRun: context.dryRun,
@@ -82,14 +71,48 @@ export function createRunner(context: RunnerContext): Runner {
       }
       return { exitCode: 0, stdout: "", stderr: "" };
     },
-    stream(program, args, options = {}) {
-      return execa(program, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(Boolean(options.asUser && context.user)) });
+    async stream(program, args, options = {}) {
+      const { execa } = await import("execa");
+      // Wrapped: a subprocess is a promise, and returning it from an async function would wait for it.
+      return { child: execa(program, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(Boolean(options.asUser && context.user)) }) };
     },
     report: (line) => context.report(line),
     noteWrite(file, content, summary) {
       context.report(summary ? `would write ${file}: ${summary}` : `would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);
     },
   };
+}
+
+/** Run a program to completion, collecting its output; a timeout kills it (SIGTERM). */
+function spawnCollect(
+  program: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; uid?: number; gid?: number; input?: string; timeoutMs: number },
+): Promise<CommandResult | { error: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    const child = spawn(program, [...args], {
+      env: options.env,
+      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout!.on("data", (d: Buffer) => stdout.push(d));
+    child.stderr!.on("data", (d: Buffer) => stderr.push(d));
+    const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs);
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ error });
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") });
+    });
+    if (options.input !== undefined) {
+      child.stdin!.on("error", () => undefined); // a program that exits without reading its input
+      child.stdin!.end(options.input);
+    }
+  });
 }
 
 function onPath(program: string, searchPath: string | undefined): boolean {

@@ -3,11 +3,10 @@
 // lose nothing and a crash never leaves half a file. What the file may say is engine/state.ts's.
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
 import { CliError, EXIT } from "../errors.js";
 import { emptyState, parseState, type State } from "../engine/state.js";
 import type { Runner } from "./run.js";
+import { writeAtomic } from "./atomic-write.js";
 
 export class StateStore {
   readonly file: string;
@@ -43,7 +42,7 @@ export class StateStore {
       return;
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.file, text, { mode: 0o600 });
+    await writeAtomic(this.file, text, { mode: 0o600 });
   }
 
   async remove(): Promise<void> {
@@ -55,6 +54,7 @@ export class StateStore {
   async locked<T>(fn: () => Promise<T>): Promise<T> {
     if (this.runner.dryRun) return fn();
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const { default: lockfile } = await import("proper-lockfile");
     let release: () => Promise<void>;
     try {
       release = await lockfile.lock(this.dir, {

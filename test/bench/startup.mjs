@@ -1,0 +1,79 @@
+// Start-up cost of the built CLI, as ratios to `node -e 0` measured in the same run (issue:
+// `--version` ≤ 1.5×, `plan` on the sample ≤ 2×, `status` ≤ 2×). Each command runs 15 times,
+// interleaved with the baseline so machine load hits both alike; medians are compared.
+//
+// `status` runs against fixed-output shell stubs of limactl, pfctl, sysctl and launchctl
+// (one running VM with a lease, its rules loaded): the Node stand-ins of the tests take ~60 ms
+// each to start, which would measure them, not LimaWAN.
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
+const RUNS = 15;
+const TARGETS = { "--version": 1.5, "plan samples/lima.yaml --name web": 2, status: 2 };
+
+function stubHost() {
+  const root = mkdtempSync(path.join(os.tmpdir(), "limawan-bench-"));
+  const bin = path.join(root, "bin");
+  const lima = path.join(root, "lima");
+  mkdirSync(bin);
+  mkdirSync(path.join(lima, "web"), { recursive: true });
+  writeFileSync(path.join(lima, "web", "lima.yaml"), "networks:\n  - lima: shared\nx-limawan: |\n  interface en0\n  expose ssh 22 as 2222 limit 5/30s\n  expose http 80 as 8080\n");
+  const instance = { name: "web", status: "Running", dir: path.join(lima, "web"), network: [{ lima: "shared", macAddress: "52:55:55:3a:7c:e1", interface: "lima0" }] };
+  const leases = path.join(root, "dhcpd_leases");
+  writeFileSync(leases, "{\n\tname=lima-web\n\tip_address=192.168.105.2\n\thw_address=1,52:55:55:3a:7c:e1\n\tidentifier=1,52:55:55:3a:7c:e1\n\tlease=0x7fffffff\n}\n");
+  const stub = (name, body) => {
+    writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(path.join(bin, name), 0o755);
+  };
+  stub("limactl", `case "$1" in --version) echo "limactl version 2.2.0";; list) echo '${JSON.stringify(instance)}';; esac`);
+  stub("pfctl", [
+    'case "$*" in',
+    '  *"-s labels"*) echo "limawan:web:ssh 10 20 3000 10 1500 10 1500"; echo "limawan:web:http 4 8 800 4 400 4 400";;',
+    '  "-sn") printf \'rdr-anchor "com.apple/*" all\\nrdr-anchor "limawan" all\\n\';;',
+    '  "-sr") printf \'anchor "com.apple/*" all\\nanchor "limawan" all\\n\';;',
+    '  "-s info") echo "Status: Enabled for 0 days 01:00:00           Debug: Urgent";;',
+    '  "-s References") echo "TOKENS:";;',
+    "esac",
+  ].join("\n"));
+  stub("sysctl", "echo 1");
+  stub("launchctl", "exit 113");
+  stub("route", "printf 'interface: en0\\n'");
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, LIMA_HOME: lima, LIMAWAN_STATE_DIR: path.join(root, "state"), LIMAWAN_DHCPD_LEASES: leases, LIMAWAN_LAUNCHD_DIR: root, LIMAWAN_PF_CONF: path.join(root, "pf.conf"), NO_COLOR: "1" };
+  return { env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+function timeOnce(args, env) {
+  const start = process.hrtime.bigint();
+  execFileSync(process.execPath, args, { stdio: "ignore", env, cwd: REPO });
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+export async function run() {
+  const stub = stubHost();
+  try {
+    const commands = Object.keys(TARGETS);
+    const samples = { baseline: [], ...Object.fromEntries(commands.map((c) => [c, []])) };
+    for (let i = 0; i < RUNS; i++) {
+      samples.baseline.push(timeOnce(["-e", "0"], stub.env));
+      for (const command of commands) samples[command].push(timeOnce([CLI, ...command.split(" ")], stub.env));
+    }
+    const base = median(samples.baseline);
+    console.log(`\nLimaWAN start-up (built CLI, median of ${RUNS} interleaved runs; node -e 0 took ${base.toFixed(0)} ms)`);
+    for (const command of commands) {
+      const ratio = median(samples[command]) / base;
+      const verdict = ratio <= TARGETS[command] ? "within" : "OVER";
+      console.log(`  ${command.padEnd(36)} ${median(samples[command]).toFixed(0).padStart(5)} ms  ${ratio.toFixed(2)}x node -e 0  (target ≤ ${TARGETS[command]}x: ${verdict})`);
+    }
+  } finally {
+    stub.cleanup();
+  }
+}
+
+if (import.meta.url === new URL(`file://${process.argv[1]}`).href) await run();
