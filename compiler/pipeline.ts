@@ -8,6 +8,7 @@ import { lower, lowerStatements } from "./lower.js";
 import { parseAnnotation } from "./parse.js";
 import { printSpec } from "./print-dsl.js";
 import { specClashes } from "./validate/clashes.js";
+import { reportPfNameCollisions } from "./validate/pf-names.js";
 import { DEFAULT_POLICY, VmValidator, type Policy } from "./validate/index.js";
 
 export interface SourceFile { vm: string; file: string; text: string }
@@ -38,6 +39,9 @@ export function compileFile(source: SourceFile, others: readonly VmSpec[] = [], 
   const sink = new DiagnosticSink(source.file);
   const annotation = extractAnnotation(source.text, sink);
   let result: { spec: VmSpec | null; standalone: VmSpec | null } = { spec: null, standalone: null };
+  // An annotation that could not all be read (a folded block, a non-string item) has no
+  // standalone spec: the validator counts only the errors made after it starts.
+  const unreadable = sink.hasErrors;
   if (annotation.present) {
     const validator = new VmValidator(source.vm, source.file, others, sink, policy);
     const vmWide = lowerStatements(parseAnnotation(annotation.lines, sink), sink, (forward) => validator.add(forward));
@@ -49,7 +53,7 @@ export function compileFile(source: SourceFile, others: readonly VmSpec[] = [], 
     file: source.file,
     annotated: annotation.present,
     spec: clean ? result.spec : null,
-    standalone: result.standalone,
+    standalone: unreadable ? null : result.standalone,
     diagnostics: sink.items,
   };
 }
@@ -67,6 +71,11 @@ export interface CompileSetOptions {
    * nothing accepted before it: the watcher does not drop a VM's forwards over a typo.
    */
   keepLastValid?: boolean;
+  /**
+   * Whether a valid source claims its ports against the sources after it (default). Without
+   * claims each source is checked against `kept` alone: what conflicts with the loaded rules.
+   */
+  claims?: boolean;
   policy?: Policy;
 }
 
@@ -78,18 +87,27 @@ export interface SetResult extends FileResult {
 /**
  * Several VMs together: each is checked against the kept VMs, the held ones not read yet and
  * the ones accepted before it, so a host port claimed twice is reported on the later VM, naming
- * the earlier one. Callers order the sources by precedence (applied VMs first).
+ * the earlier one, and so are PF names two VMs would share (the set is what one anchor load
+ * installs). Callers order the sources by precedence (applied VMs first). A VM is never checked
+ * against its own earlier rules.
  */
 export function compileFiles(sources: readonly SourceFile[], options: CompileSetOptions = {}): SetResult[] {
   const accepted: VmSpec[] = [...(options.kept ?? [])];
   const held = options.held ?? [];
+  const claims = options.claims ?? true;
   return sources.map((source, index) => {
-    const holding = held.slice(index + 1).filter((spec): spec is VmSpec => spec !== null && spec !== undefined);
-    const result = compileFile(source, holding.length > 0 ? [...accepted, ...holding] : accepted, options.policy);
-    let lastValid: VmSpec | null = null;
-    if (result.spec) accepted.push(result.spec);
-    else if (options.keepLastValid && result.annotated && held[index] && !specClashes(held[index]!, accepted)) lastValid = held[index]!;
-    if (lastValid) accepted.push(lastValid);
+    const others = [...accepted, ...held.slice(index + 1).filter((spec): spec is VmSpec => spec !== null && spec !== undefined)].filter((spec) => spec.vm !== source.vm);
+    let result: FileResult = compileFile(source, others, options.policy);
+    if (result.spec && claims) {
+      const collisions = reportPfNameCollisions([...others, result.spec]).filter((d) => d.file === source.file);
+      if (collisions.length > 0) result = { ...result, spec: null, diagnostics: [...result.diagnostics, ...collisions] };
+    }
+    // Last valid rules stand only against what was accepted before them (held VMs read later
+    // are checked against them in turn).
+    const previous = held[index] ?? null;
+    const lastValid = !result.spec && options.keepLastValid && result.annotated && previous && !specClashes(previous, accepted.filter((spec) => spec.vm !== source.vm)) ? previous : null;
+    const spec = result.spec ?? lastValid;
+    if (spec && claims) accepted.push(spec);
     return { ...result, lastValid };
   });
 }

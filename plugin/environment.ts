@@ -6,6 +6,9 @@ import path from "node:path";
 import { CliError, EXIT } from "./errors.js";
 import { shellQuote } from "./host/run.js";
 
+/** The LIMAWAN_* overrides of the contract's paths and platform (DESIGN.md "Host access"). */
+export const OVERRIDE_NAMES = ["LIMAWAN_PF_CONF", "LIMAWAN_STATE_DIR", "LIMAWAN_DHCPD_LEASES", "LIMAWAN_LAUNCHD_DIR", "LIMAWAN_PLATFORM"] as const;
+
 export interface Paths {
   limaHome: string;
   pfConf: string;
@@ -21,6 +24,8 @@ export interface Environment {
   /** The user who ran sudo, when we are root through sudo: Lima runs as them, never as root. */
   invokingUser: { name: string; uid: number; gid: number; home: string } | null;
   isRoot: boolean;
+  /** The watcher's safety-net reconcile period (LIMAWAN_WATCH_INTERVAL_MS; default 30 s). */
+  watchIntervalMs: number;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -33,6 +38,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     platform,
     isRoot,
     invokingUser,
+    watchIntervalMs: Number(env.LIMAWAN_WATCH_INTERVAL_MS) > 0 ? Number(env.LIMAWAN_WATCH_INTERVAL_MS) : 30_000,
     paths: {
       limaHome: env.LIMA_HOME || path.join(home, ".lima"),
       pfConf: env.LIMAWAN_PF_CONF || "/etc/pf.conf",

@@ -5,6 +5,7 @@ import path from "node:path";
 import type { SourceFile } from "../compiler/pipeline.js";
 import { CliError, EXIT } from "./errors.js";
 import type { Host } from "./host/index.js";
+import { noSuchInstance } from "./host/lima.js";
 
 export interface Target extends SourceFile { kind: "file" | "instance" }
 
@@ -29,11 +30,11 @@ export async function resolveTargets(host: Host, args: readonly string[], option
     const file = isFile ? arg : host.lima.configFile(arg);
     let text: string;
     try {
-      text = await host.files.read(file);
+      text = isFile ? await host.files.read(file) : await host.lima.readConfig(arg);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (isFile) throw new CliError(EXIT.FAILURE, `cannot read ${file}: ${code ?? String(error)}`);
-      throw new CliError(EXIT.FAILURE, `no Lima instance named \`${arg}\` (no ${file})`, `See \`limactl list\`; LIMA_HOME is ${host.lima.limaHome}`);
+      throw noSuchInstance(arg, ` (LIMA_HOME is ${host.lima.limaHome}; there is no ${file})`);
     }
     targets.push({ kind: isFile ? "file" : "instance", vm: options.name ?? (isFile ? vmNameForFile(file) : arg), file, text });
   }

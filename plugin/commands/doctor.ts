@@ -4,7 +4,8 @@ import { compileFile } from "../../compiler/pipeline.js";
 import type { Context } from "../context.js";
 import { anchorPointsIn } from "../engine/pf-conf-edit.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
-import { atLeast, routableNetworks } from "../host/lima.js";
+import { unreachableReason } from "../engine/vm-address.js";
+import { atLeast } from "../host/lima.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 
 type Level = "ok" | "warn" | "fail" | "unknown";
@@ -60,7 +61,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     if (!result.annotated) continue;
     const errors = result.diagnostics.filter((d) => d.severity === "error");
     if (errors.length > 0) add(`instance ${instance.name}`, "fail", `${errors.length} annotation error(s)`, `limactl limawan check ${instance.name}`);
-    else if (routableNetworks(instance).length === 0) add(`instance ${instance.name}`, "fail", "no vmnet network: PF cannot reach it", "Add `networks: [{lima: shared}]` to its lima.yaml.");
+    else if (unreachableReason(instance)) add(`instance ${instance.name}`, "fail", unreachableReason(instance)!.message, unreachableReason(instance)!.hint);
     else add(`instance ${instance.name}`, "ok", `${result.spec!.forwards.length} forward(s), ${instance.status.toLowerCase()}`);
   }
 

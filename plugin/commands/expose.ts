@@ -6,7 +6,9 @@ import { compileFile } from "../../compiler/pipeline.js";
 import { didYouMean } from "../../compiler/suggest.js";
 import { addStatement, normaliseStatement, removeForward, type EditResult } from "../annotation-edit.js";
 import type { Context } from "../context.js";
+import { readState } from "../engine/state.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { noSuchInstance } from "../host/lima.js";
 
 export async function expose(ctx: Context, args: string[]): Promise<ExitCode> {
   const [instance, ...words] = args;
@@ -43,13 +45,13 @@ async function edit(ctx: Context, instance: string, change: (text: string, file:
   try {
     text = await host.lima.readConfig(instance);
   } catch {
-    throw new CliError(EXIT.FAILURE, `no Lima instance named \`${instance}\` (no ${file})`, "See `limactl list`.");
+    throw noSuchInstance(instance, ` (there is no ${file})`);
   }
   const result = change(text, file);
   if (!result.ok) throw new CliError(EXIT.FAILURE, `cannot edit ${file}: ${result.reason}`);
 
   // Check the edited file as `up` would, against the VMs whose ports are already taken.
-  const state = await host.state.read().catch(() => null);
+  const state = await readState(host).catch(() => null);
   const others = Object.values(state?.vms ?? {}).filter((vm) => vm.instance !== instance).map((vm) => vm.spec);
   const compiled = compileFile({ vm: instance, file, text: result.text }, others);
   ctx.out.diagnostics(compiled.diagnostics, new Map([[file, result.text]]));

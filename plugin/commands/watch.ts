@@ -8,8 +8,7 @@ import { EXIT, type ExitCode } from "../errors.js";
 
 export async function watch(ctx: Context): Promise<ExitCode> {
   requireHostAccess(ctx.environment, "watch", { dryRun: false });
-  const interval = Number(ctx.environment.env.LIMAWAN_WATCH_INTERVAL_MS);
-  const watcher = new Watcher(ctx, { ...DEFAULT_WATCH_OPTIONS, ...(interval > 0 ? { intervalMs: interval } : {}) });
+  const watcher = new Watcher(ctx, { ...DEFAULT_WATCH_OPTIONS, intervalMs: ctx.environment.watchIntervalMs });
   await watcher.start();
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -6,7 +6,7 @@ import { IP_FORWARDING } from "../host/sysctl.js";
 import { CliError } from "../errors.js";
 import type { Output } from "../output.js";
 import { installAnchorPoints, restorePfConf } from "./anchor-points.js";
-import { describeAction, type Action } from "./plan.js";
+import { describeAction, type Action } from "./plan-actions.js";
 import type { State } from "./state.js";
 
 /** The parts of the state that applying actions changes. */

@@ -4,15 +4,15 @@
 import { createHash } from "node:crypto";
 import { emitAnchor, type AnchorText } from "../../compiler/emit-pf.js";
 import type { InterfaceName } from "../../compiler/ir.js";
-import { pfNamesOf, tablesOf } from "../../compiler/pf-names.js";
+import { tablesOf } from "../../compiler/pf-names.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import type { Output } from "../output.js";
 import { applyActions } from "./apply.js";
-import { sourcesOf, type DesiredState } from "./desired-state.js";
-import { plan, type Action, type Desired, type Observed } from "./plan.js";
-import { reconcileState, type State } from "./state.js";
+import { desiredState, sourcesOf, type DesiredOptions, type DesiredPolicy, type DesiredState, type Selection } from "./desired-state.js";
+import { planActions, type Action, type Observed, type WantedAnchor } from "./plan-actions.js";
+import { appliedPfNames, parseRecordedInterfaces, readState, reconcileState, writeState, type State } from "./state.js";
 import { wanInterfaces } from "./wan-interfaces.js";
 
 export interface ConvergeResult {
@@ -44,36 +44,39 @@ export function hashAnchor(text: AnchorText): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** Which VMs to forward, given the state as pfctl confirms it (desiredState, under the lock). */
-export type Decide = (state: State) => Promise<DesiredState>;
-
-export interface ConvergeOptions {
+export interface ConvergeRequest {
+  /** Which instances to read (desired-state.ts). */
+  selection: Selection;
+  policy?: DesiredPolicy;
+  desiredOptions?: DesiredOptions;
   /** --interface, overriding the default route's interface. */
   interfaces?: readonly InterfaceName[];
   /** Render with the interfaces recorded at the last load (down: the other VMs' rules stay byte-identical). */
   keepInterfaces?: boolean;
-  /** New list of instances held down (down adds, up removes); unchanged when absent (watch). */
-  heldDown?: (before: State) => string[];
   /**
    * Restore missing anchor points by editing and loading pf.conf (default). The watcher says
    * false: DESIGN.md keeps that to install/uninstall and `up`, since loading the main ruleset
    * drops what other tools (vmnet's NAT, a VPN) loaded; repeated by a daemon, the two fight.
    */
   restorePfConf?: boolean;
+  /** Told the desired state before anything changes (warnings, notes), so a failure cannot lose them. */
+  onDesired?: (desired: DesiredState) => void;
 }
 
-export async function converge(host: Host, out: Output, decide: Decide, options: ConvergeOptions = {}): Promise<ConvergeResult> {
+export async function converge(host: Host, out: Output, request: ConvergeRequest): Promise<ConvergeResult> {
   return host.state.locked(async () => {
-    const recorded = await host.state.read();
+    const recorded = await readState(host);
     const observed = await observeHost(host, recorded);
     const before = reconcileState(recorded, observed);
-    const desired = await decide(before);
+    const desired = await desiredState(host, before, request.selection, request.policy, request.desiredOptions);
+    request.onDesired?.(desired);
 
     const specs = desired.vms.map((vm) => vm.spec);
-    const recordedInterfaces = options.keepInterfaces && before.interfaces.length > 0 ? (before.interfaces as InterfaceName[]) : undefined;
-    const facts = specs.length > 0 ? await wanInterfaces(host, specs, options.interfaces ?? recordedInterfaces) : null;
+    const recordedInterfaces = request.keepInterfaces ? parseRecordedInterfaces(before.interfaces) : undefined;
+    const facts = specs.length > 0 ? await wanInterfaces(host, specs, request.interfaces ?? recordedInterfaces) : null;
     const compiled = facts ? emitAnchor(desired.vms.map((vm) => ({ spec: vm.spec, address: vm.address })), facts) : null;
     if (compiled && !compiled.ok) {
+      // The set compile reports PF-name collisions per VM; this is the emitter's own guard.
       throw new CliError(EXIT.FAILURE, "the forwards' PF names collide; nothing was applied", "Rename the forwards the diagnostics name.", undefined, {
         items: compiled.diagnostics,
         sources: sourcesOf(desired),
@@ -81,15 +84,15 @@ export async function converge(host: Host, out: Output, decide: Decide, options:
     }
     const text = compiled?.ok ? compiled.text : ("" as AnchorText);
     const forwards = compiled?.ok ? compiled.forwards : [];
-    const wanted: Desired = {
+    const wanted: WantedAnchor = {
       text,
       hash: hashAnchor(text),
       labels: new Set(forwards.map((f) => f.label)),
       tables: tablesOf(forwards),
     };
-    const installed = { anchorHash: before.anchorHash, tables: Object.values(before.vms).flatMap((vm) => tablesOf(pfNamesOf(vm.spec))) };
-    const planned = plan(wanted, installed, observed);
-    const anchorPointsMissing = options.restorePfConf === false && planned.some((a) => a.kind === "install-anchor-points");
+    const installed = { anchorHash: before.anchorHash, tables: tablesOf(appliedPfNames(before)) };
+    const planned = planActions(wanted, installed, observed);
+    const anchorPointsMissing = request.restorePfConf === false && planned.some((a) => a.kind === "install-anchor-points");
     const actions = anchorPointsMissing ? planned.filter((a) => a.kind !== "install-anchor-points") : planned;
 
     // The state alone is not enough: it may have been lost while rules stayed loaded.
@@ -101,9 +104,9 @@ export async function converge(host: Host, out: Output, decide: Decide, options:
       // Null when nothing of ours is loaded (VMs whose annotations expose nothing included).
       anchorHash: wanted.labels.size > 0 ? wanted.hash : null,
       interfaces: facts ? [...facts.defaultInterfaces] : [],
-      heldDown: options.heldDown ? options.heldDown(before) : before.heldDown,
+      heldDown: desired.heldDown,
     };
-    if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await host.state.write(after);
+    if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await writeState(host, after);
     return { actions, before, after, desired, anchorPointsMissing };
   });
 }

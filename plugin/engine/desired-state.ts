@@ -4,13 +4,13 @@
 // valid VM placed at its address. The selection says which instances are read; the policy
 // holds the real differences between a command a user typed and the daemon.
 import { hasErrors, type Diagnostic } from "../../compiler/diagnostic.js";
-import { protocolsOf, type Ipv4Address } from "../../compiler/ir.js";
+import { protocolsOf, type Ipv4Address, type VmSpec } from "../../compiler/ir.js";
 import { compileFiles, type SetResult } from "../../compiler/pipeline.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
-import { routableNetworks, type Instance } from "../host/lima.js";
+import { noSuchInstance, type Instance } from "../host/lima.js";
 import type { AppliedVm, State } from "./state.js";
-import { noAddress, notRunning, noVmnetRefusal } from "./vm-address.js";
+import { noAddress, notRunning, unreachableReason } from "./vm-address.js";
 
 /** Ports probed per range at most: a 10,000-port range is not worth 10,000 binds. */
 const MAX_PROBES_PER_FORWARD = 256;
@@ -20,27 +20,34 @@ export type Selection =
   | { read: "named"; names: readonly string[] }
   /** `up --all`, the watcher: every running instance. */
   | { read: "running" }
-  /** `status`: every instance, stopped ones too (their forwards are listed as inactive). */
-  | { read: "every" }
+  /**
+   * `status`: these instances (default every one), stopped ones too, each checked against the
+   * rules loaded for the others (what conflicts now); nothing is placed.
+   */
+  | { read: "every"; names?: readonly string[] }
   /** `down NAME…` (or every VM), `uninstall`: read nothing; the rest of the applied VMs stay. */
   | { read: "none"; drop: readonly string[] | "all" };
 
-export interface Policy {
-  /** Leave instances `down` took out alone (the watcher); `up` releases them instead. */
-  skipHeldDown: boolean;
+export interface DesiredPolicy {
   /** An annotation with errors: refuse the change (up) or keep the VM's last valid rules (watch). */
   invalid: "refuse" | "keep-last-valid";
-  /** A VM without an address yet: refuse (up) or wait for its lease (watch). */
-  missingAddress: "refuse" | "wait";
+  /** A VM that cannot be placed yet (no address, no vmnet, a refused address): refuse (up) or report and wait (watch). */
+  unplaced: "refuse" | "wait";
   /** Refuse a newly claimed host port a process on this Mac listens on: an rdr would steal its clients. */
   probeHostPorts: boolean;
-  /** Addresses already found (up --wait looks them up before taking the state lock). */
-  knownAddresses?: ReadonlyMap<string, Ipv4Address>;
+  /** Leave instances `down` took out alone (the watcher); `up` releases them instead. */
+  skipHeldDown: boolean;
 }
 
-export const UP_POLICY: Policy = { skipHeldDown: false, invalid: "refuse", missingAddress: "refuse", probeHostPorts: true };
-export const WATCH_POLICY: Policy = { skipHeldDown: true, invalid: "keep-last-valid", missingAddress: "wait", probeHostPorts: false };
-export const STATUS_POLICY: Policy = { skipHeldDown: false, invalid: "keep-last-valid", missingAddress: "wait", probeHostPorts: false };
+export const UP_POLICY: DesiredPolicy = { invalid: "refuse", unplaced: "refuse", probeHostPorts: true, skipHeldDown: false };
+export const WATCH_POLICY: DesiredPolicy = { invalid: "keep-last-valid", unplaced: "wait", probeHostPorts: false, skipHeldDown: true };
+
+export interface DesiredOptions {
+  /** Addresses already found (up --wait looks them up before taking the state lock). */
+  knownAddresses?: ReadonlyMap<string, Ipv4Address>;
+  /** `limactl list` started early (the watcher asks Lima while pfctl is asked). */
+  listing?: Promise<Instance[]>;
+}
 
 /** One instance as read: its file, its text and what the compiler made of it. */
 export interface ReadVm {
@@ -64,6 +71,8 @@ export interface DesiredState {
   waiting: string[];
   /** What a user should hear (a VM no longer running, one without an annotation). */
   notes: string[];
+  /** The instances held down after this change (down adds, up releases). */
+  heldDown: string[];
 }
 
 /** The lima.yaml texts read, for code frames under diagnostics. */
@@ -71,119 +80,170 @@ export function sourcesOf(desired: Pick<DesiredState, "read">): Map<string, stri
   return new Map(desired.read.map((r) => [r.file, r.text]));
 }
 
-export async function desiredState(host: Host, state: State, selection: Selection, policy: Policy): Promise<DesiredState> {
+export async function desiredState(host: Host, state: State, selection: Selection, policy: DesiredPolicy = WATCH_POLICY, options: DesiredOptions = {}): Promise<DesiredState> {
   const applied = state.vms;
-  if (selection.read === "none") {
-    const vms = selection.drop === "all" ? [] : Object.values(applied).filter((vm) => !selection.drop.includes(vm.instance));
-    return { vms, read: [], skipped: [], waiting: [], notes: [] };
-  }
+  if (selection.read === "none") return dropping(state, selection.drop);
 
-  const listing = await host.lima.list();
+  const listing = await (options.listing ?? host.lima.list());
   const byName = new Map(listing.map((i) => [i.name, i]));
   const running = (name: string) => byName.get(name)?.status === "Running";
   const notes: string[] = [];
   const skipped: Skipped[] = [];
+  let heldDown = state.heldDown;
 
   let names: string[];
   if (selection.read === "named") {
     for (const name of selection.names) {
-      if (!byName.has(name)) throw new CliError(EXIT.FAILURE, `no Lima instance named \`${name}\``, "See `limactl list`.");
-      if (policy.missingAddress === "refuse" && !running(name) && !policy.knownAddresses?.has(name)) throw notRunning(name, byName.get(name)!.status);
+      if (!byName.has(name)) throw noSuchInstance(name);
+      if (!running(name)) throw notRunning(name, byName.get(name)!.status);
     }
     names = [...new Set(selection.names)];
+    heldDown = heldDown.filter((name) => !names.includes(name));
+  } else if (selection.read === "every") {
+    names = selection.names ? selection.names.filter((n) => byName.has(n)) : listing.map((i) => i.name);
   } else {
-    names = listing.filter((i) => selection.read === "every" || running(i.name)).map((i) => i.name);
+    names = listing.filter((i) => running(i.name)).map((i) => i.name);
+    if (!policy.skipHeldDown) heldDown = [];
   }
-  if (policy.skipHeldDown) {
-    for (const name of names.filter((n) => state.heldDown.includes(n) && running(n))) {
+  if (policy.skipHeldDown && selection.read !== "every") {
+    for (const name of names.filter((n) => heldDown.includes(n))) {
       skipped.push({ instance: name, reason: `held down by \`limactl limawan down\`; \`limactl limawan up ${name}\` forwards it again`, diagnostics: [] });
     }
-    names = names.filter((n) => !state.heldDown.includes(n));
+    names = names.filter((n) => !heldDown.includes(n));
   }
 
   // Applied VMs not read again keep their rules while they run.
   const kept: AppliedVm[] = [];
-  for (const vm of Object.values(applied)) {
-    if (names.includes(vm.instance)) continue;
-    if (running(vm.instance) && selection.read === "named") kept.push(vm);
-    else if (!running(vm.instance)) notes.push(`${vm.instance}: no longer running, removing its stale forwards`);
+  if (selection.read !== "every") {
+    for (const vm of Object.values(applied)) {
+      if (names.includes(vm.instance)) continue;
+      if (running(vm.instance) && selection.read === "named") kept.push(vm);
+      else if (!running(vm.instance)) notes.push(`${vm.instance}: no longer running, removing its stale forwards`);
+    }
   }
 
   // Applied first: each holds its ports until it is read itself.
   const order = [...names].sort((a, b) => Number(!(a in applied)) - Number(!(b in applied)) || (selection.read === "named" ? 0 : a.localeCompare(b)));
-  const sources: Array<{ instance: Instance; vm: string; file: string; text: string }> = [];
+  const read: ReadVm[] = [];
   for (const name of order) {
     const file = host.lima.configFile(name);
     try {
-      sources.push({ instance: byName.get(name)!, vm: name, file, text: await host.lima.readConfig(name) });
+      read.push({ instance: byName.get(name)!, file, text: await host.lima.readConfig(name), result: null as unknown as SetResult, address: null });
     } catch (error) {
       const reason = `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
       if (policy.invalid === "refuse") throw new CliError(EXIT.FAILURE, reason);
       skipped.push({ instance: name, reason, diagnostics: [] });
     }
   }
-  const results = compileFiles(sources, {
-    kept: kept.map((vm) => vm.spec),
-    held: sources.map((s) => applied[s.vm]?.spec ?? null),
-    keepLastValid: policy.invalid === "keep-last-valid",
-  });
-  const read: ReadVm[] = sources.map((s, i) => ({ instance: s.instance, file: s.file, text: s.text, result: results[i]!, address: null }));
 
-  if (policy.invalid === "refuse") {
-    const diagnostics = results.flatMap((r) => r.diagnostics);
-    if (hasErrors(diagnostics)) {
-      throw new CliError(EXIT.FAILURE, "the annotations have errors; nothing was applied", "Fix them (`limactl limawan check`) and run up again.", undefined, {
-        items: diagnostics,
-        sources: sourcesOf({ read }),
-      });
+  if (selection.read === "every") {
+    // What conflicts with the rules loaded now: each file on its own against the applied others.
+    const results = compileFiles(read.map(sourceOf), { kept: Object.values(applied).map((vm) => vm.spec), claims: false });
+    for (const [i, entry] of read.entries()) {
+      entry.result = results[i]!;
+      if (running(entry.instance.name)) entry.address = await lookUpAddress(host, entry.instance, policy, skipped);
     }
+    return { vms: [], read, skipped, waiting: [], notes, heldDown };
+  }
+
+  // Compile, place, and compile again without the VMs that could not be placed: a VM that is
+  // not forwarded must not hold ports against the others.
+  const unplaced = new Set<string>();
+  const addresses = new Map<string, Ipv4Address | null>(options.knownAddresses ?? []);
+  for (;;) {
+    const candidates = read.filter((r) => !unplaced.has(r.instance.name));
+    const results = compileFiles(candidates.map(sourceOf), {
+      kept: kept.map((vm) => vm.spec),
+      held: candidates.map((r) => applied[r.instance.name]?.spec ?? null),
+      keepLastValid: policy.invalid === "keep-last-valid",
+    });
+    candidates.forEach((entry, i) => (entry.result = results[i]!));
+    if (policy.invalid === "refuse") refuseOnErrors(read);
+
+    let dropped = false;
+    for (const entry of candidates) {
+      const name = entry.instance.name;
+      const spec = entry.result.spec ?? entry.result.lastValid;
+      if (!entry.result.annotated || !spec) continue;
+      if (!addresses.has(name)) addresses.set(name, await lookUpAddress(host, entry.instance, policy, skipped));
+      entry.address = addresses.get(name) ?? null;
+      if (entry.address) continue;
+      if (policy.unplaced === "refuse") throw noAddress(host, name);
+      if (!applied[name]) {
+        unplaced.add(name);
+        dropped = true;
+      }
+    }
+    if (!dropped) break;
   }
 
   const vms: AppliedVm[] = [...kept];
   const waiting: string[] = [];
   for (const entry of read) {
     const name = entry.instance.name;
+    const previous = applied[name];
     if (!entry.result.annotated) {
       notes.push(`${name}: no x-limawan annotation, nothing to expose`);
       continue;
     }
-    if (selection.read === "every") {
-      // status: every running VM's address, whether or not its annotation is valid.
-      if (running(name)) entry.address = await placeAt(host, entry.instance, policy, skipped);
-      continue;
-    }
-    const previous = applied[name];
     const spec = entry.result.spec ?? entry.result.lastValid;
     if (!entry.result.spec) {
       const reason = spec ? "annotation has errors; keeping its last valid rules" : previous ? "annotation has errors, and its last valid rules clash with another VM's now; not forwarded" : "annotation has errors";
       skipped.push({ instance: name, reason, diagnostics: entry.result.diagnostics });
     }
     if (!spec) continue;
-    entry.address = await placeAt(host, entry.instance, policy, skipped);
+    // An applied VM whose address cannot be found now keeps the last one checked.
     const address = entry.address ?? previous?.address ?? null;
     if (!address) {
-      if (policy.missingAddress === "refuse") throw noAddress(host, name);
-      waiting.push(name);
+      if (!skipped.some((s) => s.instance === name)) waiting.push(name);
       continue;
     }
     vms.push({ instance: name, file: entry.file, address, spec });
   }
   if (policy.probeHostPorts) await refuseBusyPorts(host, vms, applied);
-  return { vms, read, skipped, waiting, notes };
+  return { vms, read, skipped, waiting, notes, heldDown };
 }
 
-/** The VM's address now: known already, from its lease, or from the guest; null if none yet. */
-async function placeAt(host: Host, instance: Instance, policy: Policy, skipped: Skipped[]): Promise<Ipv4Address | null> {
-  const known = policy.knownAddresses?.get(instance.name);
-  if (known) return known;
-  if (policy.missingAddress === "refuse") {
-    noVmnetRefusal(instance);
-    return host.lima.guestAddress(instance);
-  }
-  if (routableNetworks(instance).length === 0) {
-    skipped.push({ instance: instance.name, reason: "no vmnet network, so PF cannot reach it; add `networks: [{lima: shared}]` and restart it", diagnostics: [] });
+/** `down`, `uninstall`: the applied VMs minus the dropped ones, which are held down. */
+function dropping(state: State, drop: readonly string[] | "all"): DesiredState {
+  const names = drop === "all" ? Object.keys(state.vms) : drop;
+  const notes = drop === "all" ? [] : drop.filter((name) => !(name in state.vms)).map((name) => `${name}: no forwards applied`);
+  return {
+    vms: Object.values(state.vms).filter((vm) => !names.includes(vm.instance)),
+    read: [],
+    skipped: [],
+    waiting: [],
+    notes,
+    // Held down, so the watcher does not bring them straight back; `up` releases them.
+    heldDown: [...new Set([...state.heldDown, ...names])].sort(),
+  };
+}
+
+function sourceOf(entry: ReadVm): { vm: string; file: string; text: string } {
+  return { vm: entry.instance.name, file: entry.file, text: entry.text };
+}
+
+function refuseOnErrors(read: ReadVm[]): void {
+  const diagnostics = read.flatMap((r) => r.result?.diagnostics ?? []);
+  if (!hasErrors(diagnostics)) return;
+  throw new CliError(EXIT.FAILURE, "the annotations have errors; nothing was applied", "Fix them (`limactl limawan check`) and run up again.", undefined, {
+    items: diagnostics,
+    sources: sourcesOf({ read }),
+  });
+}
+
+/**
+ * The VM's address now, from its lease or the guest; null when it has none yet. A VM PF cannot
+ * reach, or an address PF must never redirect to, is refused (up) or reported (watch).
+ */
+async function lookUpAddress(host: Host, instance: Instance, policy: DesiredPolicy, skipped: Skipped[]): Promise<Ipv4Address | null> {
+  const unreachable = unreachableReason(instance);
+  if (unreachable) {
+    if (policy.unplaced === "refuse") throw new CliError(EXIT.FAILURE, `instance \`${instance.name}\` ${unreachable.message}`, unreachable.hint);
+    skipped.push({ instance: instance.name, reason: `${unreachable.message}; ${unreachable.hint}`, diagnostics: [] });
     return null;
   }
+  if (policy.unplaced === "refuse") return host.lima.guestAddress(instance);
   try {
     return await host.lima.guestAddress(instance);
   } catch (error) {
@@ -215,3 +275,5 @@ async function refuseBusyPorts(host: Host, vms: readonly AppliedVm[], previously
     }
   }
 }
+
+export type { VmSpec };

@@ -1,10 +1,13 @@
 // LimaWAN's record of what it changed on the host, as data: the shape, its validation when
 // read back (root trusts no file blindly), and its correction by what pfctl reports.
-import type { Ipv4Address, VmSpec } from "../../compiler/ir.js";
-import { pfNamesOf } from "../../compiler/pf-names.js";
+import type { InterfaceName, Ipv4Address, VmSpec } from "../../compiler/ir.js";
+import { pfNamesOf, type ForwardPfNames } from "../../compiler/pf-names.js";
 import { recheckSpec } from "../../compiler/pipeline.js";
 import { parseIpv4Address, vmAddressProblem } from "../../compiler/validate/addresses.js";
-import type { Observed } from "./plan.js";
+import { isInterfaceName, isLoopback } from "../../compiler/validate/interfaces.js";
+import { CliError, EXIT } from "../errors.js";
+import type { Host } from "../host/index.js";
+import type { Observed } from "./plan-actions.js";
 
 export const STATE_VERSION = 1;
 
@@ -66,7 +69,9 @@ export function parseState(text: string): { ok: true; state: State } | { ok: fal
     vms[name] = { instance: name, file: record.file, address, spec };
   }
   if (!(state.anchorHash === null || (typeof state.anchorHash === "string" && /^[0-9a-f]{64}$/.test(state.anchorHash)))) return { ok: false, reason: "`anchorHash` is not a sha256" };
-  if (!isStringArray(state.interfaces)) return { ok: false, reason: "`interfaces` is not a list of names" };
+  if (!isStringArray(state.interfaces) || (state.interfaces.length > 0 && parseRecordedInterfaces(state.interfaces) === undefined)) {
+    return { ok: false, reason: "`interfaces` is not a list of WAN interface names" };
+  }
   if (!(state.pfToken === null || (typeof state.pfToken === "string" && /^\d{1,20}$/.test(state.pfToken)))) return { ok: false, reason: "`pfToken` is not a PF token" };
   const forwarding = state.forwarding;
   if (!(forwarding === null || (isRecord(forwarding) && typeof forwarding.prior === "string" && /^\d+$/.test(forwarding.prior) && typeof forwarding.changedByLimawan === "boolean"))) {
@@ -78,6 +83,35 @@ export function parseState(text: string): { ok: true; state: State } | { ok: fal
   }
   if (!isStringArray(state.heldDown)) return { ok: false, reason: "`heldDown` is not a list of instance names" };
   return { ok: true, state: { ...(state as unknown as State), vms } };
+}
+
+/** The state as recorded, validated (host/state-file.ts holds the text). */
+export async function readState(host: Host): Promise<State> {
+  const text = await host.state.read();
+  if (text === null) return emptyState();
+  const parsed = parseState(text);
+  if (parsed.ok) return parsed.state;
+  throw new CliError(
+    EXIT.ENVIRONMENT,
+    `${host.state.file} is damaged (${parsed.reason})`,
+    "Move it aside and run `limactl limawan up --all`; LimaWAN rebuilds it from what pfctl reports.",
+  );
+}
+
+export async function writeState(host: Host, state: State): Promise<void> {
+  const vms = Object.values(state.vms).map((vm) => `${vm.instance} ${vm.address} (${vm.spec.forwards.length} forwards)`);
+  await host.state.write(`${JSON.stringify(state, null, 2)}\n`, `LimaWAN's record: ${vms.join(", ") || "no VMs forwarded"}`);
+}
+
+/** The recorded WAN interfaces, checked as --interface is (they are written into rules), or undefined if none or not all valid. */
+export function parseRecordedInterfaces(names: readonly string[]): InterfaceName[] | undefined {
+  if (names.length === 0) return undefined;
+  return names.every((n) => isInterfaceName(n) && !isLoopback(n)) ? (names as InterfaceName[]) : undefined;
+}
+
+/** The PF names of every rule the state says is loaded (labels to check, tables to remove). */
+export function appliedPfNames(state: State): ForwardPfNames[] {
+  return Object.values(state.vms).flatMap((vm) => pfNamesOf(vm.spec));
 }
 
 /**

@@ -1,11 +1,85 @@
 // Pure: what `status` shows, from what was read (instances, their compiled annotations, the
 // state file, PF's labels). One classification, printed as a table or as JSON.
 import { isDeepStrictEqual } from "node:util";
-import type { Diagnostic } from "../../compiler/diagnostic.js";
+import { CODES, type Diagnostic } from "../../compiler/diagnostic.js";
 import { formatRange, type Forward, type VmSpec } from "../../compiler/ir.js";
 import { pfNamesOf } from "../../compiler/pf-names.js";
+import type { DaemonStatus } from "../host/launchd.js";
 import type { LabelCounters } from "../host/pfctl.js";
-import type { AppliedVm } from "./state.js";
+import type { DesiredState } from "./desired-state.js";
+import { appliedPfNames, type AppliedVm, type State } from "./state.js";
+
+/** What status could not read, and whether root would have let it. */
+export interface Unreadable { what: string; message: string; needsRoot: boolean }
+
+export interface HostStatus {
+  pf: { enabled: boolean; anchorPoints: { rdr: boolean; filter: boolean }; referenceHeld: boolean } | null;
+  forwarding: string | null;
+  daemon: DaemonStatus | null;
+  unreadable: Unreadable[];
+}
+
+export interface StatusReport {
+  host: HostStatus;
+  instances: InstanceStatus[];
+  /** Loaded labels that belong to no VM the state knows: left by a crash or a hand edit. */
+  strayLabels: string[];
+}
+
+/** Everything status read (null: could not be read; see `unreadable`). */
+export interface StatusInput {
+  /** Instances asked for (empty: every instance Lima lists and every applied one). */
+  names: readonly string[];
+  state: State | null;
+  desired: DesiredState | null;
+  labels: ReadonlyMap<string, LabelCounters> | null;
+  anchorPoints: { rdr: boolean; filter: boolean } | null;
+  enabled: boolean | null;
+  references: ReadonlySet<string> | null;
+  forwarding: string | null;
+  daemon: DaemonStatus | null;
+  unreadable: Unreadable[];
+}
+
+export function statusReport(input: StatusInput): StatusReport {
+  const { state, desired, labels } = input;
+  const listed = desired?.read.map((r) => r.instance.name) ?? [];
+  const names = input.names.length > 0 ? [...input.names] : [...new Set([...listed, ...Object.keys(state?.vms ?? {})])].sort();
+  const instances = names.map((name) => {
+    const read = desired?.read.find((r) => r.instance.name === name);
+    const result = read?.result;
+    const conflicts = new Map((result?.diagnostics ?? []).filter((d) => d.code === CODES.CLAIMED_BY_OTHER_VM).map((d) => [d.line, d.message] as const));
+    return instanceStatus(
+      {
+        instance: name,
+        // Not listed by Lima (whose listing covers every instance directory): deleted; Unknown when Lima could not be asked.
+        status: read?.instance.status ?? (desired ? "Deleted" : "Unknown"),
+        address: read?.address ?? null,
+        annotated: result?.annotated ?? false,
+        spec: result?.standalone ?? null,
+        diagnostics: result?.diagnostics ?? [],
+        conflicts,
+      },
+      state?.vms[name],
+      labels,
+      state?.interfaces ?? [],
+    );
+  });
+  const known = new Set(state ? appliedPfNames(state).map((n) => n.label) : []);
+  return {
+    host: {
+      pf:
+        input.enabled !== null && input.anchorPoints !== null
+          ? { enabled: input.enabled, anchorPoints: input.anchorPoints, referenceHeld: Boolean(state?.pfToken && input.references?.has(state.pfToken)) }
+          : null,
+      forwarding: input.forwarding,
+      daemon: input.daemon,
+      unreadable: input.unreadable,
+    },
+    instances,
+    strayLabels: [...(labels?.keys() ?? [])].filter((l) => !known.has(l)),
+  };
+}
 
 export type ForwardState = "applied" | "pending" | "stale" | "conflicting" | "inactive";
 
@@ -41,7 +115,7 @@ export interface InstanceInput {
   /** The annotation compiled on its own (null when it has errors of its own). */
   spec: VmSpec | null;
   diagnostics: Diagnostic[];
-  /** Host-port clashes with other VMs' applied forwards, by the forward's line. */
+  /** Host-port clashes with the rules loaded for other VMs, by the forward's line. */
   conflicts: ReadonlyMap<number, string>;
 }
 

@@ -2,7 +2,8 @@
 // and the watcher logs. Pure.
 import { isDeepStrictEqual } from "node:util";
 import { formatRange } from "../../compiler/ir.js";
-import { describeAction, type Action } from "./plan.js";
+import type { Output } from "../output.js";
+import { describeAction, type Action } from "./plan-actions.js";
 import type { AppliedVm, State } from "./state.js";
 
 export interface VmChanges {
@@ -64,4 +65,11 @@ export function changeLine(before: State, after: State): string {
   const changes = vmChanges(before, after);
   const vm = (sign: string) => (v: AppliedVm) => `${sign}${v.instance} (${v.address}, ${v.spec.forwards.length} forward(s))`;
   return [...changes.added.map(vm("+")), ...changes.changed.map(vm("~")), ...changes.removed.map((n) => `-${n}`)].join(" ");
+}
+
+/** What up and down print: the summary as JSON, or its lines for people. */
+export function printResult(out: Output, result: { before: State; after: State; actions: readonly Action[] }, dryRun: boolean): void {
+  const summary = describeResult(result, dryRun);
+  if (out.options.json) out.json(summary);
+  else for (const line of summary.lines) out.info(line);
 }

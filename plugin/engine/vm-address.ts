@@ -3,7 +3,7 @@
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
-import { routableNetworks, type Instance } from "../host/lima.js";
+import { noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
 import type { Output } from "../output.js";
 
 export const POLL_INTERVAL_MS = 500;
@@ -14,8 +14,9 @@ export async function vmAddress(host: Host, out: Output, name: string, waitSecon
   const deadline = Date.now() + waitSeconds * 1000;
   for (let attempt = 0; ; attempt++) {
     const [instance] = await host.lima.list([name]);
-    if (!instance) throw new CliError(EXIT.FAILURE, `no Lima instance named \`${name}\``, "See `limactl list`.");
-    if (instance.status === "Running") noVmnetRefusal(instance);
+    if (!instance) throw noSuchInstance(name);
+    const unreachable = instance.status === "Running" ? unreachableReason(instance) : null;
+    if (unreachable) throw new CliError(EXIT.FAILURE, `instance \`${name}\` ${unreachable.message}`, unreachable.hint);
     const address = instance.status === "Running" ? await host.lima.guestAddress(instance) : null;
     if (address) {
       out.endProgress();
@@ -32,13 +33,9 @@ export async function vmAddress(host: Host, out: Output, name: string, waitSecon
 }
 
 /** PF reaches a VM only on a vmnet network (or vzNAT): not through Lima's user-mode NIC. */
-export function noVmnetRefusal(instance: Instance): void {
-  if (routableNetworks(instance).length > 0) return;
-  throw new CliError(
-    EXIT.FAILURE,
-    `instance \`${instance.name}\` has no vmnet network, so PF cannot reach it`,
-    "Add `networks: [{lima: shared}]` (or `vzNAT: true`) to its lima.yaml and restart it.",
-  );
+export function unreachableReason(instance: Instance): { message: string; hint: string } | null {
+  if (routableNetworks(instance).length > 0) return null;
+  return { message: "has no vmnet network, so PF cannot reach it", hint: "Add `networks: [{lima: shared}]` (or `vzNAT: true`) to its lima.yaml and restart it." };
 }
 
 export function notRunning(name: string, status: string, waitSeconds = 0): CliError {
@@ -55,4 +52,11 @@ export function noAddress(host: Host, name: string, waitSeconds = 0): CliError {
     `no address for \`${name}\` on its vmnet network${waitSeconds ? ` after waiting ${waitSeconds}s` : ""}`,
     `Waited for a DHCP lease in ${host.leases.file} and for \`ip addr\` in the guest; retry with --wait 60.`,
   );
+}
+
+/** `up NAME… --wait S`: every named VM's address, waited for side by side (nothing when S is 0). */
+export async function awaitAddresses(host: Host, out: Output, names: readonly string[], waitSeconds: number): Promise<Map<string, Ipv4Address> | undefined> {
+  if (waitSeconds <= 0) return undefined;
+  const located = await Promise.all(names.map((name) => vmAddress(host, out, name, waitSeconds)));
+  return new Map(located.map((l) => [l.instance.name, l.address]));
 }

@@ -5,8 +5,8 @@ import type { Context } from "../context.js";
 import { CliError } from "../errors.js";
 import { atLeast, type LimaEvent, type LimaPhase } from "../host/lima.js";
 import { converge } from "./converge.js";
-import { desiredState, sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
-import { describeAction } from "./plan.js";
+import { sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
+import { describeAction } from "./plan-actions.js";
 import { changeLine } from "./summary.js";
 
 export interface WatchOptions {
@@ -91,8 +91,16 @@ export class Watcher {
     let retryIn: number | null = null;
     try {
       const { host, out } = this.ctx;
-      const result = await converge(host, out, (state) => desiredState(host, state, { read: "running" }, WATCH_POLICY), { restorePfConf: false });
-      this.reportSkipped(result.desired.skipped, sourcesOf(result.desired));
+      // Ask Lima while pfctl is being asked: one fewer round of process starts per event.
+      const listing = host.lima.list();
+      listing.catch(() => undefined); // awaited (and its error reported) inside the run
+      const result = await converge(host, out, {
+        selection: { read: "running" },
+        policy: WATCH_POLICY,
+        desiredOptions: { listing },
+        restorePfConf: false,
+        onDesired: (desired) => this.reportSkipped(desired.skipped, sourcesOf(desired)),
+      });
       if (result.anchorPointsMissing !== this.anchorPointsMissing) {
         this.anchorPointsMissing = result.anchorPointsMissing;
         if (result.anchorPointsMissing) {
@@ -121,12 +129,18 @@ export class Watcher {
   }
 
   private reportSkipped(skipped: readonly Skipped[], sources: ReadonlyMap<string, string>): void {
-    for (const s of skipped) {
-      const key = JSON.stringify(s);
-      if (this.reported.get(s.instance) === key) continue; // said once per change, not every run
-      this.reported.set(s.instance, key);
-      this.log(`${s.instance}: ${s.reason}`);
-      if (s.diagnostics.length > 0) this.ctx.out.diagnostics(s.diagnostics, sources);
+    const byInstance = new Map<string, Skipped[]>();
+    for (const s of skipped) byInstance.set(s.instance, [...(byInstance.get(s.instance) ?? []), s]);
+    // Forget what no longer holds, so the same reason coming back is said again.
+    for (const instance of this.reported.keys()) if (!byInstance.has(instance)) this.reported.delete(instance);
+    for (const [instance, entries] of byInstance) {
+      const key = JSON.stringify(entries);
+      if (this.reported.get(instance) === key) continue; // said once per change, not every run
+      this.reported.set(instance, key);
+      for (const s of entries) {
+        this.log(`${s.instance}: ${s.reason}`);
+        if (s.diagnostics.length > 0) this.ctx.out.diagnostics(s.diagnostics, sources);
+      }
     }
   }
 

@@ -1,11 +1,11 @@
-// The user's own files: a lima.yaml named on the command line, and the instance's lima.yaml
+// lima.yaml files as the user has them: one named on the command line (plan, check), and the instance's lima.yaml
 // that `expose`/`unexpose` rewrite. Written atomically, keeping owner and mode: under sudo
 // the file must stay the user's, not become root's.
 import { readFile, stat } from "node:fs/promises";
 import type { Runner } from "./run.js";
 import { writeAtomic } from "./atomic-write.js";
 
-export class UserFiles {
+export class LimaYamlFiles {
   constructor(private readonly runner: Runner) {}
 
   async read(file: string): Promise<string> {

@@ -2,7 +2,7 @@
 // output. Commands and the engine receive this object; tests point the programs and paths
 // elsewhere (PATH, LIMA_HOME, LIMAWAN_*), never these objects' internals.
 import type { Environment } from "../environment.js";
-import { UserFiles } from "./files.js";
+import { LimaYamlFiles } from "./files.js";
 import { Launchd } from "./launchd.js";
 import { Leases } from "./leases.js";
 import { Lima } from "./lima.js";
@@ -26,7 +26,7 @@ export interface Host {
   leases: Leases;
   state: StateStore;
   listeners: Listeners;
-  files: UserFiles;
+  files: LimaYamlFiles;
 }
 
 export function createHost(environment: Environment, runner: Runner): Host {
@@ -44,6 +44,6 @@ export function createHost(environment: Environment, runner: Runner): Host {
     leases,
     state: new StateStore(paths.stateDir, runner),
     listeners: new Listeners(),
-    files: new UserFiles(runner),
+    files: new LimaYamlFiles(runner),
   };
 }

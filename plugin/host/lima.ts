@@ -45,12 +45,8 @@ export class Lima {
     const result = await this.runner.run("limactl", ["list", "--json", ...names], { asUser: true });
     if (result.exitCode !== 0) {
       const unmatched = /unmatched instances/.test(result.stderr);
-      throw new CliError(
-        unmatched ? EXIT.FAILURE : EXIT.HOST_COMMAND,
-        unmatched ? `no Lima instance named ${names.join(", ")}` : "`limactl list --json` failed",
-        unmatched ? "See `limactl list` for the instances you have." : undefined,
-        unmatched ? undefined : result.stderr,
-      );
+      if (unmatched) throw noSuchInstance(names.join(", "));
+      throw new CliError(EXIT.HOST_COMMAND, "`limactl list --json` failed", undefined, result.stderr);
     }
     return parseInstanceList(result.stdout);
   }
@@ -200,6 +196,10 @@ export interface InstanceHandlers {
   /** Whether ha.stdout.log should be read (no `limactl watch` stream to say it). */
   wantsEventLog(): boolean;
   event(event: LimaEvent): void;
+}
+
+export function noSuchInstance(name: string, where = ""): CliError {
+  return new CliError(EXIT.FAILURE, `no Lima instance named \`${name}\``, `See \`limactl list\` for the instances you have${where}.`);
 }
 
 function isInstanceDir(name: string): boolean {

@@ -4,7 +4,6 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { CliError, EXIT } from "../errors.js";
-import { emptyState, parseState, type State } from "../engine/state.js";
 import type { Runner } from "./run.js";
 import { writeAtomic } from "./atomic-write.js";
 
@@ -17,28 +16,20 @@ export class StateStore {
     this.lockPath = path.join(dir, "state.lock");
   }
 
-  async read(): Promise<State> {
-    let text: string;
+  /** The file's text, or null when there is none yet. What it may say is engine/state.ts's. */
+  async read(): Promise<string | null> {
     try {
-      text = await readFile(this.file, "utf8");
+      return await readFile(this.file, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
-      throw new CliError(EXIT.ENVIRONMENT, `cannot read ${this.file}: ${(error as Error).message}`, "Run with sudo.");
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw new CliError(EXIT.ENVIRONMENT, `cannot read ${this.file}: ${(error as Error).message}`, "Run it as the user who owns the VMs; LimaWAN raises its privileges itself.");
     }
-    const parsed = parseState(text);
-    if (parsed.ok) return parsed.state;
-    throw new CliError(
-      EXIT.ENVIRONMENT,
-      `${this.file} is damaged (${parsed.reason})`,
-      "Move it aside and run `limactl limawan up --all`; LimaWAN rebuilds it from what pfctl reports.",
-    );
   }
 
-  async write(state: State): Promise<void> {
-    const text = `${JSON.stringify(state, null, 2)}\n`;
+  /** Replace the file atomically (dry-run: show `summary`). */
+  async write(text: string, summary: string): Promise<void> {
     if (this.runner.dryRun) {
-      const vms = Object.values(state.vms).map((vm) => `${vm.instance} ${vm.address} (${vm.spec.forwards.length} forwards)`);
-      this.runner.noteWrite(this.file, text, `LimaWAN's record: ${vms.join(", ") || "no VMs forwarded"}`);
+      this.runner.noteWrite(this.file, text, summary);
       return;
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Ipv4Address } from "../../compiler/ir.js";
+import { forwardIdentifiers } from "../../compiler/pf-names.js";
 import { compileFile } from "../../compiler/pipeline.js";
-import { desiredState, STATUS_POLICY, UP_POLICY, WATCH_POLICY } from "../../plugin/engine/desired-state.js";
+import { desiredState, UP_POLICY, WATCH_POLICY } from "../../plugin/engine/desired-state.js";
 import { emptyState, type AppliedVm, type State } from "../../plugin/engine/state.js";
 import { CliError } from "../../plugin/errors.js";
 import { fakeHost, limaYaml } from "./fake-host.js";
@@ -62,9 +63,15 @@ describe("desiredState for `up NAME…`", () => {
 
   it("uses addresses already found (up --wait) instead of looking them up again", async () => {
     const host = fakeHost({ web: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.9" } });
-    const desired = await desiredState(host, emptyState(), { read: "named", names: ["web"] }, { ...UP_POLICY, knownAddresses: new Map([["web", "192.168.105.2" as Ipv4Address]]) });
+    const desired = await desiredState(host, emptyState(), { read: "named", names: ["web"] }, UP_POLICY, { knownAddresses: new Map([["web", "192.168.105.2" as Ipv4Address]]) });
     expect(desired.vms[0]!.address).toBe("192.168.105.2");
     expect(host.lookups).toEqual([]);
+  });
+
+  it("refuses a VM that stopped while up --wait waited for it", async () => {
+    const host = fakeHost({ web: { status: "Stopped", yaml: limaYaml("expose http 80 as 8080") } });
+    const known = { knownAddresses: new Map([["web", "192.168.105.2" as Ipv4Address]]) };
+    expect((await refusal(desiredState(host, emptyState(), { read: "named", names: ["web"] }, UP_POLICY, known))).message).toBe("instance `web` is stopped");
   });
 
   it("refuses a running VM without a vmnet network, or without an address", async () => {
@@ -130,6 +137,38 @@ describe("desiredState for the watcher (every running VM)", () => {
     ]);
   });
 
+  it("a VM that cannot be forwarded holds no ports: no vmnet network, or no address yet", async () => {
+    const host = fakeHost({
+      alpha: { yaml: limaYaml("expose http 80 as 8080"), network: [{ lima: "user-v2" }] },
+      beta: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.3" },
+    });
+    const desired = await desiredState(host, emptyState(), { read: "running" }, WATCH_POLICY);
+    expect(desired.vms.map((vm) => vm.instance)).toEqual(["beta"]);
+    expect(desired.skipped.map((s) => [s.instance, s.reason])).toEqual([["alpha", expect.stringMatching(/^has no vmnet network, so PF cannot reach it; Add `networks/)]]);
+    expect(desired.waiting).toEqual([]); // nothing to wait for: it needs a restart with another network
+    const leaseLater = fakeHost({ alpha: { yaml: limaYaml("expose http 80 as 8080"), address: null }, beta: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.3" } });
+    const later = await desiredState(leaseLater, emptyState(), { read: "running" }, WATCH_POLICY);
+    expect([later.vms.map((vm) => vm.instance), later.waiting]).toEqual([["beta"], ["alpha"]]);
+  });
+
+  it("a VM whose PF names would collide with an applied VM's after shortening is skipped (LW701); the applied one stays", async () => {
+    // As in the LW701 compiler test: VM `alpha_<9 chars>` with a forward named after the hash in
+    // alpha's shortened ban-table name writes that very table name.
+    let name = "";
+    let hash = "";
+    for (let i = 0; !/^[a-f]/.test(hash); i++) {
+      name = `a-very-long-forward-name-${i}`;
+      hash = /_([0-9a-f]{8})_ban$/.exec(forwardIdentifiers("alpha" as never, name as never).banTable)![1]!;
+    }
+    const twin = `alpha_${name.slice(0, 9)}`;
+    const alpha = limaYaml(`expose ${name} 22 as 2222 limit 5/30s`);
+    const state = applied({ alpha: { yaml: alpha, address: "192.168.105.2" } });
+    const host = fakeHost({ alpha: { yaml: alpha, address: "192.168.105.2" }, [twin]: { yaml: limaYaml(`expose ${hash} 22 as 2223 limit 5/30s`), address: "192.168.105.3" } });
+    const desired = await desiredState(host, state, { read: "running" }, WATCH_POLICY);
+    expect(desired.vms.map((vm) => vm.instance)).toEqual(["alpha"]);
+    expect(desired.skipped).toEqual([{ instance: twin, reason: "annotation has errors", diagnostics: [expect.objectContaining({ code: "LW701" })] }]);
+  });
+
   it("skips VMs `down` holds, naming how to release them", async () => {
     const host = fakeHost({ web: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.2" } });
     const desired = await desiredState(host, { ...emptyState(), heldDown: ["web"] }, { read: "running" }, WATCH_POLICY);
@@ -143,7 +182,7 @@ describe("desiredState for the watcher (every running VM)", () => {
     const host = fakeHost({ fresh: { yaml: limaYaml("expose http 80 as 8081"), address: null }, old: { yaml, address: null }, evil: { yaml: limaYaml("expose http 80 as 8082"), address: "refuse:its address 127.0.0.1 is a loopback address" } });
     const desired = await desiredState(host, state, { read: "running" }, WATCH_POLICY);
     expect(desired.vms.map((vm) => [vm.instance, vm.address])).toEqual([["old", "192.168.105.7"]]);
-    expect(desired.waiting.sort()).toEqual(["evil", "fresh"]);
+    expect(desired.waiting).toEqual(["fresh"]); // a refused address is reported, not polled for every second
     expect(desired.skipped).toEqual([{ instance: "evil", reason: "refusing to forward to `evil`: its address 127.0.0.1 is a loopback address", diagnostics: [] }]);
   });
 
@@ -159,15 +198,45 @@ describe("desiredState for the watcher (every running VM)", () => {
 describe("desiredState for status and down", () => {
   it("status reads every VM, stopped ones too, with each running VM's address and each file's standalone spec", async () => {
     const host = fakeHost({ off: { status: "Stopped", yaml: limaYaml("expose http 80 as 8080") }, bad: { yaml: limaYaml("expose http 80 as 70000"), address: "192.168.105.3" } });
-    const desired = await desiredState(host, emptyState(), { read: "every" }, STATUS_POLICY);
+    const desired = await desiredState(host, emptyState(), { read: "every" });
     expect(desired.read.map((r) => [r.instance.name, r.address, r.result.standalone !== null])).toEqual([["bad", "192.168.105.3", false], ["off", null, true]]);
     expect(desired.vms).toEqual([]);
   });
 
-  it("down keeps the applied VMs it does not name, and reads nothing", async () => {
+  it("status marks conflicts with the rules loaded for other VMs: not with a stopped VM never forwarded, and with an applied VM's loaded port even after its file moved", async () => {
+    const state = applied({ a: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.2" } });
+    const host = fakeHost({
+      a: { yaml: limaYaml("expose http 80 as 9090"), address: "192.168.105.2" },
+      b: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.3" },
+      off: { status: "Stopped", yaml: limaYaml("expose web 80 as 7070") },
+      c: { yaml: limaYaml("expose web 80 as 7070"), address: "192.168.105.4" },
+    });
+    const desired = await desiredState(host, state, { read: "every" });
+    const codes = Object.fromEntries(desired.read.map((r) => [r.instance.name, r.result.diagnostics.map((d) => d.code)]));
+    expect(codes).toEqual({ a: [], b: ["LW501"], c: [], off: [] });
+  });
+
+  it("status reads only the instances asked for", async () => {
+    const host = fakeHost({ a: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.2" }, b: { yaml: limaYaml("expose http 80 as 8081"), address: "192.168.105.3" } });
+    const desired = await desiredState(host, emptyState(), { read: "every", names: ["b", "nope"] });
+    expect(desired.read.map((r) => r.instance.name)).toEqual(["b"]);
+    expect(host.lookups).toEqual(["b"]);
+  });
+
+  it("down keeps the applied VMs it does not name, holds those it names, and reads nothing", async () => {
     const state = applied({ a: { yaml: limaYaml("expose ssh 22 as 2201"), address: "192.168.105.2" }, b: { yaml: limaYaml("expose ssh 22 as 2202"), address: "192.168.105.3" } });
     const host = fakeHost({});
-    expect((await desiredState(host, state, { read: "none", drop: ["a"] }, UP_POLICY)).vms.map((vm) => vm.instance)).toEqual(["b"]);
-    expect((await desiredState(host, state, { read: "none", drop: "all" }, UP_POLICY)).vms).toEqual([]);
+    const one = await desiredState(host, state, { read: "none", drop: ["a", "zzz"] });
+    expect([one.vms.map((vm) => vm.instance), one.heldDown, one.notes]).toEqual([["b"], ["a", "zzz"], ["zzz: no forwards applied"]]);
+    const all = await desiredState(host, { ...state, heldDown: ["x"] }, { read: "none", drop: "all" });
+    expect([all.vms, all.heldDown]).toEqual([[], ["a", "b", "x"]]);
+  });
+
+  it("up releases what it names, up --all releases every hold, the watcher keeps them", async () => {
+    const host = fakeHost({ a: { yaml: limaYaml("expose ssh 22 as 2201"), address: "192.168.105.2" }, b: { yaml: limaYaml("expose ssh 22 as 2202"), address: "192.168.105.3" } });
+    const held = { ...emptyState(), heldDown: ["a", "b"] };
+    expect((await desiredState(host, held, { read: "named", names: ["a"] }, UP_POLICY)).heldDown).toEqual(["b"]);
+    expect((await desiredState(host, held, { read: "running" }, UP_POLICY)).heldDown).toEqual([]);
+    expect((await desiredState(host, held, { read: "running" }, WATCH_POLICY)).heldDown).toEqual(["a", "b"]);
   });
 });

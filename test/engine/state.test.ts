@@ -44,6 +44,10 @@ describe("the state file, read back", () => {
     expect(parseState(edited((s) => (s.version = 2)))).toEqual({ ok: false, reason: "version 2" });
     expect(parseState(edited((s) => (s.pfToken = "1; rm -rf /")))).toMatchObject({ ok: false, reason: /pfToken/ });
     expect(parseState(edited((s) => (s.heldDown = [1])))).toMatchObject({ ok: false, reason: /heldDown/ });
+    // Recorded interfaces are written into rules when down keeps the others byte-identical.
+    expect(parseState(edited((s) => (s.interfaces = ["en0 inet proto tcp from any to any port 22 -> 127.0.0.1 port 22 #"])))).toMatchObject({ ok: false, reason: /interfaces/ });
+    expect(parseState(edited((s) => (s.interfaces = ["lo0"])))).toMatchObject({ ok: false, reason: /interfaces/ });
+    expect(parseState(edited((s) => (s.interfaces = ["en0", "en1"])))).toMatchObject({ ok: true });
     expect(parseState(edited((s) => (s.vms.web.instance = "db")))).toMatchObject({ ok: false, reason: /vms\.web is not a VM record/ });
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { AnchorText } from "../../compiler/emit-pf.js";
-import { plan, type Action, type Desired, type Installed, type Observed } from "../../plugin/engine/plan.js";
+import { planActions, type Action, type WantedAnchor, type Installed, type Observed } from "../../plugin/engine/plan-actions.js";
 
-const desiredOf = (labels: string[], tables: string[] = []): Desired => ({
+const desiredOf = (labels: string[], tables: string[] = []): WantedAnchor => ({
   text: labels.join("\n") as AnchorText,
   hash: `h:${labels.join(",")}`,
   labels: new Set(labels),
@@ -14,7 +14,7 @@ const freshHost: Observed = { anchorPoints: { rdr: true, filter: true }, tokenHe
 const empty: Installed = { anchorHash: null, tables: [] };
 
 /** What the host looks like after the actions ran: the model the planner must agree with. */
-function afterApplying(actions: Action[], desired: Desired, installed: Installed, observed: Observed): { installed: Installed; observed: Observed } {
+function afterApplying(actions: Action[], desired: WantedAnchor, installed: Installed, observed: Observed): { installed: Installed; observed: Observed } {
   let o = { ...observed };
   let i = { ...installed };
   for (const a of actions) {
@@ -38,35 +38,35 @@ function afterApplying(actions: Action[], desired: Desired, installed: Installed
 
 describe("plan", () => {
   it("brings a fresh host up in order: forwarding, PF reference, then the anchor", () => {
-    expect(plan(desiredOf(["limawan:web:ssh"]), empty, freshHost).map((a) => a.kind)).toEqual(["enable-ip-forwarding", "enable-pf", "load-anchor"]);
+    expect(planActions(desiredOf(["limawan:web:ssh"]), empty, freshHost).map((a) => a.kind)).toEqual(["enable-ip-forwarding", "enable-pf", "load-anchor"]);
   });
 
   it("restores missing anchor points before anything else", () => {
     const observed = { ...freshHost, anchorPoints: { rdr: false, filter: true } };
-    expect(plan(desiredOf(["l"]), empty, observed)[0]).toEqual({ kind: "install-anchor-points" });
+    expect(planActions(desiredOf(["l"]), empty, observed)[0]).toEqual({ kind: "install-anchor-points" });
   });
 
   it("does nothing when the loaded anchor already matches", () => {
     const desired = desiredOf(["l"]);
     const observed: Observed = { ...freshHost, forwarding: "1", tokenHeld: true, labels: new Set(["l"]) };
-    expect(plan(desired, { anchorHash: desired.hash, tables: [] }, observed)).toEqual([]);
+    expect(planActions(desired, { anchorHash: desired.hash, tables: [] }, observed)).toEqual([]);
   });
 
   it("reloads when someone changed the anchor by hand (labels differ) even if the hash matches", () => {
     const desired = desiredOf(["l"]);
     const observed: Observed = { ...freshHost, forwarding: "1", tokenHeld: true, labels: new Set(["l", "intruder"]) };
-    expect(plan(desired, { anchorHash: desired.hash, tables: [] }, observed).map((a) => a.kind)).toEqual(["load-anchor"]);
+    expect(planActions(desired, { anchorHash: desired.hash, tables: [] }, observed).map((a) => a.kind)).toEqual(["load-anchor"]);
   });
 
   it("empties the anchor and releases PF when nothing is wanted, leaving forwarding alone", () => {
     const observed: Observed = { ...freshHost, forwarding: "1", tokenHeld: true, labels: new Set(["l"]) };
-    expect(plan(nothing, { anchorHash: "x", tables: ["t"] }, observed).map((a) => a.kind)).toEqual(["flush-anchor", "release-pf"]);
+    expect(planActions(nothing, { anchorHash: "x", tables: ["t"] }, observed).map((a) => a.kind)).toEqual(["flush-anchor", "release-pf"]);
   });
 
   it("removes the tables of forwards that went away", () => {
     const desired = desiredOf(["a"], ["t_a"]);
     const observed: Observed = { ...freshHost, forwarding: "1", tokenHeld: true, labels: new Set(["a", "b"]) };
-    expect(plan(desired, { anchorHash: "old", tables: ["t_a", "t_b"] }, observed)).toContainEqual({ kind: "remove-tables", tables: ["t_b"] });
+    expect(planActions(desired, { anchorHash: "old", tables: ["t_a", "t_b"] }, observed)).toContainEqual({ kind: "remove-tables", tables: ["t_b"] });
   });
 
   it("planning again after applying a plan yields no actions (idempotence)", () => {
@@ -81,9 +81,9 @@ describe("plan", () => {
     fc.assert(
       fc.property(labels, fc.uniqueArray(fc.constantFrom("t1", "t2", "t3")), installed, observed, (wanted, tables, inst, obs) => {
         const desired = desiredOf(wanted, wanted.length ? tables : []);
-        const first = plan(desired, inst, obs);
+        const first = planActions(desired, inst, obs);
         const after = afterApplying(first, desired, inst, obs);
-        expect(plan(desired, after.installed, after.observed)).toEqual([]);
+        expect(planActions(desired, after.installed, after.observed)).toEqual([]);
       }),
       { numRuns: 2000 }, // cheap; at the default 100 a case with stale tables was found only now and then
     );

@@ -1,4 +1,4 @@
-// plan(desired, installed, observed) → actions. Pure: the same planner serves every command
+// planActions(wanted, installed, observed) → actions. Pure: the same planner serves every command
 // that changes the host and the watcher; apply.ts carries the actions out through the adapters.
 //
 // Applying the actions and observing again gives an empty plan (property-tested), which is
@@ -23,7 +23,7 @@ export interface Installed {
   tables: readonly string[];
 }
 
-export interface Desired {
+export interface WantedAnchor {
   text: AnchorText;
   hash: string;
   labels: ReadonlySet<string>;
@@ -39,7 +39,7 @@ export type Action =
   | { kind: "flush-anchor" }
   | { kind: "release-pf" };
 
-export function plan(desired: Desired, installed: Installed, observed: Observed): Action[] {
+export function planActions(desired: WantedAnchor, installed: Installed, observed: Observed): Action[] {
   const actions: Action[] = [];
   if (desired.labels.size === 0) {
     // Nothing wanted: empty our anchor (rules and tables) and give back our PF reference.

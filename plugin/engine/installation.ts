@@ -1,0 +1,45 @@
+// What `install` puts on the Mac and `uninstall` takes off again, as steps over the host:
+// the anchor points in pf.conf (recorded in the state), the launchd daemon, and on the way out
+// every rule, LimaWAN's PF reference, and IP forwarding as LimaWAN found it.
+import { CliError, EXIT } from "../errors.js";
+import type { Host } from "../host/index.js";
+import { IP_FORWARDING } from "../host/sysctl.js";
+import type { Output } from "../output.js";
+import { installAnchorPoints, uninstallAnchorPoints } from "./anchor-points.js";
+import { converge } from "./converge.js";
+import { anchorPointsIn } from "./pf-conf-edit.js";
+import { readState, writeState } from "./state.js";
+
+/** The anchor points in pf.conf, recorded as install's. Returns whether pf.conf changed. */
+export async function installPfConf(host: Host, out: Output): Promise<boolean> {
+  return host.state.locked(async () => {
+    const { changed } = await installAnchorPoints(host, out);
+    const state = await readState(host);
+    if (changed || !state.pfConf) await writeState(host, { ...state, pfConf: { addedBy: "install", backup: host.pfConf.backup } });
+    return changed;
+  });
+}
+
+/** Every rule and LimaWAN's PF reference, then the anchor points, IP forwarding and the state. */
+export async function removeEverything(host: Host, out: Output): Promise<void> {
+  await converge(host, out, { selection: { read: "none", drop: "all" } });
+  await host.state.locked(async () => {
+    const state = await readState(host);
+    // Between the two locks another command (an `up`) may have applied rules: deleting the
+    // state now would leave them loaded with nobody knowing of them, and leak a PF reference.
+    if (!host.dryRun && (Object.keys(state.vms).length > 0 || state.pfToken !== null)) {
+      throw new CliError(EXIT.FAILURE, "another limawan command applied rules while uninstalling", "Run `limactl limawan uninstall` again.");
+    }
+    const points = anchorPointsIn(await host.pfConf.read().catch(() => ""));
+    if (points.rdr || points.filter) {
+      if (await uninstallAnchorPoints(host, out)) out.info(`removed the limawan anchor points from ${host.pfConf.file}`);
+      else out.warn(`${host.pfConf.file} has limawan anchor points LimaWAN did not add; left as they are`);
+    }
+    if (state.forwarding?.changedByLimawan) {
+      await host.sysctl.set(IP_FORWARDING, state.forwarding.prior);
+      out.info(`restored ${IP_FORWARDING} to ${state.forwarding.prior} (LimaWAN had turned it on)`);
+    }
+    await host.state.remove();
+    await host.pfConf.removeBackup();
+  });
+}
