@@ -4,10 +4,17 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CliError, EXIT } from "./errors.js";
-import { shellQuote } from "./host/run.js";
 
 /** The LIMAWAN_* overrides of the contract's paths and platform (DESIGN.md "Host access"). */
-export const OVERRIDE_NAMES = ["LIMAWAN_PF_CONF", "LIMAWAN_STATE_DIR", "LIMAWAN_DHCPD_LEASES", "LIMAWAN_LAUNCHD_DIR", "LIMAWAN_PLATFORM"] as const;
+export const OVERRIDE_NAMES = ["LIMAWAN_PF_CONF", "LIMAWAN_STATE_DIR", "LIMAWAN_DHCPD_LEASES", "LIMAWAN_LAUNCHD_DIR", "LIMAWAN_LIBEXEC_DIR", "LIMAWAN_PLATFORM"] as const;
+
+/**
+ * What a command re-run through sudo must still see, though sudo's env_reset drops it: the
+ * user's Lima, the overrides, the user's PATH (to find limactl, which runs as the user), and
+ * colour choices. Passed as `--env NAME=VALUE` arguments, never through sudo's environment:
+ * a sudo rule allowing `VAR=value` (SETENV) would let a user hand root NODE_OPTIONS too.
+ */
+export const PASSED_TO_ROOT = ["LIMA_HOME", ...OVERRIDE_NAMES, "LIMAWAN_WATCH_INTERVAL_MS", "LIMAWAN_INVOKER_PATH", "NO_COLOR", "FORCE_COLOR"] as const;
 
 export interface Paths {
   limaHome: string;
@@ -60,7 +67,7 @@ function sudoUser(env: NodeJS.ProcessEnv, platform: string): Environment["invoki
   return { name, uid, gid, home };
 }
 
-/** Host-changing commands: macOS and root, or exit 3 saying exactly what to run instead. */
+/** Host-changing commands: macOS, and root (main.ts raises privileges through sudo first). */
 export function requireHostAccess(environment: Environment, command: string, options: { dryRun: boolean }): void {
   if (environment.platform !== "darwin") {
     throw new CliError(
@@ -70,11 +77,7 @@ export function requireHostAccess(environment: Environment, command: string, opt
     );
   }
   if (!options.dryRun && !environment.isRoot) {
-    const again = process.argv.slice(2).map(shellQuote).join(" ") || command;
-    throw new CliError(
-      EXIT.ENVIRONMENT,
-      `\`${command}\` changes PF and needs root`,
-      `Run: sudo limactl limawan ${again}   (or add --dry-run to see what it would do)`,
-    );
+    // Only reachable when main.ts did not re-run the command through sudo.
+    throw new CliError(EXIT.ENVIRONMENT, `\`${command}\` changes PF and needs root`, "Add --dry-run to see what it would do.");
   }
 }

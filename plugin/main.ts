@@ -3,6 +3,7 @@
 // `--version` and `plan` stay fast), and returns its exit code; errors become messages here.
 import { Command, CommanderError } from "commander";
 import type { Context, GlobalOptions } from "./context.js";
+import { rerunAsRoot, takeEnvFlags } from "./elevate.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import type { Output } from "./output.js";
 import { VERSION } from "./version.js";
@@ -12,10 +13,20 @@ export const DESCRIPTION = "Expose Lima VM ports to the internet through macOS P
 type Handler = (ctx: Context, args: string[], options: Record<string, unknown>) => Promise<ExitCode>;
 
 /** Commands that change the host: run as root, raising privileges through sudo when needed. */
-export const ROOT_COMMANDS = ["up", "down", "watch", "start", "install", "uninstall"] as const;
+export const ROOT_COMMANDS: readonly string[] = ["up", "down", "watch", "start", "install", "uninstall"];
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = process.env): Promise<number> {
   let exitCode: number = EXIT.OK;
+  // What a user-side run passed through sudo (elevate.ts), merged over what sudo left.
+  let env = processEnv;
+  try {
+    const taken = takeEnvFlags(argv);
+    env = { ...processEnv, ...taken.env };
+    argv = taken.argv;
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    return EXIT.USAGE;
+  }
   const program = new Command("limactl limawan")
     .description(`${DESCRIPTION}.\nForwards keep the real client address, so logs and fail2ban in the VM see it.`)
     .version(`limactl-limawan ${VERSION}`, "--version", "print the version")
@@ -23,6 +34,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .option("-q, --quiet", "print only results and errors")
     .option("-v, --verbose", "explain each step")
     .option("--no-color", "no colours (NO_COLOR is honoured too)")
+    .option("--sudo", "run this command as root through sudo (status and doctor then read PF too)")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
@@ -36,6 +48,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const ctx = createContext(options, env);
     try {
       if (handler instanceof Error) throw handler;
+      if (needsElevation(ctx, command.name(), options)) {
+        exitCode = await rerunAsRoot(argv.filter((a) => a !== "--sudo"), env, ctx.environment.paths.limaHome, `\`limactl limawan ${command.name()}\``);
+        return;
+      }
       exitCode = await handler(ctx, args, options);
     } catch (error) {
       exitCode = reportError(ctx.out, error);
@@ -145,6 +161,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     throw error;
   }
   return exitCode;
+}
+
+/**
+ * A command that changes the host, run by a user on a Mac, re-runs itself through sudo (so
+ * does any command given --sudo). Never by itself for --dry-run, which changes nothing, and
+ * never where the command would refuse anyway (not macOS: it says so, exit 3).
+ */
+function needsElevation(ctx: Context, name: string, options: GlobalOptions & { sudo?: boolean }): boolean {
+  if (ctx.environment.isRoot) return false;
+  if (options.sudo) return true; // asked for, --dry-run or not
+  return !ctx.dryRun && ROOT_COMMANDS.includes(name) && ctx.environment.platform === "darwin";
 }
 
 function reportError(out: Output, error: unknown): ExitCode {

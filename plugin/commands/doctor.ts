@@ -18,7 +18,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   const { platform, isRoot } = ctx.environment;
 
   add("macOS", platform === "darwin" ? "ok" : "fail", platform, platform === "darwin" ? undefined : "LimaWAN changes macOS PF; on other systems only plan/check work.");
-  add("root", isRoot ? "ok" : "warn", isRoot ? "running as root" : "not root: PF state cannot be read", isRoot ? undefined : "Run `sudo limactl limawan doctor` for the full picture.");
+  add("root", isRoot ? "ok" : "warn", isRoot ? "running as root" : "not root: PF state cannot be read", isRoot ? undefined : "`limactl limawan doctor --sudo` reads PF too.");
 
   const version = await host.lima.version();
   if (!version) add("Lima", "fail", "limactl not found on PATH (or it printed no version)", "Install Lima 2.0 or newer: brew install lima");
@@ -31,17 +31,17 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   else {
     const points = anchorPointsIn(pfConf);
     const ok = points.rdr && points.filter;
-    add("pf.conf anchor points", ok ? "ok" : "warn", ok ? `present in ${host.pfConf.file}` : `missing from ${host.pfConf.file}`, ok ? undefined : "sudo limactl limawan install (a macOS update may have rewritten the file)");
+    add("pf.conf anchor points", ok ? "ok" : "warn", ok ? `present in ${host.pfConf.file}` : `missing from ${host.pfConf.file}`, ok ? undefined : "`limactl limawan install` puts them back (a macOS update may have rewritten the file)");
   }
 
   try {
     const loaded = await host.pfctl.loadedAnchorPoints();
     const ok = loaded.rdr && loaded.filter;
-    add("loaded anchor points", ok ? "ok" : "warn", ok ? "rdr-anchor and anchor \"limawan\" are loaded" : "not in the loaded ruleset", ok ? undefined : "`sudo limactl limawan up` restores them");
+    add("loaded anchor points", ok ? "ok" : "warn", ok ? "rdr-anchor and anchor \"limawan\" are loaded" : "not in the loaded ruleset", ok ? undefined : "`limactl limawan up --all` restores them");
     const enabled = await host.pfctl.enabled();
     add("PF", enabled ? "ok" : "warn", enabled ? "enabled" : "disabled", enabled ? undefined : "`up` enables it with its own reference when a forward is applied");
   } catch (error) {
-    add("PF", "unknown", error instanceof CliError ? error.message : String(error), error instanceof CliError && error.hint ? error.hint : "Run with sudo.");
+    add("PF", "unknown", error instanceof CliError ? error.message : String(error), error instanceof CliError && error.hint ? error.hint : "`limactl limawan doctor --sudo` reads PF too.");
   }
 
   const forwarding = await host.sysctl.get(IP_FORWARDING).catch(() => null);
@@ -51,7 +51,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   add("default route", iface ? "ok" : "warn", iface ? `via ${iface}` : "none found", iface ? undefined : "Forwards need `interface IF` in their annotation, or --interface.");
 
   const daemon = await host.launchd.status().catch(() => null);
-  if (daemon) add("watch daemon", daemon.loaded ? "ok" : "warn", daemon.loaded ? `loaded (log: ${daemon.log})` : daemon.installed ? "installed but not loaded" : "not installed", daemon.loaded ? undefined : "sudo limactl limawan install — or run `up` by hand after each start");
+  if (daemon) add("watch daemon", daemon.loaded ? "ok" : "warn", daemon.loaded ? `loaded (log: ${daemon.log})` : daemon.installed ? "installed but not loaded" : "not installed", daemon.loaded ? undefined : "`limactl limawan install` — or run `limactl limawan up NAME` after each start");
 
   const instances = await host.lima.list().catch(() => []);
   for (const instance of instances) {

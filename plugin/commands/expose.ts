@@ -58,6 +58,6 @@ async function edit(ctx: Context, instance: string, change: (text: string, file:
   if (hasErrors(compiled.diagnostics)) throw new CliError(EXIT.FAILURE, `${file} was not changed`, "Fix the statement and try again.");
 
   await host.files.rewrite(file, result.text);
-  if (!ctx.dryRun) ctx.out.info(`updated ${file}; apply with: sudo limactl limawan up ${instance}  (the watch daemon applies it by itself)`);
+  if (!ctx.dryRun) ctx.out.info(`updated ${file}; apply with: limactl limawan up ${instance}  (the watch daemon applies it by itself)`);
   return EXIT.OK;
 }

@@ -3,7 +3,7 @@
 // host is left as it was found (exit 4, "nothing changed").
 import type { Host } from "../host/index.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
-import { CliError } from "../errors.js";
+import { CliError, EXIT } from "../errors.js";
 import type { Output } from "../output.js";
 import { installAnchorPoints, restorePfConf } from "./anchor-points.js";
 import { describeAction, type Action } from "./plan-actions.js";
@@ -18,7 +18,15 @@ export type HostRecord = Pick<State, "pfToken" | "forwarding" | "pfConf">;
  */
 export async function applyActions(host: Host, out: Output, actions: readonly Action[], record: HostRecord, anchorEmpty: boolean): Promise<HostRecord> {
   const load = actions.find((a) => a.kind === "load-anchor");
-  if (load && load.kind === "load-anchor") await host.pfctl.checkAnchor(load.text);
+  if (load && load.kind === "load-anchor") {
+    try {
+      await host.pfctl.checkAnchor(load.text);
+    } catch (error) {
+      // pfctl -n opens /dev/pf, which is root's: a dry run by a user shows the rules unchecked.
+      if (!host.dryRun || !(error instanceof CliError) || error.exitCode !== EXIT.ENVIRONMENT) throw error;
+      out.warn(`the rules below were not checked with pfctl -n (${error.message})`);
+    }
+  }
 
   let next: HostRecord = { ...record };
   const undo: Array<() => Promise<void>> = [];

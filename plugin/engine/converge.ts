@@ -12,7 +12,7 @@ import type { Output } from "../output.js";
 import { applyActions } from "./apply.js";
 import { desiredState, sourcesOf, type DesiredOptions, type DesiredPolicy, type DesiredState, type Selection } from "./desired-state.js";
 import { planActions, type Action, type Observed, type WantedAnchor } from "./plan-actions.js";
-import { appliedPfNames, parseRecordedInterfaces, readState, reconcileState, writeState, type State } from "./state.js";
+import { appliedPfNames, emptyState, parseRecordedInterfaces, readState, reconcileState, writeState, type State } from "./state.js";
 import { wanInterfaces } from "./wan-interfaces.js";
 
 export interface ConvergeResult {
@@ -40,6 +40,25 @@ export async function observeHost(host: Host, state: State): Promise<Observed> {
   };
 }
 
+/** Nothing of LimaWAN's applied: what a dry run without root assumes, since it cannot look. */
+const NOTHING_APPLIED: Observed = { anchorPoints: { rdr: true, filter: true }, tokenHeld: false, forwarding: "0", labels: new Set() };
+
+/**
+ * The recorded state and what PF says. A dry run by a user cannot read either (both are
+ * root's) and never raises privileges itself: it plans against a host where nothing of
+ * LimaWAN's is applied, and says so.
+ */
+async function observeOrAssume(host: Host, out: Output): Promise<{ recorded: State; observed: Observed }> {
+  try {
+    const recorded = await readState(host);
+    return { recorded, observed: await observeHost(host, recorded) };
+  } catch (error) {
+    if (!host.dryRun || !(error instanceof CliError) || error.exitCode !== EXIT.ENVIRONMENT) throw error;
+    out.warn(`${error.message}: this dry run assumes nothing of LimaWAN's is applied yet (add --sudo to read PF and the state first)`);
+    return { recorded: emptyState(), observed: NOTHING_APPLIED };
+  }
+}
+
 export function hashAnchor(text: AnchorText): string {
   return createHash("sha256").update(text).digest("hex");
 }
@@ -65,8 +84,7 @@ export interface ConvergeRequest {
 
 export async function converge(host: Host, out: Output, request: ConvergeRequest): Promise<ConvergeResult> {
   return host.state.locked(async () => {
-    const recorded = await readState(host);
-    const observed = await observeHost(host, recorded);
+    const { recorded, observed } = await observeOrAssume(host, out);
     const before = reconcileState(recorded, observed);
     const desired = await desiredState(host, before, request.selection, request.policy, request.desiredOptions);
     request.onDesired?.(desired);

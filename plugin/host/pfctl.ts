@@ -112,7 +112,7 @@ export class Pfctl {
     if (result.exitCode === 0) return;
     const detail = withoutNoise(result.stderr);
     if (/Permission denied|Operation not permitted/.test(detail)) {
-      throw new CliError(EXIT.ENVIRONMENT, "pfctl needs root", "Run the command with sudo.", detail);
+      throw new CliError(EXIT.ENVIRONMENT, "pfctl needs root", "Add --sudo: LimaWAN then asks sudo itself.", detail);
     }
     throw new CliError(EXIT.HOST_COMMAND, message, undefined, detail || `pfctl exited with ${result.exitCode}`);
   }

@@ -40,21 +40,25 @@ export interface RunnerContext {
 }
 
 export function createRunner(context: RunnerContext): Runner {
+  // Programs run as the user (limactl) are found on the user's own PATH, which sudo may have
+  // replaced with secure_path; those run as root keep the PATH root was given.
+  const searchPath = (asUser: boolean) => (asUser && context.env.LIMAWAN_INVOKER_PATH) || context.env.PATH;
   const childEnv = (asUser: boolean) => ({
-    env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? { HOME: context.user!.home } : {}) },
+    env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? { HOME: context.user!.home, PATH: searchPath(true) } : {}) },
     extendEnv: false,
     ...(asUser ? { uid: context.user!.uid, gid: context.user!.gid } : {}),
   });
   const exec = async (program: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> => {
     // Looked up here rather than left to spawn: when a child runs as another user, a missing
     // program can surface as EACCES from an unreadable PATH entry instead of ENOENT.
-    if (!onPath(program, context.env.PATH)) throw missing(program);
     const asUser = options.asUser && context.user;
+    const found = findOnPath(program, searchPath(Boolean(asUser)));
+    if (!found) throw missing(program);
     const { uid, gid, env } = childEnv(Boolean(asUser)) as { uid?: number; gid?: number; env: NodeJS.ProcessEnv };
-    const result = await spawnCollect(program, args, { env, uid, gid, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
+    const result = await spawnCollect(found, args, { env, uid, gid, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
     if ("error" in result) {
       if (result.error.code === "ENOENT") throw missing(program);
-      throw new CliError(EXIT.HOST_COMMAND, `${program} could not be run: ${result.error.message}`);
+      throw new CliError(EXIT.HOST_COMMAND, `${found} could not be run: ${result.error.message}`);
     }
     return result;
   };
@@ -72,9 +76,12 @@ export function createRunner(context: RunnerContext): Runner {
       return { exitCode: 0, stdout: "", stderr: "" };
     },
     async stream(program, args, options = {}) {
+      const asUser = Boolean(options.asUser && context.user);
+      const found = findOnPath(program, searchPath(asUser));
+      if (!found) throw missing(program);
       const { execa } = await import("execa");
       // Wrapped: a subprocess is a promise, and returning it from an async function would wait for it.
-      return { child: execa(program, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(Boolean(options.asUser && context.user)) }) };
+      return { child: execa(found, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(asUser) }) };
     },
     report: (line) => context.report(line),
     noteWrite(file, content, summary) {
@@ -115,17 +122,18 @@ function spawnCollect(
   });
 }
 
-function onPath(program: string, searchPath: string | undefined): boolean {
+/** The program's absolute path on `searchPath`, or null. */
+export function findOnPath(program: string, searchPath: string | undefined): string | null {
   for (const dir of (searchPath ?? "").split(":").filter(Boolean)) {
-    const candidate = path.join(dir, program);
+    const candidate = path.resolve(dir, program);
     try {
       accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return true;
+      if (statSync(candidate).isFile()) return candidate;
     } catch {
       // not here
     }
   }
-  return false;
+  return null;
 }
 
 function missing(program: string): CliError {

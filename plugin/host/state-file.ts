@@ -1,11 +1,15 @@
 // The state file adapter: one JSON file in the state dir, written atomically
-// (write-file-atomic) under a cross-process lock (proper-lockfile), so two commands at once
+// (write-file-atomic) under a cross-process lock (state-lock.ts), so two commands at once
 // lose nothing and a crash never leaves half a file. What the file may say is engine/state.ts's.
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { CliError, EXIT } from "../errors.js";
 import type { Runner } from "./run.js";
 import { writeAtomic } from "./atomic-write.js";
+import { acquireLock } from "./state-lock.js";
+
+/** How long a command waits for another to finish with the state. */
+const LOCK_WAIT_MS = 60_000;
 
 export class StateStore {
   readonly file: string;
@@ -41,26 +45,11 @@ export class StateStore {
     else await rm(this.file, { force: true });
   }
 
-  /** Run `fn` holding the state lock. In dry-run no lock is taken (nothing is written). */
+  /** Run `fn` holding the state lock (state-lock.ts). In dry-run no lock is taken (nothing is written). */
   async locked<T>(fn: () => Promise<T>): Promise<T> {
     if (this.runner.dryRun) return fn();
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const { default: lockfile } = await import("proper-lockfile");
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(this.dir, {
-        lockfilePath: this.lockPath,
-        realpath: false,
-        // A holder refreshes the lock every second; one not refreshed for 5 s belongs to a process
-        // that died holding it (a watcher killed mid-reconcile), and is taken over. Longer only
-        // made recovery after such a crash wait (it was 60 s).
-        stale: 5_000,
-        update: 1_000,
-        retries: { retries: 600, factor: 1, minTimeout: 100, maxTimeout: 100 },
-      });
-    } catch (error) {
-      throw new CliError(EXIT.ENVIRONMENT, `another limawan command holds ${this.lockPath}`, "Wait for it to finish, then retry.", (error as Error).message);
-    }
+    const release = await acquireLock(this.lockPath, process.argv.slice(2).join(" "), LOCK_WAIT_MS);
     try {
       return await fn();
     } finally {

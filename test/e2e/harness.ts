@@ -45,6 +45,21 @@ export interface SandboxOptions {
   vmUser?: VmUser;
   /** Extra environment for every program the sandbox runs. */
   env?: Record<string, string>;
+  /** The sudoers the sudo stand-in enforces for `runAsUser` (see SudoersOptions). */
+  sudoers?: SudoersOptions;
+}
+
+/**
+ * What the test Mac's /etc/sudoers says (test/standins/sudo/main.mjs enforces it). Default: the
+ * VM user is an admin (`%admin ALL=(ALL) ALL`, Apple's) who typed the password a minute ago.
+ */
+export interface SudoersOptions {
+  /** A managed Mac's secure_path: the system's directories only (here: stand-ins as binaries, and no node). */
+  securePath?: boolean;
+  /** The user's sudo credential is cached (a password typed recently); false: sudo would have to ask. */
+  cachedCredential?: boolean;
+  /** Instead of the ALL rule: NOPASSWD for these absolute commands only (SETENV when `setenv`). */
+  nopasswd?: { commands: string[]; setenv?: boolean };
 }
 
 export interface VmUser { name: string; uid: number; gid: number }
@@ -60,6 +75,10 @@ export interface SandboxPaths {
   pfctlState: string;
   sysctlState: string;
   launchctlState: string;
+  /** The sudo stand-in's sudoers model (JSON), and its call log beside it. */
+  sudoers: string;
+  /** Where install puts the root-owned copy of what the daemon runs (LIMAWAN_LIBEXEC_DIR). */
+  libexecDir: string;
 }
 
 export interface RunOptions {
@@ -106,8 +125,20 @@ export interface Sandbox {
   /** The lease file's address for the VM's networks[index] MAC, or null. */
   leasedAddress(name: string, index?: number): string | null;
   macAddress(name: string, index?: number): string;
-  /** The built limactl-limawan, as a user runs it. Never rejects. */
+  /**
+   * The built limactl-limawan run as root with SUDO_USER naming the VM user: what a command
+   * re-run through sudo is. Never rejects.
+   */
   run(args: string[], options?: RunOptions): Promise<CliResult>;
+  /**
+   * The built limactl-limawan as the VM user types it (`limactl limawan …` runs it as them): the
+   * user's environment, the sudo stand-in first on PATH. Needs the tests to run as root. Never rejects.
+   */
+  runAsUser(args: string[], options?: Omit<RunOptions, "uid" | "gid">): Promise<CliResult>;
+  /** The user's environment for runAsUser: no SUDO_*, no stand-in knobs a user would not have. */
+  userEnv: NodeJS.ProcessEnv;
+  /** The sudo stand-in's log: argv, caller uid, exit code, refusal. */
+  sudoCalls(): Array<{ argv: string[]; uid: number; exitCode: number; note?: string }>;
   /** A long-running CLI command (watch); killed by cleanup() with its process group. */
   runBackground(args: string[], options?: RunOptions): ResultPromise<{ reject: false }>;
   /** A PATH on which none of `programs` can be found (stand-ins and the system's alike). */
@@ -137,6 +168,24 @@ export interface LaunchdJob {
 
 const DEFAULT_VM_USER: VmUser = { name: "limawan-test", uid: 65534, gid: 65534 };
 const live = new Set<SandboxImpl>();
+
+let suidNode: string | null = null;
+/**
+ * A setuid-root copy of node, for the sudo stand-in's launcher: made once per test process in a
+ * directory of its own, removed when the process exits. (The kernel honours the setuid bit of a
+ * script's interpreter; it ignores the script's own.)
+ */
+function setuidNode(): string {
+  if (suidNode) return suidNode;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-sudo-"));
+  chmodSync(dir, 0o755);
+  const node = path.join(dir, "node");
+  copyFileSync(process.execPath, node);
+  chmodSync(node, 0o4755);
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  suidNode = node;
+  return node;
+}
 
 function requireBuild(): void {
   if (!existsSync(BUILT_MAIN)) {
@@ -178,6 +227,8 @@ class SandboxImpl implements Sandbox {
       pfctlState: path.join(standin, "pfctl.json"),
       sysctlState: path.join(standin, "sysctl.json"),
       launchctlState: path.join(standin, "launchctl.json"),
+      sudoers: path.join(standin, "sudoers.json"),
+      libexecDir: path.join(root, "usr/local/libexec/limawan"),
     };
     for (const dir of [path.join(this.paths.limaHome, "_config"), path.dirname(this.paths.pfConf), path.dirname(this.paths.dhcpdLeases), this.paths.launchdDir, standin]) {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -205,6 +256,7 @@ class SandboxImpl implements Sandbox {
       LIMAWAN_STATE_DIR: this.paths.stateDir,
       LIMAWAN_DHCPD_LEASES: this.paths.dhcpdLeases,
       LIMAWAN_LAUNCHD_DIR: this.paths.launchdDir,
+      LIMAWAN_LIBEXEC_DIR: this.paths.libexecDir,
       LIMAWAN_PLATFORM: "darwin",
       NO_COLOR: "1",
       PFCTL_STANDIN_STATE: this.paths.pfctlState,
@@ -216,6 +268,52 @@ class SandboxImpl implements Sandbox {
       ...(this.vmUser ? { SUDO_USER: this.vmUser.name, SUDO_UID: String(this.vmUser.uid), SUDO_GID: String(this.vmUser.gid) } : {}),
       ...options.env,
     };
+    const { SUDO_USER: _u, SUDO_UID: _i, SUDO_GID: _g, ...userEnv } = this.env;
+    this.userEnv = { ...userEnv, PATH: [path.join(root, "sudo-bin"), userEnv.PATH].join(path.delimiter), HOME: path.join(root, "home") };
+    if (this.isRoot) this.writeSudo(options.sudoers ?? {});
+  }
+
+  readonly userEnv: NodeJS.ProcessEnv;
+
+  /**
+   * The sudo stand-in for runAsUser: a launcher run by a setuid-root copy of node, so the
+   * command really runs as root, as under sudo; and the sudoers it enforces (root-owned, as
+   * /etc/sudoers). Stand-in state variables are kept across the reset (an env_keep the test rig
+   * adds); LIMA_HOME and LIMAWAN_* are not: LimaWAN must pass them itself.
+   */
+  private writeSudo(options: SudoersOptions): void {
+    const bin = path.join(this.paths.root, "sudo-bin");
+    mkdirSync(bin, { mode: 0o755 });
+    mkdirSync(path.join(this.paths.root, "home"), { mode: 0o755 });
+    chownSync(path.join(this.paths.root, "home"), this.vmUser!.uid, this.vmUser!.gid);
+    const launcher = path.join(bin, "sudo");
+    writeFileSync(
+      launcher,
+      `#!${setuidNode()}
+import { main } from ${JSON.stringify(path.join(REPO, "test/standins/sudo/main.mjs"))};
+await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
+`,
+      { mode: 0o755 },
+    );
+    const envKeep = Object.keys(this.env).filter((k) => /^(PFCTL|SYSCTL|LAUNCHCTL|ROUTE|IFCONFIG|LIMACTL)_STANDIN_/.test(k));
+    let securePath: string | null = null;
+    if (options.securePath) {
+      // /usr/sbin:/sbin as a Mac has them: the macOS programs as binaries would be, and no node.
+      const system = path.join(this.paths.root, "secure-bin");
+      mkdirSync(system, { mode: 0o755 });
+      for (const tool of ["pfctl", "sysctl", "launchctl", "route", "ifconfig"]) {
+        writeFileSync(path.join(system, tool), `#!/bin/sh
+exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
+`, { mode: 0o755 });
+      }
+      securePath = system;
+    }
+    const rules = options.nopasswd
+      ? [{ uid: this.vmUser!.uid, commands: options.nopasswd.commands, nopasswd: true, setenv: options.nopasswd.setenv ?? false }]
+      : [{ uid: this.vmUser!.uid, commands: "ALL", nopasswd: false }];
+    writeFileSync(this.paths.sudoers, JSON.stringify({ rules, securePath, envKeep, cachedCredential: options.cachedCredential ?? true }, null, 2), { mode: 0o644 });
+    writeFileSync(`${this.paths.sudoers}.calls`, "", { mode: 0o666 });
+    chmodSync(`${this.paths.sudoers}.calls`, 0o666);
   }
 
   private chownTree(target: string): void {
@@ -294,6 +392,26 @@ class SandboxImpl implements Sandbox {
   async run(args: string[], options: RunOptions = {}): Promise<CliResult> {
     requireBuild();
     return execa(process.execPath, [CLI, ...args], { ...this.cliOptions(options), timeout: options.timeoutMs ?? 60_000 }) as Promise<CliResult>;
+  }
+
+  async runAsUser(args: string[], options: Omit<RunOptions, "uid" | "gid"> = {}): Promise<CliResult> {
+    requireBuild();
+    if (!this.isRoot || !this.vmUser) throw new Error("runAsUser needs the tests to run as root (the VM user is another account)");
+    return execa(process.execPath, [CLI, ...args], {
+      env: { ...this.userEnv, ...options.env } as NodeJS.ProcessEnv,
+      extendEnv: false,
+      reject: false,
+      cwd: path.join(this.paths.root, "home"),
+      uid: this.vmUser.uid,
+      gid: this.vmUser.gid,
+      ...(options.input !== undefined ? { input: options.input } : {}),
+      timeout: options.timeoutMs ?? 60_000,
+    }) as Promise<CliResult>;
+  }
+
+  sudoCalls(): Array<{ argv: string[]; uid: number; exitCode: number; note?: string }> {
+    const text = existsSync(`${this.paths.sudoers}.calls`) ? readFileSync(`${this.paths.sudoers}.calls`, "utf8") : "";
+    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { argv: string[]; uid: number; exitCode: number; note?: string });
   }
 
   runBackground(args: string[], options: RunOptions = {}): ResultPromise<{ reject: false }> {

@@ -1,0 +1,95 @@
+// Raising privileges, as a Mac allows it (LIMA-FACTS.md §9): limactl refuses to run as root,
+// so `limactl limawan up web` reaches us as the user, and a command that changes the host
+// re-runs itself through `sudo` (found on PATH). Absolute paths to node and to this program,
+// since a managed Mac's secure_path may not hold Homebrew's; what sudo's env_reset drops goes
+// as `--env NAME=VALUE` arguments. Without a terminal sudo cannot ask for a password: then
+// `sudo -n`, and if that is refused, a message saying what to run instead.
+import { spawn } from "node:child_process";
+import { realpathSync } from "node:fs";
+import { PASSED_TO_ROOT } from "./environment.js";
+import { CliError, EXIT } from "./errors.js";
+import { findOnPath } from "./host/run.js";
+
+/** `--env NAME=VALUE` arguments before the command: what the root side reads back. */
+export const ENV_FLAG = "--env";
+
+export interface SudoInvocation {
+  /** The program sudo runs, and its arguments. */
+  command: string[];
+  /** `sudo -n`: no terminal to ask for a password on. */
+  nonInteractive: boolean;
+}
+
+/** The sudo command line that re-runs `args` as root, carrying `env`'s pass-through names. */
+export function sudoInvocation(input: { node: string; program: string; args: readonly string[]; env: NodeJS.ProcessEnv; limaHome: string; interactive: boolean }): SudoInvocation {
+  const passed: string[] = [];
+  const values: Record<string, string | undefined> = { ...input.env, LIMA_HOME: input.limaHome, LIMAWAN_INVOKER_PATH: input.env.PATH };
+  for (const name of PASSED_TO_ROOT) {
+    const value = values[name];
+    if (value !== undefined && value !== "") passed.push(ENV_FLAG, `${name}=${value}`);
+  }
+  return {
+    command: [...(input.interactive ? [] : ["-n"]), "--", input.node, input.program, ...passed, ...input.args],
+    nonInteractive: !input.interactive,
+  };
+}
+
+/**
+ * `--env NAME=VALUE` pairs at the front of argv → the environment they set and the rest of
+ * argv. Only the pass-through names: nothing else may be set this way (NODE_OPTIONS and the
+ * like would hand root someone else's code).
+ */
+export function takeEnvFlags(argv: readonly string[]): { env: Record<string, string>; argv: string[] } {
+  const env: Record<string, string> = {};
+  let i = 0;
+  while (argv[i] === ENV_FLAG) {
+    const pair = argv[i + 1] ?? "";
+    const eq = pair.indexOf("=");
+    const name = pair.slice(0, eq);
+    if (eq <= 0 || !(PASSED_TO_ROOT as readonly string[]).includes(name)) {
+      throw new CliError(EXIT.USAGE, `${ENV_FLAG} ${pair}: only ${PASSED_TO_ROOT.join(", ")} can be passed this way`);
+    }
+    env[name] = pair.slice(eq + 1);
+    i += 2;
+  }
+  return { env, argv: argv.slice(i) };
+}
+
+/** Run `args` again as root through sudo; resolves to its exit code. */
+export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEnv, limaHome: string, describe: string): Promise<number> {
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const program = realpathSync(process.argv[1]!);
+  const invocation = sudoInvocation({ node: process.execPath, program, args, env, limaHome, interactive });
+  // Looked up here: an unreadable PATH entry would make spawn say EACCES for a missing sudo.
+  const sudoPath = findOnPath("sudo", env.PATH);
+  if (!sudoPath) {
+    throw new CliError(EXIT.ENVIRONMENT, `${describe} needs root, and \`sudo\` was not found on PATH`, "LimaWAN raises its privileges with sudo (/usr/bin/sudo on a Mac); check PATH.");
+  }
+  const sudo = await new Promise<{ code: number; stderr: string } | { error: NodeJS.ErrnoException }>((resolve) => {
+    // With a terminal sudo asks for the password on it; without one its stderr is read, to tell
+    // its own refusal from the command's.
+    const child = spawn(sudoPath, invocation.command, { stdio: ["inherit", "inherit", interactive ? "inherit" : "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      process.stderr.write(d);
+    });
+    child.once("error", (error: NodeJS.ErrnoException) => resolve({ error }));
+    child.once("close", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGINT" ? 2 : 15), stderr }));
+  });
+  if ("error" in sudo) {
+    throw new CliError(
+      EXIT.ENVIRONMENT,
+      `${describe} needs root, and ${sudoPath} could not be run (${sudo.error.message})`,
+      "LimaWAN raises its privileges with sudo; check that it is installed as the system's.",
+    );
+  }
+  if (invocation.nonInteractive && sudo.code !== 0 && /^sudo: (a password is required|a terminal is required)/m.test(sudo.stderr)) {
+    throw new CliError(
+      EXIT.ENVIRONMENT,
+      `${describe} needs root, and sudo cannot ask for a password here (no terminal)`,
+      "Run it in a terminal, where sudo can ask; or let it run without a password: `limactl limawan sudoers` prints a sudoers rule for the installed copy.",
+    );
+  }
+  return sudo.code;
+}
