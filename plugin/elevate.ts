@@ -20,8 +20,12 @@ export interface SudoInvocation {
   nonInteractive: boolean;
 }
 
-/** The sudo command line that re-runs `args` as root, carrying `env`'s pass-through names. */
-export function sudoInvocation(input: { node: string; program: string; args: readonly string[]; env: NodeJS.ProcessEnv; limaHome: string; interactive: boolean }): SudoInvocation {
+/**
+ * The sudo command line that re-runs `args` as root, carrying `env`'s pass-through names: the
+ * root-owned copy's launcher when one of this version is installed (what a sudoers rule names),
+ * else this node and program.
+ */
+export function sudoInvocation(input: { program: string[]; args: readonly string[]; env: NodeJS.ProcessEnv; limaHome: string; interactive: boolean }): SudoInvocation {
   const passed: string[] = [];
   const values: Record<string, string | undefined> = { ...input.env, LIMA_HOME: input.limaHome, LIMAWAN_INVOKER_PATH: input.env.PATH };
   for (const name of PASSED_TO_ROOT) {
@@ -29,7 +33,7 @@ export function sudoInvocation(input: { node: string; program: string; args: rea
     if (value !== undefined && value !== "") passed.push(ENV_FLAG, `${name}=${value}`);
   }
   return {
-    command: [...(input.interactive ? [] : ["-n"]), "--", input.node, input.program, ...passed, ...input.args],
+    command: [...(input.interactive ? [] : ["-n"]), "--", ...input.program, ...passed, ...input.args],
     nonInteractive: !input.interactive,
   };
 }
@@ -55,11 +59,11 @@ export function takeEnvFlags(argv: readonly string[]): { env: Record<string, str
   return { env, argv: argv.slice(i) };
 }
 
-/** Run `args` again as root through sudo; resolves to its exit code. */
-export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEnv, limaHome: string, describe: string): Promise<number> {
+/** Run `args` again as root through sudo; resolves to its exit code. `installed`: the root-owned launcher to use. */
+export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEnv, limaHome: string, describe: string, installed: string | null): Promise<number> {
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
-  const program = realpathSync(process.argv[1]!);
-  const invocation = sudoInvocation({ node: process.execPath, program, args, env, limaHome, interactive });
+  const program = installed ? [installed] : [process.execPath, realpathSync(process.argv[1]!)];
+  const invocation = sudoInvocation({ program, args, env, limaHome, interactive });
   // Looked up here: an unreadable PATH entry would make spawn say EACCES for a missing sudo.
   const sudoPath = findOnPath("sudo", env.PATH);
   if (!sudoPath) {
@@ -88,7 +92,9 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
     throw new CliError(
       EXIT.ENVIRONMENT,
       `${describe} needs root, and sudo cannot ask for a password here (no terminal)`,
-      "Run it in a terminal, where sudo can ask; or let it run without a password: `limactl limawan sudoers` prints a sudoers rule for the installed copy.",
+      installed
+        ? "Run it in a terminal, where sudo can ask; or let it run without a password: `limactl limawan sudoers` prints a sudoers rule for the installed copy."
+        : "Run it in a terminal, where sudo can ask (after `limactl limawan install`, `limactl limawan sudoers` prints a rule that needs no password).",
     );
   }
   return sudo.code;

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CliError, EXIT } from "./errors.js";
+import { untrustedPaths } from "./host/trust.js";
 
 /** The LIMAWAN_* overrides of the contract's paths and platform (DESIGN.md "Host access"). */
 export const OVERRIDE_NAMES = ["LIMAWAN_PF_CONF", "LIMAWAN_STATE_DIR", "LIMAWAN_DHCPD_LEASES", "LIMAWAN_LAUNCHD_DIR", "LIMAWAN_LIBEXEC_DIR", "LIMAWAN_PLATFORM"] as const;
@@ -22,6 +23,8 @@ export interface Paths {
   stateDir: string;
   dhcpdLeases: string;
   launchdDir: string;
+  /** The root-owned copy of LimaWAN that root runs (host/root-copy.ts). */
+  libexecDir: string;
 }
 
 export interface Environment {
@@ -52,6 +55,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
       stateDir: env.LIMAWAN_STATE_DIR || "/var/db/limawan",
       dhcpdLeases: env.LIMAWAN_DHCPD_LEASES || "/var/db/dhcpd_leases",
       launchdDir: env.LIMAWAN_LAUNCHD_DIR || "/Library/LaunchDaemons",
+      libexecDir: env.LIMAWAN_LIBEXEC_DIR || "/opt/limawan",
     },
   };
 }
@@ -79,5 +83,12 @@ export function requireHostAccess(environment: Environment, command: string, opt
   if (!options.dryRun && !environment.isRoot) {
     // Only reachable when main.ts did not re-run the command through sudo.
     throw new CliError(EXIT.ENVIRONMENT, `\`${command}\` changes PF and needs root`, "Add --dry-run to see what it would do.");
+  }
+  if (environment.isRoot) {
+    const { stateDir, pfConf, launchdDir, dhcpdLeases, libexecDir } = environment.paths;
+    const problems = untrustedPaths({ "state dir": stateDir, "pf.conf": pfConf, "launchd dir": launchdDir, "DHCP leases": dhcpdLeases, "root's copy": libexecDir });
+    if (problems.length > 0) {
+      throw new CliError(EXIT.ENVIRONMENT, `refusing to act as root on paths a user could change: ${problems.join("; ")}`, "Point LIMAWAN_* at root-owned paths (or leave them unset for the system's).");
+    }
   }
 }

@@ -5,8 +5,8 @@ import { Command, CommanderError } from "commander";
 import type { Context, GlobalOptions } from "./context.js";
 import { rerunAsRoot, takeEnvFlags } from "./elevate.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
-import type { Output } from "./output.js";
 import { VERSION } from "./version.js";
+import type { Output } from "./output.js";
 
 export const DESCRIPTION = "Expose Lima VM ports to the internet through macOS PF";
 
@@ -49,7 +49,9 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     try {
       if (handler instanceof Error) throw handler;
       if (needsElevation(ctx, command.name(), options)) {
-        exitCode = await rerunAsRoot(argv.filter((a) => a !== "--sudo"), env, ctx.environment.paths.limaHome, `\`limactl limawan ${command.name()}\``);
+        const { rootCopy } = ctx.host;
+        const installed = rootCopy.installedVersion() === VERSION && rootCopy.problems().length === 0 ? rootCopy.launcher : null;
+        exitCode = await rerunAsRoot(argv.filter((a) => a !== "--sudo"), env, ctx.environment.paths.limaHome, `\`limactl limawan ${command.name()}\``, installed);
         return;
       }
       exitCode = await handler(ctx, args, options);
@@ -145,6 +147,12 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     .description("remove the daemon, every LimaWAN rule and the anchor points (root)")
     .option("--dry-run", "print the commands; change nothing")
     .action(run(async () => (await import("./commands/install.js")).uninstall as Handler));
+
+  program
+    .command("sudoers")
+    .description("print a sudoers rule letting admins run the installed, root-owned copy without a password")
+    .option("--group <group>", "the group the rule is for", "admin")
+    .action(run(async () => (await import("./commands/sudoers.js")).sudoers as Handler));
 
   program
     .command("doctor")

@@ -7,6 +7,7 @@ import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { unreachableReason } from "../engine/vm-address.js";
 import { atLeast } from "../host/lima.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
+import { VERSION } from "../version.js";
 
 type Level = "ok" | "warn" | "fail" | "unknown";
 interface Check { name: string; level: Level; detail: string; hint?: string }
@@ -49,6 +50,14 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
 
   const iface = await host.route.defaultInterface();
   add("default route", iface ? "ok" : "warn", iface ? `via ${iface}` : "none found", iface ? undefined : "Forwards need `interface IF` in their annotation, or --interface.");
+
+  // What root runs (the daemon, a sudoers rule): a copy root owns alone, file by file.
+  const installed = host.rootCopy.installedVersion();
+  const problems = host.rootCopy.problems();
+  if (installed === null) add("root's copy", "warn", `not installed in ${host.rootCopy.dir}`, "`limactl limawan install` makes it (the watch daemon runs it)");
+  else if (problems.length > 0) add("root's copy", "fail", `${host.rootCopy.dir}: ${problems[0]}`, "`limactl limawan install` makes it again, owned by root");
+  else if (installed !== VERSION) add("root's copy", "warn", `${host.rootCopy.dir} holds ${installed}, this is ${VERSION}`, "`limactl limawan install` updates it");
+  else add("root's copy", "ok", `${host.rootCopy.launcher} (${installed}), root's alone`);
 
   const daemon = await host.launchd.status().catch(() => null);
   if (daemon) add("watch daemon", daemon.loaded ? "ok" : "warn", daemon.loaded ? `loaded (log: ${daemon.log})` : daemon.installed ? "installed but not loaded" : "not installed", daemon.loaded ? undefined : "`limactl limawan install` — or run `limactl limawan up NAME` after each start");

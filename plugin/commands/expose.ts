@@ -57,7 +57,9 @@ async function edit(ctx: Context, instance: string, change: (text: string, file:
   ctx.out.diagnostics(compiled.diagnostics, new Map([[file, result.text]]));
   if (hasErrors(compiled.diagnostics)) throw new CliError(EXIT.FAILURE, `${file} was not changed`, "Fix the statement and try again.");
 
-  await host.files.rewrite(file, result.text);
+  // Whoever asked for the edit: the user, or the user behind sudo (--sudo).
+  const owner = ctx.environment.invokingUser?.uid ?? process.getuid?.() ?? 0;
+  await host.files.rewrite(file, result.text, owner);
   if (!ctx.dryRun) ctx.out.info(`updated ${file}; apply with: limactl limawan up ${instance}  (the watch daemon applies it by itself)`);
   return EXIT.OK;
 }

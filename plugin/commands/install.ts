@@ -1,24 +1,32 @@
 // `install` / `uninstall`: the launchd daemon that runs `watch` at boot for the invoking
 // user's LIMA_HOME, plus the PF anchor points in pf.conf. `uninstall` removes both, every
 // LimaWAN rule, and restores IP forwarding if LimaWAN turned it on.
-import { fileURLToPath } from "node:url";
+import { bundleDir } from "../bundle.js";
 import type { Context } from "../context.js";
 import { installPfConf, removeEverything } from "../engine/installation.js";
 import { OVERRIDE_NAMES, requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { daemonPlist, DAEMON_LABEL } from "../host/launchd.js";
+import { trustProblem } from "../host/trust.js";
+import { VERSION } from "../version.js";
 
 const SYSTEM_PATH = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+
+function daemonPath(pathVariable: string | undefined): string {
+  const trusted = (pathVariable ?? "").split(":").filter((dir) => dir.startsWith("/") && trustProblem(dir) === null);
+  return [...new Set([...trusted, ...SYSTEM_PATH])].join(":");
+}
 
 /** The environment the daemon needs to find the same Lima, tools and paths as this command. */
 function daemonEnvironment(ctx: Context): Record<string, string> {
   const { env, paths, invokingUser } = ctx.environment;
   const out: Record<string, string> = {
     LIMA_HOME: paths.limaHome,
-    // The system's directories first: the daemon runs as root, and a user-writable directory
-    // (Homebrew's) ahead of /sbin would let anyone who can write there replace pfctl or sysctl.
-    // The invoking user's PATH follows, for limactl.
-    PATH: [...new Set([...SYSTEM_PATH, ...(env.PATH ?? "").split(":").filter(Boolean)])].join(":"),
+    // limactl runs as the user, found on the user's PATH (Homebrew's is not root's).
+    ...(env.LIMAWAN_INVOKER_PATH || env.PATH ? { LIMAWAN_INVOKER_PATH: env.LIMAWAN_INVOKER_PATH || env.PATH! } : {}),
+    // Root's PATH at install, keeping only directories root can trust (a Homebrew bin ahead of
+    // /sbin could shadow pfctl), then the system's: host/run.ts refuses an untrusted program anyway.
+    PATH: daemonPath(env.PATH),
   };
   if (invokingUser) {
     // Read back by plugin/environment.ts: Lima is run as this user, never as root.
@@ -33,15 +41,18 @@ function daemonEnvironment(ctx: Context): Record<string, string> {
 export async function install(ctx: Context): Promise<ExitCode> {
   requireHostAccess(ctx.environment, "install", { dryRun: ctx.dryRun });
   const { host, out } = ctx;
-  // The daemon runs Lima as this user: Lima (2.1+) refuses to run as root.
+  // The daemon runs Lima as this user: Lima refuses to run as root.
   if (!ctx.environment.invokingUser && !ctx.dryRun) {
     throw new CliError(EXIT.ENVIRONMENT, "cannot tell whose Lima VMs to watch", "Run `limactl limawan install` as the user who owns the VMs (not from a root shell).");
   }
+  // What root will run, first: a copy only root can change (nothing of it in a user's prefix).
+  const copy = await host.rootCopy.install({ bundle: bundleDir(), node: process.execPath, version: VERSION });
+  out.info(`${ctx.dryRun ? "would install" : "installed"} LimaWAN ${VERSION} for root in ${host.rootCopy.dir}${copy.nodeCopied ? ` (with a copy of ${process.execPath})` : ` (run by ${copy.node})`}`);
+
   const changed = await installPfConf(host, out);
   out.info(changed ? `added the limawan anchor points to ${host.pfConf.file}` : `${host.pfConf.file} already has the limawan anchor points`);
 
-  const program = fileURLToPath(new URL("../../../plugin/bin/limactl-limawan", import.meta.url));
-  await host.launchd.install(await daemonPlist({ node: process.execPath, program, environment: daemonEnvironment(ctx), logFile: host.launchd.logFile }));
+  await host.launchd.install(await daemonPlist({ launcher: host.rootCopy.launcher, environment: daemonEnvironment(ctx), logFile: host.launchd.logFile }));
   out.info(`${ctx.dryRun ? "would install" : "installed"} the watch daemon ${DAEMON_LABEL} (log: ${host.launchd.logFile})`);
   return EXIT.OK;
 }
@@ -51,6 +62,7 @@ export async function uninstall(ctx: Context): Promise<ExitCode> {
   const { host, out } = ctx;
   if (await host.launchd.uninstall()) out.info(`${ctx.dryRun ? "would remove" : "removed"} the watch daemon ${DAEMON_LABEL}`);
   await removeEverything(host, out);
+  if (await host.rootCopy.remove()) out.info(`${ctx.dryRun ? "would remove" : "removed"} ${host.rootCopy.dir}`);
   out.info(ctx.dryRun ? "dry run: nothing changed" : "LimaWAN is uninstalled");
   return EXIT.OK;
 }

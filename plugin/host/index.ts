@@ -9,6 +9,7 @@ import { Lima } from "./lima.js";
 import { Listeners } from "./listeners.js";
 import { PfConf } from "./pf-conf.js";
 import { Pfctl } from "./pfctl.js";
+import { RootCopy } from "./root-copy.js";
 import { Route } from "./route.js";
 import type { Runner } from "./run.js";
 import { StateStore } from "./state-file.js";
@@ -27,6 +28,7 @@ export interface Host {
   state: StateStore;
   listeners: Listeners;
   files: LimaYamlFiles;
+  rootCopy: RootCopy;
 }
 
 export function createHost(environment: Environment, runner: Runner): Host {
@@ -45,5 +47,6 @@ export function createHost(environment: Environment, runner: Runner): Host {
     state: new StateStore(paths.stateDir, runner),
     listeners: new Listeners(),
     files: new LimaYamlFiles(runner),
+    rootCopy: new RootCopy(paths.libexecDir, runner),
   };
 }

@@ -10,10 +10,11 @@ import { writeAtomic } from "./atomic-write.js";
 export const DAEMON_LABEL = "dev.limawan.watch";
 
 export interface DaemonPlistInput {
-  /** Absolute node binary: launchd's PATH has no Homebrew, so `#!/usr/bin/env node` would fail. */
-  node: string;
-  /** Absolute path of the limactl-limawan script; run directly, since limactl forwards no signals. */
-  program: string;
+  /**
+   * The root-owned launcher (host/root-copy.ts), run directly: limactl forwards no signals, and
+   * launchd's PATH has no Homebrew for `#!/usr/bin/env node`.
+   */
+  launcher: string;
   environment: Record<string, string>;
   logFile: string;
 }
@@ -24,7 +25,7 @@ export async function daemonPlist(input: DaemonPlistInput): Promise<string> {
   const { default: plist } = await import("plist"); // only install needs it: ~380 KB of XML code
   return plist.build({
     Label: DAEMON_LABEL,
-    ProgramArguments: [input.node, input.program, "watch"],
+    ProgramArguments: [input.launcher, "watch"],
     EnvironmentVariables: input.environment,
     RunAtLoad: true,
     // Restart after a crash, not after a clean exit (SIGTERM at shutdown).

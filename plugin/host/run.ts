@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
 import { CliError, EXIT } from "../errors.js";
+import { trustProblem } from "./trust.js";
 
 export interface CommandResult { exitCode: number; stdout: string; stderr: string }
 
@@ -54,6 +55,7 @@ export function createRunner(context: RunnerContext): Runner {
     const asUser = options.asUser && context.user;
     const found = findOnPath(program, searchPath(Boolean(asUser)));
     if (!found) throw missing(program);
+    refuseUntrusted(found, Boolean(asUser));
     const { uid, gid, env } = childEnv(Boolean(asUser)) as { uid?: number; gid?: number; env: NodeJS.ProcessEnv };
     const result = await spawnCollect(found, args, { env, uid, gid, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
     if ("error" in result) {
@@ -79,6 +81,7 @@ export function createRunner(context: RunnerContext): Runner {
       const asUser = Boolean(options.asUser && context.user);
       const found = findOnPath(program, searchPath(asUser));
       if (!found) throw missing(program);
+      refuseUntrusted(found, asUser);
       const { execa } = await import("execa");
       // Wrapped: a subprocess is a promise, and returning it from an async function would wait for it.
       return { child: execa(found, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(asUser) }) };
@@ -120,6 +123,13 @@ function spawnCollect(
       child.stdin!.end(options.input);
     }
   });
+}
+
+/** Root runs no program a user could have replaced (a pfctl early on PATH in a Homebrew directory). */
+function refuseUntrusted(file: string, asUser: boolean): void {
+  if (asUser || process.getuid?.() !== 0) return;
+  const problem = trustProblem(file);
+  if (problem) throw new CliError(EXIT.ENVIRONMENT, `refusing to run ${file} as root: ${problem}`, "Put the system's copy first on PATH (/sbin, /usr/sbin), or fix the ownership.");
 }
 
 /** The program's absolute path on `searchPath`, or null. */

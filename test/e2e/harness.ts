@@ -134,9 +134,11 @@ export interface Sandbox {
    * The built limactl-limawan as the VM user types it (`limactl limawan …` runs it as them): the
    * user's environment, the sudo stand-in first on PATH. Needs the tests to run as root. Never rejects.
    */
-  runAsUser(args: string[], options?: Omit<RunOptions, "uid" | "gid">): Promise<CliResult>;
+  runAsUser(args: string[], options?: Omit<RunOptions, "uid" | "gid"> & { node?: string; cli?: string }): Promise<CliResult>;
   /** The user's environment for runAsUser: no SUDO_*, no stand-in knobs a user would not have. */
   userEnv: NodeJS.ProcessEnv;
+  /** Rewrite the sudoers the sudo stand-in enforces (an admin editing /etc/sudoers.d). */
+  setSudoers(options: SudoersOptions): void;
   /** The sudo stand-in's log: argv, caller uid, exit code, refusal. */
   sudoCalls(): Array<{ argv: string[]; uid: number; exitCode: number; note?: string }>;
   /** A long-running CLI command (watch); killed by cleanup() with its process group. */
@@ -171,14 +173,21 @@ const live = new Set<SandboxImpl>();
 
 let suidNode: string | null = null;
 /**
- * A setuid-root copy of node, for the sudo stand-in's launcher: made once per test process in a
- * directory of its own, removed when the process exits. (The kernel honours the setuid bit of a
- * script's interpreter; it ignores the script's own.)
+ * A setuid-root copy of node, for the sudo and bootpd stand-ins' launchers (the kernel honours
+ * the setuid bit of a script's interpreter, not the script's own). One per test process, in
+ * os.tmpdir()/limawan-sudo-PID, executable by the VM user's group only; removed when the process
+ * exits, and copies left by processes that died are removed by the next one.
  */
-function setuidNode(): string {
+function setuidNode(gid: number): string {
   if (suidNode) return suidNode;
-  const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-sudo-"));
-  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(os.tmpdir())) {
+    const pid = /^limawan-sudo-(\d+)$/.exec(entry)?.[1];
+    if (pid && !isAlive(Number(pid))) rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
+  }
+  const dir = path.join(os.tmpdir(), `limawan-sudo-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { mode: 0o750 });
+  chownSync(dir, 0, gid);
   const node = path.join(dir, "node");
   copyFileSync(process.execPath, node);
   chmodSync(node, 0o4755);
@@ -240,10 +249,9 @@ class SandboxImpl implements Sandbox {
       writeFileSync(`${state}.calls`, "", { mode: 0o666 });
       chmodSync(`${state}.calls`, 0o666); // non-root calls log too
     }
-    if (this.vmUser) {
-      this.chownTree(this.paths.limaHome);
-      this.chownTree(path.dirname(this.paths.dhcpdLeases));
-    }
+    // bootpd is root's: the lease file and its directory stay root's, written through a setuid
+    // launcher (below) when the VMs' host agents, which run as the VM user, lease an address.
+    if (this.vmUser) this.chownTree(this.paths.limaHome);
 
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(([key]) => !/^(LIMA_|LIMAWAN_|LIMACTL_STANDIN_|ROUTE_STANDIN_|IFCONFIG_STANDIN_|PFCTL_STANDIN_|SYSCTL_STANDIN_|LAUNCHCTL_STANDIN_|SUDO_|_LIMA_)/.test(key)),
@@ -266,6 +274,7 @@ class SandboxImpl implements Sandbox {
       LIMACTL_STANDIN_HOSTAGENT_TTL_MS: "300000",
       ...(options.limaVersion ? { LIMACTL_STANDIN_VERSION: options.limaVersion } : {}),
       ...(this.vmUser ? { SUDO_USER: this.vmUser.name, SUDO_UID: String(this.vmUser.uid), SUDO_GID: String(this.vmUser.gid) } : {}),
+      ...(this.isRoot ? { LIMACTL_STANDIN_BOOTPD: this.writeBootpd() } : {}),
       ...options.env,
     };
     const { SUDO_USER: _u, SUDO_UID: _i, SUDO_GID: _g, ...userEnv } = this.env;
@@ -274,6 +283,24 @@ class SandboxImpl implements Sandbox {
   }
 
   readonly userEnv: NodeJS.ProcessEnv;
+
+  /** bootpd for the stand-in host agents: a setuid-root launcher that writes one lease as root. */
+  private writeBootpd(): string {
+    const bin = path.join(this.paths.root, "bootpd-bin");
+    mkdirSync(bin, { mode: 0o755 });
+    const launcher = path.join(bin, "bootpd-lease");
+    writeFileSync(
+      launcher,
+      `#!${setuidNode(this.vmUser!.gid)}
+import { upsertLease } from ${JSON.stringify(path.join(REPO, "test/standins/lib/leases.mjs"))};
+process.setuid(0);
+const [file, request] = process.argv.slice(2);
+process.stdout.write(upsertLease(file, JSON.parse(request)) + "\\n");
+`,
+      { mode: 0o755 },
+    );
+    return launcher;
+  }
 
   /**
    * The sudo stand-in for runAsUser: a launcher run by a setuid-root copy of node, so the
@@ -289,18 +316,24 @@ class SandboxImpl implements Sandbox {
     const launcher = path.join(bin, "sudo");
     writeFileSync(
       launcher,
-      `#!${setuidNode()}
+      `#!${setuidNode(this.vmUser!.gid)}
 import { main } from ${JSON.stringify(path.join(REPO, "test/standins/sudo/main.mjs"))};
 await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
 `,
       { mode: 0o755 },
     );
+    this.setSudoers(options);
+    writeFileSync(`${this.paths.sudoers}.calls`, "", { mode: 0o666 });
+    chmodSync(`${this.paths.sudoers}.calls`, 0o666);
+  }
+
+  setSudoers(options: SudoersOptions): void {
     const envKeep = Object.keys(this.env).filter((k) => /^(PFCTL|SYSCTL|LAUNCHCTL|ROUTE|IFCONFIG|LIMACTL)_STANDIN_/.test(k));
     let securePath: string | null = null;
     if (options.securePath) {
       // /usr/sbin:/sbin as a Mac has them: the macOS programs as binaries would be, and no node.
       const system = path.join(this.paths.root, "secure-bin");
-      mkdirSync(system, { mode: 0o755 });
+      mkdirSync(system, { mode: 0o755, recursive: true });
       for (const tool of ["pfctl", "sysctl", "launchctl", "route", "ifconfig"]) {
         writeFileSync(path.join(system, tool), `#!/bin/sh
 exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
@@ -312,8 +345,6 @@ exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
       ? [{ uid: this.vmUser!.uid, commands: options.nopasswd.commands, nopasswd: true, setenv: options.nopasswd.setenv ?? false }]
       : [{ uid: this.vmUser!.uid, commands: "ALL", nopasswd: false }];
     writeFileSync(this.paths.sudoers, JSON.stringify({ rules, securePath, envKeep, cachedCredential: options.cachedCredential ?? true }, null, 2), { mode: 0o644 });
-    writeFileSync(`${this.paths.sudoers}.calls`, "", { mode: 0o666 });
-    chmodSync(`${this.paths.sudoers}.calls`, 0o666);
   }
 
   private chownTree(target: string): void {
@@ -394,10 +425,10 @@ exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
     return execa(process.execPath, [CLI, ...args], { ...this.cliOptions(options), timeout: options.timeoutMs ?? 60_000 }) as Promise<CliResult>;
   }
 
-  async runAsUser(args: string[], options: Omit<RunOptions, "uid" | "gid"> = {}): Promise<CliResult> {
+  async runAsUser(args: string[], options: Omit<RunOptions, "uid" | "gid"> & { node?: string; cli?: string } = {}): Promise<CliResult> {
     requireBuild();
     if (!this.isRoot || !this.vmUser) throw new Error("runAsUser needs the tests to run as root (the VM user is another account)");
-    return execa(process.execPath, [CLI, ...args], {
+    return execa(options.node ?? process.execPath, [options.cli ?? CLI, ...args], {
       env: { ...this.userEnv, ...options.env } as NodeJS.ProcessEnv,
       extendEnv: false,
       reject: false,

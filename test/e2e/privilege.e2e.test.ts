@@ -2,9 +2,14 @@
 // `limactl limawan up web` and LimaWAN raises its own privileges through sudo. These tests run
 // the built CLI as the VM user, with the sudo stand-in (test/standins/sudo/) on PATH: it really
 // runs the command as root, with sudo's reset environment, and refuses what sudo refuses.
-import { readFileSync, statSync } from "node:fs";
+import { execa, execaSync } from "execa";
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createSandbox, type Sandbox, type SandboxOptions } from "./harness.js";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
 vi.setConfig({ testTimeout: 30_000 });
 
@@ -97,5 +102,152 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
     const outputs = [await sb.runAsUser(["up", "web"]), await sb.runAsUser(["up"]), await sb.runAsUser(["down"]), await sb.runAsUser(["status"]), await sb.runAsUser(["doctor"])];
     for (const r of outputs) expect(`${r.stdout}\n${r.stderr}`).not.toMatch(/sudo (\S*\/)?limactl[ "]/);
     expect(readFileSync(sb.paths.sudoers, "utf8")).toMatch(/"cachedCredential": false/);
+  });
+});
+
+/** A copy of the built plugin (and of node) owned by the VM user: `npm install -g` into Homebrew's prefix, or a clone. */
+function userCheckout(s: Sandbox): { cli: string; node: string } {
+  const home = path.join(s.paths.root, "home");
+  const checkout = path.join(home, "limawan");
+  mkdirSync(path.join(checkout, "plugin/bin"), { recursive: true });
+  cpSync(path.join(REPO, "dist/limactl-limawan"), path.join(checkout, "dist/limactl-limawan"), { recursive: true });
+  cpSync(path.join(REPO, "plugin/bin/limactl-limawan"), path.join(checkout, "plugin/bin/limactl-limawan"));
+  writeFileSync(path.join(checkout, "package.json"), JSON.stringify({ type: "module" }));
+  cpSync(process.execPath, path.join(checkout, "node"));
+  execaSync("chown", ["-R", `${s.vmUser!.uid}:${s.vmUser!.gid}`, checkout]);
+  return { cli: path.join(checkout, "plugin/bin/limactl-limawan"), node: path.join(checkout, "node") };
+}
+
+/** Every file under `dir` and `dir` itself: root's, and writable by root only. */
+function rootsAlone(dir: string): string[] {
+  const wrong: string[] = [];
+  const visit = (file: string) => {
+    const stats = lstatSync(file);
+    if (stats.uid !== 0 || (stats.mode & 0o022) !== 0) wrong.push(`${file} ${stats.uid} ${(stats.mode & 0o777).toString(8)}`);
+    if (stats.isDirectory()) for (const entry of readdirSync(file)) visit(path.join(file, entry));
+  };
+  visit(dir);
+  return wrong;
+}
+
+describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
+  it("install from a user-owned checkout and node puts a root-owned copy of both in place and points launchd at it; uninstall removes it", async () => {
+    await sandbox();
+    const { cli, node } = userCheckout(sb);
+    const install = await sb.runAsUser(["install"], { cli, node });
+    expect(install.exitCode, install.stderr).toBe(0);
+    const libexec = sb.paths.libexecDir;
+    expect(rootsAlone(libexec)).toEqual([]);
+    // The user's node is copied (root must not run a file the user can rewrite), the bundle too.
+    expect(readFileSync(`${libexec}/limactl-limawan`, "utf8")).toMatch(new RegExp(`^exec ${libexec}/node ${libexec}/lib/start.js "\\$@"$`, "m"));
+    expect(statSync(`${libexec}/node`).size).toBe(statSync(node).size);
+    const job = sb.launchctlState().services["system/dev.limawan.watch"]!;
+    expect([job.program, ...job.arguments.slice(1)]).toEqual([`${libexec}/limactl-limawan`, "watch"]);
+    expect(job.arguments[0]).toBe(`${libexec}/limactl-limawan`);
+    expect(JSON.stringify(job)).not.toContain(path.dirname(cli)); // nothing of the user's checkout
+
+    const rule = await sb.runAsUser(["sudoers"], { cli, node });
+    expect(rule.stdout).toMatch(new RegExp(`^%admin ALL=\\(root:wheel\\) NOPASSWD: ${libexec}/limactl-limawan$`, "m"));
+    expect(rule.stdout).not.toMatch(/SETENV/);
+
+    const uninstall = await sb.runAsUser(["uninstall"], { cli, node });
+    expect(uninstall.exitCode, uninstall.stderr).toBe(0);
+    expect(existsSync(libexec)).toBe(false);
+  });
+
+  it("with only a NOPASSWD rule for the installed copy (no password typed), the user's up runs that copy", async () => {
+    await sandbox();
+    expect((await sb.runAsUser(["install"])).exitCode).toBe(0);
+    sb.setSudoers({ nopasswd: { commands: [`${sb.paths.libexecDir}/limactl-limawan`] }, cachedCredential: false });
+    const up = await sb.runAsUser(["up", "web"]);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(await anchorNat()).toMatch(/port 8080 tag/);
+    expect(sb.sudoCalls().at(-1)!.argv.slice(0, 3)).toEqual(["-n", "--", `${sb.paths.libexecDir}/limactl-limawan`]);
+  });
+
+  it("the daemon, started exactly as launchd would (the plist's environment only, cwd /, as root), forwards a running VM", async () => {
+    await sandbox();
+    expect((await sb.runAsUser(["install"])).exitCode).toBe(0);
+    const job = sb.launchctlState().services["system/dev.limawan.watch"]!;
+    // The plist's environment, plus only the variables that stand for this test Mac's kernel
+    // and VMs (the stand-ins' state files): a real pfctl needs no variable to find PF.
+    const machine = Object.fromEntries(Object.entries(sb.env).filter(([k]) => /_STANDIN_/.test(k))) as Record<string, string>;
+    const daemon = execa(job.program, job.arguments.slice(1), { env: { ...job.environment, ...machine }, extendEnv: false, cwd: "/", reject: false, detached: true, all: true });
+    let output = "";
+    daemon.all!.on("data", (d: Buffer) => (output += d.toString()));
+    try {
+      await eventually(async () => /port 8080 tag/.test(await anchorNat()), "the daemon forwarded web").catch((error: Error) => {
+        throw new Error(`${error.message}; the daemon said:\n${output}`);
+      });
+    } finally {
+      process.kill(-daemon.pid!, "SIGTERM");
+      await daemon;
+    }
+  });
+
+  it("root refuses state, pf.conf, launchd and lease paths a user could change, and a pfctl a user could replace", async () => {
+    await sandbox();
+    const userDir = path.join(sb.paths.root, "home", "mine");
+    mkdirSync(userDir);
+    execaSync("chown", [`${sb.vmUser!.uid}:${sb.vmUser!.gid}`, userDir]);
+    for (const [name, value] of [["LIMAWAN_STATE_DIR", userDir], ["LIMAWAN_PF_CONF", path.join(userDir, "pf.conf")], ["LIMAWAN_LAUNCHD_DIR", userDir], ["LIMAWAN_DHCPD_LEASES", path.join(userDir, "leases")]] as const) {
+      const up = await sb.runAsUser(["up", "web"], { env: { [name]: value } });
+      expect(up.exitCode, `${name}: ${up.stderr}`).toBe(3);
+      expect(up.stderr).toMatch(/refusing to act as root on paths a user could change/);
+    }
+    // A pfctl early on PATH in a directory the user owns (Homebrew's bin): never run as root.
+    writeFileSync(path.join(userDir, "pfctl"), "#!/bin/sh\ntouch /tmp/limawan-pwned\n", { mode: 0o755 });
+    execaSync("chown", [`${sb.vmUser!.uid}:${sb.vmUser!.gid}`, path.join(userDir, "pfctl")]);
+    const up = await sb.runAsUser(["up", "web"], { env: { PATH: `${userDir}:${sb.userEnv.PATH}` } });
+    expect(up.exitCode).toBe(3);
+    expect(up.stderr).toMatch(new RegExp(`refusing to run ${userDir}/pfctl as root: ${userDir}/pfctl belongs to uid ${sb.vmUser!.uid}, not root`));
+    expect(existsSync("/tmp/limawan-pwned")).toBe(false);
+    expect(await anchorNat()).not.toMatch(/8080/);
+  });
+
+  it("a hand-edited address in the state file never reaches PF", async () => {
+    await sandbox();
+    expect((await sb.runAsUser(["up", "web"])).exitCode).toBe(0);
+    const file = `${sb.paths.stateDir}/state.json`;
+    writeFileSync(file, readFileSync(file, "utf8").replace(/"address": "[^"]+"/, '"address": "127.0.0.1"'));
+    const up = await sb.runAsUser(["up", "web"]);
+    expect(up.exitCode).toBe(3);
+    expect(up.stderr).toMatch(/state\.json is damaged \(vms\.web\.address: 127\.0\.0\.1 is a loopback address\)/);
+    expect(await anchorNat()).not.toMatch(/127\.0\.0\.1/);
+  });
+});
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
+
+describe.runIf(runsAsRoot)("expose and unexpose edit only the user's own files", () => {
+  it("refuse a lima.yaml that links to a file the user does not own, and edit through a link to the user's own", async () => {
+    sb = await createSandbox();
+    await sb.addInstance("web", WEB);
+    const file = `${sb.paths.limaHome}/web/lima.yaml`;
+    // Planted: the instance's lima.yaml links to a root-owned file elsewhere.
+    const planted = path.join(sb.paths.root, "etc-target.yaml");
+    writeFileSync(planted, WEB, { mode: 0o644 });
+    execaSync("ln", ["-sf", planted, file]);
+    const refused = await sb.runAsUser(["expose", "web", "ssh 22 as 2222"]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`refusing to edit ${file}: it links to ${planted}, which belongs to uid 0, not to you \\(uid ${sb.vmUser!.uid}\\)`));
+    expect(readFileSync(planted, "utf8")).toBe(WEB);
+    // The user's own file behind the link: edited there, the link kept.
+    const own = path.join(sb.paths.root, "home", "web.yaml");
+    writeFileSync(own, WEB);
+    execaSync("chown", [`${sb.vmUser!.uid}:${sb.vmUser!.gid}`, own]);
+    execaSync("ln", ["-sf", own, file]);
+    const edited = await sb.runAsUser(["expose", "web", "ssh 22 as 2222"]);
+    expect(edited.exitCode, edited.stderr).toBe(0);
+    expect(lstatSync(file).isSymbolicLink()).toBe(true);
+    expect(readFileSync(own, "utf8")).toMatch(/expose ssh 22 as 2222/);
+    expect(statSync(own).uid).toBe(sb.vmUser!.uid);
   });
 });

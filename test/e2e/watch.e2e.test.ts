@@ -2,7 +2,7 @@
 // stand-ins, VMs started and stopped through the limactl stand-in (which writes host-agent
 // events and DHCP leases like Lima and bootpd), PF read back through the pfctl stand-in.
 import { execa, type ResultPromise } from "execa";
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createSandbox, type Sandbox } from "./harness.js";
 
@@ -202,14 +202,21 @@ describe("watch", () => {
 
 describe("install, uninstall, start", () => {
   it("install writes a launchd plist that runs limactl-limawan watch directly, and status says it is loaded", async () => {
-    const r = await sb.run(["install"], { env: { SUDO_USER: "alice", SUDO_UID: "501", SUDO_GID: "20" } });
+    // A directory the user can write on root's PATH (sudo keeps the user's PATH on a Mac).
+    const userBin = `${sb.paths.root}/user-bin`;
+    mkdirSync(userBin, { mode: 0o777 });
+    chmodSync(userBin, 0o777);
+    const r = await sb.run(["install"], { env: { SUDO_USER: "alice", SUDO_UID: "501", SUDO_GID: "20", PATH: `${userBin}:${sb.env.PATH}` } });
     expect(r.exitCode, r.stderr).toBe(0);
     const plist = readFileSync(`${sb.paths.launchdDir}/dev.limawan.watch.plist`, "utf8");
-    expect(plist).toMatch(/<string>[^<]*plugin\/bin\/limactl-limawan<\/string>\s*<string>watch<\/string>/);
+    // The root-owned copy's launcher, run directly (limactl forwards no signals).
+    expect(plist).toMatch(new RegExp(`<key>ProgramArguments</key>\\s*<array>\\s*<string>${sb.paths.libexecDir}/limactl-limawan</string>\\s*<string>watch</string>`));
     expect(plist).not.toMatch(/<string>limactl<\/string>/);
     expect(plist).toContain(`<string>${sb.paths.limaHome}</string>`);
-    // Root runs the first pfctl on PATH: the system's directories come before the user's.
-    expect(plist).toMatch(/<key>PATH<\/key>\s*<string>\/usr\/sbin:\/sbin:\/usr\/bin:\/bin(:|<)/);
+    // Root's PATH without what a user could write: pfctl and sysctl cannot be shadowed.
+    const daemonPath = /<key>PATH<\/key>\s*<string>([^<]*)<\/string>/.exec(plist)![1]!.split(":");
+    expect(daemonPath).not.toContain(userBin);
+    expect(daemonPath).toEqual(expect.arrayContaining(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]));
     const status = await sb.run(["status"]);
     expect(status.stdout).toMatch(/watch daemon: loaded/);
     const un = await sb.run(["uninstall"]);

@@ -4,7 +4,7 @@
 // $LIMA_HOME/NAME/standin-ip: one IPv4 address per line, line N for networks[N-1].
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { leasedAddress, upsertLease } from "./leases.mjs";
+import { leasedAddress, requestLease } from "./leases.mjs";
 import { networksConfig } from "./lima-store.mjs";
 
 export const GUEST_STATE = "standin-guest.json";
@@ -55,7 +55,7 @@ export function acquireAddresses(home, inst, leasesFile) {
     const wanted = overrides[nw.index] || null;
     if (nw.kind === "leased") {
       addresses[nw.interface] = leasesFile
-        ? upsertLease(leasesFile, { hostname: inst.hostname, mac: nw.mac, address: wanted, network: nw.network })
+        ? requestLease(leasesFile, { hostname: inst.hostname, mac: nw.mac, address: wanted, network: nw.network })
         : (wanted ?? nextAddress(nw.network.gateway));
     } else if (nw.kind === "user-v2") {
       addresses[nw.interface] = wanted ?? nextAddress(nw.network.gateway);
@@ -94,7 +94,7 @@ export function changeAddress(home, inst, index, address, leasesFile) {
   const nw = guestNetworks(home, inst)[index];
   if (!nw) throw new Error(`${inst.name} has no networks[${index}]`);
   if (nw.kind === "leased" && leasesFile && leasedAddress(leasesFile, nw.mac) !== null) {
-    upsertLease(leasesFile, { hostname: inst.hostname, mac: nw.mac, address, network: nw.network });
+    requestLease(leasesFile, { hostname: inst.hostname, mac: nw.mac, address, network: nw.network });
   }
   // A guest that is up (its state file exists) now has this address too, DHCP round or not.
   const state = readGuestState(inst.dir);

@@ -8,6 +8,7 @@
 //   }
 // MAC octets without leading zeros (LIMA-FACTS.md §5), `lease` the expiry in hex epoch seconds.
 // bootpd replaces the file as a whole, so writers here write a temporary file and rename it.
+import { execFileSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
@@ -127,6 +128,17 @@ export function firstFreeAddress(blocks, network, mac) {
  * rewrites address and expiry), else add a new block first. `address` null = keep the leased
  * address, or take the first free one of `network`.
  */
+/**
+ * A lease as the guest's DHCP round gets it: from bootpd, a root daemon. When the e2e harness
+ * provides one (LIMACTL_STANDIN_BOOTPD, a setuid-root launcher), the lease is written through it,
+ * so the lease file is root's as on a Mac; otherwise in this process.
+ */
+export function requestLease(file, request) {
+  const bootpd = process.env.LIMACTL_STANDIN_BOOTPD;
+  if (!bootpd) return upsertLease(file, request);
+  return execFileSync(bootpd, [file, JSON.stringify(request)], { encoding: "utf8" }).trim();
+}
+
 export function upsertLease(file, { hostname, mac, address, network, nowSeconds = Math.floor(Date.now() / 1000) }) {
   return withLeasesLock(file, () => {
     const blocks = readLeaseBlocks(file);

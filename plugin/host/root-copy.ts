@@ -1,0 +1,143 @@
+// The root-owned copy of LimaWAN that root runs (the launchd daemon, and sudo when a sudoers rule
+// allows it): the bundle, node itself unless the one running is root's already, and a launcher
+// script, all owned by root and writable by root alone, in a directory only root can change
+// (LIMAWAN_LIBEXEC_DIR, default /opt/limawan: /opt is root's on a Mac, as for Lima's
+// socket_vmnet; Homebrew's prefixes, where npm puts the plugin, belong to the user).
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { CliError, EXIT } from "../errors.js";
+import type { Runner } from "./run.js";
+import { trustProblem } from "./trust.js";
+
+export interface CopySource {
+  /** The running bundle (main.js, chunks/, package.json). */
+  bundle: string;
+  /** The node to run it with (process.execPath). */
+  node: string;
+  version: string;
+}
+
+export class RootCopy {
+  /** What launchd and sudo run: `limactl-limawan ARGS`. */
+  readonly launcher: string;
+  private readonly lib: string;
+
+  constructor(readonly dir: string, private readonly runner: Runner) {
+    this.launcher = path.join(dir, "limactl-limawan");
+    this.lib = path.join(dir, "lib");
+  }
+
+  /** The installed copy's version, or null when there is none (readable by anyone: the dir is 0755). */
+  installedVersion(): string | null {
+    try {
+      return (JSON.parse(readFileSync(path.join(this.lib, "package.json"), "utf8")) as { version?: string }).version ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Make the copy: built beside the old one, checked, then moved into place, so a failed
+   * install leaves the old copy (and the daemon running it) as they were.
+   */
+  async install(source: CopySource): Promise<{ node: string; nodeCopied: boolean }> {
+    const node = chooseNode(source.node);
+    const installedNode = node.copy ? path.join(this.dir, "node") : node.path;
+    if (this.runner.dryRun) {
+      this.runner.report(`would copy ${source.bundle} to ${this.lib}${node.copy ? ` and ${source.node} to ${installedNode}` : ""} (owned by root, writable by root only)`);
+      this.runner.noteWrite(this.launcher, launcherScript(installedNode, this.lib));
+      return { node: installedNode, nodeCopied: node.copy };
+    }
+    const parent = path.dirname(this.dir);
+    mkdirSync(parent, { recursive: true, mode: 0o755 });
+    const parentProblem = trustProblem(parent);
+    if (parentProblem) throw untrusted(parent, parentProblem);
+
+    const building = `${this.dir}.new-${process.pid}`;
+    rmSync(building, { recursive: true, force: true });
+    mkdirSync(building, { mode: 0o755 });
+    try {
+      cpSync(source.bundle, path.join(building, "lib"), { recursive: true, filter: (from) => !from.endsWith(".map") });
+      writeFileSync(path.join(building, "lib", "package.json"), `${JSON.stringify({ type: "module", version: source.version })}\n`);
+      writeFileSync(path.join(building, "lib", "start.js"), 'import { main } from "./main.js";\n\nprocess.exitCode = await main(process.argv.slice(2));\n');
+      if (node.copy) cpSync(source.node, path.join(building, "node"));
+      writeFileSync(path.join(building, "limactl-limawan"), launcherScript(installedNode, this.lib));
+      rootOnly(building);
+      const problem = [...walk(building)].map((f) => trustProblem(f)).find(Boolean);
+      if (problem) throw new CliError(EXIT.FAILURE, `the copy for root is not root's alone: ${problem}`);
+      if (existsSync(this.dir)) renameSync(this.dir, `${building}.old`);
+      renameSync(building, this.dir);
+      rmSync(`${building}.old`, { recursive: true, force: true });
+    } finally {
+      rmSync(building, { recursive: true, force: true });
+    }
+    return { node: installedNode, nodeCopied: node.copy };
+  }
+
+  async remove(): Promise<boolean> {
+    if (!existsSync(this.dir)) return false;
+    if (this.runner.dryRun) this.runner.report(`would remove ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
+    return true;
+  }
+
+  /** What makes the copy unsafe for root to run, file by file (empty: none; missing: one entry). */
+  problems(): string[] {
+    if (!existsSync(this.launcher)) return [`${this.launcher} is not installed`];
+    const node = /^exec (\S+) /m.exec(readFileSync(this.launcher, "utf8"))?.[1];
+    const files = [...walk(this.dir), ...(node && !node.startsWith(this.dir) ? [node] : [])];
+    return files.map((f) => trustProblem(f)).filter((p): p is string => p !== null);
+  }
+}
+
+/**
+ * The node root runs the copy with. Node built with shared libraries (Homebrew's: libuv,
+ * openssl, icu … from /opt/homebrew) would load them from where the user can write, copied or
+ * not: refused. A self-contained node (nodejs.org's, nvm's, Volta's) is used where it is when
+ * it is root's already, else copied.
+ */
+export function chooseNode(node: string, config: { variables?: Record<string, unknown> } = process.config as never): { path: string; copy: boolean } {
+  const shared = Object.entries(config.variables ?? {}).filter(([k, v]) => k.startsWith("node_shared") && v === true).map(([k]) => k.replace("node_shared_", ""));
+  const problem = trustProblem(node);
+  if (shared.length > 0 && problem) {
+    throw new CliError(
+      EXIT.ENVIRONMENT,
+      `${node} loads shared libraries (${shared.join(", ")}) from a place root cannot trust (${problem}), so root must not run it`,
+      "Install Node from nodejs.org (root-owned /usr/local/bin/node), or a self-contained build (nvm, Volta, fnm), and run install with it: `/usr/local/bin/node \"$(command -v limactl-limawan)\" install`.",
+    );
+  }
+  return { path: node, copy: problem !== null };
+}
+
+function launcherScript(node: string, lib: string): string {
+  return [
+    "#!/bin/sh",
+    "# LimaWAN as root runs it (the launchd daemon, sudo): a copy `limactl limawan install` made,",
+    "# owned by root and writable by root only. `limactl limawan uninstall` removes it.",
+    `exec ${node} ${path.join(lib, "start.js")} "$@"`,
+    "",
+  ].join("\n");
+}
+
+function* walk(dir: string): Generator<string> {
+  yield dir;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(full);
+    else yield full;
+  }
+}
+
+/** root:wheel, directories and executables 0755, other files 0644. */
+function rootOnly(dir: string): void {
+  for (const file of walk(dir)) {
+    chownSync(file, 0, 0);
+    const stats = lstatSync(file);
+    const executable = stats.isDirectory() || path.basename(file) === "node" || path.basename(file) === "limactl-limawan";
+    chmodSync(file, executable ? 0o755 : 0o644);
+  }
+}
+
+function untrusted(file: string, problem: string): CliError {
+  return new CliError(EXIT.ENVIRONMENT, `${file} is not root's alone (${problem}), so root must not run what is kept there`, "Set LIMAWAN_LIBEXEC_DIR to a directory that root owns, all the way up.");
+}
