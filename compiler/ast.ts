@@ -33,5 +33,6 @@ export type StatementNode =
   | ExposeNode
   | { kind: "interface"; names: WordToken[]; span: Span }
   | { kind: "allow-privileged"; span: Span }
+  | { kind: "allow-routed"; span: Span }
   | { kind: "allow-from"; sources: WordToken[]; span: Span }
   | { kind: "unknown"; word: string; span: Span };

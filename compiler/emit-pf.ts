@@ -7,7 +7,8 @@
 //   translation — per forward × interface × protocol: `no rdr` for banned sources, then the
 //                rdr with a tag
 //   filtering  — block banned sources quick, then a `pass in quick … tagged` carrying the
-//                state options and the label (labels are filter-only, §7)
+//                state options and the label (labels are filter-only, §7); last, per VM and WAN
+//                interface, a quick block of what was routed to the VM rather than redirected
 // Every value written comes from a branded, validated field of VmSpec or a number.
 import type { Diagnostic } from "./diagnostic.js";
 import {
@@ -38,7 +39,7 @@ export interface CompiledAnchor {
   text: AnchorText;
   /** Every forward's PF names (labels, tag, declared tables), VM by VM in the text's order. */
   forwards: ForwardPfNames[];
-  /** For line i of `text` (0-based): the forward whose rule it is, null for a comment. */
+  /** For line i of `text` (0-based): the forward whose rule it is; null for a comment or a VM-wide rule. */
   origins: (ForwardPfNames | null)[];
 }
 
@@ -55,10 +56,10 @@ class SectionText {
   private static readonly CHUNK_LINES = 256;
   private lines: string[] = [];
   private readonly chunks: string[] = [];
-  /** The forward each line was written for, in line order. */
-  readonly origins: ForwardPfNames[] = [];
+  /** The forward each line was written for, in line order (null: a VM's, not one forward's). */
+  readonly origins: (ForwardPfNames | null)[] = [];
 
-  push(line: string, origin: ForwardPfNames): void {
+  push(line: string, origin: ForwardPfNames | null): void {
     this.lines.push(line);
     this.origins.push(origin);
     if (this.lines.length === SectionText.CHUNK_LINES) this.flush();
@@ -95,6 +96,13 @@ export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResu
       forwards.push(names);
       emitForward(forward, names, address, forward.interfaces ?? facts.defaultInterfaces, sections);
     }
+  }
+  // Last among the filter rules, after every VM's quick passes: what reached a VM's address on a
+  // WAN interface without one of its forwards' tags was routed to it, around the forwards' rules.
+  for (const { spec, address } of ordered) {
+    if (spec.allowRouted || spec.forwards.length === 0) continue;
+    const wan = new Set(spec.forwards.flatMap((f) => f.interfaces ?? facts.defaultInterfaces));
+    for (const iface of wan) sections.filter.push(`block drop in quick on ${iface} inet from any to ${address}`, null);
   }
   const header = [`# LimaWAN anchor "${ANCHOR}": generated from x-limawan annotations, do not edit.`];
   for (const { spec, address } of ordered) header.push(`# vm ${spec.vm} ${address}: ${spec.forwards.length} forward(s)`);

@@ -31,6 +31,8 @@ export interface VmStatements {
   interfaces: Located<string>[] | null;
   allowFrom: Located<string>[] | null;
   allowPrivileged: boolean;
+  /** Traffic routed to the VM's address on a WAN interface passes (not only what its forwards redirect). */
+  allowRouted: boolean;
 }
 
 export interface VmDraft extends VmStatements {
@@ -75,6 +77,12 @@ export interface VmSpec {
   vm: VmName;
   file: string;
   forwards: Forward[];
+  /**
+   * `allow routed`: leave traffic routed to the VM's address (a LAN host with a route via the
+   * Mac) alone. Without it, what arrives on a WAN interface for the VM and was not redirected by
+   * one of its forwards is dropped: it would reach every port, around allow-lists and bans.
+   */
+  allowRouted: boolean;
 }
 
 const PROTOCOLS: Readonly<Record<Protocol, readonly ("tcp" | "udp")[]>> = { tcp: ["tcp"], udp: ["udp"], "tcp+udp": ["tcp", "udp"] };

@@ -27,7 +27,7 @@ export function lower(vm: string, file: string, statements: Iterable<StatementNo
  * collection copy them, the largest part of compile time that grew faster than the input.
  */
 export function lowerStatements(statements: Iterable<StatementNode>, sink: DiagnosticSink, onForward: (forward: ForwardDraft) => void): VmStatements {
-  const vmWide: VmStatements = { interfaces: null, allowFrom: null, allowPrivileged: false };
+  const vmWide: VmStatements = { interfaces: null, allowFrom: null, allowPrivileged: false, allowRouted: false };
   for (const statement of statements) {
     switch (statement.kind) {
       case "expose": {
@@ -45,6 +45,9 @@ export function lowerStatements(statements: Iterable<StatementNode>, sink: Diagn
         break;
       case "allow-privileged":
         vmWide.allowPrivileged = true;
+        break;
+      case "allow-routed":
+        vmWide.allowRouted = true;
         break;
       case "unknown":
         sink.error(

@@ -134,5 +134,5 @@ export function recheckSpec(spec: VmSpec): VmSpec | null {
     const { line: _b, ...stored } = spec.forwards[i]!;
     return isDeepStrictEqual(fresh, stored);
   });
-  return same ? { ...spec, vm: result.spec.vm } : null;
+  return same ? { ...spec, vm: result.spec.vm, allowRouted: result.spec.allowRouted } : null;
 }

@@ -20,6 +20,7 @@ export function printVm(vm: VmDraft): string {
   if (vm.interfaces) lines.push(`interface ${vm.interfaces.map((i) => i.value).join(", ")}`);
   if (vm.allowFrom) lines.push(`allow from ${vm.allowFrom.map((s) => s.value).join(", ")}`);
   if (vm.allowPrivileged) lines.push("allow privileged");
+  if (vm.allowRouted) lines.push("allow routed");
   for (const f of vm.forwards) lines.push(printForward(f));
   return lines.map((l) => `${l}\n`).join("");
 }
@@ -31,6 +32,7 @@ export function printVm(vm: VmDraft): string {
  */
 export function printSpec(spec: VmSpec): string[] {
   const lines = spec.forwards.some((f) => f.host.first < FIRST_UNPRIVILEGED_PORT) ? ["allow privileged"] : [];
+  if (spec.allowRouted) lines.push("allow routed");
   for (const f of spec.forwards) {
     const parts = ["expose", f.name, `${formatRange(f.guest)}/${f.protocol}`, "as", formatRange(f.host)];
     if (f.sources.length > 0) parts.push("from", f.sources.join(", "));

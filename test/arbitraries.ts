@@ -1,7 +1,7 @@
 // fast-check arbitraries shared by the property tests (compiler, PF packet model, …).
 //
 // Valid IR — every value is one the validators accept, so the result is a real VmSpec:
-//   arbitraryVmSpec(options?)      one VM: valid name, forwards with unique names, guest and host
+//   arbitraryVmSpec(options?)      one VM (`allow routed` or not): valid name, forwards with unique names, guest and host
 //                                  ranges of equal length, protocols, canonical sources, interfaces,
 //                                  limit/max only on tcp or tcp+udp, log. Host ports never overlap
 //                                  per protocol (a tcp and a udp forward may share a port, as the
@@ -147,7 +147,7 @@ const meets = (a: Protocol, b: Protocol) => a === b || a === "tcp+udp" || b === 
  * Lay host ports out left to right from `cursor`; returns null when the window is too small
  * (the caller filters those out, which is rare with the default window).
  */
-function layOut(vm: VmName, file: string, plans: readonly ForwardPlan[], cursor: number, ceiling: number): { spec: VmSpec; next: number } | null {
+function layOut(vm: VmName, file: string, plans: readonly ForwardPlan[], cursor: number, ceiling: number, allowRouted = false): { spec: VmSpec; next: number } | null {
   const forwards: Forward[] = [];
   let previous: Forward | null = null;
   let previousShared = false;
@@ -176,7 +176,7 @@ function layOut(vm: VmName, file: string, plans: readonly ForwardPlan[], cursor:
     previous = forward;
     previousShared = share;
   }
-  return { spec: { vm, file, forwards }, next };
+  return { spec: { vm, file, forwards, allowRouted }, next };
 }
 
 function plans(options: SpecOptions): fc.Arbitrary<ForwardPlan[]> {
@@ -187,10 +187,11 @@ export function arbitraryVmSpec(options: SpecOptions = {}): fc.Arbitrary<VmSpec>
   const [floor, ceiling] = options.hostPorts ?? [1024, 65_535];
   const vm = options.vm !== undefined ? fc.constant(options.vm as VmName) : arbitraryVmName;
   return fc
-    .tuple(vm, plans(options), fc.integer({ min: floor, max: ceiling }))
-    .map(([name, forwardPlans, start]) => {
+    .tuple(vm, plans(options), fc.integer({ min: floor, max: ceiling }), fc.boolean())
+    .map(([name, forwardPlans, start, allowRouted]) => {
       // Start anywhere in the window, but fall back to its floor when the forwards do not fit.
-      const laid = layOut(name, options.file ?? `${name}/lima.yaml`, forwardPlans, start, ceiling) ?? layOut(name, options.file ?? `${name}/lima.yaml`, forwardPlans, floor, ceiling);
+      const file = options.file ?? `${name}/lima.yaml`;
+      const laid = layOut(name, file, forwardPlans, start, ceiling, allowRouted) ?? layOut(name, file, forwardPlans, floor, ceiling, allowRouted);
       return laid?.spec ?? null;
     })
     .filter((spec): spec is VmSpec => spec !== null);
@@ -200,7 +201,7 @@ export function arbitraryVmSpecs(options: SpecOptions & { minVms?: number; maxVm
   const [floor, ceiling] = options.hostPorts ?? [1024, 65_535];
   const perVm = { ...options, maxForwards: options.maxForwards ?? 5 };
   return fc
-    .uniqueArray(fc.tuple(arbitraryVmName, plans(perVm)), {
+    .uniqueArray(fc.tuple(arbitraryVmName, plans(perVm), fc.boolean()), {
       minLength: options.minVms ?? 1,
       maxLength: options.maxVms ?? 4,
       // PF identifiers are case-sensitive, but keep names distinct ignoring case too: two VMs
@@ -210,8 +211,8 @@ export function arbitraryVmSpecs(options: SpecOptions & { minVms?: number; maxVm
     .map((vms) => {
       const specs: VmSpec[] = [];
       let cursor = floor;
-      for (const [vm, forwardPlans] of vms) {
-        const laid = layOut(vm, `${vm}/lima.yaml`, forwardPlans, cursor, ceiling);
+      for (const [vm, forwardPlans, allowRouted] of vms) {
+        const laid = layOut(vm, `${vm}/lima.yaml`, forwardPlans, cursor, ceiling, allowRouted);
         if (!laid) return null;
         specs.push(laid.spec);
         cursor = laid.next;
@@ -242,7 +243,8 @@ export function statementOfForward(f: Forward): string {
 
 /** lima.yaml for a spec: statement i on line 4 + i, matching the spec's `line` fields. */
 export function limaYamlOf(spec: VmSpec): string {
-  return `networks:\n  - lima: shared\nx-limawan: |\n${spec.forwards.map((f) => `  ${statementOfForward(f)}\n`).join("")}`;
+  // `allow routed` last, so statement i stays on line 4 + i.
+  return `networks:\n  - lima: shared\nx-limawan: |\n${spec.forwards.map((f) => `  ${statementOfForward(f)}\n`).join("")}${spec.allowRouted ? "  allow routed\n" : ""}`;
 }
 
 // ---------------------------------------------------------------------------------------------

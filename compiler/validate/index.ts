@@ -111,7 +111,7 @@ export class VmValidator {
     validateClashes(placed, this.others, sink);
 
     if (ownErrors > this.errorsBefore || !isVmName(this.vm)) return { spec: null, standalone: null };
-    const spec: VmSpec = { vm: this.vm, file: this.file, forwards: placed.map((c) => c.forward) };
+    const spec: VmSpec = { vm: this.vm, file: this.file, forwards: placed.map((c) => c.forward), allowRouted: vmWide.allowRouted };
     return { spec: errorCount(sink) > ownErrors ? null : spec, standalone: spec };
   }
 }

@@ -45,6 +45,7 @@ describe("rules of one forward", () => {
     expect(ruleLines(anchorFor(yamlBlock("expose ssh as 2222")))).toEqual([
       'rdr on en0 inet proto tcp from any to (en0) port 2222 tag "lw_web_ssh" -> 192.168.105.2 port 22',
       'pass in quick on en0 inet proto tcp from any to 192.168.105.2 port 22 tagged "lw_web_ssh" flags S/SA keep state label "limawan:web:ssh"',
+      "block drop in quick on en0 inet from any to 192.168.105.2",
     ]);
   });
 
@@ -83,6 +84,7 @@ describe("rules of one forward", () => {
       "table <lw_web_admin_src> const persist { 203.0.113.0/24 198.51.100.7 }",
       'rdr on en0 inet proto tcp from <lw_web_admin_src> to (en0) port 9443 tag "lw_web_admin" -> 192.168.105.2 port 9090',
       'pass in quick on en0 inet proto tcp from any to 192.168.105.2 port 9090 tagged "lw_web_admin" flags S/SA keep state label "limawan:web:admin"',
+      "block drop in quick on en0 inet from any to 192.168.105.2",
     ]);
   });
 
@@ -94,6 +96,7 @@ describe("rules of one forward", () => {
       'rdr on en0 inet proto tcp from any to (en0) port 2222 tag "lw_web_ssh" -> 192.168.105.2 port 22',
       "block drop in quick on en0 inet proto tcp from <lw_web_ssh_ban> to (en0) port 2222",
       'pass in quick on en0 inet proto tcp from any to 192.168.105.2 port 22 tagged "lw_web_ssh" flags S/SA keep state (max-src-conn 10, max-src-conn-rate 5/30, overload <lw_web_ssh_ban> flush global) label "limawan:web:ssh"',
+      "block drop in quick on en0 inet from any to 192.168.105.2",
     ]);
   });
 
@@ -105,7 +108,7 @@ describe("rules of one forward", () => {
 
   it("counts only the TCP part of a tcp+udp forward, but blocks a banned source on both", () => {
     const lines = ruleLines(anchorFor(yamlBlock("expose game 27015/tcp+udp as 27015 limit 5/1m")));
-    expect(lines.filter((l) => l.startsWith("no rdr") || l.startsWith("block"))).toEqual([
+    expect(lines.filter((l) => l.startsWith("no rdr") || (l.startsWith("block") && l.includes("_ban>")))).toEqual([
       "no rdr on en0 inet proto tcp from <lw_web_game_ban> to (en0) port 27015",
       "no rdr on en0 inet proto udp from <lw_web_game_ban> to (en0) port 27015",
       "block drop in quick on en0 inet proto tcp from <lw_web_game_ban> to (en0) port 27015",
@@ -214,7 +217,7 @@ describe("several VMs", () => {
 
   it("gives a VM's forwards the same names whatever other VMs are loaded", () => {
     const together = ruleLines(anchorOf(placed)).filter((l) => l.includes("_beta_") || l.includes(":beta:"));
-    const alone = ruleLines(anchorOf([placed[1]!]));
+    const alone = ruleLines(anchorOf([placed[1]!])).filter((l) => !l.startsWith("block drop in quick on en0 inet from any to")); // beta's routed block names no PF name
     expect(together).toEqual(alone);
   });
 });
@@ -225,11 +228,13 @@ describe("the emitter's input is a VmSpec", () => {
       vm: "web" as VmSpec["vm"],
       file: "web/lima.yaml",
       forwards: [{ name: "x" as never, protocol: "udp", guest: { first: 1, last: 2 }, host: { first: 3, last: 4 }, sources: ["10.0.0.0/8" as never], interfaces: ["en3" as never], limit: null, max: null, log: true, line: 9 }],
+      allowRouted: false,
     };
     expect(ruleLines(anchorOf([{ spec, address: VM_ADDRESS }], FACTS))).toEqual([
       "table <lw_web_x_src> const persist { 10.0.0.0/8 }",
       'rdr on en3 inet proto udp from <lw_web_x_src> to (en3) port 3:4 tag "lw_web_x" -> 192.168.105.2 port 1:*',
       'pass in log quick on en3 inet proto udp from any to 192.168.105.2 port 1:2 tagged "lw_web_x" keep state label "limawan:web:x"',
+      "block drop in quick on en3 inet from any to 192.168.105.2",
     ]);
     expect(emitAnchor([{ spec, address: VM_ADDRESS }], FACTS).ok).toBe(true);
   });
@@ -254,10 +259,21 @@ describe("the compiled set: what the anchor installs, and where each rule came f
     expect(compiled.origins).toHaveLength(lines.length - 1); // the text ends with a newline
     lines.slice(0, -1).forEach((line, i) => {
       const origin = compiled.origins[i];
-      if (line.startsWith("#")) expect(origin).toBeNull();
+      // Comments and a VM's routed-traffic blocks belong to no one forward.
+      if (line.startsWith("#") || /^block drop in quick on \S+ inet from any to /.test(line)) expect(origin).toBeNull();
       else expect(line.includes(origin!.tag) || line.includes(origin!.banTable ?? "-") || line.includes(origin!.sourceTable ?? "-")).toBe(true);
     });
     // The ban table, then per interface: no rdr, rdr, block, pass.
     expect(compiled.origins.filter((o) => o?.forward === "ssh")).toHaveLength(1 + 2 * 4);
+  });
+});
+
+describe("traffic routed to a VM rather than redirected", () => {
+  it("is dropped on each of the VM's WAN interfaces, after every pass rule; `allow routed` leaves it alone", () => {
+    const lines = ruleLines(anchorFor(yamlBlock("expose web 80 as 8080", "expose ssh as 2222 on en7")));
+    const blocks = lines.filter((l) => /^block drop in quick on \S+ inet from any to 192\.168\.105\.2$/.test(l));
+    expect(blocks).toEqual(["block drop in quick on en0 inet from any to 192.168.105.2", "block drop in quick on en7 inet from any to 192.168.105.2"]);
+    expect(lines.slice(-2)).toEqual(blocks); // after the quick passes, so redirected traffic is passed first
+    expect(ruleLines(anchorFor(yamlBlock("allow routed", "expose web 80 as 8080"))).some((l) => l.includes("inet from any to"))).toBe(false);
   });
 });

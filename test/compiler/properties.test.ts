@@ -183,7 +183,7 @@ describe("the anchor text", () => {
     );
   });
 
-  it("consists of lines of the seven template shapes only", () => {
+  it("consists of lines of the eight template shapes only", () => {
     const T = "[A-Za-z0-9._-]{1,31}"; // table
     const G = "[A-Za-z0-9._-]{1,63}"; // tag
     const L = "[A-Za-z0-9._:-]{1,63}"; // label
@@ -198,6 +198,7 @@ describe("the anchor text", () => {
       `block drop in(?: log)? quick on ${I} inet proto (?:tcp|udp) from <${T}> to \\(${I}\\) port ${P}`,
       `pass in(?: log)? quick on ${I} inet proto tcp from any to ${A} port ${P} tagged "${G}" flags S/SA keep state(?: \\((?:max-src-conn [0-9]+)?(?:, )?(?:max-src-conn-rate [0-9]+/[0-9]+, overload <${T}> flush global)?\\))? label "${L}"`,
       `pass in(?: log)? quick on ${I} inet proto udp from any to ${A} port ${P} tagged "${G}" keep state label "${L}"`,
+      `block drop in quick on ${I} inet from any to ${A}`,
     ].map((s) => new RegExp(`^${s}$`));
     fc.assert(
       fc.property(arbitraryPlacedVms(), (vms) => {
@@ -208,13 +209,20 @@ describe("the anchor text", () => {
   });
 
   it("gives every forward exactly its own rules: together = the union of each forward alone", () => {
+    // A VM's routed-traffic blocks (one per WAN interface) are the VM's, written once whatever
+    // the number of its forwards: compared as a set, every other line as a multiset.
+    const routed = (line: string) => /^block drop in quick on \S+ inet from any to [0-9.]+$/.test(line);
     fc.assert(
       fc.property(arbitraryPlacedVms({ maxVms: 3 }), (vms) => {
-        const together = ruleLines(anchor(vms));
+        const all = ruleLines(anchor(vms));
+        const together = all.filter((l) => !routed(l));
+        const blocks: string[] = [];
         const alone: string[] = [];
         for (const { spec, address } of vms) {
           for (const forward of spec.forwards) {
-            const lines = ruleLines(anchor([{ spec: { ...spec, forwards: [forward] }, address }]));
+            const withBlocks = ruleLines(anchor([{ spec: { ...spec, forwards: [forward] }, address }]));
+            blocks.push(...withBlocks.filter(routed));
+            const lines = withBlocks.filter((l) => !routed(l));
             expect(lines.length).toBeGreaterThan(0);
             // Each rule names only this forward's tables, tag and label, and this VM's address.
             const ids = forwardIdentifiers(spec.vm, forward.name);
@@ -228,6 +236,7 @@ describe("the anchor text", () => {
           }
         }
         expect([...together].sort()).toEqual(alone.sort());
+        expect(all.filter(routed).sort()).toEqual([...new Set(blocks)].sort());
       }),
       { numRuns: 200 },
     );
@@ -256,7 +265,7 @@ describe("validation", () => {
         const result = compileFile({ vm: spec.vm, file: spec.file, text });
         expect(result.spec).toBeNull();
         const overlap = result.diagnostics.filter((d) => d.code === "LW104");
-        expect(overlap.map((d) => d.line)).toEqual([4 + spec.forwards.length]);
+        expect(overlap.map((d) => d.line)).toEqual([4 + spec.forwards.length + (spec.allowRouted ? 1 : 0)]);
       }),
       { numRuns: 300 },
     );
@@ -275,7 +284,7 @@ describe("validation", () => {
         expect(b!.spec).toBeNull();
         const claimed = b!.diagnostics.filter((d) => d.code === "LW501");
         expect(claimed).toHaveLength(1);
-        expect(claimed[0]!.line).toBe(4 + second!.forwards.length);
+        expect(claimed[0]!.line).toBe(4 + second!.forwards.length + (second!.allowRouted ? 1 : 0));
         expect(claimed[0]!.message).toContain(`VM \`${first!.vm}\``);
         expect(claimed[0]!.message).toContain(`${first!.file}:`);
         // The VM named is right; the forward named is one of that VM's forwards on those ports.

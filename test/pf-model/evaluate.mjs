@@ -1,6 +1,7 @@
 // A small PF packet evaluator for the rule subset LimaWAN emits, reading the anchor text as
 // pfctl would (independent of the product: it never imports compiler/). Translation: first
-// matching rdr / `no rdr` wins. Filtering: last match wins unless `quick`; `tagged` matches the
+// matching rdr / `no rdr` wins. Filtering: last match wins unless `quick`; a rule without `proto`
+// matches every protocol; `tagged` matches the
 // tag the rdr set; no match passes (PF's default). Tables hold addresses and networks.
 import { parseRuleset } from "../standins/pfctl/ruleset.mjs";
 
@@ -17,7 +18,7 @@ function parsePorts(text) {
   return { first: Number(a), last: b === undefined ? Number(a) : b === "*" ? null : Number(b) };
 }
 
-const RULE = /^(no rdr|rdr|pass|block drop) (?:in )?(log )?(quick )?on (\S+) inet proto (tcp|udp) from (\S+) to (\S+)(?: port (\S+))?(?: tag "([^"]+)")?(?: -> (\S+) port (\S+))?(?: tagged "([^"]+)")?/;
+const RULE = /^(no rdr|rdr|pass|block drop) (?:in )?(log )?(quick )?on (\S+) inet(?: proto (tcp|udp))? from (\S+) to (\S+)(?: port (\S+))?(?: tag "([^"]+)")?(?: -> (\S+) port (\S+))?(?: tagged "([^"]+)")?/;
 
 /** Parse an anchor; throws if pfctl (as modelled by the stand-in) would reject it. */
 export function loadAnchor(text) {
@@ -42,7 +43,7 @@ function addressMatches(spec, address, ruleset, interfaces) {
 function matches(rule, p, ruleset, interfaces) {
   return (
     rule.iface === p.iface &&
-    rule.proto === p.proto &&
+    (rule.proto === undefined || rule.proto === p.proto) &&
     addressMatches(rule.from, p.src, ruleset, interfaces) &&
     addressMatches(rule.to, p.dst, ruleset, interfaces) &&
     (!rule.port || (p.dport >= rule.port.first && p.dport <= rule.port.last))

@@ -97,6 +97,36 @@ describe("compiled rules, evaluated as PF would", () => {
     );
   });
 
+  it("drops what is routed to the VM's address on its WAN interfaces, unless `allow routed`; other interfaces untouched", () => {
+    const seen = { dropped: 0, allowed: 0, elsewhere: 0 };
+    fc.assert(
+      fc.property(
+        arbitraryAnnotation(),
+        fc.boolean(),
+        fc.constantFrom(...Object.keys(INTERFACES)),
+        fc.constantFrom("tcp" as const, "udp" as const),
+        anyAddress,
+        fc.integer({ min: 1, max: 65_535 }),
+        ({ statements }, allowRouted, iface, proto, src, dport) => {
+          const lines = allowRouted ? [...statements, "allow routed"] : statements;
+          const spec = compileFile({ vm: "web", file: "web.yaml", text: yamlBlock(...lines) }).spec!;
+          const emitted = emitAnchor([{ spec, address: VM as Ipv4Address }], { defaultInterfaces: ["en0" as InterfaceName] });
+          if (!emitted.ok) throw new Error("emit failed");
+          // A LAN host with a route to the VM's network via the Mac: the packet is for the VM itself.
+          const result = evaluate(loadAnchor(emitted.text), INTERFACES, { iface, proto, src, dst: VM, dport });
+          const wan = new Set(spec.forwards.flatMap((f) => f.interfaces ?? ["en0"]));
+          const expected = wan.has(iface as InterfaceName) && !allowRouted ? "block" : "pass";
+          seen[expected === "block" ? "dropped" : wan.has(iface as InterfaceName) ? "allowed" : "elsewhere"]++;
+          expect(result).toMatchObject({ action: expected, dst: VM, dport, translatedBy: null });
+        },
+      ),
+      { numRuns: 800 },
+    );
+    expect(seen.dropped).toBeGreaterThan(50);
+    expect(seen.allowed).toBeGreaterThan(20);
+    expect(seen.elsewhere).toBeGreaterThan(50);
+  });
+
   it("the evaluator is not vacuous: it rejects rdr-to and applies first-match translation", () => {
     expect(() => loadAnchor("pass in on en0 proto tcp to port 2222 rdr-to 10.0.0.2 port 22\n")).toThrow(/syntax error/);
     const ruleset = loadAnchor(
