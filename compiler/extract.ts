@@ -1,7 +1,8 @@
 // lima.yaml → the x-limawan annotation as DSL lines, each tied to its position in lima.yaml
 // so every later diagnostic can name file:line:column of the file the user edits.
-import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, Scalar } from "yaml";
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, Scalar } from "yaml";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
+import { readYaml, YAML_HINT } from "./read-yaml.js";
 
 export const ANNOTATION_KEY = "x-limawan";
 
@@ -21,20 +22,14 @@ export interface Annotation {
 }
 
 export function extractAnnotation(source: string, sink: DiagnosticSink): Annotation {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const { doc, lineCounter, problems } = readYaml(source);
+  for (const problem of problems) sink.error(problem.code, problem.at, problem.message, problem.hint);
+  if (!doc || problems.length > 0) return { present: false, lines: [] };
   const spanOf = (start: number, end: number): Span => {
     const a = lineCounter.linePos(start);
     const b = lineCounter.linePos(Math.max(start, end));
     return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
   };
-
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      sink.error(CODES.YAML_SYNTAX, spanOf(error.pos[0], error.pos[1]), `lima.yaml is not valid YAML: ${firstLine(error.message)}`, YAML_HINT);
-    }
-    return { present: false, lines: [] };
-  }
 
   if (!isMap(doc.contents)) return { present: false, lines: [] };
   const pair = doc.contents.items.find((item) => isScalar(item.key) && item.key.value === ANNOTATION_KEY);
@@ -115,8 +110,6 @@ function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCo
   return values.map((value) => ({ text: value, line: pos.line, column: pos.col, exact: false }));
 }
 
-const YAML_HINT = "Fix the YAML first (limactl would refuse this file too).";
-
 function unanchoredAlias(name: string): string {
   return `lima.yaml is not valid YAML: alias \`*${name}\` has no anchor`;
 }
@@ -124,8 +117,4 @@ function unanchoredAlias(name: string): string {
 function nodeSpan(node: { range?: [number, number, number] | null }, spanOf: (a: number, b: number) => Span): Span {
   const range = node.range ?? [0, 0, 0];
   return spanOf(range[0], range[1]);
-}
-
-function firstLine(message: string): string {
-  return message.split("\n")[0]!.trim();
 }

@@ -7,6 +7,7 @@ import type { VmDraft, VmSpec } from "./ir.js";
 import { lower, lowerStatements } from "./lower.js";
 import { parseAnnotation } from "./parse.js";
 import { printSpec } from "./print-dsl.js";
+import { isStackOverflow, stackProblem } from "./read-yaml.js";
 import { specClashes } from "./validate/clashes.js";
 import { reportPfNameCollisions } from "./validate/pf-names.js";
 import { DEFAULT_POLICY, VmValidator, type Policy } from "./validate/index.js";
@@ -27,6 +28,14 @@ export interface FileResult {
 
 /** Parse and lower one file into a whole draft, without validating it (for `expose`, `unexpose`, tests). */
 export function readAnnotation(source: SourceFile): { annotated: boolean; draft: VmDraft | null; sink: DiagnosticSink } {
+  try {
+    return readAnnotationOrThrow(source);
+  } catch (error) {
+    return { annotated: false, draft: null, sink: stackExhausted(source, error) };
+  }
+}
+
+function readAnnotationOrThrow(source: SourceFile): { annotated: boolean; draft: VmDraft | null; sink: DiagnosticSink } {
   const sink = new DiagnosticSink(source.file);
   const annotation = extractAnnotation(source.text, sink);
   if (!annotation.present) return { annotated: false, draft: null, sink };
@@ -36,6 +45,27 @@ export function readAnnotation(source: SourceFile): { annotated: boolean; draft:
 
 /** One file, checked against the VMs already accepted: each forward is validated as it is read. */
 export function compileFile(source: SourceFile, others: readonly VmSpec[] = [], policy: Policy = DEFAULT_POLICY): FileResult {
+  try {
+    return compileFileOrThrow(source, others, policy);
+  } catch (error) {
+    const sink = stackExhausted(source, error);
+    return { vm: source.vm, file: source.file, annotated: false, spec: null, standalone: null, diagnostics: sink.items };
+  }
+}
+
+/**
+ * Input-bounded limits (read-yaml.ts) keep the recursion shallow, but a caller deep in its own
+ * stack can still run out: that is a diagnostic too, never an exception out of the compiler.
+ */
+function stackExhausted(source: SourceFile, error: unknown): DiagnosticSink {
+  if (!isStackOverflow(error)) throw error;
+  const sink = new DiagnosticSink(source.file);
+  const problem = stackProblem();
+  sink.error(problem.code, problem.at, problem.message, problem.hint);
+  return sink;
+}
+
+function compileFileOrThrow(source: SourceFile, others: readonly VmSpec[], policy: Policy): FileResult {
   const sink = new DiagnosticSink(source.file);
   const annotation = extractAnnotation(source.text, sink);
   let result: { spec: VmSpec | null; standalone: VmSpec | null } = { spec: null, standalone: null };

@@ -120,6 +120,31 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     }
   });
 
+  it("refuses a lima.yaml over 1 MiB before parsing it, and reads one just under (LW005)", () => {
+    covered.add(CODES.FILE_TOO_LARGE);
+    const filler = (bytes: number) => `${HEADER}x-limawan: |\n  expose ssh as 2222\n# ${"x".repeat(bytes)}\n`;
+    const base = filler(0).length;
+    check(diagnosticsOf(filler(1024 * 1024 - base + 1)).diagnostics, [{ code: "LW005", line: 1, column: 1, message: /1,048,577 bytes; LimaWAN reads files up to 1,048,576 bytes/, hint: /LimaWAN's own limit/ }]);
+    expect(diagnosticsOf(filler(1024 * 1024 - base)).diagnostics).toEqual([]);
+    // Bytes, not characters: 2-byte characters count twice.
+    check(diagnosticsOf(filler(0).replace("# ", `# ${"é".repeat(524_288)}`)).diagnostics, [{ code: "LW005", line: 1, column: 1 }]);
+  });
+
+  it("refuses nesting deeper than 100 levels where it crosses the limit, with LimaWAN's own limit as the hint (LW006)", () => {
+    covered.add(CODES.NESTING_TOO_DEEP);
+    // Lima (yaml.v3) reads 10,000 levels: the hint must not say limactl refuses the file.
+    const compact = (levels: number) => `junk:\n${"- ".repeat(levels - 1)}x\nx-limawan: |\n  expose ssh as 2222\n`;
+    const deep = diagnosticsOf(compact(5001));
+    check(deep.diagnostics, [{ code: "LW006", line: 2, column: 199, message: /more than 100 levels/, hint: /LimaWAN's own limit \(Lima accepts deeper files\)/ }]);
+    expect(deep.diagnostics[0]!.hint).not.toMatch(/limactl would refuse/);
+    expect(diagnosticsOf(compact(100)).spec).not.toBeNull();
+    check(diagnosticsOf(compact(101)).diagnostics, [{ code: "LW006", line: 2, column: 199 }]);
+    // Flow brackets and indentation count the same way.
+    check(diagnosticsOf(`junk: ${"[".repeat(150)}${"]".repeat(150)}\n`).diagnostics, [{ code: "LW006", line: 1, column: 7 + 99 }]);
+    const indented = `junk:\n${Array.from({ length: 150 }, (_, i) => `${" ".repeat(i)}- `).join("\n")}x\n`;
+    check(diagnosticsOf(indented).diagnostics, [{ code: "LW006", line: 101, column: 100 }]);
+  });
+
   it("reports a syntax error at the column where the grammar gave up (LW010)", () => {
     expectCode(CODES.SYNTAX, ["expose ssh 22 2222"], [{ code: "LW010", line: 4, column: col("expose ssh 22 2222", "2222"), message: /Expected "as"/ }]);
     expectDiagnostics(["expose"], [{ code: "LW010", line: 4, column: 9, message: /but the line ends here$/, hint: /expose \[NAME\] \[GUEST\] as HOST/ }]);
