@@ -145,6 +145,24 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     check(diagnosticsOf(indented).diagnostics, [{ code: "LW006", line: 101, column: 100 }]);
   });
 
+  it("refuses any character but printable ASCII and tab in the annotation, comments included, at its column (LW007)", () => {
+    covered.add(CODES.NOT_PLAIN_ASCII);
+    // U+0085 is a comment character to the yaml library, a line break to Lima's libyaml reader.
+    const smuggled = 'expose web 80 as 8080 # \u0085mounts: [{location: "/", writable: true}]';
+    check(diagnosticsOf(yamlBlock("expose ssh as 2222", smuggled)).diagnostics, [
+      { code: "LW007", line: 5, column: col(smuggled, "\u0085"), endColumn: col(smuggled, "\u0085") + 1, message: /character U\+0085, which is not printable ASCII/, hint: /line breaks/ },
+    ]);
+    for (const character of ["\u2028", "\u2029", "\u001b", "\u007f", "\u00e9", "\u{1F600}"]) {
+      const result = diagnosticsOf(yamlBlock(`expose web 80 as 8080 # ${character}`));
+      check(result.diagnostics, [{ code: "LW007", line: 4, column: 3 + 24 }]);
+    }
+    // In a quoted list item the escape is one character in the value: the string is pointed at.
+    check(diagnosticsOf(`${HEADER}x-limawan:\n  - "expose web 80 as 8080 \\x85"\n`).diagnostics, [{ code: "LW007", line: 4, column: 5 }]);
+    expect(diagnosticsOf(yamlBlock("expose web 80 as 8080\t# tabs are fine")).diagnostics).toEqual([]);
+    // Elsewhere in lima.yaml, text is Lima's business.
+    expect(diagnosticsOf(`message: "Grüße"\n${yamlBlock("expose web 80 as 8080")}`).diagnostics).toEqual([]);
+  });
+
   it("reports a syntax error at the column where the grammar gave up (LW010)", () => {
     expectCode(CODES.SYNTAX, ["expose ssh 22 2222"], [{ code: "LW010", line: 4, column: col("expose ssh 22 2222", "2222"), message: /Expected "as"/ }]);
     expectDiagnostics(["expose"], [{ code: "LW010", line: 4, column: 9, message: /but the line ends here$/, hint: /expose \[NAME\] \[GUEST\] as HOST/ }]);

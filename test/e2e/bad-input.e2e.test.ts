@@ -27,6 +27,7 @@ describe.each(["check", "plan"])("%s on bad input", (command) => {
     ["rdr-to smuggled in a name", "x-limawan: |\n  expose web rdr-to 10.0.0.1 22 as 2222\n", /:2:14: error LW010/],
     ["rdr-to smuggled in an address", "x-limawan: |\n  expose web 80 as 8080 from 1.2.3.4 rdr-to 10.0.0.1\n", /:2:38: error LW012/],
     ["a 1 MB line", `x-limawan: |\n  expose web 80 as 8080 from ${"9".repeat(1_000_000)}\n`, /:2:3: error LW003/],
+    ["U+0085 in a comment, a line break to Lima", 'x-limawan: |\n  expose web 80 as 8080 # \u0085mounts: [{location: "/", writable: true}]\n', /:2:27: error LW007: .*U\+0085/],
     ["5,000 nested sequences (10 KB)", `junk:\n${"- ".repeat(5_000)}x\nx-limawan: |\n  expose web 80 as 8080\n`, /:2:199: error LW006: .*\n(.*\n)*  hint: .*LimaWAN's own limit \(Lima accepts deeper files\)/],
     ["a file over 1 MiB", `x-limawan: |\n  expose web 80 as 8080\n${"k: v\n".repeat(210_000)}`, /:1:1: error LW005: lima.yaml is 1,050,037 bytes/],
   ])("%s", async (_what, text, expected) => {
