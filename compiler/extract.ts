@@ -2,6 +2,7 @@
 // so every later diagnostic can name file:line:column of the file the user edits.
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, Scalar } from "yaml";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
+import { excerpt } from "./printable.js";
 import { readYaml, YAML_HINT } from "./read-yaml.js";
 
 export const ANNOTATION_KEY = "x-limawan";
@@ -111,7 +112,7 @@ function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCo
 }
 
 function unanchoredAlias(name: string): string {
-  return `lima.yaml is not valid YAML: alias \`*${name}\` has no anchor`;
+  return `lima.yaml is not valid YAML: alias \`*${excerpt(name)}\` has no anchor`;
 }
 
 function nodeSpan(node: { range?: [number, number, number] | null }, spanOf: (a: number, b: number) => Span): Span {

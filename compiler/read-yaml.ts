@@ -3,6 +3,7 @@
 // in linear time. Nothing here throws for any input: every limit is a problem with a position.
 import { isMap, isScalar, Lexer, LineCounter, parseDocument, visit, type Document } from "yaml";
 import { CODES, type DiagnosticCode, type Span } from "./diagnostic.js";
+import { printable } from "./printable.js";
 
 /** Larger files are refused unread. Lima's own templates are a few kilobytes. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -63,7 +64,7 @@ export function readYaml(source: string): ReadYaml {
       // The library turns a stack overflow while composing into an error of its own.
       error.code === "RESOURCE_EXHAUSTION"
         ? { code: CODES.NESTING_TOO_DEEP, at: spanOf(error.pos[0], error.pos[1]), message: "lima.yaml nests too deeply for LimaWAN to read", hint: NESTING_HINT }
-        : { code: CODES.YAML_SYNTAX, at: spanOf(error.pos[0], error.pos[1]), message: `lima.yaml is not valid YAML: ${firstLine(error.message)}`, hint: YAML_HINT },
+        : { code: CODES.YAML_SYNTAX, at: spanOf(error.pos[0], error.pos[1]), message: `lima.yaml is not valid YAML: ${printable(firstLine(error.message))}`, hint: YAML_HINT },
     );
     for (const offset of duplicateKeys(doc)) {
       problems.push({ code: CODES.YAML_SYNTAX, at: spanOf(offset, offset + 1), message: "lima.yaml is not valid YAML: Map keys must be unique", hint: YAML_HINT });

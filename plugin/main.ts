@@ -2,6 +2,7 @@
 // plugin/commands/<name>.ts, is loaded only when it runs (the bundle evaluates nothing else:
 // `--version` and `plan` stay fast), and returns its exit code; errors become messages here.
 import { Command, CommanderError } from "commander";
+import { printableLines } from "../compiler/printable.js";
 import type { Context, GlobalOptions } from "./context.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import type { Output } from "./output.js";
@@ -25,7 +26,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .option("--no-color", "no colours (NO_COLOR is honoured too)")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    // Commander quotes the arguments it refuses: escape what they might carry.
+    .configureOutput({ writeErr: (s) => process.stderr.write(printableLines(s)), writeOut: (s) => process.stdout.write(s) });
 
   const run = (load: () => Promise<Handler>) => async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;

@@ -2,7 +2,7 @@
 // has the interface is a host fact `doctor` and `up` look at.
 import { CODES, DiagnosticSink } from "../diagnostic.js";
 import type { InterfaceName, Located } from "../ir.js";
-import { truncate } from "./addresses.js";
+import { excerpt } from "../printable.js";
 
 // BSD interface names: a driver name and a unit number, under IFNAMSIZ (16).
 const INTERFACE = /^[a-z]{1,12}[0-9]{1,3}$/;
@@ -23,7 +23,7 @@ export function validateInterfaces(names: readonly Located<string>[], sink: Diag
   let ok = true;
   for (const name of names) {
     if (!isInterfaceName(name.value)) {
-      sink.error(CODES.INVALID_INTERFACE, name.at, `\`${truncate(name.value)}\` is not an interface name`, "Use a name as `ifconfig -l` prints it, e.g. en0.");
+      sink.error(CODES.INVALID_INTERFACE, name.at, `\`${excerpt(name.value)}\` is not an interface name`, "Use a name as `ifconfig -l` prints it, e.g. en0.");
       ok = false;
     } else if (isLoopback(name.value)) {
       sink.error(CODES.INVALID_INTERFACE, name.at, loopbackMessage(name.value), LOOPBACK_HINT);

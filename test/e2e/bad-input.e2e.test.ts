@@ -41,6 +41,33 @@ describe.each(["check", "plan"])("%s on bad input", (command) => {
   });
 });
 
+describe("terminal escapes", () => {
+  const run = (args: string[]) => execa(process.execPath, [CLI, ...args, "--no-color"], { reject: false, env: { ...process.env, NO_COLOR: "1" } });
+  const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+  const TITLE = "\u001b]0;TITLE\u0007";
+
+  it("never reach the terminal from lima.yaml, a file name or an argument: they are shown escaped", async () => {
+    const target = file(`escape\u009b.yaml`, `x-limawan: |\n  interface ${TITLE}en0\n  expose web 80 as 8080\n`);
+    for (const command of ["check", "plan"]) {
+      const r = await run([command, target]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).not.toMatch(RAW_CONTROL);
+      expect(r.stderr).toContain("escape\\x9b.yaml:2:13: error LW007");
+      expect(r.stderr).toContain(`interface \\x1b]0;TITLE\\x07en0`);
+    }
+    const json = await run(["check", target, "--json"]);
+    expect(json.stdout).not.toMatch(RAW_CONTROL);
+    expect(JSON.parse(json.stdout).files[0].file).toBe(target); // the same value, escaped in the JSON text
+    const missing = await run(["check", path.join(dir, `${TITLE}.yaml`)]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).not.toMatch(RAW_CONTROL);
+    expect(missing.stderr).toContain("\\x1b]0;TITLE\\x07.yaml");
+    const unknown = await run(["check", `--${TITLE}`]);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).not.toMatch(RAW_CONTROL);
+  });
+});
+
 describe("large files", () => {
   const run = (args: string[]) => execa(process.execPath, [CLI, ...args, "--no-color"], { reject: false, env: { ...process.env, NO_COLOR: "1" } });
   const keys = (count: number) => Array.from({ length: count }, (_, i) => `k${i}: v\n`).join("");
