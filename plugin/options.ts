@@ -2,7 +2,7 @@
 // statements: a usage error (exit 2) names the option and what it takes.
 import type { InterfaceName, Ipv4Address } from "../compiler/ir.js";
 import { parseIpv4Address } from "../compiler/validate/addresses.js";
-import { isInterfaceName, isLoopback, LOOPBACK_HINT, loopbackMessage } from "../compiler/validate/interfaces.js";
+import { INTERFACE_HINT, interfaceNameProblem, isLoopback, LOOPBACK_HINT, loopbackMessage } from "../compiler/validate/interfaces.js";
 import { CliError, EXIT } from "./errors.js";
 
 export function parseVmIp(text: string): Ipv4Address {
@@ -15,8 +15,11 @@ export function parseVmIp(text: string): Ipv4Address {
 export function parseInterfaceOption(text: string | undefined): InterfaceName[] | undefined {
   if (text === undefined) return undefined;
   const names = [...new Set(text.split(",").map((s) => s.trim()).filter(Boolean))];
-  const bad = names.find((n) => !isInterfaceName(n));
-  if (names.length === 0 || bad !== undefined) throw new CliError(EXIT.USAGE, `--interface ${text}: \`${bad ?? ""}\` is not an interface name`);
+  if (names.length === 0) throw new CliError(EXIT.USAGE, `--interface ${text}: name at least one interface`, INTERFACE_HINT);
+  for (const name of names) {
+    const problem = interfaceNameProblem(name);
+    if (problem !== null) throw new CliError(EXIT.USAGE, `--interface ${text}: ${problem}`, INTERFACE_HINT);
+  }
   const loopback = (names as InterfaceName[]).find(isLoopback);
   if (loopback) {
     throw new CliError(EXIT.USAGE, `--interface ${text}: ${loopbackMessage(loopback)}`, LOOPBACK_HINT);

@@ -346,6 +346,13 @@ describe("LW4xx: interfaces", () => {
     expectDiagnostics(["interface lo0", "expose ssh as 2222"], [{ code: "LW401", line: 4, column: 13, message: /loopback/, hint: /VM's address directly/ }]);
     expectDiagnostics(["interface EN0"], [{ code: "LW401", line: 4, column: 13 }]);
   });
+
+  it("refuses a pfctl keyword that looks like an interface name: pfctl would reject every VM's rules (LW401)", () => {
+    // `inet6` fits the driver-and-unit pattern, and `rdr on inet6 …` is a pfctl syntax error.
+    expectDiagnostics(["interface inet6", "expose ssh as 2222"], [{ code: "LW401", line: 4, column: 13, message: /^`inet6` is a pfctl keyword, not an interface name$/, hint: /en0/ }]);
+    const statement = "expose ssh as 2222 on en0, inet6";
+    expectDiagnostics([statement], [{ code: "LW401", line: 4, column: col(statement, "inet6"), message: /pfctl keyword/ }]);
+  });
 });
 
 describe("LW5xx: host ports claimed by another VM", () => {

@@ -27,6 +27,7 @@ describe.each(["check", "plan"])("%s on bad input", (command) => {
     ["rdr-to smuggled in a name", "x-limawan: |\n  expose web rdr-to 10.0.0.1 22 as 2222\n", /:2:14: error LW010/],
     ["rdr-to smuggled in an address", "x-limawan: |\n  expose web 80 as 8080 from 1.2.3.4 rdr-to 10.0.0.1\n", /:2:38: error LW012/],
     ["a 1 MB line", `x-limawan: |\n  expose web 80 as 8080 from ${"9".repeat(1_000_000)}\n`, /:2:3: error LW003/],
+    ["a pfctl keyword as the interface", "x-limawan: |\n  interface inet6\n  expose web 80 as 8080\n", /:2:13: error LW401: `inet6` is a pfctl keyword, not an interface name/],
     ["U+0085 in a comment, a line break to Lima", 'x-limawan: |\n  expose web 80 as 8080 # \u0085mounts: [{location: "/", writable: true}]\n', /:2:27: error LW007: .*U\+0085/],
     ["5,000 nested sequences (10 KB)", `junk:\n${"- ".repeat(5_000)}x\nx-limawan: |\n  expose web 80 as 8080\n`, /:2:199: error LW006: .*\n(.*\n)*  hint: .*LimaWAN's own limit \(Lima accepts deeper files\)/],
     ["a file over 1 MiB", `x-limawan: |\n  expose web 80 as 8080\n${"k: v\n".repeat(210_000)}`, /:1:1: error LW005: lima.yaml is 1,050,037 bytes/],
@@ -107,6 +108,22 @@ describe("plan --interface", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/`lo0` is the loopback interface/);
     expect(r.stdout).toBe("");
+  });
+
+  it("refuses a pfctl keyword as the annotation's `interface` does (usage, exit 2)", async () => {
+    const r = await plan("en0,inet6");
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--interface en0,inet6: `inet6` is a pfctl keyword, not an interface name/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("refuses an empty value as a usage error (exit 2)", async () => {
+    for (const value of ["", ",", " "]) {
+      const r = await plan(value);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/--interface .*: name at least one interface/);
+      expect(r.stdout).toBe("");
+    }
   });
 
   it("writes each interface's rules once, however often it is named", async () => {
