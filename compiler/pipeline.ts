@@ -1,12 +1,13 @@
 // The front half of the pipeline for one file: text → annotation → AST → draft → spec.
 // Pure: the caller reads the file and passes what it knows about the other VMs.
 import { isDeepStrictEqual } from "node:util";
-import { DiagnosticSink, type Diagnostic } from "./diagnostic.js";
+import { CODES, DiagnosticSink, type Diagnostic } from "./diagnostic.js";
 import { ANNOTATION_KEY, extractAnnotation } from "./extract.js";
 import type { VmDraft, VmSpec } from "./ir.js";
 import { lower, lowerStatements } from "./lower.js";
 import { parseAnnotation } from "./parse.js";
 import { printSpec } from "./print-dsl.js";
+import { excerpt, printable } from "./printable.js";
 import { isStackOverflow, stackProblem } from "./read-yaml.js";
 import { specClashes } from "./validate/clashes.js";
 import { reportPfNameCollisions } from "./validate/pf-names.js";
@@ -125,7 +126,11 @@ export function compileFiles(sources: readonly SourceFile[], options: CompileSet
   const accepted: VmSpec[] = [...(options.kept ?? [])];
   const held = options.held ?? [];
   const claims = options.claims ?? true;
+  const fileOfVm = new Map<string, string>();
   return sources.map((source, index) => {
+    const first = fileOfVm.get(source.vm);
+    if (first !== undefined) return { ...sameVmTwice(source, first), lastValid: null };
+    fileOfVm.set(source.vm, source.file);
     const others = [...accepted, ...held.slice(index + 1).filter((spec): spec is VmSpec => spec !== null && spec !== undefined)].filter((spec) => spec.vm !== source.vm);
     let result: FileResult = compileFile(source, others, options.policy);
     if (result.spec && claims) {
@@ -140,6 +145,19 @@ export function compileFiles(sources: readonly SourceFile[], options: CompileSet
     if (spec && claims) accepted.push(spec);
     return { ...result, lastValid };
   });
+}
+
+/** A second file for a VM already read: its rules would be emitted twice, under the same PF names. */
+function sameVmTwice(source: SourceFile, first: string): FileResult {
+  const result = compileFile(source);
+  const sink = new DiagnosticSink(source.file);
+  sink.error(
+    CODES.DUPLICATE_VM,
+    { line: 1, column: 1, endLine: 1, endColumn: 2 },
+    `VM \`${excerpt(source.vm, 60)}\` is already read from ${printable(first)}`,
+    "A VM has one lima.yaml: leave one of the files out, or name this file's VM apart (`--name`, for one plain file).",
+  );
+  return { ...result, spec: null, standalone: null, diagnostics: [...sink.items, ...result.diagnostics] };
 }
 
 /**

@@ -355,6 +355,22 @@ describe("LW4xx: interfaces", () => {
   });
 });
 
+describe("LW5xx: two files for one VM", () => {
+  it("refuses a second file for a VM already read, at its top, naming the first (LW502)", () => {
+    covered.add(CODES.DUPLICATE_VM);
+    const [a, b, c] = compileFiles([
+      { vm: "web", file: "a/web.yaml", text: yamlBlock("expose http 80 as 8080") },
+      { vm: "web", file: "b/web.yaml", text: yamlBlock("expose ssh as 2222", "expose x 1 as 70000") },
+      { vm: "db", file: "db.yaml", text: yamlBlock("expose postgres as 5432") },
+    ]);
+    expect(a!.spec).not.toBeNull();
+    // Its own mistakes are still reported; it has no rules to emit.
+    check(b!.diagnostics, [{ code: "LW502", line: 1, column: 1, message: /^VM `web` is already read from a\/web\.yaml$/, hint: /one lima\.yaml/ }, { code: "LW101", line: 5, column: 17 }], "b/web.yaml");
+    expect([b!.spec, b!.standalone]).toEqual([null, null]);
+    expect(c!.spec).not.toBeNull();
+  });
+});
+
 describe("LW5xx: host ports claimed by another VM", () => {
   it("refuses a host port claimed by another VM, naming it and its file:line (LW501)", () => {
     covered.add(CODES.CLAIMED_BY_OTHER_VM);

@@ -2,11 +2,11 @@
 // stack trace (issue: broken YAML, non-string x-limawan, port 70000, rdr-to smuggled in a
 // name, a 1 MB line).
 import { execa } from "execa";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { CLI } from "./harness.js";
+import { CLI, createSandbox } from "./harness.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
 // test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
@@ -39,6 +39,55 @@ describe.each(["check", "plan"])("%s on bad input", (command) => {
     expect(r.stderr).toMatch(/hint: /);
     expect(r.stderr).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/); // no stack trace
     expect(r.stdout).not.toMatch(/rdr-to/);
+  });
+});
+
+describe("plan and check take only what up takes", () => {
+  const run = (args: string[]) => execa(process.execPath, [CLI, ...args, "--no-color"], { reject: false, env: { ...process.env, NO_COLOR: "1" } });
+  const web = file("web.yaml", "x-limawan: |\n  expose web 80 as 8080\n");
+
+  it.each([
+    ["127.0.0.1", "loopback"],
+    ["0.0.0.0", "unspecified"],
+    ["255.255.255.255", "broadcast"],
+    ["224.0.0.1", "multicast"],
+  ])("plan --vm-ip %s is a usage error naming why (%s)", async (address, range) => {
+    const r = await run(["plan", web, "--vm-ip", address]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`--vm-ip ${address}: ${address} is a ${range} address, never a VM's`);
+    expect(r.stdout).toBe("");
+  });
+
+  it("refuses two files for one VM name instead of emitting its tables, tags and labels twice (LW502)", async () => {
+    mkdirSync(path.join(dir, "other"), { recursive: true });
+    const again = file("other/web.yaml", "x-limawan: |\n  expose ssh as 2222 limit 5/30s\n");
+    for (const command of ["plan", "check"]) {
+      const r = await run([command, web, again]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(`${again}:1:1: error LW502: VM \`web\` is already read from ${web}`);
+      expect(r.stdout).not.toMatch(/lw_web/);
+    }
+  });
+
+  it("check --name renames only a plain file, never an instance (usage, exit 2)", async () => {
+    const sb = await createSandbox();
+    try {
+      await sb.addInstance("web", "networks:\n  - lima: shared\nx-limawan: |\n  expose web 80 as 8080\n");
+      for (const command of ["check", "plan"]) {
+        for (const args of [["web"], []]) {
+          const r = await sb.run([command, ...args, "--name", "x"]);
+          expect(r.exitCode, r.stderr).toBe(2);
+          expect(r.stderr).toMatch(/--name applies to exactly one lima.yaml file, not to an instance/);
+          expect(r.stdout).toBe("");
+        }
+      }
+      const named = await sb.run(["check", web, "--name", "x", "--json"]);
+      expect(named.exitCode, named.stderr).toBe(0);
+      expect(JSON.parse(named.stdout).files[0].vm).toBe("x");
+      expect((await sb.run(["check", web, "--name", "bad name"])).exitCode).toBe(2);
+    } finally {
+      await sb.cleanup();
+    }
   });
 });
 
