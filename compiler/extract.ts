@@ -3,7 +3,7 @@
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, Scalar } from "yaml";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
 import { excerpt } from "./printable.js";
-import { readYaml, YAML_HINT } from "./read-yaml.js";
+import { aliasResolver, readYaml, YAML_HINT } from "./read-yaml.js";
 
 export const ANNOTATION_KEY = "x-limawan";
 
@@ -36,7 +36,8 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   const pair = doc.contents.items.find((item) => isScalar(item.key) && item.key.value === ANNOTATION_KEY);
   if (!pair) return { present: false, lines: [] };
   // An alias (`x-limawan: *exposed`) stands for its anchored node, which is where the text is.
-  const value = isAlias(pair.value) ? pair.value.resolve(doc) ?? pair.value : pair.value;
+  const resolve = aliasResolver(doc);
+  const value = isAlias(pair.value) ? resolve(pair.value) ?? pair.value : pair.value;
   if (isAlias(value)) {
     sink.error(CODES.YAML_SYNTAX, nodeSpan(value, spanOf), unanchoredAlias(value.source), YAML_HINT);
     return { present: true, lines: [] };
@@ -67,7 +68,7 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   if (isSeq(value)) {
     const lines: AnnotationLine[] = [];
     for (const entry of value.items) {
-      const item = isAlias(entry) ? entry.resolve(doc) ?? entry : entry;
+      const item = isAlias(entry) ? resolve(entry) ?? entry : entry;
       if (isAlias(item)) {
         sink.error(CODES.YAML_SYNTAX, nodeSpan(item, spanOf), unanchoredAlias(item.source), YAML_HINT);
       } else if (isScalar(item) && typeof item.value === "string") {
@@ -84,11 +85,17 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   return { present: true, lines: [] };
 }
 
+/** A scalar's text as annotation lines: one per line, a final newline ending the last. */
+export function valueLines(text: string): string[] {
+  const values = text.split("\n");
+  if (values.length > 1 && values[values.length - 1] === "") values.pop();
+  return values;
+}
+
 function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCounter: LineCounter): AnnotationLine[] {
   const text = node.value as string;
   const start = node.range?.[0] ?? 0;
-  const values = text.split("\n");
-  if (values.length > 1 && values[values.length - 1] === "") values.pop();
+  const values = valueLines(text);
 
   if (node.type === Scalar.BLOCK_LITERAL) {
     // Content starts on the line after the `|` header, one value line per source line;

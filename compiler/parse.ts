@@ -15,6 +15,11 @@ export const MAX_LINE_LENGTH = 1000;
  * what follows one would be a lima.yaml setting to Lima and part of a comment to LimaWAN.
  */
 const NOT_PLAIN_ASCII = /[^\t\x20-\x7e]/;
+
+/** Index of the first character annotation text may not hold, or -1. */
+export function firstNotPlainAscii(text: string): number {
+  return text.search(NOT_PLAIN_ASCII);
+}
 const PLAIN_ASCII_HINT =
   "Write statements and comments in plain ASCII: Lima's YAML reader takes some other characters (U+0085, U+2028, U+2029) as line breaks.";
 
@@ -53,7 +58,7 @@ export function* parseAnnotation(lines: readonly AnnotationLine[], sink: Diagnos
         base += 1;
         continue;
       }
-      const odd = line.text.search(NOT_PLAIN_ASCII);
+      const odd = firstNotPlainAscii(line.text);
       if (odd >= 0) {
         sink.error(CODES.NOT_PLAIN_ASCII, locate(line, odd, odd + 1), `the annotation has the character ${codePoint(line.text, odd)}, which is not printable ASCII`, PLAIN_ASCII_HINT);
         base += 1;
