@@ -136,6 +136,7 @@ function duplicateKeys(doc: Document.Parsed): number[] {
  * block collection opens at each `-`, `?` or key in a new column, a flow one at `[` or `{`.
  */
 export function nestingBeyond(source: string, limit: number): Span | null {
+  if (indicatorsAtMost(source, limit)) return null; // the common case, without lexing
   const blocks: { indent: number; kind: "seq" | "map" }[] = [];
   let flow = 0;
   let line = 1;
@@ -194,6 +195,16 @@ export function nestingBeyond(source: string, limit: number): Span | null {
     }
   }
   return null;
+}
+
+/** Every level of nesting takes one of `- ? : [ {`: with at most `limit` of them, no deeper. */
+function indicatorsAtMost(source: string, limit: number): boolean {
+  let count = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if ((c === 45 || c === 63 || c === 58 || c === 91 || c === 123) && ++count > limit) return false;
+  }
+  return true;
 }
 
 function firstLine(message: string): string {
