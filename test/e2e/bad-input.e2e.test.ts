@@ -2,11 +2,11 @@
 // stack trace (issue: broken YAML, non-string x-limawan, port 70000, rdr-to smuggled in a
 // name, a 1 MB line).
 import { execa } from "execa";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it, vi } from "vitest";
-import { CLI, createSandbox } from "./harness.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { CLI, createSandbox, type Sandbox } from "./harness.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
 // test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
@@ -88,6 +88,62 @@ describe("plan and check take only what up takes", () => {
     } finally {
       await sb.cleanup();
     }
+  });
+});
+
+describe("expose and unexpose on files they must not break", () => {
+  let sb: Sandbox;
+  let count = 0;
+  beforeAll(async () => {
+    sb = await createSandbox();
+  });
+  afterAll(async () => {
+    await sb.cleanup();
+  });
+  /** A new instance holding `text`; its lima.yaml's path. */
+  const instance = async (text: string) => {
+    const name = `vm${++count}`;
+    await sb.addInstance(name, text);
+    return { name, file: path.join(sb.paths.limaHome, name, "lima.yaml") };
+  };
+  const HEAD = "networks:\n  - lima: shared\n";
+
+  it("expose refuses U+0085 in a statement, which Lima would read as a line break before a new key", async () => {
+    const text = `${HEAD}x-limawan: |\n  expose ssh as 2222\n`;
+    const vm = await instance(text);
+    const r = await sb.run(["expose", vm.name, 'http 80 as 8080 # \u0085mounts: [{location: "/", writable: true}]']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/the statement must be one line of printable ASCII/);
+    expect(readFileSync(vm.file, "utf8")).toBe(text);
+  });
+
+  it("unexpose removes one statement of a one-line flow list, or of a quoted string, and keeps the others", async () => {
+    const flow = await instance(`${HEAD}x-limawan: ["expose ssh as 2222", "expose http 80 as 8080"]\n`);
+    expect((await sb.run(["unexpose", flow.name, "ssh"])).exitCode).toBe(0);
+    expect(readFileSync(flow.file, "utf8")).toBe(`${HEAD}x-limawan: ["expose http 80 as 8080"]\n`);
+    const quoted = await instance(`${HEAD}x-limawan: "expose ssh as 2222\\nexpose http 80 as 8080"\n`);
+    expect((await sb.run(["unexpose", quoted.name, "http"])).exitCode).toBe(0);
+    expect(readFileSync(quoted.file, "utf8")).toBe(`${HEAD}x-limawan: "expose ssh as 2222"\n`);
+  });
+
+  it("aliases: an edit another key would see is refused (exit 1), a billion laughs elsewhere is left alone", async () => {
+    const text = `${HEAD}x-limawan:\n  - &s expose ssh as 2222\n  - expose http 80 as 8080\nother: *s\n`;
+    const vm = await instance(text);
+    const r = await sb.run(["unexpose", vm.name, "ssh"]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/alias `\*s` and would change with it/);
+    expect(readFileSync(vm.file, "utf8")).toBe(text);
+    const laughs = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n");
+    const bomb = await instance(`${HEAD}${laughs}\nx-limawan: |\n  expose ssh as 2222\n`);
+    const e = await sb.run(["expose", bomb.name, "http 80 as 8080"]);
+    expect(e.exitCode, e.stderr).toBe(0);
+    expect(readFileSync(bomb.file, "utf8")).toBe(`${HEAD}${laughs}\nx-limawan: |\n  expose ssh as 2222\n  expose http 80 as 8080\n`);
+  });
+
+  it("keeps a CRLF file CRLF", async () => {
+    const vm = await instance("networks:\r\n  - lima: shared\r\n");
+    expect((await sb.run(["expose", vm.name, "http 80 as 8080"])).exitCode).toBe(0);
+    expect(readFileSync(vm.file, "utf8")).toBe("networks:\r\n  - lima: shared\r\nx-limawan: |\r\n  expose http 80 as 8080\r\n");
   });
 });
 
