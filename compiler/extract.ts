@@ -1,7 +1,9 @@
 // lima.yaml → the x-limawan annotation as DSL lines, each tied to its position in lima.yaml
 // so every later diagnostic can name file:line:column of the file the user edits.
-import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, Scalar } from "yaml";
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, Scalar } from "yaml";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
+import { excerpt } from "./printable.js";
+import { aliasResolver, readYaml, YAML_HINT } from "./read-yaml.js";
 
 export const ANNOTATION_KEY = "x-limawan";
 
@@ -21,26 +23,21 @@ export interface Annotation {
 }
 
 export function extractAnnotation(source: string, sink: DiagnosticSink): Annotation {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const { doc, lineCounter, problems } = readYaml(source);
+  for (const problem of problems) sink.error(problem.code, problem.at, problem.message, problem.hint);
+  if (!doc || problems.length > 0) return { present: false, lines: [] };
   const spanOf = (start: number, end: number): Span => {
     const a = lineCounter.linePos(start);
     const b = lineCounter.linePos(Math.max(start, end));
     return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
   };
 
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      sink.error(CODES.YAML_SYNTAX, spanOf(error.pos[0], error.pos[1]), `lima.yaml is not valid YAML: ${firstLine(error.message)}`, YAML_HINT);
-    }
-    return { present: false, lines: [] };
-  }
-
   if (!isMap(doc.contents)) return { present: false, lines: [] };
   const pair = doc.contents.items.find((item) => isScalar(item.key) && item.key.value === ANNOTATION_KEY);
   if (!pair) return { present: false, lines: [] };
   // An alias (`x-limawan: *exposed`) stands for its anchored node, which is where the text is.
-  const value = isAlias(pair.value) ? pair.value.resolve(doc) ?? pair.value : pair.value;
+  const resolve = aliasResolver(doc);
+  const value = isAlias(pair.value) ? resolve(pair.value) ?? pair.value : pair.value;
   if (isAlias(value)) {
     sink.error(CODES.YAML_SYNTAX, nodeSpan(value, spanOf), unanchoredAlias(value.source), YAML_HINT);
     return { present: true, lines: [] };
@@ -71,7 +68,7 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   if (isSeq(value)) {
     const lines: AnnotationLine[] = [];
     for (const entry of value.items) {
-      const item = isAlias(entry) ? entry.resolve(doc) ?? entry : entry;
+      const item = isAlias(entry) ? resolve(entry) ?? entry : entry;
       if (isAlias(item)) {
         sink.error(CODES.YAML_SYNTAX, nodeSpan(item, spanOf), unanchoredAlias(item.source), YAML_HINT);
       } else if (isScalar(item) && typeof item.value === "string") {
@@ -88,11 +85,17 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   return { present: true, lines: [] };
 }
 
+/** A scalar's text as annotation lines: one per line, a final newline ending the last. */
+export function valueLines(text: string): string[] {
+  const values = text.split("\n");
+  if (values.length > 1 && values[values.length - 1] === "") values.pop();
+  return values;
+}
+
 function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCounter: LineCounter): AnnotationLine[] {
   const text = node.value as string;
   const start = node.range?.[0] ?? 0;
-  const values = text.split("\n");
-  if (values.length > 1 && values[values.length - 1] === "") values.pop();
+  const values = valueLines(text);
 
   if (node.type === Scalar.BLOCK_LITERAL) {
     // Content starts on the line after the `|` header, one value line per source line;
@@ -115,17 +118,11 @@ function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCo
   return values.map((value) => ({ text: value, line: pos.line, column: pos.col, exact: false }));
 }
 
-const YAML_HINT = "Fix the YAML first (limactl would refuse this file too).";
-
 function unanchoredAlias(name: string): string {
-  return `lima.yaml is not valid YAML: alias \`*${name}\` has no anchor`;
+  return `lima.yaml is not valid YAML: alias \`*${excerpt(name)}\` has no anchor`;
 }
 
 function nodeSpan(node: { range?: [number, number, number] | null }, spanOf: (a: number, b: number) => Span): Span {
   const range = node.range ?? [0, 0, 0];
   return spanOf(range[0], range[1]);
-}
-
-function firstLine(message: string): string {
-  return message.split("\n")[0]!.trim();
 }

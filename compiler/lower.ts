@@ -7,7 +7,7 @@ import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
 import type { ForwardDraft, Located, PortRange, Protocol, VmDraft, VmStatements } from "./ir.js";
 import { SERVICES } from "./services.js";
 import { didYouMean } from "./suggest.js";
-import { truncate } from "./validate/addresses.js";
+import { excerpt } from "./printable.js";
 
 const STATEMENTS = ["expose", "interface", "allow"];
 const OPTIONS = ["from", "on", "limit", "max", "log"];
@@ -53,7 +53,7 @@ export function lowerStatements(statements: Iterable<StatementNode>, sink: Diagn
         sink.error(
           CODES.UNKNOWN_STATEMENT,
           wordSpan(statement.span, statement.word),
-          `unknown statement \`${statement.word}\``,
+          `unknown statement \`${excerpt(statement.word)}\``,
           didYouMean(statement.word, STATEMENTS),
         );
         break;
@@ -129,7 +129,7 @@ function lowerOptions(options: readonly OptionNode[], sink: DiagnosticSink): Low
       sink.error(
         CODES.UNKNOWN_OPTION,
         wordSpan(option.span, option.word),
-        `unknown option \`${option.word}\``,
+        `unknown option \`${excerpt(option.word)}\``,
         didYouMean(option.word, OPTIONS),
       );
       continue;
@@ -157,7 +157,7 @@ function lowerOptions(options: readonly OptionNode[], sink: DiagnosticSink): Low
           sink.error(
             CODES.LIMIT_VALUE,
             span,
-            `\`${truncate(unit)}\` is not a unit of time here`,
+            `\`${excerpt(unit)}\` is not a unit of time here`,
             `Write the period in seconds, minutes or hours: \`${amount.text}s\`, \`${amount.text}m\` or \`${amount.text}h\`.`,
           );
           break;

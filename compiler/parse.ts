@@ -10,6 +10,20 @@ import type { AnnotationLine } from "./extract.js";
 export const MAX_LINE_LENGTH = 1000;
 
 /**
+ * Annotation text is printable ASCII and tab, comments included. Lima's YAML reader (libyaml)
+ * breaks lines at U+0085, U+2028 and U+2029, which the yaml library reads as ordinary text:
+ * what follows one would be a lima.yaml setting to Lima and part of a comment to LimaWAN.
+ */
+const NOT_PLAIN_ASCII = /[^\t\x20-\x7e]/;
+
+/** Index of the first character annotation text may not hold, or -1. */
+export function firstNotPlainAscii(text: string): number {
+  return text.search(NOT_PLAIN_ASCII);
+}
+const PLAIN_ASCII_HINT =
+  "Write statements and comments in plain ASCII: Lima's YAML reader takes some other characters (U+0085, U+2028, U+2029) as line breaks.";
+
+/**
  * Lines per parser call: large enough that the generated parser's per-call set-up (~8 KB of
  * tables and closures) is spread thin, small enough that each batch's syntax trees die young.
  */
@@ -26,8 +40,8 @@ interface Unparsed { kind: "unparsed" }
 export function* parseAnnotation(lines: readonly AnnotationLine[], sink: DiagnosticSink): Generator<StatementNode> {
   for (let first = 0; first < lines.length; first += BATCH_LINES) {
     const batch = lines.slice(first, first + BATCH_LINES);
-    // A too-long line stands in the batch as an empty one, so the results stay one per line.
-    const text = batch.map((line) => (line.text.length > MAX_LINE_LENGTH ? "" : line.text)).join("\n");
+    // A refused line stands in the batch as an empty one, so the results stay one per line.
+    const text = batch.map((line) => (refused(line) ? "" : line.text)).join("\n");
     const results = peggyParse(text, { startRule: "Lines" }) as unknown as (StatementNode | Unparsed | null)[];
     if (results.length !== batch.length) throw new Error(`internal: ${results.length} parse results for ${batch.length} lines`);
     let base = 0; // offset of the line in `text`
@@ -44,6 +58,12 @@ export function* parseAnnotation(lines: readonly AnnotationLine[], sink: Diagnos
         base += 1;
         continue;
       }
+      const odd = firstNotPlainAscii(line.text);
+      if (odd >= 0) {
+        sink.error(CODES.NOT_PLAIN_ASCII, locate(line, odd, odd + 1), `the annotation has the character ${codePoint(line.text, odd)}, which is not printable ASCII`, PLAIN_ASCII_HINT);
+        base += 1;
+        continue;
+      }
       if (result !== null && result.kind === "unparsed") {
         const alone = parseAlone(line, sink);
         if (alone) yield alone;
@@ -53,6 +73,14 @@ export function* parseAnnotation(lines: readonly AnnotationLine[], sink: Diagnos
       base += line.text.length + 1;
     }
   }
+}
+
+function refused(line: AnnotationLine): boolean {
+  return line.text.length > MAX_LINE_LENGTH || NOT_PLAIN_ASCII.test(line.text);
+}
+
+function codePoint(text: string, index: number): string {
+  return `U+${text.codePointAt(index)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
 /** One line with the `Line` rule: its statement, or a syntax diagnostic and null. */

@@ -1,12 +1,14 @@
 // The front half of the pipeline for one file: text → annotation → AST → draft → spec.
 // Pure: the caller reads the file and passes what it knows about the other VMs.
 import { isDeepStrictEqual } from "node:util";
-import { DiagnosticSink, type Diagnostic } from "./diagnostic.js";
+import { CODES, DiagnosticSink, type Diagnostic } from "./diagnostic.js";
 import { ANNOTATION_KEY, extractAnnotation } from "./extract.js";
 import type { VmDraft, VmSpec } from "./ir.js";
 import { lower, lowerStatements } from "./lower.js";
 import { parseAnnotation } from "./parse.js";
 import { printSpec } from "./print-dsl.js";
+import { excerpt, printable } from "./printable.js";
+import { isStackOverflow, stackProblem } from "./read-yaml.js";
 import { specClashes } from "./validate/clashes.js";
 import { reportPfNameCollisions } from "./validate/pf-names.js";
 import { DEFAULT_POLICY, VmValidator, type Policy } from "./validate/index.js";
@@ -27,6 +29,14 @@ export interface FileResult {
 
 /** Parse and lower one file into a whole draft, without validating it (for `expose`, `unexpose`, tests). */
 export function readAnnotation(source: SourceFile): { annotated: boolean; draft: VmDraft | null; sink: DiagnosticSink } {
+  try {
+    return readAnnotationOrThrow(source);
+  } catch (error) {
+    return { annotated: false, draft: null, sink: stackExhausted(source, error) };
+  }
+}
+
+function readAnnotationOrThrow(source: SourceFile): { annotated: boolean; draft: VmDraft | null; sink: DiagnosticSink } {
   const sink = new DiagnosticSink(source.file);
   const annotation = extractAnnotation(source.text, sink);
   if (!annotation.present) return { annotated: false, draft: null, sink };
@@ -36,6 +46,27 @@ export function readAnnotation(source: SourceFile): { annotated: boolean; draft:
 
 /** One file, checked against the VMs already accepted: each forward is validated as it is read. */
 export function compileFile(source: SourceFile, others: readonly VmSpec[] = [], policy: Policy = DEFAULT_POLICY): FileResult {
+  try {
+    return compileFileOrThrow(source, others, policy);
+  } catch (error) {
+    const sink = stackExhausted(source, error);
+    return { vm: source.vm, file: source.file, annotated: false, spec: null, standalone: null, diagnostics: sink.items };
+  }
+}
+
+/**
+ * Input-bounded limits (read-yaml.ts) keep the recursion shallow, but a caller deep in its own
+ * stack can still run out: that is a diagnostic too, never an exception out of the compiler.
+ */
+function stackExhausted(source: SourceFile, error: unknown): DiagnosticSink {
+  if (!isStackOverflow(error)) throw error;
+  const sink = new DiagnosticSink(source.file);
+  const problem = stackProblem();
+  sink.error(problem.code, problem.at, problem.message, problem.hint);
+  return sink;
+}
+
+function compileFileOrThrow(source: SourceFile, others: readonly VmSpec[], policy: Policy): FileResult {
   const sink = new DiagnosticSink(source.file);
   const annotation = extractAnnotation(source.text, sink);
   let result: { spec: VmSpec | null; standalone: VmSpec | null } = { spec: null, standalone: null };
@@ -95,7 +126,11 @@ export function compileFiles(sources: readonly SourceFile[], options: CompileSet
   const accepted: VmSpec[] = [...(options.kept ?? [])];
   const held = options.held ?? [];
   const claims = options.claims ?? true;
+  const fileOfVm = new Map<string, string>();
   return sources.map((source, index) => {
+    const first = fileOfVm.get(source.vm);
+    if (first !== undefined) return { ...sameVmTwice(source, first), lastValid: null };
+    fileOfVm.set(source.vm, source.file);
     const others = [...accepted, ...held.slice(index + 1).filter((spec): spec is VmSpec => spec !== null && spec !== undefined)].filter((spec) => spec.vm !== source.vm);
     let result: FileResult = compileFile(source, others, options.policy);
     if (result.spec && claims) {
@@ -110,6 +145,19 @@ export function compileFiles(sources: readonly SourceFile[], options: CompileSet
     if (spec && claims) accepted.push(spec);
     return { ...result, lastValid };
   });
+}
+
+/** A second file for a VM already read: its rules would be emitted twice, under the same PF names. */
+function sameVmTwice(source: SourceFile, first: string): FileResult {
+  const result = compileFile(source);
+  const sink = new DiagnosticSink(source.file);
+  sink.error(
+    CODES.DUPLICATE_VM,
+    { line: 1, column: 1, endLine: 1, endColumn: 2 },
+    `VM \`${excerpt(source.vm, 60)}\` is already read from ${printable(first)}`,
+    "A VM has one lima.yaml: leave one of the files out, or name this file's VM apart (`--name`, for one plain file).",
+  );
+  return { ...result, spec: null, standalone: null, diagnostics: [...sink.items, ...result.diagnostics] };
 }
 
 /**

@@ -2,6 +2,7 @@
 // plugin/commands/<name>.ts, is loaded only when it runs (the bundle evaluates nothing else:
 // `--version` and `plan` stay fast), and returns its exit code; errors become messages here.
 import { Command, CommanderError } from "commander";
+import { printableLines } from "../compiler/printable.js";
 import type { Context, GlobalOptions } from "./context.js";
 import { rerunAsRoot, takeEnvFlags } from "./elevate.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
@@ -37,7 +38,8 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     .option("--sudo", "run this command as root through sudo (status and doctor then read PF too)")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    // Commander quotes the arguments it refuses: escape what they might carry.
+    .configureOutput({ writeErr: (s) => process.stderr.write(printableLines(s)), writeOut: (s) => process.stdout.write(s) });
 
   const run = (load: () => Promise<Handler>) => async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;

@@ -1,7 +1,9 @@
 // The one logger: data to stdout (text or --json), messages to stderr, colours only when
-// stderr/stdout is a terminal and neither --no-color nor NO_COLOR says otherwise.
+// stderr/stdout is a terminal and neither --no-color nor NO_COLOR says otherwise. Messages
+// carry file names, arguments and tools' output: their control characters are escaped.
 import pc from "picocolors";
 import { sortDiagnostics, type Diagnostic } from "../compiler/diagnostic.js";
+import { printableJson, printableLines } from "../compiler/printable.js";
 import { renderDiagnostics, type Paint } from "../compiler/render-diagnostics.js";
 
 export interface OutputOptions { json: boolean; quiet: boolean; verbose: boolean; color: boolean }
@@ -31,25 +33,25 @@ export class Output {
 
   /** Machine-readable output for --json. */
   json(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.stdout.write(`${printableJson(JSON.stringify(value, null, 2))}\n`);
   }
 
   info(message: string): void {
-    if (!this.options.quiet) this.stderr.write(`${message}\n`);
+    if (!this.options.quiet) this.stderr.write(`${printableLines(message)}\n`);
   }
 
   verbose(message: string): void {
-    if (this.options.verbose) this.stderr.write(`${this.colours.dim(message)}\n`);
+    if (this.options.verbose) this.stderr.write(`${this.colours.dim(printableLines(message))}\n`);
   }
 
   warn(message: string): void {
-    this.stderr.write(`${this.colours.yellow("warning:")} ${message}\n`);
+    this.stderr.write(`${this.colours.yellow("warning:")} ${printableLines(message)}\n`);
   }
 
   error(message: string, hint?: string, detail?: string): void {
-    this.stderr.write(`${this.colours.red(this.colours.bold("error:"))} ${message}\n`);
-    if (detail) this.stderr.write(`${detail.trimEnd()}\n`);
-    if (hint) this.stderr.write(`${this.colours.dim(`hint: ${hint}`)}\n`);
+    this.stderr.write(`${this.colours.red(this.colours.bold("error:"))} ${printableLines(message)}\n`);
+    if (detail) this.stderr.write(`${printableLines(detail.trimEnd())}\n`);
+    if (hint) this.stderr.write(`${this.colours.dim(`hint: ${printableLines(hint)}`)}\n`);
   }
 
   /**
@@ -69,7 +71,7 @@ export class Output {
   progress(message: string): void {
     if (this.options.quiet || this.options.json) return;
     const stream = this.stderr as NodeJS.WriteStream;
-    if (stream.isTTY) stream.write(`\r\x1b[2K${message}`);
+    if (stream.isTTY) stream.write(`\r\x1b[2K${printableLines(message)}`);
   }
 
   endProgress(): void {

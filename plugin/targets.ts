@@ -6,6 +6,7 @@ import type { SourceFile } from "../compiler/pipeline.js";
 import { CliError, EXIT } from "./errors.js";
 import type { Host } from "./host/index.js";
 import { noSuchInstance } from "./host/lima.js";
+import { parseVmName } from "./options.js";
 
 export interface Target extends SourceFile { kind: "file" | "instance" }
 
@@ -20,10 +21,12 @@ export function vmNameForFile(file: string): string {
 }
 
 export async function resolveTargets(host: Host, args: readonly string[], options: { name?: string } = {}): Promise<Target[]> {
-  const names = args.length > 0 ? args : await host.lima.instanceNames();
-  if (options.name && names.length !== 1) {
-    throw new CliError(EXIT.USAGE, "--name applies to exactly one file");
+  const name = parseVmName(options.name);
+  // --name names the VM of a plain file; an instance is always its own VM, never renamed.
+  if (name !== undefined && (args.length !== 1 || !looksLikeFile(args[0]!))) {
+    throw new CliError(EXIT.USAGE, "--name applies to exactly one lima.yaml file, not to an instance", "An instance's VM is named after it; give a file's path to name its VM.");
   }
+  const names = args.length > 0 ? args : await host.lima.instanceNames();
   const targets: Target[] = [];
   for (const arg of names) {
     const isFile = looksLikeFile(arg);
@@ -36,7 +39,7 @@ export async function resolveTargets(host: Host, args: readonly string[], option
       if (isFile) throw new CliError(EXIT.FAILURE, `cannot read ${file}: ${code ?? String(error)}`);
       throw noSuchInstance(arg, ` (LIMA_HOME is ${host.lima.limaHome}; there is no ${file})`);
     }
-    targets.push({ kind: isFile ? "file" : "instance", vm: options.name ?? (isFile ? vmNameForFile(file) : arg), file, text });
+    targets.push({ kind: isFile ? "file" : "instance", vm: name ?? (isFile ? vmNameForFile(file) : arg), file, text });
   }
   return targets;
 }

@@ -3,6 +3,7 @@
 import ipaddr from "ipaddr.js";
 import { CODES, DiagnosticSink } from "../diagnostic.js";
 import type { Cidr, Ipv4Address, Located } from "../ir.js";
+import { excerpt } from "../printable.js";
 
 export type SourceCheck =
   | { kind: "any" }
@@ -93,7 +94,7 @@ export function validateSources(sources: readonly Located<string>[], sink: Diagn
         sink.error(
           CODES.IPV6_UNSUPPORTED,
           source.at,
-          `IPv6 source \`${source.value}\` is not supported yet`,
+          `IPv6 source \`${excerpt(source.value)}\` is not supported yet`,
           "LimaWAN forwards IPv4 only for now; list IPv4 addresses or networks.",
         );
         ok = false;
@@ -102,7 +103,7 @@ export function validateSources(sources: readonly Located<string>[], sink: Diagn
         sink.error(
           CODES.INVALID_ADDRESS,
           source.at,
-          `\`${truncate(source.value)}\` is not an IPv4 address or network`,
+          `\`${excerpt(source.value)}\` is not an IPv4 address or network`,
           "Write addresses like 203.0.113.7 or networks like 203.0.113.0/24, separated by commas.",
         );
         ok = false;
@@ -110,8 +111,4 @@ export function validateSources(sources: readonly Located<string>[], sink: Diagn
     }
   }
   return ok ? out : null;
-}
-
-export function truncate(text: string, max = 40): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -8,6 +8,7 @@
 // those statements may come anywhere in the annotation.
 import { CODES, DiagnosticSink } from "../diagnostic.js";
 import type { Cidr, Forward, ForwardDraft, InterfaceName, VmSpec, VmStatements } from "../ir.js";
+import { excerpt } from "../printable.js";
 import { validateSources } from "./addresses.js";
 import { validateClashes } from "./clashes.js";
 import { validateInterfaces } from "./interfaces.js";
@@ -86,7 +87,7 @@ export class VmValidator {
       sink.error(
         CODES.INVALID_VM_NAME,
         { line: 1, column: 1, endLine: 1, endColumn: 2 },
-        `instance name \`${this.vm.slice(0, 60)}\` cannot be used in PF rules`,
+        `instance name \`${excerpt(this.vm, 60)}\` cannot be used in PF rules`,
         `Lima instance names are letters, digits, '.', '_' and '-', at most ${MAX_VM_NAME} characters.`,
       );
     }

@@ -2,7 +2,7 @@
 // restricted to characters PF's lexer takes in a bare word (PF-FACTS.md §7).
 import { CODES, DiagnosticSink } from "../diagnostic.js";
 import type { ForwardDraft, ForwardName, VmName } from "../ir.js";
-import { truncate } from "./addresses.js";
+import { excerpt } from "../printable.js";
 
 const FORWARD_NAME = /^[a-z][a-z0-9-]*$/;
 export const MAX_FORWARD_NAME = 32;
@@ -37,7 +37,7 @@ export class ForwardNames {
         this.sink.error(
           CODES.INVALID_NAME,
           forward.name.at,
-          `forward name \`${truncate(name)}\` is not valid`,
+          `forward name \`${excerpt(name)}\` is not valid`,
           `Names are lowercase letters, digits and '-', start with a letter, at most ${MAX_FORWARD_NAME} characters.`,
         );
       }

@@ -23,7 +23,7 @@ export async function check(ctx: Context, args: string[], options: { name?: stri
   } else {
     ctx.out.diagnostics(diagnostics, sourcesOfTargets(targets));
     for (const r of results) {
-      if (!r.annotated) ctx.out.info(`${r.file}: no x-limawan annotation (nothing to expose)`);
+      if (!r.annotated && !hasErrors(r.diagnostics)) ctx.out.info(`${r.file}: no x-limawan annotation (nothing to expose)`);
       else if (r.spec) ctx.out.info(`${r.file}: ok, ${r.spec.forwards.length} forward(s) for ${r.vm}`);
     }
     if (targets.length === 0) ctx.out.info(`no Lima instances under ${ctx.host.lima.limaHome}`);

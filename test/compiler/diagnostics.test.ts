@@ -120,6 +120,49 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     }
   });
 
+  it("refuses a lima.yaml over 1 MiB before parsing it, and reads one just under (LW005)", () => {
+    covered.add(CODES.FILE_TOO_LARGE);
+    const filler = (bytes: number) => `${HEADER}x-limawan: |\n  expose ssh as 2222\n# ${"x".repeat(bytes)}\n`;
+    const base = filler(0).length;
+    check(diagnosticsOf(filler(1024 * 1024 - base + 1)).diagnostics, [{ code: "LW005", line: 1, column: 1, message: /1,048,577 bytes; LimaWAN reads files up to 1,048,576 bytes/, hint: /LimaWAN's own limit/ }]);
+    expect(diagnosticsOf(filler(1024 * 1024 - base)).diagnostics).toEqual([]);
+    // Bytes, not characters: 2-byte characters count twice.
+    check(diagnosticsOf(filler(0).replace("# ", `# ${"é".repeat(524_288)}`)).diagnostics, [{ code: "LW005", line: 1, column: 1 }]);
+  });
+
+  it("refuses nesting deeper than 100 levels where it crosses the limit, with LimaWAN's own limit as the hint (LW006)", () => {
+    covered.add(CODES.NESTING_TOO_DEEP);
+    // Lima (yaml.v3) reads 10,000 levels: the hint must not say limactl refuses the file.
+    const compact = (levels: number) => `junk:\n${"- ".repeat(levels - 1)}x\nx-limawan: |\n  expose ssh as 2222\n`;
+    const deep = diagnosticsOf(compact(5001));
+    check(deep.diagnostics, [{ code: "LW006", line: 2, column: 199, message: /more than 100 levels/, hint: /LimaWAN's own limit \(Lima accepts deeper files\)/ }]);
+    expect(deep.diagnostics[0]!.hint).not.toMatch(/limactl would refuse/);
+    expect(diagnosticsOf(compact(100)).spec).not.toBeNull();
+    check(diagnosticsOf(compact(101)).diagnostics, [{ code: "LW006", line: 2, column: 199 }]);
+    // Flow brackets and indentation count the same way.
+    check(diagnosticsOf(`junk: ${"[".repeat(150)}${"]".repeat(150)}\n`).diagnostics, [{ code: "LW006", line: 1, column: 7 + 99 }]);
+    const indented = `junk:\n${Array.from({ length: 150 }, (_, i) => `${" ".repeat(i)}- `).join("\n")}x\n`;
+    check(diagnosticsOf(indented).diagnostics, [{ code: "LW006", line: 101, column: 100 }]);
+  });
+
+  it("refuses any character but printable ASCII and tab in the annotation, comments included, at its column (LW007)", () => {
+    covered.add(CODES.NOT_PLAIN_ASCII);
+    // U+0085 is a comment character to the yaml library, a line break to Lima's libyaml reader.
+    const smuggled = 'expose web 80 as 8080 # \u0085mounts: [{location: "/", writable: true}]';
+    check(diagnosticsOf(yamlBlock("expose ssh as 2222", smuggled)).diagnostics, [
+      { code: "LW007", line: 5, column: col(smuggled, "\u0085"), endColumn: col(smuggled, "\u0085") + 1, message: /character U\+0085, which is not printable ASCII/, hint: /line breaks/ },
+    ]);
+    for (const character of ["\u2028", "\u2029", "\u001b", "\u007f", "\u00e9", "\u{1F600}"]) {
+      const result = diagnosticsOf(yamlBlock(`expose web 80 as 8080 # ${character}`));
+      check(result.diagnostics, [{ code: "LW007", line: 4, column: 3 + 24 }]);
+    }
+    // In a quoted list item the escape is one character in the value: the string is pointed at.
+    check(diagnosticsOf(`${HEADER}x-limawan:\n  - "expose web 80 as 8080 \\x85"\n`).diagnostics, [{ code: "LW007", line: 4, column: 5 }]);
+    expect(diagnosticsOf(yamlBlock("expose web 80 as 8080\t# tabs are fine")).diagnostics).toEqual([]);
+    // Elsewhere in lima.yaml, text is Lima's business.
+    expect(diagnosticsOf(`message: "Grüße"\n${yamlBlock("expose web 80 as 8080")}`).diagnostics).toEqual([]);
+  });
+
   it("reports a syntax error at the column where the grammar gave up (LW010)", () => {
     expectCode(CODES.SYNTAX, ["expose ssh 22 2222"], [{ code: "LW010", line: 4, column: col("expose ssh 22 2222", "2222"), message: /Expected "as"/ }]);
     expectDiagnostics(["expose"], [{ code: "LW010", line: 4, column: 9, message: /but the line ends here$/, hint: /expose \[NAME\] \[GUEST\] as HOST/ }]);
@@ -302,6 +345,29 @@ describe("LW4xx: interfaces", () => {
     expectCode(CODES.INVALID_INTERFACE, [statement], [{ code: "LW401", line: 4, column: col(statement, "rdr-to"), message: /`rdr-to` is not an interface name/ }]);
     expectDiagnostics(["interface lo0", "expose ssh as 2222"], [{ code: "LW401", line: 4, column: 13, message: /loopback/, hint: /VM's address directly/ }]);
     expectDiagnostics(["interface EN0"], [{ code: "LW401", line: 4, column: 13 }]);
+  });
+
+  it("refuses a pfctl keyword that looks like an interface name: pfctl would reject every VM's rules (LW401)", () => {
+    // `inet6` fits the driver-and-unit pattern, and `rdr on inet6 …` is a pfctl syntax error.
+    expectDiagnostics(["interface inet6", "expose ssh as 2222"], [{ code: "LW401", line: 4, column: 13, message: /^`inet6` is a pfctl keyword, not an interface name$/, hint: /en0/ }]);
+    const statement = "expose ssh as 2222 on en0, inet6";
+    expectDiagnostics([statement], [{ code: "LW401", line: 4, column: col(statement, "inet6"), message: /pfctl keyword/ }]);
+  });
+});
+
+describe("LW5xx: two files for one VM", () => {
+  it("refuses a second file for a VM already read, at its top, naming the first (LW502)", () => {
+    covered.add(CODES.DUPLICATE_VM);
+    const [a, b, c] = compileFiles([
+      { vm: "web", file: "a/web.yaml", text: yamlBlock("expose http 80 as 8080") },
+      { vm: "web", file: "b/web.yaml", text: yamlBlock("expose ssh as 2222", "expose x 1 as 70000") },
+      { vm: "db", file: "db.yaml", text: yamlBlock("expose postgres as 5432") },
+    ]);
+    expect(a!.spec).not.toBeNull();
+    // Its own mistakes are still reported; it has no rules to emit.
+    check(b!.diagnostics, [{ code: "LW502", line: 1, column: 1, message: /^VM `web` is already read from a\/web\.yaml$/, hint: /one lima\.yaml/ }, { code: "LW101", line: 5, column: 17 }], "b/web.yaml");
+    expect([b!.spec, b!.standalone]).toEqual([null, null]);
+    expect(c!.spec).not.toBeNull();
   });
 });
 

@@ -1,5 +1,6 @@
 // Diagnostics as people read them: header, code frame with a caret under the columns, hint.
 import { describe, expect, it } from "vitest";
+import { excerpt, printable, printableJson, printableLines } from "../../compiler/printable.js";
 import { renderDiagnostic, renderDiagnostics, type Paint } from "../../compiler/render-diagnostics.js";
 import { compile, yamlBlock } from "./helpers.js";
 
@@ -44,5 +45,35 @@ describe("renderDiagnostic", () => {
   it("separates several diagnostics with a blank line", () => {
     const result = compile(yamlBlock("expose ssh 22 as 70000", "exopse x"));
     expect(renderDiagnostics(result.diagnostics, new Map()).split("\n\n")).toHaveLength(2);
+  });
+
+  it("escapes every control character from the user (file name, message, source line) and keeps the caret under the column", () => {
+    const title = "\u001b]0;TITLE\u0007";
+    const text = yamlBlock(`interface ${title}en0`, "expose ssh as 2222");
+    const [d] = compile(text, "web", `web\u009b/lima.yaml`).diagnostics;
+    const rendered = renderDiagnostic(d!, new Map([[d!.file, text]]));
+    expect(rendered).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const [header, frame, caret] = rendered.split("\n");
+    expect(header).toMatch(/^web\\x9b\/lima\.yaml:4:13: error LW007: the annotation has the character U\+001B/);
+    expect(frame).toBe("    4 |   interface \\x1b]0;TITLE\\x07en0");
+    expect(caret!.indexOf("^")).toBe(frame!.indexOf("\\x1b"));
+    expect(caret!.slice(caret!.indexOf("^"))).toBe("^".repeat("\\x1b".length));
+    // A message built from a value escapes it too, for --json as well as for people.
+    const invalid = { ...d!, code: "LW401" as const, message: `\`${excerpt(`${title}en0`)}\` is not an interface name`, column: 13, endColumn: 13 + title.length + 3 };
+    const wide = renderDiagnostic(invalid, new Map([[d!.file, text]])).split("\n");
+    expect(wide[0]).toContain("`\\x1b]0;TITLE\\x07en0` is not an interface name");
+    expect(wide[2]!.slice(wide[2]!.indexOf("^"))).toBe("^".repeat("\\x1b]0;TITLE\\x07en0".length));
+  });
+});
+
+describe("printable", () => {
+  it("escapes C0, DEL, C1, line separators and bidi controls; keeps all else", () => {
+    expect(printable("a\u0000\t\n\u001b\u007f\u0085\u009b\u2028\u202eé€z")).toBe("a\\x00\\x09\\x0a\\x1b\\x7f\\x85\\x9b\\u2028\\u202eé€z");
+    expect(printableLines("one\tline\ntwo\r\u001b[2J")).toBe("one\tline\ntwo\\x0d\\x1b[2J");
+    expect(printable(printable("\u001b"))).toBe("\\x1b"); // once is enough: nothing left to escape
+    expect(excerpt("x".repeat(50))).toBe(`${"x".repeat(40)}…`);
+    const json = printableJson(JSON.stringify({ name: "a\u0085b\u2028c\u001b" }));
+    expect(json).toBe('{"name":"a\\u0085b\\u2028c\\u001b"}');
+    expect(JSON.parse(json)).toEqual({ name: "a\u0085b\u2028c\u001b" });
   });
 });

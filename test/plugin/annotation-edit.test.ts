@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { limaReadsTheSame } from "../../plugin/annotation-edit-check.js";
 import { addStatement, normaliseStatement, removeForward } from "../../plugin/annotation-edit.js";
 
 const BLOCK = `# my VM
@@ -68,5 +70,135 @@ describe("unexpose removes exactly the statement's line", () => {
     const result = removeForward(BLOCK, "lima.yaml", "shh");
     expect(result.ok).toBe(false);
     expect(result.names).toEqual(["ssh"]);
+  });
+});
+
+describe("expose refuses what would not be plain ASCII", () => {
+  // U+0085 is a comment character to the yaml library and a line break to Lima's libyaml reader.
+  const SMUGGLED = 'http 80 as 8080 # \u0085mounts: [{location: "/", writable: true}]';
+
+  it("refuses every character outside printable ASCII and tab in a statement", () => {
+    for (const character of ["\u0085", "\u2028", "\u2029", "\u009b", "\u007f", "\u001b", "\r", "é"]) {
+      expect(normaliseStatement(`http 80 as 8080 # ${character}`)).toEqual({ ok: false, reason: "the statement must be one line of printable ASCII" });
+    }
+    expect(normaliseStatement(SMUGGLED).ok).toBe(false);
+    expect(normaliseStatement("http\t80 as 8080")).toEqual({ ok: true, text: "expose http 80 as 8080" });
+  });
+
+  it("checks the edited file as Lima reads it: a line break only libyaml sees is refused", () => {
+    // Past normaliseStatement, the second reading still stops it.
+    const result = addStatement(BLOCK, `expose ${SMUGGLED}`);
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(/^Lima would read the edited file differently outside the annotation/) });
+    const before = "cpus: 2\nx-limawan: |\n  expose ssh as 2222\n";
+    expect(limaReadsTheSame(before, `${before}  expose http 80 as 8080\n`)).toBeNull();
+    for (const lineBreak of ["\u0085", "\u2028", "\u2029", "\r"]) {
+      expect(limaReadsTheSame(before, `${before}  expose http 80 as 8080 #${lineBreak}mounts: []\n`)).toMatch(/Lima would read/);
+    }
+    // Already in the file, and not moved by the edit: Lima reads the rest as it did.
+    const odd = "cpus: 2 # \u0085\nx-limawan: |\n  expose ssh as 2222\n";
+    expect(limaReadsTheSame(odd, `${odd}  expose http 80 as 8080\n`)).toBeNull();
+  });
+});
+
+describe("unexpose edits exactly, whatever the form, or refuses", () => {
+  const removed = (source: string, name: string) => ok(removeForward(source, "lima.yaml", name));
+
+  it("a one-line flow list: the item and its comma, the other statements kept", () => {
+    const flow = 'x-limawan: ["expose ssh as 2222", "expose http 80 as 8080"]\ncpus: 2\n';
+    expect(removed(flow, "ssh")).toBe('x-limawan: ["expose http 80 as 8080"]\ncpus: 2\n');
+    expect(removed(flow, "http")).toBe('x-limawan: ["expose ssh as 2222"]\ncpus: 2\n');
+    expect(removed('x-limawan: ["expose ssh as 2222"]\n', "ssh")).toBe("x-limawan: []\n");
+  });
+
+  it("a flow list of one item a line: the line, with its comment", () => {
+    const flow = 'x-limawan: [\n  "expose ssh as 2222",   # ssh\n  "expose http 80 as 8080",  # web\n]\n';
+    expect(removed(flow, "http")).toBe('x-limawan: [\n  "expose ssh as 2222",   # ssh\n]\n');
+    expect(removed(flow, "ssh")).toBe('x-limawan: [\n  "expose http 80 as 8080",  # web\n]\n');
+  });
+
+  it("a quoted string of several statements: written again without the one removed", () => {
+    expect(removed('x-limawan: "expose ssh as 2222\\nexpose http 80 as 8080"\ncpus: 2\n', "ssh")).toBe('x-limawan: "expose http 80 as 8080"\ncpus: 2\n');
+    expect(removed("x-limawan:\n  - 'expose ssh as 2222\n\n    expose http 80 as 8080'\n  - expose dns 53/udp as 5353\n", "http")).toBe('x-limawan:\n  - "expose ssh as 2222"\n  - expose dns 53/udp as 5353\n');
+    expect(removed("x-limawan: expose ssh as 2222\n", "ssh")).toBe('x-limawan: ""\n');
+  });
+
+  it("a plain list item over several lines: all of its lines, and nothing of the next statement", () => {
+    const list = "x-limawan:\n  - expose ssh\n    as 2222\n  - expose http 80 as 8080\n";
+    expect(removed(list, "ssh")).toBe("x-limawan:\n  - expose http 80 as 8080\n");
+    expect(removed(list, "http")).toBe("x-limawan:\n  - expose ssh\n    as 2222\n");
+  });
+
+  it("a literal block as a list item: its one line, or the item when it is the only one", () => {
+    const list = "x-limawan:\n  - |\n    expose ssh as 2222\n    expose http 80 as 8080\n  - expose dns 53/udp as 5353\n";
+    expect(removed(list, "http")).toBe("x-limawan:\n  - |\n    expose ssh as 2222\n  - expose dns 53/udp as 5353\n");
+    expect(removed("x-limawan:\n  - |\n    expose ssh as 2222\n  - expose dns 53/udp as 5353\n", "ssh")).toBe("x-limawan:\n  - expose dns 53/udp as 5353\n");
+  });
+
+  it("an item that is an alias: the item, not the anchored value elsewhere", () => {
+    expect(removed("s: &s expose ssh as 2222\nx-limawan:\n  - *s\n  - expose dns 53/udp as 5353\n", "ssh")).toBe("s: &s expose ssh as 2222\nx-limawan:\n  - expose dns 53/udp as 5353\n");
+  });
+
+  it("refuses a folded block and an annotation that is an alias", () => {
+    expect(removeForward("x-limawan: >\n  expose ssh as 2222\n", "lima.yaml", "ssh")).toMatchObject({ ok: false, reason: expect.stringMatching(/folded block/) });
+    expect(removeForward("s: &s |\n  expose ssh as 2222\nx-limawan: *s\n", "lima.yaml", "ssh")).toMatchObject({ ok: false, reason: expect.stringMatching(/alias of another key/) });
+  });
+});
+
+describe("aliases never crash the editor", () => {
+  it("refuses an edit another key would see through an alias", () => {
+    const referenced = "x-limawan:\n  - &s expose ssh as 2222\n  - expose http 80 as 8080\nother: *s\n";
+    expect(removeForward(referenced, "lima.yaml", "ssh")).toEqual({ ok: false, reason: expect.stringMatching(/alias `\*s` and would change with it/) });
+    // Removing or adding another statement leaves `other` as it was.
+    expect(ok(removeForward(referenced, "lima.yaml", "http"))).toBe("x-limawan:\n  - &s expose ssh as 2222\nother: *s\n");
+    expect(ok(addStatement(referenced, "expose dns 53/udp as 5353"))).toContain('  - "expose dns 53/udp as 5353"\nother: *s\n');
+    const whole = "x-limawan: &s |\n  expose ssh as 2222\nother: *s\n";
+    expect(addStatement(whole, "expose http 80 as 8080")).toEqual({ ok: false, reason: expect.stringMatching(/alias `\*s`/) });
+  });
+
+  it("edits a file with a billion laughs elsewhere without expanding them", () => {
+    const laughs = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefghi".split("").map((k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n");
+    const source = `${laughs}\nx-limawan: |\n  expose ssh as 2222\n`;
+    expect(ok(addStatement(source, "expose http 80 as 8080"))).toBe(`${source}  expose http 80 as 8080\n`);
+    expect(ok(removeForward(`${source}  expose http 80 as 8080\n`, "lima.yaml", "http"))).toBe(source);
+  });
+
+  it("never throws, whatever the file", () => {
+    const yamlish = fc
+      .array(fc.constantFrom("x-limawan:", " |", " >", "\n", "\r\n", "  ", "- ", '"', "'", "[", "]", "{", "}", ": ", ", ", "&s ", "*s", "!!str ", "---\n", "...\n", "#", "expose ssh as 2222", "expose http 80 as 8080", "other: "), { maxLength: 16 })
+      .map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(yamlish, (source) => {
+        for (const result of [addStatement(source, "expose dns 53/udp as 5353"), removeForward(source, "lima.yaml", "ssh")]) {
+          expect(typeof result.ok).toBe("boolean");
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
+describe("layout", () => {
+  const crlfOnly = (text: string) => expect(text.replace(/\r\n/g, "")).not.toMatch(/[\r\n]/);
+
+  it("keeps a CRLF file CRLF, whatever the edit", () => {
+    const block = "cpus: 2\r\nx-limawan: |\r\n  expose ssh as 2222\r\n";
+    expect(ok(addStatement(block, "expose http 80 as 8080"))).toBe(`${block}  expose http 80 as 8080\r\n`);
+    expect(ok(addStatement("cpus: 2\r\n", "expose http 80 as 8080"))).toBe("cpus: 2\r\nx-limawan: |\r\n  expose http 80 as 8080\r\n");
+    expect(ok(addStatement("x-limawan:\r\ncpus: 2\r\n", "expose http 80 as 8080"))).toBe("x-limawan: |\r\n  expose http 80 as 8080\r\ncpus: 2\r\n");
+    const list = ok(addStatement("x-limawan:\r\n  - expose ssh as 2222\r\n", "expose http 80 as 8080"));
+    expect(list).toBe('x-limawan:\r\n  - expose ssh as 2222\r\n  - "expose http 80 as 8080"\r\n');
+    expect(ok(removeForward(`${block}  expose http 80 as 8080\r\n`, "lima.yaml", "ssh"))).toBe("cpus: 2\r\nx-limawan: |\r\n  expose http 80 as 8080\r\n");
+    for (const text of [list, ok(addStatement(block, "expose http 80 as 8080"))]) crlfOnly(text);
+  });
+
+  it("adds a new annotation before a final `...` document marker", () => {
+    expect(ok(addStatement("cpus: 2\n...\n", "expose ssh as 2222"))).toBe("cpus: 2\nx-limawan: |\n  expose ssh as 2222\n...\n");
+    expect(ok(addStatement("cpus: 2\n... # end\n# after\n", "expose ssh as 2222"))).toBe("cpus: 2\nx-limawan: |\n  expose ssh as 2222\n... # end\n# after\n");
+    expect(ok(addStatement("cpus: 2\nx-limawan: |\n  expose ssh as 2222\n...\n", "expose http 80 as 8080"))).toBe("cpus: 2\nx-limawan: |\n  expose ssh as 2222\n  expose http 80 as 8080\n...\n");
+    expect(ok(removeForward("x-limawan: |\n  expose ssh as 2222\n  expose http 80 as 8080\n...\n", "lima.yaml", "ssh"))).toBe("x-limawan: |\n  expose http 80 as 8080\n...\n");
+  });
+
+  it("adds to a file whose last line has no line break", () => {
+    expect(ok(addStatement("cpus: 2", "expose ssh as 2222"))).toBe("cpus: 2\nx-limawan: |\n  expose ssh as 2222\n");
   });
 });

@@ -33,6 +33,10 @@ describe("pfctl stand-in parser", () => {
     ["pass in on en0 inet proto tcp to port 22 keep state (overload <t> flush global)", "stdin:1: 'overload' requires 'max-src-conn' or 'max-src-conn-rate'"],
     ["rdr on en0 inet proto tcp to port != 22 -> 10.0.0.2 port 22", "stdin:1: invalid port operator for rdr destination port"],
     ["rdr on en0 inet to port 22 -> 10.0.0.2 port 22", "stdin:1: dst port only applies to tcp/udp"],
+    // A keyword where an interface name goes: the lexer never reads it as a name.
+    ['rdr on inet6 inet proto tcp from any to (inet6) port 2222 tag "lw_web_ssh" -> 192.168.105.2 port 22', "stdin:1: syntax error"],
+    ['rdr on en0 inet proto tcp from any to (inet6) port 2222 tag "lw_web_ssh" -> 192.168.105.2 port 22', "stdin:1: syntax error"],
+    ['pass in quick on inet6 inet proto tcp from any to 192.168.105.2 port 22 tagged "lw_web_ssh" flags S/SA keep state', "stdin:1: syntax error"],
   ])("rejects %j", (text, error) => {
     expect(parseRuleset(text).errors).toEqual([error]);
   });

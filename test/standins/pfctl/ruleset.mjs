@@ -7,6 +7,27 @@ const RANK = { options: 0, normalization: 1, queueing: 2, translation: 3, filter
 const ORDER_ERROR = "Rules must be in order: options, normalization, queueing, translation, filtering";
 const NEWER_SYNTAX = /(^|\s)(rdr-to|nat-to|binat-to|divert-to|divert-reply|af-to|match|set prio|received-on)(\s|$)/;
 
+// Words pfctl's lexer reads as keywords (parse.y, lookup()), never as an interface name:
+// `rdr on inet6 …` or `to (inet6)` is a syntax error. A model of pfctl's own table, kept apart
+// from the compiler's list (compiler/validate/interfaces.ts) so the tests check one against the other.
+const KEYWORDS = new Set(`all allow-opts altq anchor antispoof any bandwidth binat binat-anchor bitmask block
+  block-policy cbq code crop debug drop drop-ovl dummynet dummynet-anchor dup-to fastroute file fingerprints
+  flags floating flush for fragment from global group hfsc hostid icmp-type icmp6-type if-bound in inet inet6
+  keep label limit linkshare load log loginterface max max-mss max-src-conn max-src-conn-rate max-src-nodes
+  max-src-states min-ttl modulate nat nat-anchor no no-df no-route no-sync on optimization os out overload pass
+  port priority priq probability proto qlimit queue quick random random-id rdr rdr-anchor realtime reassemble
+  reply-to require-order return return-icmp return-icmp6 return-rst round-robin route route-to rtable rule
+  ruleset-optimization scrub set skip sloppy source-hash source-track state state-policy static-port
+  sticky-address synproxy table tag tagged tbrsize timeout to tos ttl upperlimit urpf-failed user`.split(/\s+/));
+
+/** An interface name (after `on`, or inside `( )`) that pfctl would read as a keyword. */
+function keywordAsInterface(s) {
+  for (const m of s.matchAll(/(?:(?:^|\s)on (?:\{ ?)?([^\s{}()]+)|\(([^\s()]+)\))/g)) {
+    if (KEYWORDS.has(m[1] ?? m[2])) return true;
+  }
+  return false;
+}
+
 /** Join `\` continuations, drop comments; keep the first physical line number of each statement. */
 function statements(text) {
   const out = [];
@@ -42,7 +63,7 @@ export function parseRuleset(text, file = "stdin") {
   const fail = (line, message) => result.errors.push(`${file}:${line}: ${message}`);
   for (const { line, text: s } of statements(text)) {
     const word = s.split(" ")[0];
-    if (NEWER_SYNTAX.test(s)) {
+    if (NEWER_SYNTAX.test(s) || keywordAsInterface(s)) {
       fail(line, "syntax error");
       continue;
     }
