@@ -30,6 +30,8 @@ export async function up(ctx: Context, args: string[], options: UpOptions): Prom
       for (const note of desired.notes) ctx.out.info(note);
     },
   });
-  printResult(ctx.out, result, ctx.dryRun);
-  return EXIT.OK;
+  printResult(ctx.out, result, ctx.dryRun, result.desired.skipped);
+  // A broken annotation costs its own VM only: the others are applied, and the exit says so.
+  for (const s of result.desired.skipped) ctx.out.error(`${s.instance}: ${s.reason}`, s.diagnostics.length > 0 ? `limactl limawan check ${s.instance}` : undefined);
+  return result.desired.skipped.length > 0 ? EXIT.FAILURE : EXIT.OK;
 }

@@ -28,9 +28,12 @@ export type Selection =
   /** `down NAME…` (or every VM), `uninstall`: read nothing; the rest of the applied VMs stay. */
   | { read: "none"; drop: readonly string[] | "all" };
 
+/**
+ * The real differences between a command a user typed and the daemon. An annotation with errors
+ * costs only its own VM either way: the VM keeps its last valid rules (a typo does not take
+ * down a working forward), or is not forwarded, and the others are applied.
+ */
 export interface DesiredPolicy {
-  /** An annotation with errors: refuse the change (up) or keep the VM's last valid rules (watch). */
-  invalid: "refuse" | "keep-last-valid";
   /** A VM that cannot be placed yet (no address, no vmnet, a refused address): refuse (up) or report and wait (watch). */
   unplaced: "refuse" | "wait";
   /** Refuse a newly claimed host port a process on this Mac listens on: an rdr would steal its clients. */
@@ -39,8 +42,8 @@ export interface DesiredPolicy {
   skipHeldDown: boolean;
 }
 
-export const UP_POLICY: DesiredPolicy = { invalid: "refuse", unplaced: "refuse", probeHostPorts: true, skipHeldDown: false };
-export const WATCH_POLICY: DesiredPolicy = { invalid: "keep-last-valid", unplaced: "wait", probeHostPorts: false, skipHeldDown: true };
+export const UP_POLICY: DesiredPolicy = { unplaced: "refuse", probeHostPorts: true, skipHeldDown: false };
+export const WATCH_POLICY: DesiredPolicy = { unplaced: "wait", probeHostPorts: false, skipHeldDown: true };
 
 export interface DesiredOptions {
   /** Addresses already found (up --wait looks them up before taking the state lock). */
@@ -131,7 +134,6 @@ export async function desiredState(host: Host, state: State, selection: Selectio
       read.push({ instance: byName.get(name)!, file, text: await host.lima.readConfig(name), result: null as unknown as SetResult, address: null });
     } catch (error) {
       const reason = `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
-      if (policy.invalid === "refuse") throw new CliError(EXIT.FAILURE, reason);
       skipped.push({ instance: name, reason, diagnostics: [] });
     }
   }
@@ -155,10 +157,9 @@ export async function desiredState(host: Host, state: State, selection: Selectio
     const results = compileFiles(candidates.map(sourceOf), {
       kept: kept.map((vm) => vm.spec),
       held: candidates.map((r) => applied[r.instance.name]?.spec ?? null),
-      keepLastValid: policy.invalid === "keep-last-valid",
+      keepLastValid: true,
     });
     candidates.forEach((entry, i) => (entry.result = results[i]!));
-    if (policy.invalid === "refuse") refuseOnErrors(read);
 
     let dropped = false;
     for (const entry of candidates) {
@@ -183,7 +184,9 @@ export async function desiredState(host: Host, state: State, selection: Selectio
     const name = entry.instance.name;
     const previous = applied[name];
     if (!entry.result.annotated) {
-      notes.push(`${name}: no x-limawan annotation, nothing to expose`);
+      // A file LimaWAN could not read (too large, too deep, not YAML) may hold an annotation.
+      if (hasErrors(entry.result.diagnostics)) skipped.push({ instance: name, reason: "lima.yaml cannot be read", diagnostics: entry.result.diagnostics });
+      else notes.push(`${name}: no x-limawan annotation, nothing to expose`);
       continue;
     }
     const spec = entry.result.spec ?? entry.result.lastValid;
@@ -221,15 +224,6 @@ function dropping(state: State, drop: readonly string[] | "all"): DesiredState {
 
 function sourceOf(entry: ReadVm): { vm: string; file: string; text: string } {
   return { vm: entry.instance.name, file: entry.file, text: entry.text };
-}
-
-function refuseOnErrors(read: ReadVm[]): void {
-  const diagnostics = read.flatMap((r) => r.result?.diagnostics ?? []);
-  if (!hasErrors(diagnostics)) return;
-  throw new CliError(EXIT.FAILURE, "the annotations have errors; nothing was applied", "Fix them (`limactl limawan check`) and run up again.", undefined, {
-    items: diagnostics,
-    sources: sourcesOf({ read }),
-  });
 }
 
 /**

@@ -68,8 +68,8 @@ export function changeLine(before: State, after: State): string {
 }
 
 /** What up and down print: the summary as JSON, or its lines for people. */
-export function printResult(out: Output, result: { before: State; after: State; actions: readonly Action[] }, dryRun: boolean): void {
+export function printResult(out: Output, result: { before: State; after: State; actions: readonly Action[] }, dryRun: boolean, skipped: readonly { instance: string; reason: string }[] = []): void {
   const summary = describeResult(result, dryRun);
-  if (out.options.json) out.json(summary);
+  if (out.options.json) out.json({ ...summary, skipped: skipped.map((s) => ({ instance: s.instance, reason: s.reason })) });
   else for (const line of summary.lines) out.info(line);
 }

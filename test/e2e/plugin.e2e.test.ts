@@ -351,6 +351,29 @@ describe("anchor points and the plugin header", () => {
   });
 });
 
+describe("one broken file costs only its own VM", () => {
+  it("up --all applies the others and exits 1 naming it, with its diagnostics", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.addInstance("db", DB);
+    // 10 KB, 5,000 levels of nesting: what overflowed the YAML parser's stack before.
+    await sb.addInstance("deep", `junk:\n  ${"- ".repeat(5000)}x\nnetworks:\n  - lima: shared\n`);
+    await sb.startVm("web");
+    await sb.startVm("db");
+    await sb.startVm("deep"); // Lima reads it: yaml.v3 takes 10,000 levels
+    const broken = WEB.replace("expose http 80 as 8080", "expose http 80 as 70000");
+    writeFileSync(`${sb.paths.limaHome}/web/lima.yaml`, broken);
+    const r = await sb.run(["up", "--all"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/web\/lima\.yaml:6:\d+: error LW101/);
+    expect(r.stderr).toMatch(/error: web: annotation has errors/);
+    expect(r.stderr).toMatch(/deep\/lima\.yaml:\d+:\d+: error LW006/);
+    expect(r.stderr).toMatch(/error: deep: lima\.yaml cannot be read/);
+    const rules = (await host()).anchorRules;
+    expect(rules).toMatch(/limawan:db:postgres/);
+    expect(rules).not.toMatch(/limawan:web:/);
+  });
+});
+
 describe("refusals", () => {
   it("not macOS: exit 3", async () => {
     const r = await sb.run(["up", "web"], { env: { LIMAWAN_PLATFORM: "linux" } });

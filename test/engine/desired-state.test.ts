@@ -52,13 +52,16 @@ describe("desiredState for `up NAME…`", () => {
     expect([stopped.exitCode, stopped.message]).toEqual([1, "instance `web` is stopped"]);
   });
 
-  it("refuses the whole change when an annotation has errors, carrying every diagnostic and its source", async () => {
-    const yaml = limaYaml("expose http 80 as 70000", "expose ssh 22 as 99999");
-    const host = fakeHost({ web: { yaml, address: "192.168.105.2" } });
-    const error = await refusal(desiredState(host, emptyState(), { read: "named", names: ["web"] }, UP_POLICY));
-    expect(error.message).toMatch(/nothing was applied/);
-    expect(error.diagnostics!.items.map((d) => [d.code, d.line])).toEqual([["LW101", 4], ["LW101", 5]]);
-    expect(error.diagnostics!.sources.get("/lima/web/lima.yaml")).toBe(yaml);
+  it("a broken annotation costs its own VM only: skipped with every diagnostic, the others forwarded, an applied one keeps its rules", async () => {
+    const broken = limaYaml("expose http 80 as 70000", "expose ssh 22 as 99999");
+    const host = fakeHost({ web: { yaml: broken, address: "192.168.105.2" }, db: { yaml: limaYaml("expose postgres as 15432"), address: "192.168.105.3" } });
+    const desired = await desiredState(host, emptyState(), { read: "running" }, UP_POLICY);
+    expect(desired.vms.map((vm) => vm.instance)).toEqual(["db"]);
+    expect(desired.skipped.map((s) => [s.instance, s.reason, s.diagnostics.map((d) => [d.code, d.line])])).toEqual([["web", "annotation has errors", [["LW101", 4], ["LW101", 5]]]]);
+    const state = applied({ web: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.2" } });
+    const again = await desiredState(host, state, { read: "named", names: ["web"] }, UP_POLICY);
+    expect(again.vms.map((vm) => [vm.instance, vm.spec.forwards[0]!.host.first])).toEqual([["web", 8080]]);
+    expect(again.skipped[0]!.reason).toBe("annotation has errors; keeping its last valid rules");
   });
 
   it("uses addresses already found (up --wait) instead of looking them up again", async () => {

@@ -160,10 +160,38 @@ function mergeKnown(defaultValue, given) {
   return given;
 }
 
+/** The blocks of `text` under top-level keys Lima knows (a block runs to the next column-0 key). */
+function knownKeysOnly(text) {
+  const kept = [];
+  let keep = true;
+  let firstUnknown = null;
+  for (const [i, line] of text.split("\n").entries()) {
+    const key = /^([A-Za-z_][\w-]*):/.exec(line)?.[1];
+    if (key !== undefined) {
+      keep = LIMA_YAML_KEYS.includes(key);
+      if (!keep && firstUnknown === null) firstUnknown = { key, line: i + 1 };
+    }
+    if (keep) kept.push(line);
+  }
+  return { text: kept.join("\n"), firstUnknown };
+}
+
 /** One YAML file of the load: its value, or the unmarshal error; plus goccy's strict-mode complaint. */
 function readYamlFile(file, comment) {
   const text = readFileSync(file, "utf8");
-  const doc = parseDocument(text, { prettyErrors: false });
+  let doc;
+  try {
+    doc = parseDocument(text, { prettyErrors: false });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    // Lima's yaml.v3 reads 10,000 levels of nesting; this library's recursive parser overflows
+    // far sooner. Lima uses only its own keys: read those, as it would, and complain about the
+    // first other key as its strict decoder does.
+    const known = knownKeysOnly(text);
+    doc = parseDocument(known.text, { prettyErrors: false });
+    const value = doc.toJS() ?? {};
+    return { value, warning: known.firstUnknown ? { comment, error: `[${known.firstUnknown.line}:1] unknown field ${JSON.stringify(known.firstUnknown.key)}\n` } : null };
+  }
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [0, 0];
