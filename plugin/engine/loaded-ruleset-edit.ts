@@ -1,0 +1,72 @@
+// Pure edits of PF's main ruleset as it is loaded now (PF-FACTS.md §4a): our two anchor points
+// put into, or taken out of, what `pfctl -s nat` and `pfctl -s rules` print. Loading /etc/pf.conf
+// instead would drop what macOS inserted at run time — Internet Sharing's references that carry
+// vmnet's NAT — and the VMs would lose their internet until the service restarts. Each part is
+// then loaded alone (`pfctl -N`: translation rules only; `pfctl -R`: filter rules only), so
+// options, tables and dummynet anchors the printout does not show are left as they are.
+import { ANCHOR_NAME } from "./pf-conf-edit.js";
+
+/** The two parts of the loaded main ruleset, as pfctl prints them. */
+export interface LoadedRuleset {
+  /** `pfctl -s nat`: nat-anchor, rdr-anchor, nat and rdr rules. */
+  translation: string;
+  /** `pfctl -s rules`: scrub and filter rules, anchors included. */
+  filter: string;
+}
+
+/** What pfctl prints for our points (anchor rules are printed with `all`). */
+export const LOADED_RDR_POINT = `rdr-anchor "${ANCHOR_NAME}" all`;
+export const LOADED_FILTER_POINT = `anchor "${ANCHOR_NAME}" all`;
+
+/** The parts that change: null where the part is as it should be. */
+export interface RulesetChange { translation: string | null; filter: string | null }
+
+const IS_RDR_POINT = new RegExp(`^rdr-anchor "${ANCHOR_NAME}"( all)?$`);
+const IS_FILTER_POINT = new RegExp(`^anchor "${ANCHOR_NAME}"( all)?$`);
+
+function lines(text: string): string[] {
+  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
+export function loadedPoints(loaded: LoadedRuleset): { rdr: boolean; filter: boolean } {
+  return { rdr: lines(loaded.translation).some((l) => IS_RDR_POINT.test(l)), filter: lines(loaded.filter).some((l) => IS_FILTER_POINT.test(l)) };
+}
+
+/**
+ * Our points added where pf.conf has them: `rdr-anchor` right after Apple's `rdr-anchor
+ * "com.apple/*"` (else after the last translation rule), `anchor` right after Apple's `anchor
+ * "com.apple/*"` (else at the end). Every other line stays, in its order.
+ */
+export function withAnchorPoints(loaded: LoadedRuleset): RulesetChange {
+  const present = loadedPoints(loaded);
+  return {
+    translation: present.rdr ? null : insertAfter(lines(loaded.translation), /^rdr-anchor "com\.apple\/\*"/, /^(no )?(nat|rdr|binat)(-anchor)? /, LOADED_RDR_POINT),
+    filter: present.filter ? null : insertAfter(lines(loaded.filter), /^anchor "com\.apple\/\*"/, /^(pass|block|anchor|antispoof|scrub|scrub-anchor)\b/, LOADED_FILTER_POINT),
+  };
+}
+
+/** Our points taken out; nothing else. */
+export function withoutAnchorPoints(loaded: LoadedRuleset): RulesetChange {
+  const present = loadedPoints(loaded);
+  return {
+    translation: present.rdr ? text(lines(loaded.translation).filter((l) => !IS_RDR_POINT.test(l))) : null,
+    filter: present.filter ? text(lines(loaded.filter).filter((l) => !IS_FILTER_POINT.test(l))) : null,
+  };
+}
+
+function insertAfter(existing: string[], apple: RegExp, sameKind: RegExp, point: string): string {
+  let at = existing.findIndex((l) => apple.test(l));
+  if (at < 0) at = findLast(existing, (l) => sameKind.test(l));
+  const out = [...existing];
+  out.splice(at + 1, 0, point);
+  return text(out);
+}
+
+function findLast(items: readonly string[], predicate: (item: string) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
+  return -1;
+}
+
+function text(out: readonly string[]): string {
+  return out.length > 0 ? `${out.join("\n")}\n` : "";
+}
