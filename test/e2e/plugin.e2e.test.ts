@@ -47,7 +47,8 @@ async function host(): Promise<Record<string, string>> {
     tables: await tool("pfctl", ["-a", "limawan", "-s", "Tables"]),
     mainNat: await tool("pfctl", ["-sn"]),
     mainRules: await tool("pfctl", ["-sr"]),
-    references: await tool("pfctl", ["-s", "References"]),
+    // Each row ends in the reference's age, which ticks on by itself.
+    references: (await tool("pfctl", ["-s", "References"])).replace(/\d+ days \d\d:\d\d:\d\d$/gm, "<age>"),
     info: (await tool("pfctl", ["-s", "info"])).split("\n").slice(0, 2).join("\n").replace(/for \d+ days [\d:]+/, ""),
     forwarding: await tool("sysctl", ["-n", "net.inet.ip.forwarding"]),
     pfConf: readFileSync(sb.paths.pfConf, "utf8"),

@@ -116,10 +116,16 @@ function checkFilter(s) {
   return null;
 }
 
-/** pfctl prints rules back normalised: `port = N`, tags unquoted, anchor points with `all`. */
+/**
+ * pfctl prints rules back normalised: `port = N`, tags unquoted, anchor points quoted with
+ * `all` (and scrub's `fragment reassemble`), however they were written — so a printed listing
+ * loads back as itself (PFCTL-OUTPUT.md §d).
+ */
 export function normalise(rule) {
-  if (/^(nat|rdr|scrub|binat)-anchor |^anchor /.test(rule)) {
-    return rule.startsWith("scrub-anchor") ? `${rule} all fragment reassemble` : `${rule} all`;
+  const point = /^((?:nat|rdr|scrub|binat|dummynet)-anchor|anchor) (?:"([^"]*)"|(\S+))/.exec(rule);
+  if (point) {
+    const printed = `${point[1]} "${point[2] ?? point[3]}" all`;
+    return point[1] === "scrub-anchor" ? `${printed} fragment reassemble` : printed;
   }
   const arrow = rule.indexOf(" -> ");
   const [match, target] = arrow >= 0 ? [rule.slice(0, arrow), rule.slice(arrow)] : [rule, ""];
