@@ -35,8 +35,10 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
+type HostView = Record<"anchorRules" | "anchorNat" | "tables" | "mainNat" | "mainRules" | "references" | "info" | "forwarding" | "pfConf", string>;
+
 /** Everything LimaWAN may touch, read through the tools and files a user would look at. */
-async function host(): Promise<Record<string, string>> {
+async function host(): Promise<HostView> {
   const tool = async (file: string, args: string[]) => {
     const r = await execa(file, args, { env: sb.env, reject: false });
     return `${r.exitCode}\n${r.stdout}`;
