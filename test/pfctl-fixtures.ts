@@ -24,6 +24,8 @@ export interface PfctlFixture {
     tables?: string[];
     entries?: string[];
     missing?: boolean;
+    /** pfctl says the anchor does not exist (DIOCGETRULES). */
+    missingAnchor?: boolean;
   };
   /** The PF state the command ran in, enough for the stand-in to be put in the same one. */
   setup?: {

@@ -109,6 +109,8 @@ export class Pfctl {
   /** Per-label counters of our anchor's filter rules (`pfctl -a limawan -s labels`). */
   async labels(): Promise<Map<string, LabelCounters>> {
     const result = await this.runner.run("pfctl", ["-a", this.anchor, "-s", "labels"]);
+    // Before install (or after uninstall) nothing refers to the anchor: there are no rules.
+    if (result.exitCode !== 0 && isMissingAnchor(result.stderr)) return new Map();
     this.expectOk(result, "pfctl could not read rule counters");
     return parseLabels(result.stdout);
   }
@@ -204,6 +206,14 @@ export function parseTableEntries(stdout: string): string[] {
 /** `pfctl -s Tables`: one table name a line (active tables only). */
 export function parseTableNames(stdout: string): string[] {
   return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+}
+
+/**
+ * Listing an anchor the kernel does not have (never loaded, nothing refers to it) fails with
+ * `pfctl: DIOCGETRULES: Invalid argument`, exit 1 (docs/PFCTL-OUTPUT.md §h).
+ */
+export function isMissingAnchor(stderr: string): boolean {
+  return /DIOCGETRULES: Invalid argument/.test(stderr);
 }
 
 /** `pfctl: Table does not exist.` (exit 255 on macOS; docs/PFCTL-OUTPUT.md §e). */

@@ -74,6 +74,20 @@ function usage(message) {
   return 1;
 }
 
+/**
+ * An anchor exists in the kernel while the main ruleset refers to it (`X/*` refers to X) or it
+ * holds rules or tables; reading one that does not makes pfctl fail with DIOCGETRULES
+ * (docs/PFCTL-OUTPUT.md §h). Empty records left in the state file count as absent.
+ */
+function anchorExists(state, name) {
+  const referenced = [...state.main.translation, ...state.main.filtering, ...state.main.normalization].some((rule) => {
+    const m = /-?anchor "([^"]+)"/.exec(rule);
+    return m && m[1].replace(/\/\*$/, "") === name;
+  });
+  const a = state.anchors[name];
+  return referenced || Boolean(a && (a.translation.length > 0 || a.filtering.length > 0 || Object.keys(a.tables).length > 0));
+}
+
 function anchorOf(state, name) {
   state.anchors[name] ??= { translation: [], filtering: [], tables: {} };
   return state.anchors[name];
@@ -228,7 +242,10 @@ function tableCommand(o, state, addresses) {
 }
 
 function show(o, state, out) {
-  const rules = o.a ? anchorOf(state, o.a) : state.main;
+  const listsRules = ["n", "nat", "r", "rules", "l", "labels", "dummynet"].includes(o.s);
+  if (o.a && listsRules && !anchorExists(state, o.a)) return process.stderr.write("pfctl: DIOCGETRULES: Invalid argument\n"), 1;
+  // Reading never creates an anchor.
+  const rules = o.a ? (state.anchors[o.a] ?? { translation: [], filtering: [], tables: {} }) : state.main;
   switch (o.s) {
     case "n":
     case "nat":
@@ -254,7 +271,7 @@ function show(o, state, out) {
     case "Tables":
     case "T":
       // In the kernel's table tree, ordered by name (§e).
-      out(Object.keys(o.a ? anchorOf(state, o.a).tables : {}).sort().map((t) => `${t}\n`).join(""));
+      out(Object.keys(o.a ? rules.tables : {}).sort().map((t) => `${t}\n`).join(""));
       return 0;
     case "info":
     case "i": {
