@@ -5,10 +5,13 @@ import { execa } from "execa";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import plist from "plist";
-import { afterAll, describe, expect as globalExpect, test as base } from "vitest";
+import { afterAll, describe, expect as globalExpect, test as base, vi } from "vitest";
 import { createSandbox, STANDIN_BIN, type Sandbox } from "../e2e/harness.js";
 import { parseRfc3339Ns } from "./lib/go-format.mjs";
 import { isAlive } from "./lib/lima-store.mjs";
+
+// VMs start through node stand-ins: as in the e2e files, 5 s is too little on a loaded runner.
+vi.setConfig({ testTimeout: 30_000 });
 
 const FIXTURES = new URL("../fixtures/lima/", import.meta.url);
 const fixtureLines = readFileSync(new URL("list-running.json", FIXTURES), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -326,12 +329,12 @@ describe.concurrent("limactl start / stop", () => {
 
   test("LIMACTL_STANDIN_LEASE_DELAY_MS: running before the lease; the guest has no address until then", async ({ sb, expect }) => {
     await sb.addInstance("web", WEB);
-    await sb.startVm("web", { leaseDelayMs: 1_500 });
+    await sb.startVm("web", { leaseDelayMs: 4_000 });
     expect(leases(sb)).toBe("");
     const early = await tool(sb, "limactl", ["shell", "--workdir", "/", "web", "ip", "-4", "-j", "addr", "show", "dev", "lima0"]);
     expect(early.exitCode).toBe(0);
     expect(JSON.parse(early.stdout)).toEqual([]);
-    await until(() => leases(sb).includes("ip_address=192.168.105.2"), "the delayed lease", 5_000);
+    await until(() => leases(sb).includes("ip_address=192.168.105.2"), "the delayed lease", 10_000);
   });
 
   test("--degraded running event: start fails like Lima's", async ({ sb, expect }) => {
