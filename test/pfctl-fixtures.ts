@@ -24,6 +24,8 @@ export interface PfctlFixture {
     tables?: string[];
     entries?: string[];
     missing?: boolean;
+    /** States per label, from `-v -s rules`. */
+    states?: Record<string, number>;
     /** pfctl says the anchor does not exist (DIOCGETRULES). */
     missingAnchor?: boolean;
   };

@@ -115,6 +115,19 @@ export class Pfctl {
     return parseLabels(result.stdout);
   }
 
+  /**
+   * Counters per label with the states each forward holds: macOS's `-s labels` has no states
+   * column, so they come from the rules' own counters (`-v -s rules`). For `status`; converge
+   * needs only labels().
+   */
+  async counters(): Promise<Map<string, LabelCounters>> {
+    const [labels, rules] = await Promise.all([this.labels(), this.runner.run("pfctl", ["-a", this.anchor, "-v", "-s", "rules"])]);
+    if (rules.exitCode !== 0 && isMissingAnchor(rules.stderr)) return labels;
+    this.expectOk(rules, "pfctl could not read rule counters");
+    const states = parseRuleStates(rules.stdout);
+    return new Map([...labels].map(([label, counters]) => [label, counters.states === null ? { ...counters, states: states.get(label) ?? null } : counters]));
+  }
+
   async tableEntries(table: string): Promise<string[]> {
     const result = await this.runner.run("pfctl", ["-a", this.anchor, "-t", table, "-T", "show"]);
     if (result.exitCode !== 0) return [];
@@ -153,6 +166,25 @@ export function parseLabels(stdout: string): Map<string, LabelCounters> {
     });
   }
   return labels;
+}
+
+/**
+ * `pfctl -v -s rules`: each rule, then `  [ Evaluations: N  Packets: N  Bytes: N  States: N ]`
+ * (and on macOS `  [ Inserted: uid N pid N ]`); the states of the rules that share a label
+ * are summed (docs/PFCTL-OUTPUT.md §d).
+ */
+export function parseRuleStates(stdout: string): Map<string, number> {
+  const states = new Map<string, number>();
+  let label: string | null = null;
+  for (const line of stdout.split("\n")) {
+    if (!/^\s/.test(line)) {
+      label = /\blabel "([^"]*)"/.exec(line)?.[1] ?? null;
+      continue;
+    }
+    const counted = /^\s+\[\s*Evaluations:.*\bStates:\s*(\d+)\s*\]/.exec(line);
+    if (counted && label !== null) states.set(label, (states.get(label) ?? 0) + Number(counted[1]));
+  }
+  return states;
 }
 
 /** One holder of a PF enable reference, as `pfctl -s References` lists it. */

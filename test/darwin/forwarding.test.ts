@@ -122,6 +122,8 @@ describe("LimaWAN's anchor in the real kernel", () => {
         expect(answer).toBe(CAPPED);
         held.push(socket);
       }
+      // `status` counts them from the rules' own counters (`-v -s rules`).
+      expect((await pf.counters()).get(names("cap").label)?.states).toBeGreaterThanOrEqual(2);
       // The third completes no exchange: PF drops the packet that would establish it.
       await expect(exchange(CAPPED, host.cap, 2000)).rejects.toThrow();
     } finally {

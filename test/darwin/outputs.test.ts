@@ -13,6 +13,7 @@ import {
   parseEnableToken,
   parseLabels,
   parseReferences,
+  parseRuleStates,
   parseTableEntries,
   parseTableNames,
   Pfctl,
@@ -82,6 +83,15 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
     expect([...labels.keys()]).toEqual(Object.keys(want));
     for (const counters of labels.values()) expect(counters.states).toBeNull();
     record("labels", ["-a", session.anchor, "-s", "labels"], result, { labels: want }, { anchorText: anchor.text });
+  });
+
+  it("-v -s rules: each rule's counters, states among them", async () => {
+    const result = await pfctl(["-a", session.anchor, "-v", "-s", "rules"]);
+    const states = Object.fromEntries(parseRuleStates(result.stdout));
+    const want = Object.fromEntries(anchor.forwards.map((f) => [f.label, 0]));
+    expect(states).toEqual(want);
+    expect((await pf.counters()).get(anchor.forwards[0]!.label)?.states).toBe(0);
+    record("rules-verbose", ["-a", session.anchor, "-v", "-s", "rules"], result, { states: want }, { anchorText: anchor.text });
   });
 
   it("an anchor nothing refers to cannot be listed; the adapter reads it as empty", async () => {

@@ -272,9 +272,11 @@ describe("up / status / down", () => {
     expect(text.stdout).toMatch(/ssh\s+tcp\s+en0:2222\s+192\.168\.105\.\d+:22\s+applied/);
     expect(text.stdout).toMatch(/PF: enabled/);
     expect(text.stdout).toMatch(/anchor points: present/);
-    const json = JSON.parse((await sb.run(["status", "--json"])).stdout) as { instances: Array<{ instance: string; forwards: Array<{ name: string; state: string }> }> };
+    const json = JSON.parse((await sb.run(["status", "--json"])).stdout) as { instances: Array<{ instance: string; forwards: Array<{ name: string; state: string; states: number | null }> }> };
     const web = json.instances.find((i) => i.instance === "web")!;
     expect(web.forwards.map((f) => [f.name, f.state])).toEqual([["ssh", "applied"], ["http", "applied"], ["dns", "applied"]]);
+    // macOS's label counters carry no states: they come from `pfctl -v -s rules`.
+    expect(web.forwards.map((f) => f.states)).toEqual([0, 0, 0]);
   });
 
   it("status marks a stopped VM's forwards stale, and a VM whose port another holds as conflicting", async () => {

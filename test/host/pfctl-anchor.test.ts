@@ -39,6 +39,7 @@ describe("Pfctl's anchor", () => {
     await test.checkAnchor(LIMA_PF);
     await test.loadAnchor(LIMA_PF);
     expect([...(await test.labels()).keys()]).toContain("limawan:web:ssh");
+    expect((await test.counters()).get("limawan:web:ssh")).toEqual({ evaluations: 0, packets: 0, bytes: 0, states: 0 });
     expect(await test.tableEntries("lw_web_admin_src")).toEqual(["198.51.100.7", "203.0.113.0/24"]);
     expect(show("-a", "limawan-test-7", "-sn")).toMatch(/tag lw_web_ssh/);
     expect(absent("limawan")).toBe(true);

@@ -9,6 +9,7 @@ import {
   parseEnableToken,
   parseLabels,
   parseReferences,
+  parseRuleStates,
   parseTableEntries,
   parseTableNames,
   releaseOutcome,
@@ -41,6 +42,7 @@ function checkParsers(f: PfctlFixture): void {
   if (want.tables !== undefined) expect(parseTableNames(f.stdout)).toEqual(want.tables);
   if (want.entries !== undefined) expect(parseTableEntries(f.stdout)).toEqual(want.entries);
   if (want.missing !== undefined) expect(isMissingTable(f.stderr)).toBe(want.missing);
+  if (want.states !== undefined) expect(Object.fromEntries(parseRuleStates(f.stdout))).toEqual(want.states);
   if (want.missingAnchor !== undefined) expect(isMissingAnchor(f.stderr)).toBe(want.missingAnchor);
   // Whatever else pfctl says on stderr, its notices are never mistaken for an error.
   if (f.exitCode === 0) expect(withoutNoise(f.stderr)).not.toMatch(/No ALTQ|Use of -f option/);
@@ -49,7 +51,7 @@ function checkParsers(f: PfctlFixture): void {
 describe("pfctl output parsers, on hand-made macOS fixtures (docs/PFCTL-OUTPUT.md)", () => {
   it("has a fixture for every output the adapter reads", () => {
     expect(handmade.map((f) => f.case)).toEqual(
-      expect.arrayContaining(["enable", "references", "references-none", "release-last", "release-unknown", "labels", "labels-missing-anchor", "rules-main", "nat-main", "tables", "table-show", "table-missing"]),
+      expect.arrayContaining(["enable", "references", "references-none", "release-last", "release-unknown", "labels", "labels-missing-anchor", "rules-verbose", "rules-main", "nat-main", "tables", "table-show", "table-missing"]),
     );
   });
 

@@ -252,9 +252,15 @@ function show(o, state, out) {
       out(rules.translation.filter((r) => !r.startsWith("dummynet-anchor")).map((r) => `${normalise(r)}\n`).join(""));
       return 0;
     case "r":
-    case "rules":
-      out([...(o.a ? [] : state.main.normalization), ...rules.filtering].map((r) => `${normalise(r)}\n`).join(""));
+    case "rules": {
+      // -v: each rule's counters, then (Apple only) who inserted it (§d).
+      const verbose = (rule) => {
+        const c = state.counters[/label "([^"]+)"/.exec(rule)?.[1]] ?? { evaluations: 0, packets: 0, bytes: 0, states: 0 };
+        return `  [ Evaluations: ${String(c.evaluations).padEnd(8)}  Packets: ${String(c.packets).padEnd(8)}  Bytes: ${String(c.bytes).padEnd(10)}  States: ${String(c.states ?? 0).padEnd(6)}]\n  [ Inserted: uid 0 pid 0 ]\n`;
+      };
+      out([...(o.a ? [] : state.main.normalization), ...rules.filtering].map((r) => `${normalise(r)}\n${o.flags.has("v") ? verbose(r) : ""}`).join(""));
       return 0;
+    }
     case "l":
     case "labels":
       // macOS: seven counters, no states column (FreeBSD has one) (§a).
