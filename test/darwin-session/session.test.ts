@@ -48,9 +48,19 @@ function loadMain(text: string): void {
   expect(tool("pfctl")(["-f", file]).exitCode).toBe(0);
 }
 
-const INTERNET_SHARING = `${composeMain(loadedApple(), null).trimEnd()}\n`
-  .replace('rdr-anchor "com.apple/*"', 'rdr-anchor "com.apple/*"\nnat-anchor "com.apple.internet-sharing"\nrdr-anchor "com.apple.internet-sharing"')
-  .replace(/(anchor "com\.apple\/\*" all)$/, '$1\nanchor "com.apple.internet-sharing"');
+/** Apple's ruleset with the four references Internet Sharing adds after each kind's rules (PF-FACTS.md §4a). */
+const INTERNET_SHARING = [
+  'scrub-anchor "com.apple/*"',
+  'scrub-anchor "com.apple.internet-sharing"',
+  'nat-anchor "com.apple/*"',
+  'rdr-anchor "com.apple/*"',
+  'nat-anchor "com.apple.internet-sharing"',
+  'rdr-anchor "com.apple.internet-sharing"',
+  'dummynet-anchor "com.apple/*"',
+  'anchor "com.apple/*"',
+  'anchor "com.apple.internet-sharing"',
+  "",
+].join("\n");
 
 function loadedApple(): LoadedState {
   return {
@@ -90,15 +100,15 @@ describe("what the session refuses (pure)", () => {
     expect(refusals(leftover, APPLE_PF_CONF, { acceptRuntimeRules: true })).toEqual([expect.stringMatching(/test anchor point is loaded.*pfctl -m -f/)]);
   });
 
-  it("composes the loaded ruleset in pfctl's order, its points after each kind's loaded rules", () => {
+  it("composes the loaded ruleset in pfctl's order, anchor points as pf.conf writes them, its own after each kind's", () => {
     expect(composeMain(loadedApple(), sessionNames(7))).toBe(
       [
-        'scrub-anchor "com.apple/*" all fragment reassemble',
-        'nat-anchor "com.apple/*" all',
-        'rdr-anchor "com.apple/*" all',
+        'scrub-anchor "com.apple/*"',
+        'nat-anchor "com.apple/*"',
+        'rdr-anchor "com.apple/*"',
         'rdr-anchor "limawan-test-7"',
-        'dummynet-anchor "com.apple/*" all',
-        'anchor "com.apple/*" all',
+        'dummynet-anchor "com.apple/*"',
+        'anchor "com.apple/*"',
         'anchor "limawan-test-7"',
         'anchor "limawan-test-7-block"',
         "",

@@ -114,17 +114,24 @@ export function refusals(loaded, pfConf, { acceptRuntimeRules = false } = {}) {
 /**
  * The main ruleset as loaded, in pfctl's order (scrub, translation, dummynet, filtering), with
  * the session's anchor points when `names` is given: its rdr point after the loaded
- * translation rules, its filter points after the loaded filter rules.
+ * translation rules, its filter points after the loaded filter rules. Anchor points are
+ * written as /etc/pf.conf writes them (`scrub-anchor "com.apple/*"`), which pfctl prints back
+ * as it printed them (`… all fragment reassemble`); whether the printed form itself parses
+ * is not known (PF-FACTS.md §4a). Other rules stay as printed.
  */
 export function composeMain(loaded, names) {
-  const rules = lines(loaded.rules);
+  const asWritten = (line) => {
+    const m = POINT.exec(line);
+    return m ? `${m[1]} "${m[2]}"` : line;
+  };
+  const rules = lines(loaded.rules).map(asWritten);
   const scrub = rules.filter((l) => /^scrub(-anchor)?\s/.test(l));
   const filter = rules.filter((l) => !scrub.includes(l));
   const out = [
     ...scrub,
-    ...lines(loaded.nat),
+    ...lines(loaded.nat).map(asWritten),
     ...(names ? [`rdr-anchor "${names.anchor}"`] : []),
-    ...lines(loaded.dummynet),
+    ...lines(loaded.dummynet).map(asWritten),
     ...filter,
     ...(names ? [`anchor "${names.anchor}"`, `anchor "${names.blockAnchor}"`] : []),
   ];
