@@ -2,10 +2,10 @@
 // stack trace (issue: broken YAML, non-string x-limawan, port 70000, rdr-to smuggled in a
 // name, a 1 MB line).
 import { execa } from "execa";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { CLI } from "./harness.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
@@ -13,6 +13,7 @@ import { CLI } from "./harness.js";
 vi.setConfig({ testTimeout: 30_000 });
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-bad-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   const full = path.join(dir, name);
   writeFileSync(full, text);
