@@ -26,7 +26,7 @@ export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
   const [state, desired, labels, anchorPoints, enabled, references, forwarding, daemon] = await Promise.all([
     stateRead,
     stateRead.then((state) => attempt("Lima instances", () => desiredState(host, state ?? emptyState(), { read: "every", ...(args.length > 0 ? { names: args } : {}) }))),
-    attempt("PF counters", () => host.pfctl.labels()),
+    attempt("PF counters", () => host.pfctl.counters()),
     attempt("PF anchor points", () => host.pfctl.loadedAnchorPoints()),
     attempt("PF status", () => host.pfctl.enabled()),
     // Whose references PF holds matters only when we hold one.

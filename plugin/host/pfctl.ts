@@ -2,15 +2,21 @@
 // DESIGN.md "Host model": one `limawan` anchor, checked with -n then loaded whole with one
 // `-a limawan -f -` per change; PF enabled by reference (-E/-X), never -d; the main ruleset
 // loaded only when the anchor points must be (re)installed.
+// The parsers below are pure and exported: test/host/pfctl-formats.test.ts runs them on macOS
+// pfctl's own output (test/fixtures/macos/), which the darwin suite records on a real Mac.
 import { ANCHOR } from "../../compiler/emit-pf.js";
 import { CliError, EXIT } from "../errors.js";
 import type { CommandResult, Runner } from "./run.js";
 
-/** Printed by every pfctl on macOS, and harmless (PF-FACTS.md §3, §8.5). */
+/**
+ * Printed by macOS pfctl, and harmless (PF-FACTS.md §3, §8.5): the ALTQ notice by every call
+ * but -n, the -f warning by every -f, broken after "rules" (docs/PFCTL-OUTPUT.md §h).
+ */
 const NOISE = [
   /^No ALTQ support in kernel$/,
   /^ALTQ related functions disabled$/,
-  /^pfctl: Use of -f option, could result in flushing of rules present in the main ruleset added by the system at startup\.$/,
+  /^pfctl: Use of -f option, could result in flushing of rules( present in the main ruleset added by the system at startup\.)?$/,
+  /^present in the main ruleset added by the system at startup\.$/,
   /^See \/etc\/pf\.conf for further details\.$/,
 ];
 
@@ -21,32 +27,38 @@ export function withoutNoise(stderr: string): string {
     .join("\n");
 }
 
-export interface LabelCounters { evaluations: number; packets: number; bytes: number; states: number }
+/** `states` is null where pfctl prints no states column: macOS never does (parseLabels). */
+export interface LabelCounters { evaluations: number; packets: number; bytes: number; states: number | null }
 
 export class Pfctl {
-  constructor(private readonly runner: Runner) {}
+  /**
+   * `anchor`: the anchor every call works on. LimaWAN's is `limawan`; the darwin suite passes
+   * its own (`limawan-test-PID`) so it never touches a user's forwards.
+   */
+  constructor(
+    private readonly runner: Runner,
+    readonly anchor: string = ANCHOR,
+  ) {}
 
   /** `pfctl -n`: parse only. Throws with pfctl's own message when it rejects the text. */
   async checkAnchor(text: string): Promise<void> {
-    this.expectOk(await this.runner.run("pfctl", ["-n", "-a", ANCHOR, "-f", "-"], { input: text }), "pfctl rejected the generated rules; nothing was changed");
+    this.expectOk(await this.runner.run("pfctl", ["-n", "-a", this.anchor, "-f", "-"], { input: text }), "pfctl rejected the generated rules; nothing was changed");
   }
 
   /** Replace the whole anchor atomically; states survive (PF-FACTS.md §2). */
   async loadAnchor(text: string): Promise<void> {
-    this.expectOk(await this.runner.change("pfctl", ["-a", ANCHOR, "-f", "-"], { input: text }), "pfctl could not load the rules");
+    this.expectOk(await this.runner.change("pfctl", ["-a", this.anchor, "-f", "-"], { input: text }), "pfctl could not load the rules");
   }
 
   /** Rules, nat and tables of our anchor only — never the main ruleset's (no -a would flush everything). */
   async flushAnchor(): Promise<void> {
-    this.expectOk(await this.runner.change("pfctl", ["-a", ANCHOR, "-F", "all"]), "pfctl could not flush the limawan anchor");
+    this.expectOk(await this.runner.change("pfctl", ["-a", this.anchor, "-F", "all"]), "pfctl could not flush the limawan anchor");
   }
 
   async killTable(table: string): Promise<void> {
-    const result = await this.runner.change("pfctl", ["-a", ANCHOR, "-t", table, "-T", "kill"]);
+    const result = await this.runner.change("pfctl", ["-a", this.anchor, "-t", table, "-T", "kill"]);
     // A table already gone is what we wanted.
-    if (result.exitCode !== 0 && !/does not exist|Table does not exist/i.test(result.stderr)) {
-      this.expectOk(result, `pfctl could not remove table <${table}>`);
-    }
+    if (result.exitCode !== 0 && !isMissingTable(result.stderr)) this.expectOk(result, `pfctl could not remove table <${table}>`);
   }
 
   async checkMainRuleset(file: string): Promise<void> {
@@ -62,22 +74,22 @@ export class Pfctl {
     const result = await this.runner.change("pfctl", ["-E"]);
     if (this.runner.dryRun) return "(dry-run)";
     this.expectOk(result, "pfctl could not enable PF");
-    const token = /Token\s*:\s*(\d+)/.exec(`${result.stderr}\n${result.stdout}`)?.[1];
+    const token = parseEnableToken(result);
     if (!token) throw new CliError(EXIT.HOST_COMMAND, "pfctl -E printed no token", undefined, withoutNoise(result.stderr));
     return token;
   }
 
   async release(token: string): Promise<void> {
     const result = await this.runner.change("pfctl", ["-X", token]);
-    // An unknown token means PF already forgot it (reboot): nothing of ours to release.
-    if (result.exitCode !== 0 && !/invalid argument|token/i.test(result.stderr)) this.expectOk(result, "pfctl could not release PF");
+    // A token PF no longer knows (or PF stopped since, e.g. a reboot): nothing of ours to release.
+    if (releaseOutcome(result) === "failed") this.expectOk(result, "pfctl could not release PF");
   }
 
   /** Tokens currently holding PF enabled (`pfctl -s References`). */
   async references(): Promise<Set<string>> {
     const result = await this.runner.run("pfctl", ["-s", "References"]);
     this.expectOk(result, "pfctl could not list PF references");
-    return new Set(result.stdout.match(/\b\d{6,}\b/g) ?? []);
+    return new Set(parseReferences(result.stdout).map((r) => r.token));
   }
 
   async enabled(): Promise<boolean> {
@@ -91,21 +103,35 @@ export class Pfctl {
     const [nat, rules] = await Promise.all([this.runner.run("pfctl", ["-sn"]), this.runner.run("pfctl", ["-sr"])]);
     this.expectOk(nat, "pfctl could not list translation rules");
     this.expectOk(rules, "pfctl could not list filter rules");
-    const point = (kind: string, text: string) => new RegExp(`^${kind} "${ANCHOR}"(\\s|$)`, "m").test(text);
-    return { rdr: point("rdr-anchor", nat.stdout), filter: point("anchor", rules.stdout) };
+    return { rdr: hasAnchorPoint(nat.stdout, "rdr-anchor", this.anchor), filter: hasAnchorPoint(rules.stdout, "anchor", this.anchor) };
   }
 
   /** Per-label counters of our anchor's filter rules (`pfctl -a limawan -s labels`). */
   async labels(): Promise<Map<string, LabelCounters>> {
-    const result = await this.runner.run("pfctl", ["-a", ANCHOR, "-s", "labels"]);
+    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-s", "labels"]);
+    // Before install (or after uninstall) nothing refers to the anchor: there are no rules.
+    if (result.exitCode !== 0 && isMissingAnchor(result.stderr)) return new Map();
     this.expectOk(result, "pfctl could not read rule counters");
     return parseLabels(result.stdout);
   }
 
+  /**
+   * Counters per label with the states each forward holds: macOS's `-s labels` has no states
+   * column, so they come from the rules' own counters (`-v -s rules`). For `status`; converge
+   * needs only labels().
+   */
+  async counters(): Promise<Map<string, LabelCounters>> {
+    const [labels, rules] = await Promise.all([this.labels(), this.runner.run("pfctl", ["-a", this.anchor, "-v", "-s", "rules"])]);
+    if (rules.exitCode !== 0 && isMissingAnchor(rules.stderr)) return labels;
+    this.expectOk(rules, "pfctl could not read rule counters");
+    const states = parseRuleStates(rules.stdout);
+    return new Map([...labels].map(([label, counters]) => [label, counters.states === null ? { ...counters, states: states.get(label) ?? null } : counters]));
+  }
+
   async tableEntries(table: string): Promise<string[]> {
-    const result = await this.runner.run("pfctl", ["-a", ANCHOR, "-t", table, "-T", "show"]);
+    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-t", table, "-T", "show"]);
     if (result.exitCode !== 0) return [];
-    return result.stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+    return parseTableEntries(result.stdout);
   }
 
   private expectOk(result: CommandResult, message: string): void {
@@ -119,23 +145,110 @@ export class Pfctl {
 }
 
 /**
- * `LABEL evaluations packets bytes in_packets in_bytes out_packets out_bytes [states]`;
- * the same label on several rules (one per interface and protocol) is summed.
+ * `pfctl -s labels`: `LABEL evaluations packets bytes in_packets in_bytes out_packets out_bytes`.
+ * macOS prints these 7 numbers (its pfctl prints labels of scrub and filter rules only);
+ * FreeBSD adds an 8th, the states, which is read when present (docs/PFCTL-OUTPUT.md §a).
+ * The same label on several rules (one per interface and protocol) is summed.
  */
 export function parseLabels(stdout: string): Map<string, LabelCounters> {
   const labels = new Map<string, LabelCounters>();
   for (const line of stdout.split("\n")) {
     const fields = line.trim().split(/\s+/);
-    if (fields.length < 8 || !fields.slice(1).every((f) => /^\d+$/.test(f))) continue;
+    if (fields.length < 8 || fields.length > 9 || !fields.slice(1).every((f) => /^\d+$/.test(f))) continue;
     const [label, evaluations, packets, bytes] = fields;
-    const states = fields.length >= 9 ? Number(fields[8]) : 0;
-    const sum = labels.get(label!) ?? { evaluations: 0, packets: 0, bytes: 0, states: 0 };
+    const states = fields.length === 9 ? Number(fields[8]) : null;
+    const sum = labels.get(label!) ?? { evaluations: 0, packets: 0, bytes: 0, states: null };
     labels.set(label!, {
       evaluations: sum.evaluations + Number(evaluations),
       packets: sum.packets + Number(packets),
       bytes: sum.bytes + Number(bytes),
-      states: sum.states + states,
+      states: states === null ? sum.states : (sum.states ?? 0) + states,
     });
   }
   return labels;
+}
+
+/**
+ * `pfctl -v -s rules`: each rule, then `  [ Evaluations: N  Packets: N  Bytes: N  States: N ]`
+ * (and on macOS `  [ Inserted: uid N pid N ]`); the states of the rules that share a label
+ * are summed (docs/PFCTL-OUTPUT.md §d).
+ */
+export function parseRuleStates(stdout: string): Map<string, number> {
+  const states = new Map<string, number>();
+  let label: string | null = null;
+  for (const line of stdout.split("\n")) {
+    if (!/^\s/.test(line)) {
+      label = /\blabel "([^"]*)"/.exec(line)?.[1] ?? null;
+      continue;
+    }
+    const counted = /^\s+\[\s*Evaluations:.*\bStates:\s*(\d+)\s*\]/.exec(line);
+    if (counted && label !== null) states.set(label, (states.get(label) ?? 0) + Number(counted[1]));
+  }
+  return states;
+}
+
+/** One holder of a PF enable reference, as `pfctl -s References` lists it. */
+export interface PfReference { pid: number; process: string; token: string; age: string }
+
+/**
+ * `pfctl -s References` (Apple only): `TOKENS:`, a header, then one row per reference,
+ * `%-8d %-28s %-24llu %s` — PID, process name (may hold spaces), token, age (`N days HH:MM:SS`);
+ * `No pf starter references held` when there is none. Tokens are 64-bit (a kernel address
+ * hash) and often pass 2^53, so they stay strings (docs/PFCTL-OUTPUT.md §b; PF-FACTS.md §3).
+ * Only the row's printf is not in the decompiled pfctl: the age is read loosely, the token as
+ * the first number of six digits or more after the name (PIDs stay below 100000 on macOS).
+ */
+export function parseReferences(stdout: string): PfReference[] {
+  const references: PfReference[] = [];
+  for (const line of stdout.split("\n")) {
+    const row = /^\s*(\d+)\s+(.+?)\s+(\d{6,})(?:\s+(.*?))?\s*$/.exec(line);
+    if (row) references.push({ pid: Number(row[1]), process: row[2]!, token: row[3]!, age: row[4] ?? "" });
+  }
+  return references;
+}
+
+/** `pfctl -E` prints `pf enabled` and `Token : N` on stderr (stdout accepted too). */
+export function parseEnableToken(result: Pick<CommandResult, "stdout" | "stderr">): string | null {
+  return /^Token\s*:\s*(\d+)\s*$/m.exec(`${result.stderr}\n${result.stdout}`)?.[1] ?? null;
+}
+
+/**
+ * What `pfctl -X TOKEN` did. The kernel answers EINVAL for a token it does not hold and
+ * ENOENT when PF is not running; pfctl then exits 1 (docs/PFCTL-OUTPUT.md §c).
+ */
+export function releaseOutcome(result: CommandResult): "released" | "unknown-token" | "not-enabled" | "failed" {
+  if (result.exitCode === 0) return "released";
+  const detail = withoutNoise(result.stderr);
+  if (/invalid argument|token/i.test(detail)) return "unknown-token";
+  if (/pf not enabled|DIOCSTOPREF: No such file or directory/i.test(detail)) return "not-enabled";
+  return "failed";
+}
+
+/** `pfctl -sn` / `-sr` print each anchor point as `KIND "NAME" all` (quoted, as loaded). */
+export function hasAnchorPoint(listing: string, kind: "rdr-anchor" | "anchor", anchor: string): boolean {
+  const name = anchor.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${kind} "${name}"(\\s|$)`, "m").test(listing);
+}
+
+/** `pfctl -t T -T show`: one address a line, indented 3 spaces (`   10.0.0.1`, `   !10.0.0.0/8`). */
+export function parseTableEntries(stdout: string): string[] {
+  return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+}
+
+/** `pfctl -s Tables`: one table name a line (active tables only). */
+export function parseTableNames(stdout: string): string[] {
+  return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+}
+
+/**
+ * Listing an anchor the kernel does not have (never loaded, nothing refers to it) fails with
+ * `pfctl: DIOCGETRULES: Invalid argument`, exit 1 (docs/PFCTL-OUTPUT.md §h).
+ */
+export function isMissingAnchor(stderr: string): boolean {
+  return /DIOCGETRULES: Invalid argument/.test(stderr);
+}
+
+/** `pfctl: Table does not exist.` (exit 255 on macOS; docs/PFCTL-OUTPUT.md §e). */
+export function isMissingTable(stderr: string): boolean {
+  return /Table does not exist/i.test(stderr);
 }

@@ -2,7 +2,7 @@
 // stack trace (issue: broken YAML, non-string x-limawan, port 70000, rdr-to smuggled in a
 // name, a 1 MB line).
 import { execa } from "execa";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -13,6 +13,7 @@ import { CLI, createSandbox, type Sandbox } from "./harness.js";
 vi.setConfig({ testTimeout: 30_000 });
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-bad-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   const full = path.join(dir, name);
   writeFileSync(full, text);

@@ -63,7 +63,7 @@ describe("tool outputs", () => {
   it("sums label counters over the rules that share a label", () => {
     const labels = parseLabels("limawan:web:dns 10 4 400 2 200 2 200 1\nlimawan:web:dns 5 6 600 3 300 3 300 2\nlimawan:web:ssh 1 2 3 1 1 1 2\n");
     expect(labels.get("limawan:web:dns")).toEqual({ evaluations: 15, packets: 10, bytes: 1000, states: 3 });
-    expect(labels.get("limawan:web:ssh")).toEqual({ evaluations: 1, packets: 2, bytes: 3, states: 0 });
+    expect(labels.get("limawan:web:ssh")).toEqual({ evaluations: 1, packets: 2, bytes: 3, states: null });
   });
 
   it("drops macOS pfctl's ALTQ noise but keeps real errors", () => {

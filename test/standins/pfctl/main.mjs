@@ -1,6 +1,8 @@
 // The pfctl stand-in: a stateful model of the kernel's PF as seen through macOS pfctl, for the
 // invocations LimaWAN makes (see README.md). State: $PFCTL_STANDIN_STATE (JSON), calls logged
 // to `<state>.calls`. Text is validated by ruleset.mjs exactly before anything changes.
+// Output formats follow docs/PFCTL-OUTPUT.md (sections cited below), and the darwin suite's
+// recordings of the real pfctl (test/standins/pfctl-fidelity.test.ts compares them).
 import { mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
 import { logCalls, readState, stateFileFrom, writeState } from "../lib/state-file.mjs";
 import { normalise, parseRuleset } from "./ruleset.mjs";
@@ -12,15 +14,18 @@ const APPLE_MAIN = {
 };
 const INITIAL = { enabled: false, references: [], main: APPLE_MAIN, anchors: {}, counters: {}, enabledAt: 0 };
 const WITH_ARGUMENT = new Set(["a", "f", "s", "t", "T", "X", "F", "k", "i", "D", "x"]);
+const F_WARNING = "pfctl: Use of -f option, could result in flushing of rules\npresent in the main ruleset added by the system at startup.\nSee /etc/pf.conf for further details.\n";
 
 export function main(argv) {
   const file = stateFileFrom("PFCTL_STANDIN_STATE", "pfctl");
   logCalls(file, argv);
-  // Every macOS pfctl prints these (PF-FACTS.md §3); the product must filter them.
-  process.stderr.write("No ALTQ support in kernel\nALTQ related functions disabled\n");
-
   const opts = parseArgs(argv);
   if (opts.error) return usage(opts.error);
+  // Raised while the arguments are read, before -q is known: every -f prints it, -a and -n
+  // included (PFCTL-OUTPUT.md §h).
+  if (opts.f !== undefined) process.stderr.write(F_WARNING);
+  // Every pfctl that opens /dev/pf checks ALTQ and says so; -n does not (§f, PF-FACTS.md §3).
+  if (!opts.n) process.stderr.write("No ALTQ support in kernel\nALTQ related functions disabled\n");
   const failOn = process.env.PFCTL_STANDIN_FAIL;
   if (failOn && argv.join(" ") === failOn) {
     process.stderr.write(`${process.env.PFCTL_STANDIN_FAIL_MESSAGE ?? "pfctl: DIOCXCOMMIT: Device busy"}\n`);
@@ -39,9 +44,14 @@ export function main(argv) {
 }
 
 function parseArgs(argv) {
-  const o = { flags: new Set() };
+  const o = { flags: new Set(), rest: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    // Addresses after `-T add|delete`, seconds after `-T expire`.
+    if (o.T !== undefined && !arg.startsWith("-")) {
+      o.rest.push(arg);
+      continue;
+    }
     if (!arg.startsWith("-") || arg === "-") return { error: `unexpected argument ${arg}` };
     for (let j = 1; j < arg.length; j++) {
       const c = arg[j];
@@ -51,7 +61,7 @@ function parseArgs(argv) {
         o[c] = value;
         break;
       }
-      if (!"nvEedqNRgr".includes(c)) return { error: `illegal option -- ${c}` };
+      if (!"nvEedqNRgrm".includes(c)) return { error: `illegal option -- ${c}` };
       o.flags.add(c);
     }
   }
@@ -64,6 +74,20 @@ function usage(message) {
   return 1;
 }
 
+/**
+ * An anchor exists in the kernel while the main ruleset refers to it (`X/*` refers to X) or it
+ * holds rules or tables; reading one that does not makes pfctl fail with DIOCGETRULES
+ * (docs/PFCTL-OUTPUT.md §h). Empty records left in the state file count as absent.
+ */
+function anchorExists(state, name) {
+  const referenced = [...state.main.translation, ...state.main.filtering, ...state.main.normalization].some((rule) => {
+    const m = /-?anchor "([^"]+)"/.exec(rule);
+    return m && m[1].replace(/\/\*$/, "") === name;
+  });
+  const a = state.anchors[name];
+  return referenced || Boolean(a && (a.translation.length > 0 || a.filtering.length > 0 || Object.keys(a.tables).length > 0));
+}
+
 function anchorOf(state, name) {
   state.anchors[name] ??= { translation: [], filtering: [], tables: {} };
   return state.anchors[name];
@@ -73,19 +97,23 @@ function run(o, state) {
   const out = (text) => process.stdout.write(text);
   const err = (text) => process.stderr.write(text);
   if (o.flags.has("E")) {
+    // 64-bit tokens, 20 digits as often as not: above 2^53 (§b). The holder is pfctl itself.
     const token = String(BigInt(Date.now()) * 1000003n + BigInt(process.pid)).padStart(20, "1").slice(-20);
     if (!state.enabled) state.enabledAt = Date.now();
     state.enabled = true;
-    state.references.push({ token, pid: process.ppid, name: "node" });
+    state.references.push({ token, pid: process.pid, name: "pfctl", since: Date.now() });
     err(`pf enabled\nToken : ${token}\n`);
     return 0;
   }
   if (o.X !== undefined) {
+    // The kernel: ENOENT when PF is stopped, EINVAL for a token it does not hold (§c).
+    if (!state.enabled) return err("pfctl: pf not enabled\n"), 1;
     const index = state.references.findIndex((r) => r.token === o.X);
     if (index < 0) return err("pfctl: DIOCSTOPREF: Invalid argument\n"), 1;
     state.references.splice(index, 1);
-    if (state.references.length === 0) state.enabled = false;
-    err(state.enabled ? "pf disabled reference released\n" : "pf disabled\n");
+    const remaining = state.references.length;
+    if (remaining === 0) state.enabled = false;
+    err(remaining > 0 ? `disable request successful. ${remaining} more pf enable reference(s) remaining, pf still enabled.\n` : "pf disabled\n");
     return 0;
   }
   if (o.flags.has("e")) {
@@ -112,7 +140,7 @@ function run(o, state) {
     }
     return 0;
   }
-  if (o.t !== undefined) return tableCommand(o, state);
+  if (o.t !== undefined) return tableCommand(o, state, o.rest);
   if (o.s !== undefined) return show(o, state, out);
   return usage("no command given");
 }
@@ -127,12 +155,12 @@ function load(o, state) {
   }
   const parsed = parseRuleset(text, o.f === "-" ? "stdin" : o.f);
   if (parsed.errors.length > 0) {
-    process.stderr.write(`${parsed.errors.join("\n")}\npfctl: Syntax error in config file: pf rules not loaded\n`);
+    // Under -n pfctl exits straight after the parser's messages (§h).
+    process.stderr.write(`${parsed.errors.join("\n")}\n${o.n ? "" : "pfctl: Syntax error in config file: pf rules not loaded\n"}`);
     return 1;
   }
   if (o.n) return 0;
   if (!o.a) {
-    process.stderr.write("pfctl: Use of -f option, could result in flushing of rules present in the main ruleset added by the system at startup.\nSee /etc/pf.conf for further details.\n");
     state.main = { normalization: parsed.normalization, translation: parsed.translation, filtering: parsed.filtering };
     return 0;
   }
@@ -148,65 +176,131 @@ function load(o, state) {
   return 0;
 }
 
-function tableCommand(o, state) {
+/** Addresses in the kernel's radix-tree order: by address, then by prefix. */
+function byAddress(a, b) {
+  const key = (entry) => {
+    const [address, prefix = "32"] = entry.replace(/^!/, "").split("/");
+    return address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0) * 64 + Number(prefix);
+  };
+  return key(a) - key(b);
+}
+
+function tableCommand(o, state, addresses) {
   const anchor = anchorOf(state, o.a ?? "");
   const table = anchor.tables[o.t];
   const command = o.T;
-  if (!table && command !== "add") return process.stderr.write("pfctl: Table does not exist.\n"), 1;
+  const say = (text) => process.stderr.write(text);
+  // pfctl_table returns -1 on an error and main exits with it: 255 (§e).
+  if (!table && command !== "add") return say("pfctl: Table does not exist.\n"), 255;
+  if (!table) {
+    anchor.tables[o.t] = { persist: false, const: false, entries: [] };
+    say("1 table created.\n");
+    return tableCommand(o, state, addresses);
+  }
+  table.added ??= {};
   switch (command) {
     case "show":
-      process.stdout.write(table.entries.map((e) => `   ${e}\n`).join(""));
+      process.stdout.write([...table.entries].sort(byAddress).map((e) => `   ${e}\n`).join(""));
       return 0;
     case "kill":
       delete anchor.tables[o.t];
-      process.stderr.write("1 table deleted.\n");
+      say("1 table deleted.\n");
       return 0;
     case "flush":
-      process.stderr.write(`${table.entries.length} addresses deleted.\n`);
+      say(`${table.entries.length} addresses deleted.\n`);
       table.entries = [];
+      table.added = {};
       return 0;
+    case "add": {
+      const fresh = addresses.filter((a) => !table.entries.includes(a));
+      for (const a of fresh) table.added[a] = Date.now();
+      table.entries.push(...fresh);
+      say(`${fresh.length}/${addresses.length} addresses added.\n`);
+      return 0;
+    }
+    case "delete": {
+      const gone = addresses.filter((a) => table.entries.includes(a));
+      table.entries = table.entries.filter((a) => !gone.includes(a));
+      for (const a of gone) delete table.added[a];
+      say(`${gone.length}/${addresses.length} addresses deleted.\n`);
+      return 0;
+    }
+    case "expire": {
+      // Entries whose counters were last cleared more than N seconds ago, strictly; the second
+      // number counts those candidates (§e). Entries from a ruleset file count as cleared at 0.
+      const seconds = Number(addresses[0]);
+      if (addresses.length !== 1 || !Number.isInteger(seconds) || seconds < 0) return usage("-T expire needs a number of seconds");
+      const old = table.entries.filter((a) => Math.floor(Date.now() / 1000) - Math.floor((table.added[a] ?? 0) / 1000) > seconds);
+      table.entries = table.entries.filter((a) => !old.includes(a));
+      for (const a of old) delete table.added[a];
+      say(`${old.length}/${old.length} addresses expired.\n`);
+      return 0;
+    }
     default:
       return usage(`-T ${command} is not modelled by the stand-in`);
   }
 }
 
 function show(o, state, out) {
-  const rules = o.a ? anchorOf(state, o.a) : state.main;
+  const listsRules = ["n", "nat", "r", "rules", "l", "labels", "dummynet"].includes(o.s);
+  if (o.a && listsRules && !anchorExists(state, o.a)) return process.stderr.write("pfctl: DIOCGETRULES: Invalid argument\n"), 1;
+  // Reading never creates an anchor.
+  const rules = o.a ? (state.anchors[o.a] ?? { translation: [], filtering: [], tables: {} }) : state.main;
   switch (o.s) {
     case "n":
     case "nat":
       out(rules.translation.filter((r) => !r.startsWith("dummynet-anchor")).map((r) => `${normalise(r)}\n`).join(""));
       return 0;
     case "r":
-    case "rules":
-      out([...(o.a ? [] : state.main.normalization), ...rules.filtering].map((r) => `${normalise(r)}\n`).join(""));
+    case "rules": {
+      // -v: each rule's counters, then (Apple only) who inserted it (§d).
+      const verbose = (rule) => {
+        const c = state.counters[/label "([^"]+)"/.exec(rule)?.[1]] ?? { evaluations: 0, packets: 0, bytes: 0, states: 0 };
+        return `  [ Evaluations: ${String(c.evaluations).padEnd(8)}  Packets: ${String(c.packets).padEnd(8)}  Bytes: ${String(c.bytes).padEnd(10)}  States: ${String(c.states ?? 0).padEnd(6)}]\n  [ Inserted: uid 0 pid 0 ]\n`;
+      };
+      out([...(o.a ? [] : state.main.normalization), ...rules.filtering].map((r) => `${normalise(r)}\n${o.flags.has("v") ? verbose(r) : ""}`).join(""));
       return 0;
+    }
     case "l":
     case "labels":
+      // macOS: seven counters, no states column (FreeBSD has one) (§a).
       for (const rule of rules.filtering) {
         const label = /label "([^"]+)"/.exec(rule)?.[1];
         if (!label) continue;
-        const c = state.counters[label] ?? { evaluations: 0, packets: 0, bytes: 0, states: 0 };
-        out(`${label} ${c.evaluations} ${c.packets} ${c.bytes} ${c.packets} ${c.bytes} 0 0 ${c.states}\n`);
+        const c = state.counters[label] ?? { evaluations: 0, packets: 0, bytes: 0 };
+        out(`${label} ${c.evaluations} ${c.packets} ${c.bytes} ${c.packets} ${c.bytes} 0 0\n`);
       }
+      return 0;
+    case "dummynet":
+      out(rules.translation.filter((r) => r.startsWith("dummynet-anchor")).map((r) => `${normalise(r)}\n`).join(""));
       return 0;
     case "Tables":
     case "T":
-      out(Object.keys(o.a ? anchorOf(state, o.a).tables : {}).map((t) => `${t}\n`).join(""));
+      // In the kernel's table tree, ordered by name (§e).
+      out(Object.keys(o.a ? rules.tables : {}).sort().map((t) => `${t}\n`).join(""));
       return 0;
     case "info":
     case "i": {
-      const secs = Math.floor((Date.now() - state.enabledAt) / 1000);
-      const up = `${Math.floor(secs / 86400)} days ${new Date(secs * 1000).toISOString().slice(11, 19)}`;
-      out(`${state.enabled ? `Status: Enabled for ${up}` : "Status: Disabled"}           Debug: Urgent\n\nState Table                          Total             Rate\n  current entries                        0\n`);
+      // "%-44s" then "%15s" (§f).
+      const status = state.enabled ? `Status: Enabled for ${age(state.enabledAt)}` : "Status: Disabled";
+      out(`${status.padEnd(44)}${"Debug: Urgent".padStart(15)}\n\nState Table                          Total             Rate\n  current entries                        0\n`);
       return 0;
     }
     case "References":
-      out(`TOKEN                 PID      PROCESS NAME\n${state.references.map((r) => `${r.token}  ${r.pid}  ${r.name}\n`).join("")}`);
+      // ENOENT from the kernel when nobody holds PF; else a title, a header and one row each (§b).
+      if (state.references.length === 0) return out("No pf starter references held\n"), 0;
+      out(`TOKENS:\n${"PID".padEnd(8)} ${"Process Name".padEnd(28)} ${"TOKEN".padEnd(24)} TIMESTAMP\n`);
+      for (const r of state.references) out(`${String(r.pid).padEnd(8)} ${r.name.padEnd(28)} ${r.token.padEnd(24)} ${age(r.since ?? Date.now())}\n`);
       return 0;
     default:
       return usage(`-s ${o.s} is not modelled by the stand-in`);
   }
+}
+
+/** `N days HH:MM:SS` since `since` (ms). */
+function age(since) {
+  const secs = Math.max(0, Math.floor((Date.now() - since) / 1000));
+  return `${Math.floor(secs / 86400)} days ${new Date((secs % 86400) * 1000).toISOString().slice(11, 19)}`;
 }
 
 /** Two pfctl processes at once (two `up`s) must not lose an update: mkdir lock with retry. */

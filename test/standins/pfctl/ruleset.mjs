@@ -137,12 +137,22 @@ function checkFilter(s) {
   return null;
 }
 
-/** pfctl prints rules back normalised: `port = N`, tags unquoted, anchor points with `all`. */
+/**
+ * pfctl prints rules back normalised: `port = N`, tags unquoted, anchor points quoted with
+ * `all` (and scrub's `fragment reassemble`), however they were written — so a printed listing
+ * loads back as itself (PFCTL-OUTPUT.md §d). Its print_rule writes a filter rule's state
+ * options, then `label`, then `tag`, then `tagged`; a translation rule's tag before `->`.
+ */
 export function normalise(rule) {
-  if (/^(nat|rdr|scrub|binat)-anchor |^anchor /.test(rule)) {
-    return rule.startsWith("scrub-anchor") ? `${rule} all fragment reassemble` : `${rule} all`;
+  const point = /^((?:nat|rdr|scrub|binat|dummynet)-anchor|anchor) (?:"([^"]*)"|(\S+))/.exec(rule);
+  if (point) {
+    const printed = `${point[1]} "${point[2] ?? point[3]}" all`;
+    return point[1] === "scrub-anchor" ? `${printed} fragment reassemble` : printed;
   }
   const arrow = rule.indexOf(" -> ");
   const [match, target] = arrow >= 0 ? [rule.slice(0, arrow), rule.slice(arrow)] : [rule, ""];
-  return (match.replace(/ port (\d+)(?= |$)/g, " port = $1") + target).replace(/ (tag|tagged) "([^"]+)"/g, " $1 $2");
+  const printed = match.replace(/ port (\d+)(?= |$)/g, " port = $1");
+  if (arrow >= 0) return (printed + target).replace(/ (tag|tagged) "([^"]+)"/g, " $1 $2");
+  const tags = ["tag", "tagged"].map((kind) => new RegExp(` ${kind} "([^"]+)"`).exec(printed)).map((m, i) => (m ? ` ${["tag", "tagged"][i]} ${m[1]}` : ""));
+  return printed.replace(/ (tag|tagged) "[^"]+"/g, "") + tags.join("");
 }

@@ -1,0 +1,248 @@
+// The darwin suite's PF session (test/darwin/session.mjs, run.mjs) on Linux, against the pfctl
+// and ifconfig stand-ins: what it refuses, what it loads, and that it puts PF back as it found
+// it — after passing tests, failing tests and a SIGINT. The real-PF tests themselves run only
+// on a Mac (`npm run test:darwin`); this is the part that must be right before anyone does.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { insertAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
+import { APPLE_PF_CONF } from "../apple-pf-conf.js";
+import { composeMain, differences, openSession, readLoadedState, Refused, refusals, sessionNames, type LoadedState, type Output, type SessionHost } from "../darwin/session.mjs";
+
+const STANDIN_BIN = fileURLToPath(new URL("../standins/bin", import.meta.url));
+const RUN = fileURLToPath(new URL("../darwin/run.mjs", import.meta.url));
+
+// Each stand-in call starts a node process; a session makes dozens.
+vi.setConfig({ testTimeout: 60_000 });
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "limawan-darwin-session-"));
+  env = {
+    ...process.env,
+    PATH: `${STANDIN_BIN}${path.delimiter}${process.env.PATH}`,
+    PFCTL_STANDIN_STATE: path.join(dir, "pf.json"),
+    IFCONFIG_STANDIN_STATE: path.join(dir, "ifconfig.json"),
+    TMPDIR: dir,
+  };
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const tool =
+  (program: string) =>
+  (args: string[], input?: string): Output => {
+    const r = spawnSync(program, args, { input, encoding: "utf8", env });
+    return { exitCode: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+const host = (): SessionHost => ({ pfctl: tool("pfctl"), ifconfig: tool("ifconfig") });
+const loaded = (): LoadedState => readLoadedState(tool("pfctl"));
+
+/** Load a main ruleset into the stand-in, as a boot or a service would have. */
+function loadMain(text: string): void {
+  const file = path.join(dir, "main.conf");
+  writeFileSync(file, text);
+  expect(tool("pfctl")(["-f", file]).exitCode).toBe(0);
+}
+
+/** Apple's ruleset with the four references Internet Sharing adds after each kind's rules (PF-FACTS.md §4a). */
+const INTERNET_SHARING = [
+  'scrub-anchor "com.apple/*"',
+  'scrub-anchor "com.apple.internet-sharing"',
+  'nat-anchor "com.apple/*"',
+  'rdr-anchor "com.apple/*"',
+  'nat-anchor "com.apple.internet-sharing"',
+  'rdr-anchor "com.apple.internet-sharing"',
+  'dummynet-anchor "com.apple/*"',
+  'anchor "com.apple/*"',
+  'anchor "com.apple.internet-sharing"',
+  "",
+].join("\n");
+
+function loadedApple(): LoadedState {
+  return {
+    nat: 'nat-anchor "com.apple/*" all\nrdr-anchor "com.apple/*" all\n',
+    rules: 'scrub-anchor "com.apple/*" all fragment reassemble\nanchor "com.apple/*" all\n',
+    dummynet: 'dummynet-anchor "com.apple/*" all\n',
+    tokens: [],
+    enabled: false,
+    limawan: { nat: "", rules: "", tables: "" },
+  };
+}
+
+describe("what the session refuses (pure)", () => {
+  it("starts on Apple's ruleset, and with LimaWAN's anchor points loaded but empty", () => {
+    expect(refusals(loadedApple(), APPLE_PF_CONF)).toEqual([]);
+    const inserted = insertAnchorPoints(APPLE_PF_CONF);
+    if (!inserted.ok) throw new Error(inserted.reason);
+    const withPoints = { ...loadedApple(), nat: `${loadedApple().nat}rdr-anchor "limawan" all\n`, rules: `${loadedApple().rules}anchor "limawan" all\n` };
+    expect(refusals(withPoints, inserted.text)).toEqual([]);
+  });
+
+  it("refuses while the limawan anchor holds rules: live forwards", () => {
+    const live = { ...loadedApple(), limawan: { nat: "rdr on en0 inet proto tcp from any to (en0) port = 2222 tag lw_web_ssh -> 192.168.105.2 port 22\n", rules: "", tables: "" } };
+    expect(refusals(live, APPLE_PF_CONF)).toEqual([expect.stringMatching(/the `limawan` anchor holds rules.*limactl limawan down --all/)]);
+  });
+
+  it("refuses runtime anchors /etc/pf.conf does not declare (Internet Sharing), unless told to accept them", () => {
+    const sharing = { ...loadedApple(), nat: `${loadedApple().nat}nat-anchor "com.apple.internet-sharing" all\n` };
+    expect(refusals(sharing, APPLE_PF_CONF)).toEqual([expect.stringMatching(/com\.apple\.internet-sharing.*LIMAWAN_DARWIN_ACCEPT_RUNTIME_RULES=1/s)]);
+    expect(refusals(sharing, APPLE_PF_CONF, { acceptRuntimeRules: true })).toEqual([]);
+    const rule = { ...loadedApple(), rules: `${loadedApple().rules}block drop in quick on en0 all\n` };
+    expect(refusals(rule, APPLE_PF_CONF)).toHaveLength(1);
+  });
+
+  it("refuses while another run's test anchor point is loaded", () => {
+    const leftover = { ...loadedApple(), rules: `${loadedApple().rules}anchor "limawan-test-41" all\n` };
+    expect(refusals(leftover, APPLE_PF_CONF, { acceptRuntimeRules: true })).toEqual([expect.stringMatching(/test anchor point is loaded.*pfctl -m -f/)]);
+  });
+
+  it("composes the loaded ruleset in pfctl's order, anchor points as pf.conf writes them, its own after each kind's", () => {
+    expect(composeMain(loadedApple(), sessionNames(7))).toBe(
+      [
+        'scrub-anchor "com.apple/*"',
+        'nat-anchor "com.apple/*"',
+        'rdr-anchor "com.apple/*"',
+        'rdr-anchor "limawan-test-7"',
+        'dummynet-anchor "com.apple/*"',
+        'anchor "com.apple/*"',
+        'anchor "limawan-test-7"',
+        'anchor "limawan-test-7-block"',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("names every difference from the state it started from", () => {
+    const after = { ...loadedApple(), tokens: ["18446743525445205896"], enabled: true, rules: 'anchor "com.apple/*" all\n' };
+    expect(differences(loadedApple(), after)).toEqual([
+      expect.stringMatching(/^main ruleset's filter rules/),
+      "PF enable references held now and not before: 18446743525445205896",
+      "PF was disabled and is now enabled",
+    ]);
+    expect(differences(loadedApple(), loadedApple())).toEqual([]);
+  });
+});
+
+describe("a session against the stand-ins", () => {
+  it("loads its anchor points and lo0 aliases, then puts PF back exactly, releasing a reference a test left held", () => {
+    const before = loaded();
+    const session = openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF });
+    const during = loaded();
+    expect(during.nat).toBe(`${before.nat}rdr-anchor "limawan-test-7" all\n`);
+    expect(during.rules).toBe(`${before.rules}anchor "limawan-test-7" all\nanchor "limawan-test-7-block" all\n`);
+    expect(tool("ifconfig")(["lo0"]).stdout).toMatch(/inet 127\.77\.0\.11 .*\n(.*\n)*\tinet 127\.77\.0\.16 /);
+
+    // What a test does: load its anchor, take a reference (recorded), and crash holding it.
+    expect(tool("pfctl")(["-a", "limawan-test-7", "-f", "-"], 'pass in quick on lo0 inet proto tcp from any to 127.0.0.1 port 9 keep state label "x"\n').exitCode).toBe(0);
+    const token = /Token : (\d+)/.exec(tool("pfctl")(["-E"]).stderr)![1]!;
+    writeFileSync(session.tokenFile, `${token}\n`);
+
+    expect(session.close()).toEqual([]);
+    expect(loaded()).toEqual(before);
+    expect(tool("pfctl")(["-a", "limawan-test-7", "-sr"]).stdout).toBe("");
+    expect(tool("ifconfig")(["lo0"]).stdout).not.toMatch(/127\.77/);
+    expect(session.close()).toEqual([]); // a second close (signal after finally) does nothing
+  });
+
+  it("refuses Internet Sharing's runtime anchors and changes nothing", () => {
+    loadMain(INTERNET_SHARING);
+    const before = readFileSync(path.join(dir, "pf.json"), "utf8");
+    expect(() => openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF })).toThrow(Refused);
+    expect(readFileSync(path.join(dir, "pf.json"), "utf8")).toBe(before);
+    expect(tool("ifconfig")(["lo0"]).stdout).not.toMatch(/127\.77/);
+  });
+
+  it("with LIMAWAN_DARWIN_ACCEPT_RUNTIME_RULES, loads them back as they were printed", () => {
+    loadMain(INTERNET_SHARING);
+    const before = loaded();
+    const session = openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF, acceptRuntimeRules: true });
+    expect(session.close()).toEqual([]);
+    expect(loaded()).toEqual(before);
+  });
+
+  it("refuses when lo0 already has one of its client addresses", () => {
+    expect(tool("ifconfig")(["lo0", "alias", "127.77.0.13", "up"]).exitCode).toBe(0);
+    expect(() => openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF })).toThrow(/lo0 already has 127\.77\.0\.13/);
+  });
+
+  it("reports what it could not put back: a reference someone else took meanwhile", () => {
+    const session = openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF });
+    tool("pfctl")(["-E"]);
+    expect(session.close()).toEqual([expect.stringMatching(/references held now and not before/), "PF was disabled and is now enabled"]);
+  });
+});
+
+describe("npm run test:darwin (run.mjs)", () => {
+  const runEnv = (extra: Record<string, string> = {}) => ({ ...env, LIMAWAN_PLATFORM: "darwin", LIMAWAN_PF_CONF: path.join(dir, "pf.conf"), ...extra });
+  beforeEach(() => writeFileSync(path.join(dir, "pf.conf"), APPLE_PF_CONF));
+
+  /** A stand-in for the vitest run: does what a test does, then exits with `code` or waits. */
+  function fakeTests(code: number | "wait"): string {
+    const script = path.join(dir, "fake-tests.mjs");
+    writeFileSync(
+      script,
+      `import { execFileSync, spawnSync } from "node:child_process";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+const session = JSON.parse(readFileSync(process.env.LIMAWAN_DARWIN_SESSION, "utf8"));
+execFileSync("pfctl", ["-a", session.anchor, "-f", "-"], { input: 'pass in quick on lo0 inet proto tcp to 127.0.0.1 port 9 keep state label "x"\\n', stdio: ["pipe", "ignore", "ignore"] });
+const token = /Token : (\\d+)/.exec(spawnSync("pfctl", ["-E"], { encoding: "utf8" }).stderr)[1];
+appendFileSync(session.tokenFile, token + "\\n");
+writeFileSync(process.env.FAKE_READY, JSON.stringify(session));
+${code === "wait" ? "setInterval(() => undefined, 1000);" : `process.exit(${code});`}
+`,
+    );
+    return JSON.stringify([process.execPath, script]);
+  }
+
+  function runOnce(extra: Record<string, string>): { status: number | null; stderr: string } {
+    const r = spawnSync(process.execPath, [RUN], { env: runEnv(extra), encoding: "utf8" });
+    return { status: r.status, stderr: r.stderr };
+  }
+
+  it("fails, not skips, off macOS, and without pfctl", () => {
+    const linux = runOnce({ LIMAWAN_PLATFORM: "linux" });
+    expect(linux.status).toBe(1);
+    expect(linux.stderr).toMatch(/test:darwin: needs macOS.*this is linux/);
+    const noPfctl = runOnce({ PATH: path.dirname(process.execPath) });
+    expect(noPfctl.status).toBe(1);
+    expect(noPfctl.stderr).toMatch(/`pfctl` is not on PATH/);
+  });
+
+  it.runIf(process.getuid?.() === 0)("fails without root", () => {
+    const r = spawnSync(process.execPath, [RUN], { env: runEnv(), encoding: "utf8", uid: 65534, gid: 65534 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/needs root.*sudo -E/);
+  });
+
+  it.each([
+    [0, 0],
+    [1, 1],
+  ])("tests exiting %i: run exits %i, PF put back, its directory gone", (code, status) => {
+    const before = loaded();
+    const r = runOnce({ LIMAWAN_DARWIN_TEST_COMMAND: fakeTests(code), FAKE_READY: path.join(dir, "ready.json") });
+    expect([r.status, r.stderr]).toEqual([status, expect.stringMatching(/PF restored/)]);
+    expect(loaded()).toEqual(before);
+    expect(readdirSync(dir).filter((f) => f.startsWith("limawan-darwin-"))).toEqual([]);
+    expect(tool("ifconfig")(["lo0"]).stdout).not.toMatch(/127\.77/);
+  });
+
+  it("SIGINT while the tests run: stops them, puts PF back, exits 130", async () => {
+    const before = loaded();
+    const ready = path.join(dir, "ready.json");
+    const child = spawn(process.execPath, [RUN], { env: runEnv({ LIMAWAN_DARWIN_TEST_COMMAND: fakeTests("wait"), FAKE_READY: ready }), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(ready) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(loaded().nat).toMatch(/limawan-test-/);
+    child.kill("SIGINT"); // the parent only: it must stop the tests itself
+    const status = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    expect([status, stderr]).toEqual([130, expect.stringMatching(/SIGINT: stopping the tests, then restoring PF[^]*PF restored/)]);
+    expect(loaded()).toEqual(before);
+    expect(tool("ifconfig")(["lo0"]).stdout).not.toMatch(/127\.77/);
+  }, 30_000);
+});

@@ -1,0 +1,157 @@
+// The pfctl adapter's parsers on what the real pfctl prints: -E, -X, -s References, -s labels,
+// -sn, -sr, -s dummynet, -s Tables, -T show/delete/expire, a missing table, a missing anchor.
+// With LIMAWAN_RECORD_FIXTURES=1 each output is also kept in test/fixtures/macos/recorded/,
+// which the Linux tests then hold the parsers and the pfctl stand-in to.
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CompiledAnchor } from "../../compiler/emit-pf.js";
+import { removeAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
+import {
+  hasAnchorPoint,
+  isMissingAnchor,
+  isMissingTable,
+  parseEnableToken,
+  parseLabels,
+  parseReferences,
+  parseRuleStates,
+  parseTableEntries,
+  parseTableNames,
+  Pfctl,
+  releaseOutcome,
+} from "../../plugin/host/pfctl.js";
+import { APPLE_PF_CONF } from "../apple-pf-conf.js";
+import { enable, freePort, lo0Anchor, pf, pfctl, record, runner, session } from "./context.js";
+import { recordToken } from "./session.mjs";
+
+const [, LISTED] = session.aliases as [string, string];
+let anchor: CompiledAnchor;
+
+beforeAll(async () => {
+  anchor = lo0Anchor([`expose web ${await freePort()} as ${await freePort()} from ${LISTED} limit 3/4s`]);
+  await pf.loadAnchor(anchor.text);
+});
+afterAll(async () => {
+  await pf.flushAnchor();
+});
+
+describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
+  it("enable references: -E prints a token, -s References lists it, -X releases it, a second -X is refused", async () => {
+    // A reference of our own first, so PF stays enabled while the one under test comes and goes.
+    const holder = await enable();
+    const enabled = await pfctl(["-E"]);
+    const token = parseEnableToken(enabled);
+    expect(enabled.exitCode).toBe(0);
+    expect(token).toMatch(/^\d+$/);
+    recordToken(session.tokenFile, token!);
+    record("enable", ["-E"], enabled, { token: token! });
+
+    const listed = await pfctl(["-s", "References"]);
+    const references = parseReferences(listed.stdout);
+    expect(references.map((r) => r.token)).toEqual(expect.arrayContaining([token, holder]));
+    record("references", ["-s", "References"], listed, { tokens: [token!, holder] }, { references: references.length });
+
+    const released = await pfctl(["-X", token!]);
+    expect(releaseOutcome(released)).toBe("released");
+    expect(released.stderr).toMatch(/more pf enable reference\(s\) remaining, pf still enabled\./);
+    record("release-more", ["-X", token!], released, { outcome: "released" }, { references: references.length });
+    expect(await pf.references()).not.toContain(token);
+
+    const again = await pfctl(["-X", token!]);
+    expect(again.exitCode).not.toBe(0);
+    expect(releaseOutcome(again)).toBe("unknown-token");
+    record("release-unknown", ["-X", token!], again, { outcome: "unknown-token" }, { references: references.length - 1 });
+
+    const last = await pfctl(["-X", holder]);
+    expect(releaseOutcome(last)).toBe("released");
+    expect(await pf.references()).not.toContain(holder);
+    const remaining = references.length - 2;
+    record(remaining === 0 ? "release-last" : "release-more-others", ["-X", holder], last, { outcome: "released" }, { references: remaining + 1 });
+    if (remaining === 0) {
+      const none = await pfctl(["-s", "References"]);
+      expect(parseReferences(none.stdout)).toEqual([]);
+      record("references-none", ["-s", "References"], none, { tokens: [] }, { references: 0 });
+      const stopped = await pfctl(["-X", holder]);
+      expect(releaseOutcome(stopped)).toBe("not-enabled");
+      record("release-not-enabled", ["-X", holder], stopped, { outcome: "not-enabled" }, { references: 0 });
+    }
+  });
+
+  it("-s labels: one line per labelled filter rule, seven counters", async () => {
+    const result = await pfctl(["-a", session.anchor, "-s", "labels"]);
+    const labels = parseLabels(result.stdout);
+    const want = Object.fromEntries(anchor.forwards.map((f) => [f.label, { states: null }]));
+    expect([...labels.keys()]).toEqual(Object.keys(want));
+    for (const counters of labels.values()) expect(counters.states).toBeNull();
+    record("labels", ["-a", session.anchor, "-s", "labels"], result, { labels: want }, { anchorText: anchor.text });
+  });
+
+  it("-v -s rules: each rule's counters, states among them", async () => {
+    const result = await pfctl(["-a", session.anchor, "-v", "-s", "rules"]);
+    const states = Object.fromEntries(parseRuleStates(result.stdout));
+    const want = Object.fromEntries(anchor.forwards.map((f) => [f.label, 0]));
+    expect(states).toEqual(want);
+    expect((await pf.counters()).get(anchor.forwards[0]!.label)?.states).toBe(0);
+    record("rules-verbose", ["-a", session.anchor, "-v", "-s", "rules"], result, { states: want }, { anchorText: anchor.text });
+  });
+
+  it("an anchor nothing refers to cannot be listed; the adapter reads it as empty", async () => {
+    const missing = `${session.anchor}-never`;
+    const result = await pfctl(["-a", missing, "-s", "labels"]);
+    expect(result.exitCode).not.toBe(0);
+    expect(isMissingAnchor(result.stderr)).toBe(true);
+    expect((await new Pfctl(runner, missing).labels()).size).toBe(0);
+    record("labels-missing-anchor", ["-a", missing, "-s", "labels"], result, { labels: {}, missingAnchor: true });
+  });
+
+  it("-sn, -sr, -s dummynet: the main ruleset with the session's anchor points", async () => {
+    const nat = await pfctl(["-sn"]);
+    const rules = await pfctl(["-sr"]);
+    const dummynet = await pfctl(["-s", "dummynet"]);
+    expect(hasAnchorPoint(nat.stdout, "rdr-anchor", session.anchor)).toBe(true);
+    expect(hasAnchorPoint(rules.stdout, "anchor", session.anchor)).toBe(true);
+    expect(await pf.loadedAnchorPoints()).toEqual({ rdr: true, filter: true });
+    expect(dummynet.exitCode).toBe(0);
+    record("nat-main", ["-sn"], nat, { anchorPoints: { anchor: session.anchor, kind: "rdr-anchor", present: true } }, { main: session.mainText });
+    record("rules-main", ["-sr"], rules, { anchorPoints: { anchor: session.anchor, kind: "anchor", present: true } }, { main: session.mainText });
+    record("dummynet-main", ["-s", "dummynet"], dummynet, {}, { main: session.mainText });
+  });
+
+  it("-s Tables and -T show list the anchor's tables and a table's addresses", async () => {
+    const { sourceTable, banTable } = anchor.forwards[0]!;
+    const tables = await pfctl(["-a", session.anchor, "-s", "Tables"]);
+    expect([...parseTableNames(tables.stdout)].sort()).toEqual([banTable!, sourceTable!].sort());
+    record("tables", ["-a", session.anchor, "-s", "Tables"], tables, { tables: parseTableNames(tables.stdout) }, { anchorText: anchor.text });
+
+    const show = await pfctl(["-a", session.anchor, "-t", sourceTable!, "-T", "show"]);
+    expect(parseTableEntries(show.stdout)).toEqual([LISTED]);
+    expect(await pf.tableEntries(sourceTable!)).toEqual([LISTED]);
+    record("table-show", ["-a", session.anchor, "-t", sourceTable!, "-T", "show"], show, { entries: [LISTED] }, { anchorText: anchor.text });
+
+    const missingTable = `${banTable!.slice(0, 24)}_nope`;
+    const missing = await pfctl(["-a", session.anchor, "-t", missingTable, "-T", "show"]);
+    expect(missing.exitCode).not.toBe(0);
+    expect(isMissingTable(missing.stderr)).toBe(true);
+    expect(await pf.tableEntries(missingTable)).toEqual([]);
+    record("table-missing", ["-a", session.anchor, "-t", missingTable, "-T", "show"], missing, { missing: true }, { anchorText: anchor.text });
+  });
+
+  it("-T delete and -T expire say what they did on stderr", async () => {
+    const { banTable } = anchor.forwards[0]!;
+    const address = session.aliases[5]!;
+    expect((await pfctl(["-a", session.anchor, "-t", banTable!, "-T", "add", address])).exitCode).toBe(0);
+    const deleted = await pfctl(["-a", session.anchor, "-t", banTable!, "-T", "delete", address]);
+    expect([deleted.exitCode, deleted.stderr]).toEqual([0, expect.stringMatching(/^1\/1 addresses deleted\.$/m)]);
+    record("table-delete", ["-a", session.anchor, "-t", banTable!, "-T", "delete", address], deleted, {}, { anchorText: anchor.text, tables: { [banTable!]: [address] } });
+
+    expect((await pfctl(["-a", session.anchor, "-t", banTable!, "-T", "add", address])).exitCode).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const expired = await pfctl(["-a", session.anchor, "-t", banTable!, "-T", "expire", "0"]);
+    expect([expired.exitCode, expired.stderr]).toEqual([0, expect.stringMatching(/^1\/1 addresses expired\.$/m)]);
+    expect(await pf.tableEntries(banTable!)).toEqual([]);
+    record("table-expire", ["-a", session.anchor, "-t", banTable!, "-T", "expire", "0"], expired, {}, { anchorText: anchor.text, tables: { [banTable!]: [address] } });
+  });
+
+  it("this Mac's /etc/pf.conf is Apple's (test/fixtures/macos/pf.conf), LimaWAN's anchor points aside", () => {
+    expect(removeAnchorPoints(readFileSync("/etc/pf.conf", "utf8")).text).toBe(APPLE_PF_CONF);
+  });
+});

@@ -1,0 +1,43 @@
+export interface Output { exitCode: number; stdout: string; stderr: string }
+export interface SessionHost {
+  pfctl(args: string[], input?: string): Output;
+  ifconfig(args: string[]): Output;
+}
+export interface SessionNames { anchor: string; blockAnchor: string; aliases: string[] }
+export interface LoadedState {
+  nat: string;
+  rules: string;
+  dummynet: string;
+  tokens: string[];
+  enabled: boolean;
+  limawan: { nat: string; rules: string; tables: string };
+}
+export interface Session {
+  names: SessionNames;
+  before: LoadedState;
+  baseFile: string;
+  tokenFile: string;
+  mainText: string;
+  addedAliases: string[];
+  closed: boolean;
+  close(): string[];
+}
+export const TEST_ANCHOR_PREFIX: string;
+export function sessionNames(pid: number): SessionNames;
+export function readLoadedState(pfctl: SessionHost["pfctl"]): LoadedState;
+export function refusals(loaded: LoadedState, pfConf: string, options?: { acceptRuntimeRules?: boolean }): string[];
+export function composeMain(loaded: LoadedState, names: SessionNames | null): string;
+export function differences(before: LoadedState, after: LoadedState): string[];
+export class Refused extends Error {
+  problems: string[];
+  constructor(problems: string[]);
+}
+export function openSession(options: {
+  host: SessionHost;
+  dir: string;
+  pid: number;
+  pfConf: string;
+  acceptRuntimeRules?: boolean;
+  log?: (line: string) => void;
+}): Session;
+export function recordToken(tokenFile: string, token: string): void;

@@ -1,0 +1,67 @@
+// The Pfctl adapter works on the anchor it is given, `limawan` unless told otherwise: the darwin
+// suite gives it a test anchor and must never reach a user's forwards. Run against the pfctl
+// stand-in, and judged by what PF ends up holding.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Pfctl } from "../../plugin/host/pfctl.js";
+import { createRunner } from "../../plugin/host/run.js";
+
+const STANDIN_BIN = fileURLToPath(new URL("../standins/bin", import.meta.url));
+const LIMA_PF = readFileSync(new URL("../golden/lima.pf", import.meta.url), "utf8");
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "limawan-pfctl-anchor-"));
+  env = { PATH: `${STANDIN_BIN}${path.delimiter}${process.env.PATH}`, PFCTL_STANDIN_STATE: path.join(dir, "pf.json"), PFCTL_STANDIN_ALLOW_USER: "1" };
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const pfctlFor = (anchor?: string) => new Pfctl(createRunner({ env, user: null, limaHome: dir, dryRun: false, report: () => undefined }), anchor);
+const show = (...args: string[]) => execFileSync("pfctl", args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+/** An anchor nothing refers to and that holds nothing does not exist: pfctl cannot list it. */
+const absent = (anchor: string) => {
+  const r = spawnSync("pfctl", ["-a", anchor, "-sr"], { env, encoding: "utf8" });
+  return r.status === 1 && /DIOCGETRULES: Invalid argument/.test(r.stderr);
+};
+
+describe("Pfctl's anchor", () => {
+  it("is `limawan` by default", () => {
+    expect(pfctlFor().anchor).toBe("limawan");
+  });
+
+  it("loads, reads and empties only the anchor it was given", async () => {
+    const test = pfctlFor("limawan-test-7");
+    await test.checkAnchor(LIMA_PF);
+    await test.loadAnchor(LIMA_PF);
+    expect([...(await test.labels()).keys()]).toContain("limawan:web:ssh");
+    expect((await test.counters()).get("limawan:web:ssh")).toEqual({ evaluations: 0, packets: 0, bytes: 0, states: 0 });
+    expect(await test.tableEntries("lw_web_admin_src")).toEqual(["198.51.100.7", "203.0.113.0/24"]);
+    expect(show("-a", "limawan-test-7", "-sn")).toMatch(/tag lw_web_ssh/);
+    expect(absent("limawan")).toBe(true);
+    expect((await pfctlFor().labels()).size).toBe(0);
+
+    await test.killTable("lw_web_ssh_ban");
+    await test.killTable("lw_web_ssh_ban"); // already gone: nothing to do
+    expect(show("-a", "limawan-test-7", "-s", "Tables")).toBe("lw_web_admin_src\n");
+    await test.flushAnchor();
+    expect(absent("limawan-test-7")).toBe(true); // emptied, and nothing refers to it
+  });
+
+  it("reads no counters from an anchor the kernel does not have (pfctl fails with DIOCGETRULES)", async () => {
+    expect(absent("limawan")).toBe(true);
+    expect((await pfctlFor().labels()).size).toBe(0);
+  });
+
+  it("looks for its own anchor points in the main ruleset", async () => {
+    const main = path.join(dir, "pf.conf");
+    execFileSync("sh", ["-c", `printf '%s\\n' 'rdr-anchor "limawan-test-7"' 'anchor "limawan-test-7"' > ${main}`]);
+    await pfctlFor().loadMainRuleset(main);
+    expect(await pfctlFor("limawan-test-7").loadedAnchorPoints()).toEqual({ rdr: true, filter: true });
+    expect(await pfctlFor().loadedAnchorPoints()).toEqual({ rdr: false, filter: false });
+  });
+});

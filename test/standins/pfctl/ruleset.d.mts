@@ -1,0 +1,6 @@
+export interface ParsedTable { name: string; persist: boolean; const: boolean; entries: string[] | null }
+export function parseRuleset(
+  text: string,
+  file?: string,
+): { errors: string[]; tables: ParsedTable[]; translation: string[]; filtering: string[]; normalization: string[] };
+export function normalise(rule: string): string;

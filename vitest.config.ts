@@ -1,0 +1,12 @@
+// `npm test`: everything that is safe anywhere. test/darwin changes the kernel's PF and runs
+// only through `npm run test:darwin` (its own config); test/bench through `npm run bench`.
+import { configDefaults, defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    exclude: [...configDefaults.exclude, "test/darwin/**"],
+    // Tests that start several stand-in processes take 5 s alone on a shared 2-core runner;
+    // files that need more set their own budget (vi.setConfig).
+    testTimeout: 20_000,
+  },
+});
