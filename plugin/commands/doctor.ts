@@ -3,6 +3,8 @@
 import { compileFile } from "../../compiler/pipeline.js";
 import type { Context } from "../context.js";
 import { anchorPointsIn } from "../engine/pf-conf-edit.js";
+import { readState } from "../engine/state.js";
+import { missingPointsReason } from "../engine/status-report.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { unreachableReason } from "../engine/vm-address.js";
 import { atLeast } from "../host/lima.js";
@@ -38,7 +40,9 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   try {
     const loaded = await host.pfctl.loadedAnchorPoints();
     const ok = loaded.rdr && loaded.filter;
-    add("loaded anchor points", ok ? "ok" : "warn", ok ? "rdr-anchor and anchor \"limawan\" are loaded" : "not in the loaded ruleset", ok ? undefined : "`limactl limawan up --all` restores them");
+    const state = ok ? null : await readState(host).catch(() => null);
+    const inFile = pfConf === null ? null : anchorPointsIn(pfConf).rdr && anchorPointsIn(pfConf).filter;
+    add("loaded anchor points", ok ? "ok" : "warn", ok ? "rdr-anchor and anchor \"limawan\" are loaded" : "not in the loaded ruleset", ok ? undefined : missingPointsReason(state, inFile, Date.now()));
     const enabled = await host.pfctl.enabled();
     add("PF", enabled ? "ok" : "warn", enabled ? "enabled" : "disabled", enabled ? undefined : "`up` enables it with its own reference when a forward is applied");
   } catch (error) {

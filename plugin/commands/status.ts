@@ -3,6 +3,7 @@
 // Reads what it can without root and says what it could not.
 import type { Context } from "../context.js";
 import { desiredState } from "../engine/desired-state.js";
+import { anchorPointsIn } from "../engine/pf-conf-edit.js";
 import { emptyState, readState } from "../engine/state.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
@@ -34,7 +35,9 @@ export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
     attempt("IP forwarding", () => host.sysctl.get(IP_FORWARDING)),
     attempt("launchd daemon", () => host.launchd.status()),
   ]);
-  const report = statusReport({ names: args, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable });
+  const pfConf = await host.pfConf.read().catch(() => null);
+  const pfConfPoints = pfConf === null ? null : anchorPointsIn(pfConf).rdr && anchorPointsIn(pfConf).filter;
+  const report = statusReport({ names: args, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, now: Date.now() });
   if (ctx.out.options.json) ctx.out.json(report);
   else printStatus(ctx, report);
   return EXIT.OK;
@@ -49,7 +52,7 @@ function printStatus(ctx: Context, report: StatusReport): void {
     lines.push(
       `PF: ${yesNo(host.pf.enabled, "enabled", "disabled")}` +
         `${host.pf.referenceHeld ? " (LimaWAN holds a reference)" : ""}` +
-        ` · anchor points: ${yesNo(host.pf.anchorPoints.rdr && host.pf.anchorPoints.filter, "present", "missing (`limactl limawan up` restores them)")}` +
+        ` · anchor points: ${yesNo(host.pf.anchorPoints.rdr && host.pf.anchorPoints.filter, "present", `missing: ${host.pf.missingPoints}`)}` +
         ` · IP forwarding: ${host.forwarding === null ? "unknown" : yesNo(host.forwarding === "1", "on", "off")}`,
     );
   } else {

@@ -1,28 +1,35 @@
-// The two anchor points in pf.conf, put in and taken out: the pure edit (pf-conf-edit.ts)
-// through the pf.conf adapter, which checks the file with pfctl before it replaces the old one.
+// The two anchor points, put in and taken out: in /etc/pf.conf for the next boot (a pure edit,
+// checked by pfctl before it replaces the file) and in the main ruleset as it is loaded now
+// (loaded-ruleset-edit.ts): never by loading pf.conf, which would drop the references macOS
+// inserted at run time — Internet Sharing's, which carry vmnet's NAT (PF-FACTS.md §4a).
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
-import type { Output } from "../output.js";
+import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "./loaded-ruleset-edit.js";
 import { insertAnchorPoints, removeAnchorPoints } from "./pf-conf-edit.js";
+import type { Output } from "../output.js";
 
-/** Add the anchor points to pf.conf and load it; `previous` undoes it with restorePfConf. */
-export async function installAnchorPoints(host: Host, out: Output): Promise<{ changed: boolean; previous: string }> {
-  const previous = await host.pfConf.read();
-  const result = insertAnchorPoints(previous);
-  if (!result.ok) {
-    throw new CliError(EXIT.FAILURE, `cannot add anchor points to ${host.pfConf.file}: ${result.reason}`, "Add `rdr-anchor \"limawan\"` and `anchor \"limawan\"` by hand, in the translation and filter sections.");
-  }
-  if (!result.changed) return { changed: false, previous };
-  out.warn(
-    `loading ${host.pfConf.file} replaces PF's main ruleset: anchors macOS added at run time (vmnet's NAT for running VMs) ` +
-      "come back when those VMs restart; install with the VMs stopped to avoid that.",
-  );
-  await host.pfConf.replace(result.text, previous);
-  return { changed: true, previous };
+/** What putting the points in changed, to undo it. */
+export interface PointsChange {
+  /** pf.conf's text before, when it changed. */
+  pfConf: string | null;
+  /** The loaded parts before, for those that changed. */
+  loaded: RulesetChange;
 }
 
-/** Remove exactly the blocks we added; returns whether pf.conf changed. */
+/** Both places get the points; returns what changed (nothing: both had them). */
+export async function installAnchorPoints(host: Host, out: Output): Promise<PointsChange> {
+  const pfConf = await addToPfConf(host);
+  try {
+    return { pfConf, loaded: await changeLoaded(host, out, withAnchorPoints) };
+  } catch (error) {
+    if (pfConf !== null) await host.pfConf.replace(pfConf, await host.pfConf.read()).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Both places lose exactly what LimaWAN put there; returns whether pf.conf changed. */
 export async function uninstallAnchorPoints(host: Host, out: Output): Promise<boolean> {
+  await changeLoaded(host, out, withoutAnchorPoints);
   const previous = await host.pfConf.read();
   const result = removeAnchorPoints(previous);
   if (result.unrecognised > 0) {
@@ -33,6 +40,47 @@ export async function uninstallAnchorPoints(host: Host, out: Output): Promise<bo
   return true;
 }
 
-export async function restorePfConf(host: Host, text: string): Promise<void> {
-  await host.pfConf.replace(text, await host.pfConf.read());
+/** Put back what installAnchorPoints changed (a later step of the same change failed). */
+export async function undoAnchorPoints(host: Host, change: PointsChange): Promise<void> {
+  for (const part of ["filter", "translation"] as const) {
+    const before = change.loaded[part];
+    if (before !== null) await host.pfctl.replaceMainPart(part, before);
+  }
+  if (change.pfConf !== null) await host.pfConf.replace(change.pfConf, await host.pfConf.read());
+}
+
+/** pf.conf with the points, for the next boot; its text before, or null when it had them. */
+async function addToPfConf(host: Host): Promise<string | null> {
+  const previous = await host.pfConf.read();
+  const result = insertAnchorPoints(previous);
+  if (!result.ok) {
+    throw new CliError(EXIT.FAILURE, `cannot add anchor points to ${host.pfConf.file}: ${result.reason}`, "Add `rdr-anchor \"limawan\"` and `anchor \"limawan\"` by hand, in the translation and filter sections.");
+  }
+  if (!result.changed) return null;
+  await host.pfConf.replace(result.text, previous);
+  return previous;
+}
+
+/**
+ * The loaded main ruleset through `edit`, one part at a time (translation, then filter); if
+ * the second load fails the first is put back. Returns the parts as they were before.
+ */
+async function changeLoaded(host: Host, out: Output, edit: (loaded: LoadedRuleset) => RulesetChange): Promise<RulesetChange> {
+  const loaded = await host.pfctl.loadedMainRuleset();
+  const change = edit(loaded);
+  const before: RulesetChange = { translation: null, filter: null };
+  if (change.translation !== null) {
+    await host.pfctl.replaceMainPart("translation", change.translation);
+    before.translation = loaded.translation;
+  }
+  if (change.filter !== null) {
+    try {
+      await host.pfctl.replaceMainPart("filter", change.filter);
+      before.filter = loaded.filter;
+    } catch (error) {
+      if (before.translation !== null) await host.pfctl.replaceMainPart("translation", before.translation).catch((e: Error) => out.warn(`could not put the translation rules back: ${e.message}`));
+      throw error;
+    }
+  }
+  return before;
 }

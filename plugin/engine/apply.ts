@@ -5,7 +5,7 @@ import type { Host } from "../host/index.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Output } from "../output.js";
-import { installAnchorPoints, restorePfConf } from "./anchor-points.js";
+import { installAnchorPoints, undoAnchorPoints } from "./anchor-points.js";
 import { describeAction, type Action } from "./plan-actions.js";
 import type { State } from "./state.js";
 
@@ -69,15 +69,10 @@ export async function applyActions(host: Host, out: Output, actions: readonly Ac
 async function applyOne(host: Host, out: Output, action: Action, record: HostRecord, undo: Array<() => Promise<void>>): Promise<HostRecord> {
   switch (action.kind) {
     case "install-anchor-points": {
-      out.warn("the limawan anchor points are missing from PF's loaded ruleset (a macOS update rewrites /etc/pf.conf); restoring them");
-      const { changed, previous } = await installAnchorPoints(host, out);
-      if (!changed) {
-        // pf.conf has the points but the loaded ruleset does not (pf.conf edited, not loaded).
-        await host.pfConf.load();
-        return record;
-      }
-      undo.push(() => restorePfConf(host, previous));
-      return { ...record, pfConf: record.pfConf ?? { addedBy: "up", backup: host.pfConf.backup } };
+      out.warn("the limawan anchor points are missing from PF's loaded ruleset; restoring them");
+      const change = await installAnchorPoints(host, out);
+      undo.push(() => undoAnchorPoints(host, change));
+      return change.pfConf !== null ? { ...record, pfConf: record.pfConf ?? { addedBy: "up", backup: host.pfConf.backup } } : record;
     }
     case "enable-ip-forwarding": {
       await host.sysctl.set(IP_FORWARDING, "1");

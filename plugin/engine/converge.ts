@@ -12,6 +12,7 @@ import type { Output } from "../output.js";
 import { applyActions } from "./apply.js";
 import { desiredState, sourcesOf, type DesiredOptions, type DesiredPolicy, type DesiredState, type Selection } from "./desired-state.js";
 import { planActions, type Action, type Observed, type WantedAnchor } from "./plan-actions.js";
+import { decideRestore } from "./points-fight.js";
 import { appliedPfNames, emptyState, parseRecordedInterfaces, readState, reconcileState, writeState, type State } from "./state.js";
 import { wanInterfaces } from "./wan-interfaces.js";
 
@@ -20,8 +21,10 @@ export interface ConvergeResult {
   before: State;
   after: State;
   desired: DesiredState;
-  /** Our anchor points are missing from PF's loaded ruleset and were left so (restorePfConf false). */
-  anchorPointsMissing: boolean;
+  /** Our anchor points were missing from PF's loaded ruleset and were put back. */
+  pointsRestored: boolean;
+  /** They are missing and were left so: another tool keeps removing them (points-fight.ts). */
+  pointsFight: { restores: number; until: number } | null;
 }
 
 /** Observe what pfctl and sysctl say now. */
@@ -73,11 +76,10 @@ export interface ConvergeRequest {
   /** Render with the interfaces recorded at the last load (down: the other VMs' rules stay byte-identical). */
   keepInterfaces?: boolean;
   /**
-   * Restore missing anchor points by editing and loading pf.conf (default). The watcher says
-   * false: DESIGN.md keeps that to install/uninstall and `up`, since loading the main ruleset
-   * drops what other tools (vmnet's NAT, a VPN) loaded; repeated by a daemon, the two fight.
+   * Missing anchor points are put back (into the loaded ruleset and pf.conf) always — a command
+   * a user typed — or, for the watcher, unless another tool keeps removing them (a fight).
    */
-  restorePfConf?: boolean;
+  restorePoints?: "always" | "unless-fighting";
   /** Told the desired state before anything changes (warnings, notes), so a failure cannot lose them. */
   onDesired?: (desired: DesiredState) => void;
 }
@@ -110,8 +112,9 @@ export async function converge(host: Host, out: Output, request: ConvergeRequest
     };
     const installed = { anchorHash: before.anchorHash, tables: tablesOf(appliedPfNames(before)) };
     const planned = planActions(wanted, installed, observed);
-    const anchorPointsMissing = request.restorePfConf === false && planned.some((a) => a.kind === "install-anchor-points");
-    const actions = anchorPointsMissing ? planned.filter((a) => a.kind !== "install-anchor-points") : planned;
+    const pointsMissing = planned.some((a) => a.kind === "install-anchor-points");
+    const decision = pointsMissing && request.restorePoints === "unless-fighting" ? decideRestore(before.points, Date.now()) : null;
+    const actions = decision && !decision.restore ? planned.filter((a) => a.kind !== "install-anchor-points") : planned;
 
     // The state alone is not enough: it may have been lost while rules stayed loaded.
     const record = await applyActions(host, out, actions, before, before.anchorHash === null && observed.labels.size === 0);
@@ -123,8 +126,9 @@ export async function converge(host: Host, out: Output, request: ConvergeRequest
       anchorHash: wanted.labels.size > 0 ? wanted.hash : null,
       interfaces: facts ? [...facts.defaultInterfaces] : [],
       heldDown: desired.heldDown,
+      points: decision ? decision.history : before.points,
     };
     if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await writeState(host, after);
-    return { actions, before, after, desired, anchorPointsMissing };
+    return { actions, before, after, desired, pointsRestored: actions.some((a) => a.kind === "install-anchor-points"), pointsFight: decision && !decision.restore ? decision.fight : null };
   });
 }

@@ -13,7 +13,8 @@ import { readState, writeState } from "./state.js";
 /** The anchor points in pf.conf, recorded as install's. Returns whether pf.conf changed. */
 export async function installPfConf(host: Host, out: Output): Promise<boolean> {
   return host.state.locked(async () => {
-    const { changed } = await installAnchorPoints(host, out);
+    const change = await installAnchorPoints(host, out);
+    const changed = change.pfConf !== null || change.loaded.translation !== null || change.loaded.filter !== null;
     const state = await readState(host);
     if (changed || !state.pfConf) await writeState(host, { ...state, pfConf: { addedBy: "install", backup: host.pfConf.backup } });
     return changed;
@@ -31,10 +32,9 @@ export async function removeEverything(host: Host, out: Output): Promise<void> {
       throw new CliError(EXIT.FAILURE, "another limawan command applied rules while uninstalling", "Run `limactl limawan uninstall` again.");
     }
     const points = anchorPointsIn(await host.pfConf.read().catch(() => ""));
-    if (points.rdr || points.filter) {
-      if (await uninstallAnchorPoints(host, out)) out.info(`removed the limawan anchor points from ${host.pfConf.file}`);
-      else out.warn(`${host.pfConf.file} has limawan anchor points LimaWAN did not add; left as they are`);
-    }
+    const removedFromFile = await uninstallAnchorPoints(host, out);
+    if (removedFromFile) out.info(`removed the limawan anchor points from ${host.pfConf.file} and from the loaded ruleset`);
+    else if (points.rdr || points.filter) out.warn(`${host.pfConf.file} has limawan anchor points LimaWAN did not add; left as they are`);
     if (state.forwarding?.changedByLimawan) {
       await host.sysctl.set(IP_FORWARDING, state.forwarding.prior);
       out.info(`restored ${IP_FORWARDING} to ${state.forwarding.prior} (LimaWAN had turned it on)`);

@@ -8,6 +8,7 @@ import { isInterfaceName, isLoopback } from "../../compiler/validate/interfaces.
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import type { Observed } from "./plan-actions.js";
+import type { PointsHistory } from "./points-fight.js";
 
 export const STATE_VERSION = 1;
 
@@ -34,10 +35,12 @@ export interface State {
   pfConf: { addedBy: "install" | "up"; backup: string } | null;
   /** Instances `down` took out: the watcher leaves them alone until `up` names them again. */
   heldDown: string[];
+  /** The watcher putting our anchor points back after another tool dropped them (points-fight.ts). */
+  points: PointsHistory;
 }
 
 export function emptyState(): State {
-  return { version: STATE_VERSION, vms: {}, anchorHash: null, interfaces: [], pfToken: null, forwarding: null, pfConf: null, heldDown: [] };
+  return { version: STATE_VERSION, vms: {}, anchorHash: null, interfaces: [], pfToken: null, forwarding: null, pfConf: null, heldDown: [], points: { restores: [], pausedUntil: null } };
 }
 
 /**
@@ -82,6 +85,10 @@ export function parseState(text: string): { ok: true; state: State } | { ok: fal
     return { ok: false, reason: "`pfConf` is not a pf.conf record" };
   }
   if (!isStringArray(state.heldDown)) return { ok: false, reason: "`heldDown` is not a list of instance names" };
+  const points = state.points;
+  if (!(isRecord(points) && Array.isArray(points.restores) && points.restores.every((t) => Number.isSafeInteger(t)) && (points.pausedUntil === null || Number.isSafeInteger(points.pausedUntil)))) {
+    return { ok: false, reason: "`points` is not the anchor points' restore history" };
+  }
   return { ok: true, state: { ...(state as unknown as State), vms } };
 }
 

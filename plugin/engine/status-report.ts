@@ -13,7 +13,7 @@ import { appliedPfNames, type AppliedVm, type State } from "./state.js";
 export interface Unreadable { what: string; message: string; needsRoot: boolean }
 
 export interface HostStatus {
-  pf: { enabled: boolean; anchorPoints: { rdr: boolean; filter: boolean }; referenceHeld: boolean } | null;
+  pf: { enabled: boolean; anchorPoints: { rdr: boolean; filter: boolean }; referenceHeld: boolean; missingPoints: string | null } | null;
   forwarding: string | null;
   daemon: DaemonStatus | null;
   unreadable: Unreadable[];
@@ -39,6 +39,19 @@ export interface StatusInput {
   forwarding: string | null;
   daemon: DaemonStatus | null;
   unreadable: Unreadable[];
+  /** pf.conf holds our points (null: unreadable). */
+  pfConfPoints: boolean | null;
+  now: number;
+}
+
+/** Why our anchor points are missing from the loaded ruleset, said the same by status and doctor. */
+export function missingPointsReason(state: Pick<State, "points"> | null, pfConfPoints: boolean | null, now: number): string {
+  const until = state?.points.pausedUntil ?? null;
+  if (until !== null && now < until) {
+    return `another tool keeps removing them, so the watcher stopped putting them back until ${new Date(until).toISOString()}; \`limactl limawan up --all\` puts them back now`;
+  }
+  if (pfConfPoints === false) return "missing from pf.conf too (a macOS update may have rewritten it); `limactl limawan up --all` restores both";
+  return "another tool loaded its own main ruleset (a VPN client or firewall?); `limactl limawan up --all` puts them back";
 }
 
 export function statusReport(input: StatusInput): StatusReport {
@@ -70,7 +83,12 @@ export function statusReport(input: StatusInput): StatusReport {
     host: {
       pf:
         input.enabled !== null && input.anchorPoints !== null
-          ? { enabled: input.enabled, anchorPoints: input.anchorPoints, referenceHeld: Boolean(state?.pfToken && input.references?.has(state.pfToken)) }
+          ? {
+              enabled: input.enabled,
+              anchorPoints: input.anchorPoints,
+              referenceHeld: Boolean(state?.pfToken && input.references?.has(state.pfToken)),
+              missingPoints: input.anchorPoints.rdr && input.anchorPoints.filter ? null : missingPointsReason(state, input.pfConfPoints, input.now),
+            }
           : null,
       forwarding: input.forwarding,
       daemon: input.daemon,

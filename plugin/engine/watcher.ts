@@ -32,8 +32,8 @@ export class Watcher {
   private readonly lastPhase = new Map<string, LimaPhase>();
   /** Lima's own event stream is being followed: ha.pid and ha.stdout.log need not be. */
   private limaStream = false;
-  /** Said once per change: the anchor points are missing and the watcher does not restore them. */
-  private anchorPointsMissing = false;
+  /** Said once per fight: another tool keeps removing the anchor points, and the watcher pauses. */
+  private fightUntil: number | null = null;
   /** After a failed run, no new run before this time, whatever events say (back-off). */
   private notBefore = 0;
 
@@ -98,15 +98,19 @@ export class Watcher {
         selection: { read: "running" },
         policy: WATCH_POLICY,
         desiredOptions: { listing },
-        restorePfConf: false,
+        restorePoints: "unless-fighting",
         onDesired: (desired) => this.reportSkipped(desired.skipped, sourcesOf(desired)),
       });
-      if (result.anchorPointsMissing !== this.anchorPointsMissing) {
-        this.anchorPointsMissing = result.anchorPointsMissing;
-        if (result.anchorPointsMissing) {
-          this.log("the limawan anchor points are missing from PF's loaded ruleset, so forwarded ports do not work; run `limactl limawan up --all` (or install) to restore them");
-        }
+      if (result.pointsRestored) {
+        this.log("the limawan anchor points were missing from PF's loaded ruleset (another tool loaded its own, or a macOS update rewrote pf.conf); put them back");
       }
+      if (result.pointsFight && result.pointsFight.until !== this.fightUntil) {
+        this.fightUntil = result.pointsFight.until;
+        this.log(
+          `another tool keeps replacing PF's main ruleset without the limawan anchor points (${result.pointsFight.restores} times in 10 minutes): ` +
+            `not putting them back until ${new Date(result.pointsFight.until).toISOString()}, so the two do not fight; forwards do not work meanwhile (\`limactl limawan up --all\` puts them back now)`,
+        );
+      } else if (!result.pointsFight) this.fightUntil = null;
       if (result.actions.length > 0) {
         this.log(`${changeLine(result.before, result.after) || result.actions.map(describeAction).join("; ")}; reason: ${reasons.join(", ")}`);
       }

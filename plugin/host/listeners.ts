@@ -7,8 +7,16 @@ import net from "node:net";
 export type PortProbe = "free" | "in-use" | "unknown";
 
 export class Listeners {
+  /**
+   * A port found taken is asked again a moment later: a listener stays, while another command's
+   * own brief probe of the same port (two `up`s at once) has gone.
+   */
   async probe(protocol: "tcp" | "udp", port: number): Promise<PortProbe> {
-    return protocol === "tcp" ? probeTcp(port) : probeUdp(port);
+    const once = () => (protocol === "tcp" ? probeTcp(port) : probeUdp(port));
+    const first = await once();
+    if (first !== "in-use") return first;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    return once();
   }
 }
 

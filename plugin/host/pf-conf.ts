@@ -1,7 +1,7 @@
 // pf.conf adapter: back up, write a candidate beside the real file, have pfctl parse it, move
-// it into place atomically (rename), then load it. A rejected candidate never replaces the
-// file, so the Mac always boots with a pf.conf pfctl accepts. The edits themselves are pure
-// (engine/pf-conf-edit.ts).
+// it into place atomically (rename). A rejected candidate never replaces the file, so the Mac
+// always boots with a pf.conf pfctl accepts. The file is for the next boot: LimaWAN never loads
+// it (engine/anchor-points.ts). The edits themselves are pure (engine/pf-conf-edit.ts).
 import { existsSync } from "node:fs";
 import { readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
@@ -31,11 +31,14 @@ export class PfConf {
     }
   }
 
-  /** Replace the file with `text` (checked by pfctl first) and load it as the main ruleset. */
+  /**
+   * Replace the file with `text`, checked by pfctl first, for the next boot. Not loaded: that
+   * would replace the whole main ruleset, and drop what macOS inserted at run time (PF-FACTS.md
+   * §4a); the anchor points go into the loaded ruleset on their own (engine/anchor-points.ts).
+   */
   async replace(text: string, previous: string): Promise<void> {
     if (this.runner.dryRun) {
       this.runner.noteWrite(this.file, text);
-      await this.pfctl.loadMainRuleset(this.file);
       return;
     }
     if (!existsSync(this.backup)) await writeAtomic(this.backup, previous, { mode: 0o600 });
@@ -52,19 +55,6 @@ export class PfConf {
       throw error;
     }
     await rename(candidate, target);
-    try {
-      await this.pfctl.loadMainRuleset(this.file);
-    } catch (error) {
-      // Put the old file back so the next boot loads what was there before.
-      await writeAtomic(candidate, previous, { mode });
-      await rename(candidate, target);
-      throw error;
-    }
-  }
-
-  /** Load the file as it is (its anchor points are there, but not in the loaded ruleset). */
-  async load(): Promise<void> {
-    await this.pfctl.loadMainRuleset(this.file);
   }
 
   async removeBackup(): Promise<void> {

@@ -65,10 +65,6 @@ export class Pfctl {
     this.expectOk(await this.runner.run("pfctl", ["-n", "-f", file]), `pfctl rejects ${file}; it was not installed`);
   }
 
-  async loadMainRuleset(file: string): Promise<void> {
-    this.expectOk(await this.runner.change("pfctl", ["-f", file]), `pfctl could not load ${file}`);
-  }
-
   /** Enable PF with a reference; returns the token to release later. */
   async enable(): Promise<string> {
     const result = await this.runner.change("pfctl", ["-E"]);
@@ -100,10 +96,27 @@ export class Pfctl {
 
   /** Are `rdr-anchor "limawan"` and `anchor "limawan"` in the loaded main ruleset? */
   async loadedAnchorPoints(): Promise<{ rdr: boolean; filter: boolean }> {
+    const loaded = await this.loadedMainRuleset();
+    return { rdr: hasAnchorPoint(loaded.translation, "rdr-anchor", this.anchor), filter: hasAnchorPoint(loaded.filter, "anchor", this.anchor) };
+  }
+
+  /** The main ruleset as loaded now: `-s nat` (translation) and `-s rules` (scrub and filter). */
+  async loadedMainRuleset(): Promise<{ translation: string; filter: string }> {
     const [nat, rules] = await Promise.all([this.runner.run("pfctl", ["-sn"]), this.runner.run("pfctl", ["-sr"])]);
     this.expectOk(nat, "pfctl could not list translation rules");
     this.expectOk(rules, "pfctl could not list filter rules");
-    return { rdr: hasAnchorPoint(nat.stdout, "rdr-anchor", this.anchor), filter: hasAnchorPoint(rules.stdout, "anchor", this.anchor) };
+    return { translation: nat.stdout, filter: rules.stdout };
+  }
+
+  /**
+   * Replace one part of the loaded main ruleset: `-N` the translation rules, `-R` the scrub
+   * and filter rules; everything else (options, tables, dummynet, the other part) stays.
+   * Parse-checked with `-n` first, so a text pfctl refuses changes nothing.
+   */
+  async replaceMainPart(part: "translation" | "filter", text: string): Promise<void> {
+    const only = part === "translation" ? "-N" : "-R";
+    this.expectOk(await this.runner.run("pfctl", ["-n", only, "-f", "-"], { input: text }), `pfctl rejects the main ruleset's ${part} rules with LimaWAN's anchor point; nothing was changed`);
+    this.expectOk(await this.runner.change("pfctl", [only, "-f", "-"], { input: text }), `pfctl could not load the main ruleset's ${part} rules`);
   }
 
   /** Per-label counters of our anchor's filter rules (`pfctl -a limawan -s labels`). */

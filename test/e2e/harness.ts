@@ -7,7 +7,7 @@
 // 2.1), and LimaWAN, run with sudo, runs limactl as SUDO_USER. So when the tests run as root the
 // sandbox plays `sudo limactl limawan …`: SUDO_USER/SUDO_UID/SUDO_GID name an unprivileged VM
 // user who owns $LIMA_HOME, and the harness's own limactl calls run as that user too.
-import { execa, type Options, type Result, type ResultPromise } from "execa";
+import { execa, execaSync, type Options, type Result, type ResultPromise } from "execa";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -151,6 +151,12 @@ export interface Sandbox {
   launchctlCalls(): StandinCall[];
   /** The pfctl stand-in's state (via its inspect.mjs when present). */
   pfState(): Promise<unknown>;
+  /**
+   * What macOS does when a vmnet shared network starts (PF-FACTS.md §4a): Internet Sharing's four
+   * references inserted into the loaded main ruleset, each after the rules of its kind. They are
+   * in no pf.conf: whoever loads a main ruleset without them cuts the VMs' NAT.
+   */
+  startInternetSharing(): void;
   pfctlCalls(): StandinCall[];
   /** Kill every process the sandbox started (VMs, background commands) and remove it. */
   cleanup(): Promise<void>;
@@ -504,6 +510,17 @@ exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
 
   launchctlCalls(): StandinCall[] {
     return this.calls(this.paths.launchctlState);
+  }
+
+  startInternetSharing(): void {
+    // The stand-in writes its state on first use: ask it something first.
+    if (!existsSync(this.paths.pfctlState)) execaSync(path.join(STANDIN_BIN, "pfctl"), ["-s", "info"], { env: this.env, extendEnv: false });
+    const state = JSON.parse(readFileSync(this.paths.pfctlState, "utf8")) as { main: { normalization: string[]; translation: string[]; filtering: string[] } };
+    state.main.normalization.push('scrub-anchor "com.apple.internet-sharing" all fragment reassemble');
+    const dummynet = state.main.translation.findIndex((r) => r.startsWith("dummynet-anchor"));
+    state.main.translation.splice(dummynet < 0 ? state.main.translation.length : dummynet, 0, 'nat-anchor "com.apple.internet-sharing" all', 'rdr-anchor "com.apple.internet-sharing" all');
+    state.main.filtering.push('anchor "com.apple.internet-sharing" all');
+    writeFileSync(this.paths.pfctlState, JSON.stringify(state, null, 2));
   }
 
   async pfState(): Promise<unknown> {

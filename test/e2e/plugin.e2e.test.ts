@@ -196,7 +196,8 @@ describe("up / status / down", () => {
   it("with the state file lost, PF refusing to enable leaves the rules already loaded in place", async () => {
     await sb.addInstance("web", WEB);
     await sb.startVm("web");
-    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const first = await sb.run(["up", "web"]);
+    expect(first.exitCode, first.stderr).toBe(0);
     const loaded = (await host()).anchorRules;
     expect(loaded).toMatch(/limawan:web:ssh/);
     // The documented recovery: move the state aside. Our rules are still loaded, our PF

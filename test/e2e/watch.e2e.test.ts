@@ -159,20 +159,6 @@ describe("watch", () => {
     await eventually(async () => /2301/.test(await anchorNat()), "a forwarded again after up");
   });
 
-  it("never edits or reloads pf.conf itself: missing anchor points are reported, once", async () => {
-    const pfConfBefore = readFileSync(sb.paths.pfConf, "utf8");
-    await sb.addInstance("a", annotated(2201));
-    const log = startWatcherWithLog();
-    await sb.startVm("a");
-    await eventually(async () => /2201/.test(await anchorNat()), "a's anchor loaded");
-    await eventually(() => /anchor points are missing/.test(log()), "the missing anchor points reported");
-    writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2301)); // another run
-    await eventually(async () => /2301/.test(await anchorNat()), "the edit applied");
-    expect(log().match(/anchor points are missing/g)).toHaveLength(1);
-    expect(readFileSync(sb.paths.pfConf, "utf8")).toBe(pfConfBefore);
-    expect(sb.pfctlCalls().some((c) => c.argv.includes("-f") && !c.argv.includes("-a"))).toBe(false);
-  });
-
   it("an event storm (many writes to ha.stdout.log) causes no extra loads", async () => {
     await sb.addInstance("a", annotated(2201));
     startWatcher();

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { compileFile } from "../../compiler/pipeline.js";
 import type { AppliedVm } from "../../plugin/engine/state.js";
-import { instanceStatus, type InstanceInput } from "../../plugin/engine/status-report.js";
+import { instanceStatus, missingPointsReason, type InstanceInput } from "../../plugin/engine/status-report.js";
 import { limaYaml } from "./fake-host.js";
 
 const FILE = "/lima/web/lima.yaml";
@@ -60,5 +60,14 @@ describe("status per forward", () => {
     const s = instanceStatus(input({ spec: null }), undefined, null, []);
     expect([s.valid, s.forwards]).toEqual([false, []]);
     expect(instanceStatus(input({ spec: null, annotated: false }), undefined, null, []).valid).toBe(true);
+  });
+});
+
+describe("why the anchor points are missing", () => {
+  const NOW = Date.parse("2026-11-29T22:00:00Z");
+  it("says which happened: a fight the watcher paused, pf.conf rewritten, or another tool's ruleset", () => {
+    expect(missingPointsReason({ points: { restores: [], pausedUntil: NOW + 60_000 } }, true, NOW)).toMatch(/^another tool keeps removing them, so the watcher stopped putting them back until 2026-11-29T22:01:00.000Z/);
+    expect(missingPointsReason({ points: { restores: [], pausedUntil: NOW - 1 } }, false, NOW)).toMatch(/^missing from pf\.conf too \(a macOS update/);
+    expect(missingPointsReason(null, true, NOW)).toMatch(/^another tool loaded its own main ruleset/);
   });
 });

@@ -57,11 +57,13 @@ describe("Pfctl's anchor", () => {
     expect((await pfctlFor().labels()).size).toBe(0);
   });
 
-  it("looks for its own anchor points in the main ruleset", async () => {
-    const main = path.join(dir, "pf.conf");
-    execFileSync("sh", ["-c", `printf '%s\\n' 'rdr-anchor "limawan-test-7"' 'anchor "limawan-test-7"' > ${main}`]);
-    await pfctlFor().loadMainRuleset(main);
+  it("looks for its own anchor points in the main ruleset, and replaces one part of it alone (-N, -R)", async () => {
+    await pfctlFor().replaceMainPart("translation", 'rdr-anchor "limawan-test-7" all\n');
+    expect(await pfctlFor("limawan-test-7").loadedAnchorPoints()).toEqual({ rdr: true, filter: false });
+    await pfctlFor().replaceMainPart("filter", 'anchor "limawan-test-7" all\n');
     expect(await pfctlFor("limawan-test-7").loadedAnchorPoints()).toEqual({ rdr: true, filter: true });
     expect(await pfctlFor().loadedAnchorPoints()).toEqual({ rdr: false, filter: false });
+    expect((await pfctlFor().loadedMainRuleset()).translation).toBe('rdr-anchor "limawan-test-7" all\n'); // the translation part alone replaced
+    await expect(pfctlFor().replaceMainPart("filter", "pass in on en0 rdr-to 10.0.0.1\n")).rejects.toThrow(/rejects the main ruleset's filter rules/);
   });
 });

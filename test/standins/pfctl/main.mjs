@@ -161,7 +161,15 @@ function load(o, state) {
   }
   if (o.n) return 0;
   if (!o.a) {
-    state.main = { normalization: parsed.normalization, translation: parsed.translation, filtering: parsed.filtering };
+    // -N loads only the translation rules, -R only the scrub and filter rules: the other kinds,
+    // and dummynet anchors (a ruleset of their own), stay as they are loaded (pfctl(8)).
+    const dummynet = state.main.translation.filter((r) => r.startsWith("dummynet-anchor"));
+    const only = o.flags.has("N") ? "nat" : o.flags.has("R") ? "filter" : null;
+    if (only !== "filter") state.main.translation = only === "nat" ? [...parsed.translation.filter((r) => !r.startsWith("dummynet-anchor")), ...dummynet] : parsed.translation;
+    if (only !== "nat") {
+      state.main.normalization = parsed.normalization;
+      state.main.filtering = parsed.filtering;
+    }
     return 0;
   }
   // Loading into an anchor replaces its rules atomically; a table declared without an

@@ -1,0 +1,107 @@
+// The two anchor points and the main ruleset PF has loaded (PF-FACTS.md §4a): LimaWAN puts them
+// into, and takes them out of, the ruleset as it is loaded, never by loading pf.conf — which
+// would drop Internet Sharing's runtime references and with them vmnet's NAT. The watcher puts
+// them back when another tool drops them, and stops when that tool keeps doing it.
+import { execa } from "execa";
+import { readFileSync, writeFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createSandbox, type Sandbox } from "./harness.js";
+
+vi.setConfig({ testTimeout: 60_000 });
+
+const WEB = `networks:
+  - lima: shared
+x-limawan: |
+  interface en0
+  expose http 80 as 8080
+`;
+const SHARING = ['nat-anchor "com.apple.internet-sharing" all', 'rdr-anchor "com.apple.internet-sharing" all', 'anchor "com.apple.internet-sharing" all', 'scrub-anchor "com.apple.internet-sharing" all fragment reassemble'];
+
+let sb: Sandbox;
+beforeEach(async () => {
+  sb = await createSandbox({ env: { LIMAWAN_WATCH_INTERVAL_MS: "300" } });
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+const pfctl = async (args: string[], input?: string) => (await execa("pfctl", args, { env: sb.env, reject: false, ...(input !== undefined ? { input } : {}) })).stdout;
+const mainRuleset = async () => `${await pfctl(["-sn"])}\n${await pfctl(["-sr"])}`;
+/** No call loaded a whole main ruleset: only its translation (-N) or filter (-R) part, or an anchor. */
+const wholeRulesetLoads = () => sb.pfctlCalls().filter((c) => c.argv.includes("-f") && !c.argv.includes("-a") && !c.argv.includes("-n") && !c.argv.includes("-N") && !c.argv.includes("-R"));
+
+async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
+
+describe("the anchor points and what macOS inserted at run time", () => {
+  it("install and uninstall keep Internet Sharing's runtime references (vmnet's NAT) in the loaded ruleset", async () => {
+    sb.startInternetSharing();
+    const install = await sb.run(["install"]);
+    expect(install.exitCode, install.stderr).toBe(0);
+    const loaded = await mainRuleset();
+    for (const reference of SHARING) expect(loaded).toContain(reference);
+    expect(loaded).toMatch(/^rdr-anchor "limawan" all$/m);
+    expect(loaded).toMatch(/^anchor "limawan" all$/m);
+    expect(readFileSync(sb.paths.pfConf, "utf8")).toMatch(/^rdr-anchor "limawan"$/m); // for the next boot
+    expect(install.stderr).not.toMatch(/replaces PF's main ruleset/);
+
+    const uninstall = await sb.run(["uninstall"]);
+    expect(uninstall.exitCode, uninstall.stderr).toBe(0);
+    const after = await mainRuleset();
+    for (const reference of SHARING) expect(after).toContain(reference);
+    expect(after).not.toMatch(/"limawan"/);
+    expect(readFileSync(sb.paths.pfConf, "utf8")).not.toMatch(/limawan/);
+    expect(wholeRulesetLoads()).toEqual([]);
+  });
+
+  it("up restores points a macOS update removed, into the loaded ruleset, keeping the runtime references", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    // The update: a stock pf.conf, loaded at boot; then vmnet's network starts.
+    writeFileSync(sb.paths.pfConf, readFileSync(sb.paths.pfConf, "utf8").replace(/# limawan: begin[^\n]*\n[^\n]*\n# limawan: end\n/g, ""));
+    await execa("pfctl", ["-f", sb.paths.pfConf], { env: sb.env });
+    sb.startInternetSharing();
+    const callsBefore = sb.pfctlCalls().length;
+    const up = await sb.run(["up", "web"]);
+    expect(up.exitCode, up.stderr).toBe(0);
+    const loaded = await mainRuleset();
+    for (const reference of SHARING) expect(loaded).toContain(reference);
+    expect(loaded).toMatch(/^rdr-anchor "limawan" all$/m);
+    expect(readFileSync(sb.paths.pfConf, "utf8")).toMatch(/^anchor "limawan"$/m);
+    expect(sb.pfctlCalls().slice(callsBefore).filter((c) => c.argv.includes("-f") && !c.argv.includes("-a") && !c.argv.includes("-n") && !c.argv.includes("-N") && !c.argv.includes("-R"))).toEqual([]);
+  });
+});
+
+describe("the watcher and another tool's ruleset", () => {
+  it("puts the points back when another tool drops them; when it keeps doing so, pauses and says so once", async () => {
+    await sb.addInstance("web", WEB);
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    let log = "";
+    sb.runBackground(["watch"]).stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    await sb.startVm("web");
+    await eventually(async () => /8080/.test(await pfctl(["-a", "limawan", "-sn"])), "web forwarded");
+    // A VPN client loading its own main ruleset, without our points (and without Apple's).
+    const vpn = "nat on utun3 all -> (utun3)\npass out quick on utun3 all\n";
+    for (let round = 1; round <= 3; round++) {
+      await pfctl(["-f", "-"], vpn);
+      await eventually(async () => /rdr-anchor "limawan"/.test(await pfctl(["-sn"])), `the points back (round ${round})`);
+    }
+    await eventually(() => (log.match(/were missing from PF's loaded ruleset .* put them back/g) ?? []).length === 3, "three restores logged");
+    expect(await pfctl(["-sn"])).toMatch(/nat on utun3/); // the VPN's rules stay
+    await pfctl(["-f", "-"], vpn);
+    await eventually(() => /another tool keeps replacing PF's main ruleset/.test(log), "the fight reported");
+    await new Promise((r) => setTimeout(r, 1_500)); // several more periodic runs
+    expect(await pfctl(["-sn"])).not.toMatch(/rdr-anchor "limawan"/);
+    expect(log.match(/another tool keeps replacing/g)).toHaveLength(1);
+    const status = await sb.run(["status"]);
+    expect(status.stdout).toMatch(/anchor points: missing/);
+    expect(status.stdout).toMatch(/another tool keeps removing them/);
+  });
+});
