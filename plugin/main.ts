@@ -100,6 +100,8 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     .command("status")
     .description("instances, forwards (applied/pending/stale/conflicting), PF state and counters")
     .argument("[instances...]", "instance names (default: all)")
+    .option("--stats", "every counter PF keeps per forward: evaluations, packets, bytes, states")
+    .option("--rules", "the rules loaded in the limawan anchor, each with the lima.yaml line it came from")
     .action(run(async () => (await import("./commands/status.js")).status as Handler));
 
   program

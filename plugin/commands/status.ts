@@ -3,14 +3,18 @@
 // Reads what it can without root and says what it could not.
 import type { Context } from "../context.js";
 import { desiredState } from "../engine/desired-state.js";
+import { loadedRules } from "../engine/loaded-rules.js";
 import { anchorPointsIn } from "../engine/pf-conf-edit.js";
 import { emptyState, readState } from "../engine/state.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 
-export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
+export interface StatusOptions { stats?: boolean; rules?: boolean }
+
+export async function status(ctx: Context, args: string[], options: StatusOptions = {}): Promise<ExitCode> {
   const { host } = ctx;
+  if (options.rules) return rules(ctx);
   const unreadable: Unreadable[] = [];
   const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | null> => {
     try {
@@ -39,8 +43,43 @@ export async function status(ctx: Context, args: string[]): Promise<ExitCode> {
   const pfConfPoints = pfConf === null ? null : anchorPointsIn(pfConf).rdr && anchorPointsIn(pfConf).filter;
   const report = statusReport({ names: args, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, now: Date.now() });
   if (ctx.out.options.json) ctx.out.json(report);
+  else if (options.stats) printStats(ctx, report);
   else printStatus(ctx, report);
   return EXIT.OK;
+}
+
+/** `--rules`: the loaded anchor, each rule with the lima.yaml line it came from. */
+async function rules(ctx: Context): Promise<ExitCode> {
+  const state = await readState(ctx.host);
+  const loaded = loadedRules(state);
+  if (ctx.out.options.json) {
+    ctx.out.json(loaded);
+    return EXIT.OK;
+  }
+  if (!loaded.matchesRecord) ctx.out.warn("LimaWAN's record no longer matches the anchor it loaded; `limactl limawan up --all` loads it again");
+  if (loaded.rules.length === 0) {
+    ctx.out.info("no LimaWAN rules are loaded");
+    return EXIT.OK;
+  }
+  const where = (r: (typeof loaded.rules)[number]) => (r.origin === null ? "" : r.origin.file ? `${r.origin.file}:${r.origin.line}` : `VM ${r.origin.vm}`);
+  const width = Math.max(...loaded.rules.map((r) => where(r).length));
+  ctx.out.print(loaded.rules.map((r) => (r.origin === null ? ctx.out.c.dim(r.rule) : `${ctx.out.c.dim(where(r).padEnd(width))}  ${r.rule}`)).join("\n"));
+  return EXIT.OK;
+}
+
+/** `--stats`: every counter PF keeps per applied forward. */
+function printStats(ctx: Context, report: StatusReport): void {
+  const rows = [["INSTANCE", "FORWARD", "STATE", "EVALUATIONS", "PACKETS", "BYTES", "STATES"]];
+  const n = (v: number | null) => (v === null ? "-" : String(v));
+  for (const instance of report.instances) {
+    for (const f of instance.forwards) rows.push([instance.instance, f.name, f.state, n(f.evaluations), n(f.packets), n(f.bytes), n(f.states)]);
+  }
+  if (rows.length === 1) {
+    ctx.out.info("no forwards");
+    return;
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  ctx.out.print(rows.map((r) => r.map((cell, i) => (i >= 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n"));
 }
 
 function printStatus(ctx: Context, report: StatusReport): void {
@@ -65,6 +104,7 @@ function printStatus(ctx: Context, report: StatusReport): void {
   for (const row of instances) {
     lines.push("");
     lines.push(`${c.bold(row.instance)}  ${row.status}${row.address ? `  ${row.address}` : ""}`);
+    if (row.heldDown) lines.push(`  ${c.yellow("held down")} by \`limactl limawan down\`: the watch daemon leaves it alone; \`limactl limawan up ${row.instance}\` forwards it again`);
     if (!row.annotated) {
       lines.push("  no x-limawan annotation");
       continue;

@@ -1,7 +1,6 @@
 // The one engine behind every command that changes PF, and the watcher: under the state lock,
 // observe the host, correct the state by what pfctl reports, ask what should be forwarded,
 // compile the anchor, plan, apply, record.
-import { createHash } from "node:crypto";
 import { emitAnchor, type AnchorText } from "../../compiler/emit-pf.js";
 import type { InterfaceName } from "../../compiler/ir.js";
 import { tablesOf } from "../../compiler/pf-names.js";
@@ -9,6 +8,7 @@ import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import type { Output } from "../output.js";
+import { hashAnchor } from "./anchor-hash.js";
 import { applyActions } from "./apply.js";
 import { desiredState, sourcesOf, type DesiredOptions, type DesiredPolicy, type DesiredState, type Selection } from "./desired-state.js";
 import { planActions, type Action, type Observed, type WantedAnchor } from "./plan-actions.js";
@@ -60,10 +60,6 @@ async function observeOrAssume(host: Host, out: Output): Promise<{ recorded: Sta
     out.warn(`${error.message}: this dry run assumes nothing of LimaWAN's is applied yet (add --sudo to read PF and the state first)`);
     return { recorded: emptyState(), observed: NOTHING_APPLIED };
   }
-}
-
-export function hashAnchor(text: AnchorText): string {
-  return createHash("sha256").update(text).digest("hex");
 }
 
 export interface ConvergeRequest {

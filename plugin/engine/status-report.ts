@@ -72,6 +72,7 @@ export function statusReport(input: StatusInput): StatusReport {
         spec: result?.standalone ?? null,
         diagnostics: result?.diagnostics ?? [],
         conflicts,
+        heldDown: state?.heldDown.includes(name) ?? false,
       },
       state?.vms[name],
       labels,
@@ -110,6 +111,7 @@ export interface ForwardStatus {
   state: ForwardState;
   /** Why it is not simply applied. */
   reason?: string;
+  evaluations: number | null;
   packets: number | null;
   bytes: number | null;
   states: number | null;
@@ -118,6 +120,8 @@ export interface ForwardStatus {
 export interface InstanceStatus {
   instance: string;
   status: string;
+  /** `down` took it out: the watcher leaves it alone until `up` names it again. */
+  heldDown: boolean;
   address: string | null;
   annotated: boolean;
   valid: boolean;
@@ -135,6 +139,7 @@ export interface InstanceInput {
   diagnostics: Diagnostic[];
   /** Host-port clashes with the rules loaded for other VMs, by the forward's line. */
   conflicts: ReadonlyMap<number, string>;
+  heldDown?: boolean;
 }
 
 export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefined, labels: ReadonlyMap<string, LabelCounters> | null, defaultInterfaces: readonly string[]): InstanceStatus {
@@ -153,6 +158,7 @@ export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefi
       target: `${address ?? "?"}:${formatRange(f.guest)}`,
       state,
       ...(reason ? { reason } : {}),
+      evaluations: counters?.evaluations ?? null,
       packets: counters?.packets ?? null,
       bytes: counters?.bytes ?? null,
       states: counters?.states ?? null,
@@ -179,6 +185,7 @@ export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefi
   return {
     instance: input.instance,
     status: input.status,
+    heldDown: input.heldDown ?? false,
     address: input.address,
     annotated: input.annotated,
     valid: input.spec !== null || !input.annotated,

@@ -357,6 +357,38 @@ describe("anchor points and the plugin header", () => {
   });
 });
 
+describe("status views", () => {
+  it("--rules lists the loaded anchor rule by rule, each with the lima.yaml line it came from", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const r = await sb.run(["status", "--rules"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const file = `${sb.paths.limaHome}/web/lima.yaml`;
+    // WEB: ssh on line 5, http on line 6, dns on line 7; the routed-traffic block is the VM's.
+    expect(r.stdout).toMatch(new RegExp(`^${file}:5 +rdr on en0 inet proto tcp from any to \\(en0\\) port 2222 tag "lw_web_ssh"`, "m"));
+    expect(r.stdout).toMatch(new RegExp(`^${file}:7 +pass in quick on en0 inet proto udp .* label "limawan:web:dns"$`, "m"));
+    expect(r.stdout).toMatch(/^VM web +block drop in quick on en0 inet from any to 192\.168\.105\.\d+$/m);
+    expect(r.stderr).not.toMatch(/no longer matches/);
+    const json = JSON.parse((await sb.run(["status", "--rules", "--json"])).stdout) as { matchesRecord: boolean; rules: Array<{ rule: string; origin: { line: number | null } | null }> };
+    expect(json.matchesRecord).toBe(true);
+    expect(json.rules.filter((x) => x.origin?.line === 6).every((x) => x.rule.includes("http"))).toBe(true);
+  });
+
+  it("--stats shows every counter of each forward; a VM `down` took out is shown as held down", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    const stats = await sb.run(["status", "--stats"]);
+    expect(stats.stdout.split("\n")[0]).toMatch(/^INSTANCE +FORWARD +STATE +EVALUATIONS +PACKETS +BYTES +STATES$/);
+    expect(stats.stdout).toMatch(/^web +ssh +applied +\d+ +\d+ +\d+ +\d+$/m);
+    expect((await sb.run(["down", "web"])).exitCode).toBe(0);
+    const status = await sb.run(["status", "web"]);
+    expect(status.stdout).toMatch(/held down by `limactl limawan down`: the watch daemon leaves it alone; `limactl limawan up web` forwards it again/);
+    expect(JSON.parse((await sb.run(["status", "--json"])).stdout).instances[0].heldDown).toBe(true);
+  });
+});
+
 describe("one broken file costs only its own VM", () => {
   it("up --all applies the others and exits 1 naming it, with its diagnostics", async () => {
     await sb.addInstance("web", WEB);
