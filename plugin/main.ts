@@ -14,7 +14,7 @@ export const DESCRIPTION = "Expose Lima VM ports to the internet through macOS P
 type Handler = (ctx: Context, args: string[], options: Record<string, unknown>) => Promise<ExitCode>;
 
 /** Commands that change the host: run as root, raising privileges through sudo when needed. */
-export const ROOT_COMMANDS: readonly string[] = ["up", "down", "watch", "start", "install", "uninstall"];
+export const ROOT_COMMANDS: readonly string[] = ["up", "down", "watch", "start", "install", "uninstall", "monitor"];
 
 export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = process.env): Promise<number> {
   let exitCode: number = EXIT.OK;
@@ -151,6 +151,17 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     .description("remove the daemon, every LimaWAN rule and the anchor points (root)")
     .option("--dry-run", "print the commands; change nothing")
     .action(run(async () => (await import("./commands/install.js")).uninstall as Handler));
+
+  program
+    .command("monitor")
+    .description("security view: states, top sources, bans per forward (root); `monitor unban INSTANCE FORWARD ADDRESS`, `monitor expire --older-than D`")
+    .argument("[action...]", "unban INSTANCE FORWARD ADDRESS | expire")
+    .option("--follow", "refresh in place on a terminal; one JSON line per event when piped")
+    .option("--interval <seconds>", "refresh period for --follow", "2")
+    .option("--alert-cmd <cmd>", "run CMD with each banned or forward-down event as JSON on stdin")
+    .option("--older-than <duration>", "with expire: lift bans older than this (30m, 12h, 7d)")
+    .option("--dry-run", "print the pfctl commands unban and expire would run; change nothing")
+    .action(run(async () => (await import("./commands/monitor.js")).monitor as Handler));
 
   program
     .command("sudoers")

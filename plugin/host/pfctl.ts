@@ -147,6 +147,37 @@ export class Pfctl {
     return parseTableEntries(result.stdout);
   }
 
+  /** A table's addresses with when each was last cleared — for a ban table, when it was banned. */
+  async tableEntriesSince(table: string): Promise<TableEntry[]> {
+    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-t", table, "-T", "show", "-v"]);
+    if (result.exitCode !== 0 && isMissingTable(result.stderr)) return [];
+    this.expectOk(result, `pfctl could not list table <${table}>`);
+    return parseVerboseTableEntries(result.stdout);
+  }
+
+  /** Every state PF keeps (`pfctl -s state`); states belong to no anchor. */
+  async states(): Promise<PfState[]> {
+    const result = await this.runner.run("pfctl", ["-s", "state"]);
+    this.expectOk(result, "pfctl could not list states");
+    return parseStates(result.stdout);
+  }
+
+  /** Lift a ban: the address out of the table (`-T delete`); false when it was not in it. */
+  async deleteFromTable(table: string, address: string): Promise<boolean> {
+    const result = await this.runner.change("pfctl", ["-a", this.anchor, "-t", table, "-T", "delete", address]);
+    if (result.exitCode !== 0 && isMissingTable(result.stderr)) return false;
+    this.expectOk(result, `pfctl could not delete ${address} from <${table}>`);
+    return this.runner.dryRun || /^1\/1 addresses deleted/m.test(result.stderr);
+  }
+
+  /** Addresses cleared more than `seconds` ago leave the table (`-T expire`); how many did. */
+  async expireTable(table: string, seconds: number): Promise<number> {
+    const result = await this.runner.change("pfctl", ["-a", this.anchor, "-t", table, "-T", "expire", String(seconds)]);
+    if (result.exitCode !== 0 && isMissingTable(result.stderr)) return 0;
+    this.expectOk(result, `pfctl could not expire entries of <${table}>`);
+    return Number(/^(\d+)\/\d+ addresses expired/m.exec(result.stderr)?.[1] ?? 0);
+  }
+
   private expectOk(result: CommandResult, message: string): void {
     if (result.exitCode === 0) return;
     const detail = withoutNoise(result.stderr);
@@ -264,4 +295,47 @@ export function isMissingAnchor(stderr: string): boolean {
 /** `pfctl: Table does not exist.` (exit 255 on macOS; docs/PFCTL-OUTPUT.md §e). */
 export function isMissingTable(stderr: string): boolean {
   return /Table does not exist/i.test(stderr);
+}
+
+export interface TableEntry { address: string; cleared: Date | null }
+
+/**
+ * `-T show -v`: an address line (three spaces), then `\tCleared:     <ctime>` and four counter
+ * lines (docs/PFCTL-OUTPUT.md §e). ctime is local time without a zone, as Date reads it.
+ */
+export function parseVerboseTableEntries(stdout: string): TableEntry[] {
+  const entries: TableEntry[] = [];
+  for (const line of stdout.split("\n")) {
+    const cleared = /^\tCleared:\s+(.+)$/.exec(line);
+    if (cleared && entries.length > 0) {
+      const at = new Date(cleared[1]!.trim());
+      entries[entries.length - 1]!.cleared = Number.isNaN(at.getTime()) ? null : at;
+    } else if (/^ {2,3}\S/.test(line)) entries.push({ address: line.trim(), cleared: null });
+  }
+  return entries;
+}
+
+export interface Endpoint { address: string; port: number }
+export interface PfState { proto: string; internal: Endpoint; dialled: Endpoint | null; remote: Endpoint; states: string }
+
+/**
+ * `-s state` (Apple's print_state, docs/PFCTL-OUTPUT.md §g): `IF PROTO INTERNAL [<- DIALLED] <- REMOTE   A:B`
+ * for inbound states (`->` for outbound). Inbound ones are what forwards carry: INTERNAL is the
+ * VM's address and guest port, DIALLED the Mac's address and host port, REMOTE the client.
+ */
+export function parseStates(stdout: string): PfState[] {
+  const states: PfState[] = [];
+  const endpoint = (text: string): Endpoint | null => {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d+)$/.exec(text);
+    return m ? { address: m[1]!, port: Number(m[2]) } : null;
+  };
+  for (const line of stdout.split("\n")) {
+    const m = /^\S+ (\S+) (\S+)(?: <- (\S+))? <- (\S+)\s+(\S+)$/.exec(line.trim());
+    if (!m) continue; // outbound, IPv6 or unreadable
+    const internal = endpoint(m[2]!);
+    const remote = endpoint(m[4]!);
+    if (!internal || !remote) continue;
+    states.push({ proto: m[1]!, internal, dialled: m[3] ? endpoint(m[3]) : null, remote, states: m[5]! });
+  }
+  return states;
 }

@@ -157,6 +157,8 @@ export interface Sandbox {
    * in no pf.conf: whoever loads a main ruleset without them cuts the VMs' NAT.
    */
   startInternetSharing(): void;
+  /** Change the pfctl stand-in's kernel (connection states, table timestamps) as a test scripts it. */
+  editPfState(edit: (state: Record<string, any>) => void): void;
   pfctlCalls(): StandinCall[];
   /** Kill every process the sandbox started (VMs, background commands) and remove it. */
   cleanup(): Promise<void>;
@@ -513,13 +515,20 @@ exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
   }
 
   startInternetSharing(): void {
+    this.editPfState((state) => {
+      const main = state.main as { normalization: string[]; translation: string[]; filtering: string[] };
+      main.normalization.push('scrub-anchor "com.apple.internet-sharing" all fragment reassemble');
+      const dummynet = main.translation.findIndex((r) => r.startsWith("dummynet-anchor"));
+      main.translation.splice(dummynet < 0 ? main.translation.length : dummynet, 0, 'nat-anchor "com.apple.internet-sharing" all', 'rdr-anchor "com.apple.internet-sharing" all');
+      main.filtering.push('anchor "com.apple.internet-sharing" all');
+    });
+  }
+
+  editPfState(edit: (state: Record<string, any>) => void): void {
     // The stand-in writes its state on first use: ask it something first.
     if (!existsSync(this.paths.pfctlState)) execaSync(path.join(STANDIN_BIN, "pfctl"), ["-s", "info"], { env: this.env, extendEnv: false });
-    const state = JSON.parse(readFileSync(this.paths.pfctlState, "utf8")) as { main: { normalization: string[]; translation: string[]; filtering: string[] } };
-    state.main.normalization.push('scrub-anchor "com.apple.internet-sharing" all fragment reassemble');
-    const dummynet = state.main.translation.findIndex((r) => r.startsWith("dummynet-anchor"));
-    state.main.translation.splice(dummynet < 0 ? state.main.translation.length : dummynet, 0, 'nat-anchor "com.apple.internet-sharing" all', 'rdr-anchor "com.apple.internet-sharing" all');
-    state.main.filtering.push('anchor "com.apple.internet-sharing" all');
+    const state = JSON.parse(readFileSync(this.paths.pfctlState, "utf8")) as Record<string, any>;
+    edit(state);
     writeFileSync(this.paths.pfctlState, JSON.stringify(state, null, 2));
   }
 

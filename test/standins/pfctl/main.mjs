@@ -207,9 +207,13 @@ function tableCommand(o, state, addresses) {
   }
   table.added ??= {};
   switch (command) {
-    case "show":
-      process.stdout.write([...table.entries].sort(byAddress).map((e) => `   ${e}\n`).join(""));
+    case "show": {
+      // -v: each address's last clearing (ctime(3), local time) and its four counters (§e).
+      const counters = ["In/Block:", "In/Pass:", "Out/Block:", "Out/Pass:"].map((l) => `\t${l.padEnd(12)} [ Packets: ${"0".padEnd(18)} Bytes: ${"0".padEnd(18)} ]\n`).join("");
+      const verbose = (e) => (o.flags.has("v") ? `\tCleared:     ${ctime(table.added[e] ?? 0)}\n${counters}` : "");
+      process.stdout.write([...table.entries].sort(byAddress).map((e) => `   ${e}\n${verbose(e)}`).join(""));
       return 0;
+    }
     case "kill":
       delete anchor.tables[o.t];
       say("1 table deleted.\n");
@@ -294,6 +298,14 @@ function show(o, state, out) {
       out(`${status.padEnd(44)}${"Debug: Urgent".padStart(15)}\n\nState Table                          Total             Rate\n  current entries                        0\n`);
       return 0;
     }
+    case "state":
+    case "states":
+    case "s": {
+      // The kernel's states, as the harness put them there (its model of connections): Apple's
+      // print_state, internal address first, then the address dialled, then the remote (§g).
+      for (const s of state.states ?? []) out(`ALL ${s.proto} ${s.lan}${s.gwy && s.gwy !== s.lan ? ` <- ${s.gwy}` : ""} <- ${s.ext}       ${s.srcState ?? "ESTABLISHED"}:${s.dstState ?? "ESTABLISHED"}\n`);
+      return 0;
+    }
     case "References":
       // ENOENT from the kernel when nobody holds PF; else a title, a header and one row each (§b).
       if (state.references.length === 0) return out("No pf starter references held\n"), 0;
@@ -303,6 +315,15 @@ function show(o, state, out) {
     default:
       return usage(`-s ${o.s} is not modelled by the stand-in`);
   }
+}
+
+/** ctime(3): `Thu Nov 27 12:34:56 2025`, in local time. */
+function ctime(ms) {
+  const d = new Date(ms);
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const two = (n) => String(n).padStart(2, "0");
+  return `${days[d.getDay()]} ${months[d.getMonth()]} ${String(d.getDate()).padStart(2)} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}`;
 }
 
 /** `N days HH:MM:SS` since `since` (ms). */

@@ -1,0 +1,139 @@
+// `monitor [--follow] [--interval S] [--alert-cmd CMD]`: the host-side security view — per
+// forward, live states and top sources, packets and bytes, each ban and how old it is.
+// `monitor unban INSTANCE FORWARD ADDRESS` lifts one ban; `monitor expire --older-than D` lifts
+// those older than D. --follow redraws in place on a terminal and prints one JSON line per event
+// (banned, unbanned, forward-down, forward-up) when piped; --alert-cmd runs CMD with each
+// banned or forward-down event as JSON on its stdin (mail, a webhook: README).
+import { spawn } from "node:child_process";
+import { forwardPfNames } from "../../compiler/pf-names.js";
+import { parseIpv4Address } from "../../compiler/validate/addresses.js";
+import type { Context } from "../context.js";
+import { monitorEvents, monitorSnapshot, parseDuration, type MonitorEvent, type MonitorSnapshot } from "../engine/monitor.js";
+import { readState } from "../engine/state.js";
+import { requireHostAccess } from "../environment.js";
+import { CliError, EXIT, type ExitCode } from "../errors.js";
+import type { TableEntry } from "../host/pfctl.js";
+
+export interface MonitorOptions { follow?: boolean; interval?: string; alertCmd?: string; olderThan?: string }
+
+export async function monitor(ctx: Context, args: string[], options: MonitorOptions): Promise<ExitCode> {
+  requireHostAccess(ctx.environment, "monitor", { dryRun: ctx.dryRun });
+  const [action, ...rest] = args;
+  if (action === "unban") return unban(ctx, rest);
+  if (action === "expire") return expire(ctx, options.olderThan);
+  if (action !== undefined) throw new CliError(EXIT.USAGE, `monitor ${action}: give nothing, \`unban INSTANCE FORWARD ADDRESS\` or \`expire --older-than DURATION\``);
+  if (!options.follow) {
+    const snapshot = await snap(ctx);
+    if (ctx.out.options.json) ctx.out.json(snapshot);
+    else ctx.out.print(render(snapshot));
+    return EXIT.OK;
+  }
+  return follow(ctx, options);
+}
+
+async function snap(ctx: Context): Promise<MonitorSnapshot> {
+  const { pfctl } = ctx.host;
+  const state = await readState(ctx.host);
+  const tables = Object.values(state.vms).flatMap((vm) => vm.spec.forwards.map((f) => ({ vm, f })));
+  const [counters, pfStates] = await Promise.all([pfctl.counters(), pfctl.states()]);
+  const bans = new Map<string, TableEntry[]>();
+  await Promise.all(
+    tables.map(async ({ vm, f }) => {
+      const table = forwardPfNames(vm.spec, f).banTable;
+      if (table) bans.set(table, await pfctl.tableEntriesSince(table));
+    }),
+  );
+  return monitorSnapshot({ state, counters, pfStates, bans, now: Date.now() });
+}
+
+async function follow(ctx: Context, options: MonitorOptions): Promise<ExitCode> {
+  const seconds = options.interval === undefined ? 2 : Number(options.interval);
+  if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 3600) throw new CliError(EXIT.USAGE, `--interval ${options.interval}: give seconds (0.1–3600)`);
+  const terminal = Boolean((process.stdout as NodeJS.WriteStream).isTTY) && !ctx.out.options.json;
+  let stopped = false;
+  const stop = () => (stopped = true);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  let previous: MonitorSnapshot | null = null;
+  while (!stopped) {
+    const snapshot = await snap(ctx);
+    const events = monitorEvents(previous, snapshot);
+    if (terminal) {
+      // Overwrite in place, each line cleared to its end and the rest below: no blank frame.
+      process.stdout.write(`\x1b[H${render(snapshot).split("\n").map((l) => `${l}\x1b[K`).join("\n")}\n\x1b[J`);
+    } else {
+      for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
+    }
+    for (const event of events) if (options.alertCmd && (event.event === "banned" || event.event === "forward-down")) await alert(ctx, options.alertCmd, event);
+    previous = snapshot;
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  }
+  return EXIT.OK;
+}
+
+/** Run CMD through /bin/sh with the event as JSON on stdin; its failure is said, not fatal. */
+async function alert(ctx: Context, command: string, event: MonitorEvent): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "ignore", "inherit"] });
+    child.once("error", (error) => {
+      ctx.out.warn(`--alert-cmd could not be run: ${error.message}`);
+      resolve();
+    });
+    child.once("close", (code) => {
+      if (code !== 0) ctx.out.warn(`--alert-cmd exited with ${code} for ${event.event} ${event.instance}/${event.forward}`);
+      resolve();
+    });
+    child.stdin!.on("error", () => undefined);
+    child.stdin!.end(`${JSON.stringify(event)}\n`);
+  });
+}
+
+async function unban(ctx: Context, args: string[]): Promise<ExitCode> {
+  const [instance, forwardName, address] = args;
+  if (!instance || !forwardName || !address || args.length !== 3) throw new CliError(EXIT.USAGE, "usage: limactl limawan monitor unban INSTANCE FORWARD ADDRESS");
+  if (!parseIpv4Address(address)) throw new CliError(EXIT.USAGE, `${address} is not an IPv4 address`);
+  const state = await readState(ctx.host);
+  const vm = state.vms[instance];
+  const forward = vm?.spec.forwards.find((f) => f.name === forwardName);
+  if (!vm || !forward) throw new CliError(EXIT.FAILURE, `\`${instance}/${forwardName}\` is not forwarded`, "`limactl limawan status` lists the forwards.");
+  const table = forwardPfNames(vm.spec, forward).banTable;
+  if (!table) throw new CliError(EXIT.FAILURE, `\`${instance}/${forwardName}\` has no \`limit\`, so it bans no one`);
+  const lifted = await ctx.host.pfctl.deleteFromTable(table, address);
+  if (!lifted) throw new CliError(EXIT.FAILURE, `${address} is not banned from ${instance}/${forwardName}`);
+  ctx.out.info(`${ctx.dryRun ? "would lift" : "lifted"} the ban on ${address} (${instance}/${forwardName})`);
+  return EXIT.OK;
+}
+
+async function expire(ctx: Context, olderThan: string | undefined): Promise<ExitCode> {
+  const seconds = olderThan === undefined ? null : parseDuration(olderThan);
+  if (seconds === null) throw new CliError(EXIT.USAGE, "usage: limactl limawan monitor expire --older-than DURATION (e.g. 30m, 12h, 7d)");
+  const state = await readState(ctx.host);
+  let total = 0;
+  for (const vm of Object.values(state.vms)) {
+    for (const forward of vm.spec.forwards) {
+      const table = forwardPfNames(vm.spec, forward).banTable;
+      if (table) total += await ctx.host.pfctl.expireTable(table, seconds);
+    }
+  }
+  ctx.out.info(`${ctx.dryRun ? "would lift" : "lifted"} ${ctx.dryRun ? "the" : total} ban(s) older than ${olderThan}`);
+  return EXIT.OK;
+}
+
+function render(snapshot: MonitorSnapshot): string {
+  if (snapshot.forwards.length === 0) return `${snapshot.at}  no forwards applied`;
+  const lines = [`${snapshot.at}`];
+  for (const f of snapshot.forwards) {
+    lines.push("");
+    lines.push(`${f.instance}/${f.forward}  ${f.protocol} ${f.host} -> ${f.target}  ${f.loaded ? "loaded" : "NOT LOADED"}  packets ${f.packets ?? "-"}  bytes ${f.bytes ?? "-"}  states ${f.states}`);
+    if (f.topSources.length > 0) lines.push(`  top sources: ${f.topSources.map((s) => `${s.address} (${s.states})`).join(", ")}`);
+    if (f.banTable) lines.push(f.banned.length === 0 ? "  banned: none" : `  banned (${f.banned.length}): ${f.banned.map((b) => `${b.address} ${b.ageSeconds === null ? "" : age(b.ageSeconds)}`.trim()).join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds}s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h ago`;
+  return `${Math.round(seconds / 86_400)}d ago`;
+}
