@@ -7,7 +7,9 @@ import { readState } from "../engine/state.js";
 import { missingPointsReason } from "../engine/status-report.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { unreachableReason } from "../engine/vm-address.js";
-import { atLeast } from "../host/lima.js";
+import { atLeast, limaPortForwards } from "../host/lima.js";
+import { anchorsBefore, limaForwardClashes, shadowingRules, skippedWan, type Finding } from "../engine/doctor-checks.js";
+import type { VmSpec } from "../../compiler/ir.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { VERSION } from "../version.js";
 
@@ -67,6 +69,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   if (daemon) add("watch daemon", daemon.loaded ? "ok" : "warn", daemon.loaded ? `loaded (log: ${daemon.log})` : daemon.installed ? "installed but not loaded" : "not installed", daemon.loaded ? undefined : "`limactl limawan install` — or run `limactl limawan up NAME` after each start");
 
   const instances = await host.lima.list().catch(() => []);
+  const specs: VmSpec[] = [];
   for (const instance of instances) {
     const text = await host.lima.readConfig(instance.name).catch(() => null);
     if (text === null) continue;
@@ -76,7 +79,11 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     if (errors.length > 0) add(`instance ${instance.name}`, "fail", `${errors.length} annotation error(s)`, `limactl limawan check ${instance.name}`);
     else if (unreachableReason(instance)) add(`instance ${instance.name}`, "fail", unreachableReason(instance)!.message, unreachableReason(instance)!.hint);
     else add(`instance ${instance.name}`, "ok", `${result.spec!.forwards.length} forward(s), ${instance.status.toLowerCase()}`);
+    if (!result.spec) continue;
+    specs.push(result.spec);
+    for (const f of limaForwardClashes(result.spec, limaPortForwards(text))) add(`instance ${instance.name}`, f.level, f.detail, f.hint);
   }
+  for (const f of await hostFindings(ctx, specs, iface ? [iface] : [])) add("other rules", f.level, f.detail, f.hint);
 
   const failed = checks.some((c) => c.level === "fail");
   if (ctx.out.options.json) ctx.out.json({ ok: !failed, checks });
@@ -89,4 +96,30 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     }
   }
   return failed ? EXIT.FAILURE : EXIT.OK;
+}
+
+/**
+ * What else in the loaded ruleset keeps a forward from working: rules and named anchors PF
+ * evaluates before LimaWAN's, and `set skip` on a WAN interface. Needs PF readable (root);
+ * the PF check above already said so when it is not.
+ */
+async function hostFindings(ctx: Context, specs: readonly VmSpec[], defaults: readonly string[]): Promise<Finding[]> {
+  const { pfctl } = ctx.host;
+  if (specs.length === 0) return [];
+  try {
+    const main = await pfctl.loadedMainRuleset();
+    const rdr = anchorsBefore(main.translation, "rdr-anchor");
+    const filter = anchorsBefore(main.filter, "anchor");
+    const findings = shadowingRules(specs, "the main ruleset", rdr.rulesBefore, filter.rulesBefore);
+    for (const name of new Set([...rdr.before, ...filter.before])) {
+      const rules = await pfctl.anchorRules(name);
+      const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+      findings.push(...shadowingRules(specs, `anchor "${name}"`, rdr.before.includes(name) ? lines(rules.translation) : [], filter.before.includes(name) ? lines(rules.filter) : []));
+    }
+    findings.push(...skippedWan(await pfctl.skippedInterfaces(), specs, defaults));
+    if (findings.length === 0) return [{ level: "ok", detail: "no rule ahead of LimaWAN's takes its ports; no WAN interface is skipped", hint: "" }];
+    return findings;
+  } catch {
+    return [];
+  }
 }

@@ -2,14 +2,16 @@
 // - instances from `limactl list --json` (JSON Lines from a pipe; the key is `network`,
 //   singular — LIMA-FACTS.md §2) and the instance directories under $LIMA_HOME (§3);
 // - the guest's vmnet address from the host's DHCP leases, else from the guest itself (§5);
-// - host-agent events from `limactl watch --json` (Lima ≥ 2.1) or ha.stdout.log (§4).
+// - host-agent events from `limactl watch --json` (Lima ≥ 2.1) or ha.stdout.log (§4);
+// - Lima's own portForwards, for doctor to compare with LimaWAN's (§7).
 // limactl always runs as the VMs' owner: Lima refuses root (§9).
 import { existsSync, watch as fsWatch, type FSWatcher } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { parse as parseYaml } from "yaml";
-import type { Ipv4Address } from "../../compiler/ir.js";
+import { isMap, isScalar, isSeq, parse as parseYaml } from "yaml";
+import type { Ipv4Address, PortRange } from "../../compiler/ir.js";
+import { readYaml } from "../../compiler/read-yaml.js";
 import { parseIpv4Address, vmAddressProblem, vmNetwork, type VmNetwork } from "../../compiler/validate/addresses.js";
 import { CliError, EXIT } from "../errors.js";
 import { addressForMac, type Leases } from "./leases.js";
@@ -295,5 +297,43 @@ export function parseIpAddrJson(stdout: string): Ipv4Address | null {
   } catch {
     return null;
   }
+  return null;
+}
+
+/** One of Lima's own port forwards, as it binds on the Mac. */
+export interface LimaPortForward { hostIP: string; hostPort: PortRange; proto: "tcp" | "udp" | "any"; line: number }
+
+/**
+ * The TCP/UDP forwards a lima.yaml asks Lima for, with Lima's defaults filled in (LIMA-FACTS.md
+ * §7): hostIP 127.0.0.1, host ports those of the guest, every port when none is named, proto
+ * `any` (Lima 2.0). Ignored rules and unix sockets bind nothing; malformed entries are Lima's
+ * to refuse, so they are left out.
+ */
+export function limaPortForwards(text: string): LimaPortForward[] {
+  const { doc, lineCounter } = readYaml(text);
+  const list = doc?.get("portForwards", true);
+  if (!list || !isSeq(list)) return [];
+  const forwards: LimaPortForward[] = [];
+  for (const item of list.items) {
+    if (!isMap(item)) continue;
+    const field = (key: string) => {
+      const node: unknown = item.get(key, true);
+      return isScalar(node) ? node.value : isSeq(node) ? node.items.map((n) => (isScalar(n) ? n.value : undefined)) : undefined;
+    };
+    if (field("ignore") === true || field("guestSocket") !== undefined || field("hostSocket") !== undefined) continue;
+    const hostPort = portRange(field("hostPort"), field("hostPortRange")) ?? portRange(field("guestPort"), field("guestPortRange")) ?? { first: 1, last: 65535 };
+    const proto = field("proto") ?? "any";
+    if (proto !== "tcp" && proto !== "udp" && proto !== "any") continue;
+    const hostIP = field("hostIP") ?? "127.0.0.1";
+    if (typeof hostIP !== "string") continue;
+    forwards.push({ hostIP, hostPort, proto, line: lineCounter.linePos(item.range?.[0] ?? 0).line });
+  }
+  return forwards;
+}
+
+function portRange(port: unknown, range: unknown): PortRange | null {
+  const valid = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+  if (valid(port)) return { first: port, last: port };
+  if (Array.isArray(range) && range.length === 2 && valid(range[0]) && valid(range[1]) && range[0] <= range[1]) return { first: range[0], last: range[1] };
   return null;
 }

@@ -147,6 +147,25 @@ export class Pfctl {
     return parseTableEntries(result.stdout);
   }
 
+  /** Interfaces `set skip on` leaves out of filtering and translation: rules there never fire. `-v` prints ` (skip)` after those (pfctl's print_iface). */
+  async skippedInterfaces(): Promise<Set<string>> {
+    const result = await this.runner.run("pfctl", ["-s", "Interfaces", "-v"]);
+    this.expectOk(result, "pfctl could not list interfaces");
+    return new Set(result.stdout.split("\n").filter((l) => /\(skip\)\s*$/.test(l)).map((l) => l.trim().split(/\s+/)[0]!));
+  }
+
+  /** Another anchor's rules (`-a NAME -sn`, `-sr`); empty for one the kernel does not have. */
+  async anchorRules(name: string): Promise<{ translation: string; filter: string }> {
+    const read = async (show: string) => {
+      const result = await this.runner.run("pfctl", ["-a", name, "-s", show]);
+      if (result.exitCode !== 0 && isMissingAnchor(result.stderr)) return "";
+      this.expectOk(result, `pfctl could not list the rules of anchor ${name}`);
+      return result.stdout;
+    };
+    const [translation, filter] = await Promise.all([read("nat"), read("rules")]);
+    return { translation, filter };
+  }
+
   /** A table's addresses with when each was last cleared — for a ban table, when it was banned. */
   async tableEntriesSince(table: string): Promise<TableEntry[]> {
     const result = await this.runner.run("pfctl", ["-a", this.anchor, "-t", table, "-T", "show", "-v"]);

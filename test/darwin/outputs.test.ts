@@ -1,5 +1,5 @@
 // The pfctl adapter's parsers on what the real pfctl prints: -E, -X, -s References, -s labels,
-// -sn, -sr, -s dummynet, -s Tables, -T show/delete/expire, a missing table, a missing anchor.
+// -sn, -sr, -s dummynet, -s Interfaces, -s Tables, -T show/delete/expire, a missing table, a missing anchor.
 // With LIMAWAN_RECORD_FIXTURES=1 each output is also kept in test/fixtures/macos/recorded/,
 // which the Linux tests then hold the parsers and the pfctl stand-in to.
 import { readFileSync } from "node:fs";
@@ -114,6 +114,15 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
     record("nat-main", ["-sn"], nat, { anchorPoints: { anchor: session.anchor, kind: "rdr-anchor", present: true } }, { main: session.mainText });
     record("rules-main", ["-sr"], rules, { anchorPoints: { anchor: session.anchor, kind: "anchor", present: true } }, { main: session.mainText });
     record("dummynet-main", ["-s", "dummynet"], dummynet, {}, { main: session.mainText });
+  });
+
+  it("-s Interfaces -v: one interface a line, `(skip)` after those `set skip on` exempts (pfctl's print_iface)", async () => {
+    const listed = await pfctl(["-s", "Interfaces", "-v"]);
+    expect(listed.exitCode).toBe(0);
+    const lines = listed.stdout.trim().split("\n");
+    expect(lines.filter((l) => /^lo0( \(skip\))?$/.test(l))).toHaveLength(1);
+    for (const line of lines) expect(line).toMatch(/^\S+( \(skip\))?$/);
+    expect([...(await pf.skippedInterfaces())].sort()).toEqual(lines.filter((l) => l.endsWith(" (skip)")).map((l) => l.split(" ")[0]).sort());
   });
 
   it("-s Tables and -T show list the anchor's tables and a table's addresses", async () => {

@@ -306,6 +306,11 @@ function show(o, state, out) {
       for (const s of state.states ?? []) out(`ALL ${s.proto} ${s.lan}${s.gwy && s.gwy !== s.lan ? ` <- ${s.gwy}` : ""} <- ${s.ext}       ${s.srcState ?? "ESTABLISHED"}:${s.dstState ?? "ESTABLISHED"}\n`);
       return 0;
     }
+    case "Interfaces":
+    case "I":
+      // Interfaces PF knows; -v flags those `set skip on` left out of filtering (PF-FACTS.md §5).
+      for (const name of state.interfaces ?? ["lo0", "en0", "en1", "bridge100"]) out(`${name}${o.flags.has("v") && (state.skip ?? []).includes(name) ? " (skip)" : ""}\n`);
+      return 0;
     case "References":
       // ENOENT from the kernel when nobody holds PF; else a title, a header and one row each (§b).
       if (state.references.length === 0) return out("No pf starter references held\n"), 0;

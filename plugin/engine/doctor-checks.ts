@@ -1,0 +1,82 @@
+// doctor's checks of what else on the Mac could keep a forward from working, as data: rules
+// another tool loaded ahead of ours, interfaces PF skips, and Lima's own port forwards on the
+// same host ports. Pure: doctor reads PF and lima.yaml and prints the findings.
+import { formatRange, protocolsOf, rangesOverlap as overlaps, type PortRange, type VmSpec } from "../../compiler/ir.js";
+import type { LimaPortForward } from "../host/lima.js";
+import { ANCHOR_NAME } from "./pf-conf-edit.js";
+
+export interface Finding { level: "ok" | "warn" | "fail"; detail: string; hint: string }
+
+/** Ports a pfctl-printed rule matches (`port = 22`, `port 22`, `port 9000:9010`), or null for any. */
+export function rulePorts(rule: string): PortRange[] | null {
+  const ranges: PortRange[] = [];
+  for (const m of rule.matchAll(/ port (?:= )?(\d+)(?::(\d+))?(?= |$)/g)) {
+    if (rule.slice(0, m.index).includes(" -> ")) continue; // the redirection target, not a match
+    ranges.push({ first: Number(m[1]), last: Number(m[2] ?? m[1]) });
+  }
+  return ranges.length > 0 ? ranges : null;
+}
+
+/** The anchors referenced before ours in a printed part of the main ruleset (named ones only: a wildcard's children are unknown). */
+export function anchorsBefore(printed: string, kind: "rdr-anchor" | "anchor"): { before: string[]; rulesBefore: string[] } {
+  const lines = printed.split("\n").map((l) => l.trim()).filter(Boolean);
+  const ours = lines.findIndex((l) => l.startsWith(`${kind} "${ANCHOR_NAME}"`));
+  const earlier = ours < 0 ? lines : lines.slice(0, ours);
+  const before = earlier.map((l) => new RegExp(`^${kind} "([^"*]+)"`).exec(l)?.[1]).filter((n): n is string => n !== undefined && n !== ANCHOR_NAME);
+  const rulesBefore = earlier.filter((l) => !/^(scrub-|nat-|rdr-|binat-|dummynet-)?anchor /.test(l));
+  return { before, rulesBefore };
+}
+
+/**
+ * Rules evaluated before ours that take our traffic: an earlier `rdr` on a forwarded host port
+ * (translation: the first match wins, so ours never applies), or an earlier `quick` filter rule
+ * on a forward's guest port (it decides before our pass).
+ */
+export function shadowingRules(specs: readonly VmSpec[], where: string, translation: readonly string[], filter: readonly string[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const spec of specs) {
+    for (const f of spec.forwards) {
+      const rdr = translation.find((r) => /^(rdr|binat)\b/.test(r) && (rulePorts(r) ?? [{ first: 1, last: 65535 }]).some((p) => overlaps(p, f.host)));
+      if (rdr) {
+        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} redirects host port ${formatRange(f.host)} before LimaWAN can: \`${rdr}\``, hint: "That tool's rule wins (translation is first match): move it, or pick another host port." });
+      }
+      const quick = filter.find((r) => /^(pass|block)\b.* quick\b/.test(r) && (rulePorts(r) ?? []).some((p) => overlaps(p, f.guest) || overlaps(p, f.host)));
+      if (quick) {
+        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} has a quick rule for its ports ahead of LimaWAN's: \`${quick}\``, hint: "A quick rule evaluated first decides: LimaWAN's allow-list, limits and bans never see that traffic." });
+      }
+    }
+  }
+  return findings;
+}
+
+/** WAN interfaces `set skip on` exempts from PF: LimaWAN's rules on them never fire. */
+export function skippedWan(skipped: ReadonlySet<string>, specs: readonly VmSpec[], defaults: readonly string[]): Finding[] {
+  const wan = new Set(specs.flatMap((s) => s.forwards.flatMap((f) => f.interfaces ?? defaults)));
+  return [...wan].filter((i) => skipped.has(i)).map((i) => ({ level: "fail" as const, detail: `PF skips ${i} (\`set skip on ${i}\` in the loaded ruleset): no forward on it can work`, hint: `Remove \`set skip on ${i}\` from pf.conf (it is meant for lo0), or forward on another interface.` }));
+}
+
+/**
+ * Lima's own portForwards of this VM that bind a host port LimaWAN forwards, beyond loopback:
+ * hostIP 0.0.0.0 or a host address, or 127.0.0.1 below 1024 (on macOS Lima serves those from a
+ * 0.0.0.0 "pseudoloopback" listener, LIMA-FACTS.md §7). `up` refuses a port a process listens on,
+ * and PF would take that port's traffic on the WAN before Lima's listener saw it. A loopback
+ * forward is no clash: the Mac reaches the VM through Lima, WAN clients through LimaWAN.
+ */
+export function limaForwardClashes(spec: VmSpec, forwards: readonly LimaPortForward[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const f of spec.forwards) {
+    const clash = forwards.find((p) =>
+      overlaps(p.hostPort, f.host) &&
+      (p.proto === "any" || protocolsOf(f.protocol).includes(p.proto)) &&
+      (!isLoopback(p.hostIP) || p.hostPort.first < 1024));
+    if (!clash) continue;
+    findings.push({
+      level: "fail",
+      detail: `${spec.vm}/${f.name}: Lima's own portForwards (lima.yaml line ${clash.line}) also binds host port ${formatRange(f.host)} on ${isLoopback(clash.hostIP) ? "0.0.0.0 (a privileged port)" : clash.hostIP}`,
+      hint: "`up` refuses a port a process listens on, and PF would take its WAN traffic anyway: drop Lima's portForwards entry or pick another host port.",
+    });
+  }
+  return findings;
+}
+
+const isLoopback = (ip: string) => ip.startsWith("127.") || ip === "::1" || ip === "localhost";

@@ -1,0 +1,98 @@
+// doctor's look at what else on the Mac could keep a forward from working: another tool's
+// rules ahead of LimaWAN's, `set skip` on the WAN interface, Lima's own portForwards on the
+// same host port. Each is set up in the stand-ins as the real thing would leave it.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createSandbox, type Sandbox } from "./harness.js";
+
+vi.setConfig({ testTimeout: 60_000 });
+
+const web = (extra = "") => `networks:
+  - lima: shared
+${extra}x-limawan: |
+  interface en0
+  expose ssh 22 as 2222
+  expose http 80 as 8080
+`;
+
+let sb: Sandbox;
+beforeEach(async () => {
+  sb = await createSandbox();
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+interface Check { name: string; level: string; detail: string; hint?: string }
+async function doctor(): Promise<{ exitCode: number | undefined; checks: Check[] }> {
+  const result = await sb.run(["doctor", "--json"]);
+  return { exitCode: result.exitCode, checks: (JSON.parse(result.stdout) as { checks: Check[] }).checks };
+}
+const about = (checks: Check[], text: RegExp) => checks.filter((c) => text.test(c.detail));
+
+describe("doctor: what else could keep a forward from working", () => {
+  it("says nothing is in the way on a clean host", async () => {
+    await sb.addInstance("web", web());
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    const { checks } = await doctor();
+    expect(checks.find((c) => c.name === "other rules")).toMatchObject({ level: "ok" });
+  });
+
+  it("names another tool's anchor that redirects a forwarded host port before LimaWAN's", async () => {
+    await sb.addInstance("web", web());
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    sb.editPfState((state) => {
+      const at = (state.main.translation as string[]).findIndex((r) => r.startsWith('rdr-anchor "limawan"'));
+      (state.main.translation as string[]).splice(at, 0, 'rdr-anchor "vpn.tool" all');
+      (state.main.filtering as string[]).push('anchor "vpn.tool" all'); // after ours: its filter rules come too late to matter
+      state.anchors["vpn.tool"] = {
+        translation: ["rdr pass on en0 inet proto tcp from any to any port = 8080 -> 127.0.0.1 port 9000"],
+        filtering: ["pass in quick on en0 inet proto tcp from any to any port = 22 flags S/SA keep state"],
+        tables: {},
+      };
+    });
+    const { checks } = await doctor();
+    const found = about(checks, /anchor "vpn.tool"/);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ name: "other rules", level: "warn" });
+    expect(found[0]!.detail).toMatch(/web\/http: anchor "vpn.tool" redirects host port 8080 before LimaWAN can/);
+    expect(about(checks, /web\/ssh/)).toEqual([]); // the quick pass for 22 sits in an anchor evaluated after ours
+  });
+
+  it("names a quick rule in the main ruleset ahead of LimaWAN's filter anchor", async () => {
+    await sb.addInstance("web", web());
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    sb.editPfState((state) => {
+      const at = (state.main.filtering as string[]).findIndex((r) => r.startsWith('anchor "limawan"'));
+      (state.main.filtering as string[]).splice(at, 0, "block drop in quick on en0 inet proto tcp from any to any port = 22");
+    });
+    const found = about((await doctor()).checks, /quick rule/);
+    expect(found.map((c) => c.detail)).toEqual([expect.stringMatching(/^web\/ssh: the main ruleset has a quick rule for its ports ahead of LimaWAN's: `block drop in quick on en0/)]);
+  });
+
+  it("fails when PF skips the WAN interface a forward uses", async () => {
+    await sb.addInstance("web", web());
+    sb.editPfState((state) => {
+      state.skip = ["lo0", "en0"];
+    });
+    const { exitCode, checks } = await doctor();
+    expect(about(checks, /PF skips en0/)).toEqual([expect.objectContaining({ level: "fail", hint: expect.stringMatching(/set skip on en0/) })]);
+    expect(exitCode).toBe(1);
+  });
+
+  it("fails when Lima's own portForwards binds a forwarded host port beyond loopback", async () => {
+    await sb.addInstance("web", web(`portForwards:
+  - guestPort: 8080
+    hostIP: 0.0.0.0
+  - guestPort: 22
+    hostPort: 2222
+  - guestPort: 80
+    hostPort: 80
+    ignore: true
+`));
+    const { exitCode, checks } = await doctor();
+    const found = about(checks, /Lima's own portForwards/);
+    expect(found).toEqual([expect.objectContaining({ name: "instance web", level: "fail" })]);
+    expect(found[0]!.detail).toMatch(/web\/http: Lima's own portForwards \(lima\.yaml line 4\) also binds host port 8080 on 0\.0\.0\.0/);
+    expect(exitCode).toBe(1); // 127.0.0.1:2222 is no clash: the Mac uses Lima's, the WAN LimaWAN's
+  });
+});
