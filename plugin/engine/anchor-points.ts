@@ -20,7 +20,7 @@ export interface PointsChange {
 export async function installAnchorPoints(host: Host, out: Output): Promise<PointsChange> {
   const pfConf = await addToPfConf(host);
   try {
-    return { pfConf, loaded: await changeLoaded(host, out, withAnchorPoints) };
+    return { pfConf, loaded: await changeLoaded(host, out, (loaded) => withAnchorPoints(loaded)) };
   } catch (error) {
     if (pfConf !== null) await host.pfConf.replace(pfConf, await host.pfConf.read()).catch(() => undefined);
     throw error;
@@ -29,7 +29,7 @@ export async function installAnchorPoints(host: Host, out: Output): Promise<Poin
 
 /** Both places lose exactly what LimaWAN put there; returns whether pf.conf changed. */
 export async function uninstallAnchorPoints(host: Host, out: Output): Promise<boolean> {
-  await changeLoaded(host, out, withoutAnchorPoints);
+  await changeLoaded(host, out, (loaded) => withoutAnchorPoints(loaded));
   const previous = await host.pfConf.read();
   const result = removeAnchorPoints(previous);
   if (result.unrecognised > 0) {

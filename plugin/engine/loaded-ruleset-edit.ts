@@ -14,22 +14,27 @@ export interface LoadedRuleset {
   filter: string;
 }
 
-/** What pfctl prints for our points (anchor rules are printed with `all`). */
-export const LOADED_RDR_POINT = `rdr-anchor "${ANCHOR_NAME}" all`;
-export const LOADED_FILTER_POINT = `anchor "${ANCHOR_NAME}" all`;
+/** What pfctl prints for an anchor point (anchor rules are printed with `all`). */
+const rdrPoint = (anchor: string) => `rdr-anchor "${anchor}" all`;
+const filterPoint = (anchor: string) => `anchor "${anchor}" all`;
 
 /** The parts that change: null where the part is as it should be. */
 export interface RulesetChange { translation: string | null; filter: string | null }
 
-const IS_RDR_POINT = new RegExp(`^rdr-anchor "${ANCHOR_NAME}"( all)?$`);
-const IS_FILTER_POINT = new RegExp(`^anchor "${ANCHOR_NAME}"( all)?$`);
+const escaped = (anchor: string) => anchor.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const isRdrPoint = (anchor: string) => new RegExp(`^rdr-anchor "${escaped(anchor)}"( all)?$`);
+const isFilterPoint = (anchor: string) => new RegExp(`^anchor "${escaped(anchor)}"( all)?$`);
 
 function lines(text: string): string[] {
   return text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
 }
 
-export function loadedPoints(loaded: LoadedRuleset): { rdr: boolean; filter: boolean } {
-  return { rdr: lines(loaded.translation).some((l) => IS_RDR_POINT.test(l)), filter: lines(loaded.filter).some((l) => IS_FILTER_POINT.test(l)) };
+// `anchor` is LimaWAN's everywhere but the darwin suite, which edits the real kernel's
+// ruleset with an anchor of its own.
+export function loadedPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): { rdr: boolean; filter: boolean } {
+  const rdr = isRdrPoint(anchor);
+  const filter = isFilterPoint(anchor);
+  return { rdr: lines(loaded.translation).some((l) => rdr.test(l)), filter: lines(loaded.filter).some((l) => filter.test(l)) };
 }
 
 /**
@@ -37,20 +42,22 @@ export function loadedPoints(loaded: LoadedRuleset): { rdr: boolean; filter: boo
  * "com.apple/*"` (else after the last translation rule), `anchor` right after Apple's `anchor
  * "com.apple/*"` (else at the end). Every other line stays, in its order.
  */
-export function withAnchorPoints(loaded: LoadedRuleset): RulesetChange {
-  const present = loadedPoints(loaded);
+export function withAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): RulesetChange {
+  const present = loadedPoints(loaded, anchor);
   return {
-    translation: present.rdr ? null : insertAfter(lines(loaded.translation), /^rdr-anchor "com\.apple\/\*"/, /^(no )?(nat|rdr|binat)(-anchor)? /, LOADED_RDR_POINT),
-    filter: present.filter ? null : insertAfter(lines(loaded.filter), /^anchor "com\.apple\/\*"/, /^(pass|block|anchor|antispoof|scrub|scrub-anchor)\b/, LOADED_FILTER_POINT),
+    translation: present.rdr ? null : insertAfter(lines(loaded.translation), /^rdr-anchor "com\.apple\/\*"/, /^(no )?(nat|rdr|binat)(-anchor)? /, rdrPoint(anchor)),
+    filter: present.filter ? null : insertAfter(lines(loaded.filter), /^anchor "com\.apple\/\*"/, /^(pass|block|anchor|antispoof|scrub|scrub-anchor)\b/, filterPoint(anchor)),
   };
 }
 
 /** Our points taken out; nothing else. */
-export function withoutAnchorPoints(loaded: LoadedRuleset): RulesetChange {
-  const present = loadedPoints(loaded);
+export function withoutAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): RulesetChange {
+  const present = loadedPoints(loaded, anchor);
+  const rdr = isRdrPoint(anchor);
+  const filter = isFilterPoint(anchor);
   return {
-    translation: present.rdr ? text(lines(loaded.translation).filter((l) => !IS_RDR_POINT.test(l))) : null,
-    filter: present.filter ? text(lines(loaded.filter).filter((l) => !IS_FILTER_POINT.test(l))) : null,
+    translation: present.rdr ? text(lines(loaded.translation).filter((l) => !rdr.test(l))) : null,
+    filter: present.filter ? text(lines(loaded.filter).filter((l) => !filter.test(l))) : null,
   };
 }
 

@@ -54,17 +54,22 @@ export async function enable(): Promise<string> {
 
 /**
  * The anchor LimaWAN emits for `annotation` (x-limawan lines), compiled by the product's own
- * pipeline, for a VM at 127.0.0.1 reached on lo0. Users cannot ask for either: the checks on
- * --interface/`on` refuse the loopback and those on --vm-ip a loopback VM address, since PF
- * cannot redirect the Mac's own traffic to a VM (PF-FACTS.md §5). Here they are host facts
- * handed to the emitter, which is what lets one Mac be the client, the "WAN" and the VM: an
- * lo0 rdr to a local listener works (PF-FACTS.md §5, Augani/dory#12).
+ * pipeline, for a VM at `vm` (default 127.0.0.1) reached on lo0. Users cannot ask for either: the
+ * checks on --interface/`on` refuse the loopback and those on --vm-ip a loopback VM address,
+ * since PF cannot redirect the Mac's own traffic to a VM (PF-FACTS.md §5). Here they are host
+ * facts handed to the emitter, which is what lets one Mac be the client, the "WAN" and the VM:
+ * an lo0 rdr to a local listener works (PF-FACTS.md §5, Augani/dory#12).
+ *
+ * A VM at 127.0.0.1 always gets `allow routed`: without it the anchor would drop everything
+ * arriving on lo0 for 127.0.0.1 that no forward redirected — every localhost connection on the
+ * Mac while the test runs. routed.test.ts puts its VM on an alias of its own instead.
  */
-export function lo0Anchor(annotation: readonly string[]): CompiledAnchor {
-  const text = `x-limawan: |\n${annotation.map((l) => `  ${l}\n`).join("")}`;
+export function lo0Anchor(annotation: readonly string[], vm = "127.0.0.1"): CompiledAnchor {
+  const lines = vm === "127.0.0.1" ? ["allow routed", ...annotation] : annotation;
+  const text = `x-limawan: |\n${lines.map((l) => `  ${l}\n`).join("")}`;
   const compiled = compileFile({ vm: "darwin", file: "darwin/lima.yaml", text });
   if (!compiled.spec) throw new Error(`the test annotation does not compile: ${JSON.stringify(compiled.diagnostics)}`);
-  const emitted = emitAnchor([{ spec: compiled.spec, address: "127.0.0.1" as Ipv4Address }], { defaultInterfaces: ["lo0" as InterfaceName] });
+  const emitted = emitAnchor([{ spec: compiled.spec, address: vm as Ipv4Address }], { defaultInterfaces: ["lo0" as InterfaceName] });
   if (!emitted.ok) throw new Error(JSON.stringify(emitted.diagnostics));
   return emitted;
 }
@@ -78,10 +83,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A listener on 127.0.0.1 (the "VM"): answers each line with the peer's address; keeps connections open. */
+/** A listener on `host` (the "VM", 127.0.0.1 unless said): answers each line with the peer's address; keeps connections open. */
 export interface TcpPeer { port: number; peers: string[]; close(): Promise<void> }
 
-export async function tcpListener(port = 0): Promise<TcpPeer> {
+export async function tcpListener(port = 0, host = "127.0.0.1"): Promise<TcpPeer> {
   const peers: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -91,7 +96,7 @@ export async function tcpListener(port = 0): Promise<TcpPeer> {
     socket.on("error", () => undefined);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
     peers,
@@ -103,19 +108,21 @@ export async function tcpListener(port = 0): Promise<TcpPeer> {
 }
 
 /**
- * Connect from `from` (an lo0 alias) to 127.0.0.1:`port`, send a line and read the answer: the
- * address the listener saw. Rejects when no answer comes within `timeoutMs` (dropped, refused).
- * `keep` leaves the connection open and returns it.
+ * Connect from `from` (an lo0 alias) to 127.0.0.1:`port` (or `{ host, port }`), send a line and
+ * read the answer: the address the listener saw. Rejects when no answer comes within `timeoutMs`
+ * (dropped, refused). `keep` leaves the connection open and returns it.
  */
-export function exchange(from: string, port: number, timeoutMs?: number): Promise<string>;
-export function exchange(from: string, port: number, timeoutMs: number, keep: true): Promise<{ answer: string; socket: net.Socket }>;
-export function exchange(from: string, port: number, timeoutMs = 3000, keep = false): Promise<string | { answer: string; socket: net.Socket }> {
+type Target = number | { host: string; port: number };
+export function exchange(from: string, to: Target, timeoutMs?: number): Promise<string>;
+export function exchange(from: string, to: Target, timeoutMs: number, keep: true): Promise<{ answer: string; socket: net.Socket }>;
+export function exchange(from: string, to: Target, timeoutMs = 3000, keep = false): Promise<string | { answer: string; socket: net.Socket }> {
+  const { host, port } = typeof to === "number" ? { host: "127.0.0.1", port: to } : to;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress: from });
+    const socket = net.connect({ host, port, localAddress: from });
     let answer = "";
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no answer from 127.0.0.1:${port} to ${from} within ${timeoutMs} ms`));
+      reject(new Error(`no answer from ${host}:${port} to ${from} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.on("connect", () => socket.write("ping\n"));
     socket.on("data", (d) => {

@@ -33,8 +33,9 @@ export function sessionNames(pid) {
     anchor: `${TEST_ANCHOR_PREFIX}${pid}`,
     blockAnchor: `${TEST_ANCHOR_PREFIX}${pid}-block`,
     // 127.0.0.0/8 is lo0's; these are not configured on a Mac (127.0.0.1 is). One per scenario:
-    // PF's source tracking (max, limit) counts per source address across rules.
-    aliases: [11, 12, 13, 14, 15, 16].map((n) => `127.77.0.${n}`),
+    // PF's source tracking (max, limit) counts per source address across rules. The last is
+    // routed.test.ts's "VM": its rules drop what arrives for it unredirected.
+    aliases: [11, 12, 13, 14, 15, 16, 17].map((n) => `127.77.0.${n}`),
   };
 }
 
