@@ -39,8 +39,10 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     add("pf.conf anchor points", ok ? "ok" : "warn", ok ? `present in ${host.pfConf.file}` : `missing from ${host.pfConf.file}`, ok ? undefined : "`limactl limawan install` puts them back (a macOS update may have rewritten the file)");
   }
 
+  let pfReadable = false;
   try {
     const loaded = await host.pfctl.loadedAnchorPoints();
+    pfReadable = true;
     const ok = loaded.rdr && loaded.filter;
     const state = ok ? null : await readState(host).catch(() => null);
     const inFile = pfConf === null ? null : anchorPointsIn(pfConf).rdr && anchorPointsIn(pfConf).filter;
@@ -83,7 +85,8 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     specs.push(result.spec);
     for (const f of limaForwardClashes(result.spec, limaPortForwards(text))) add(`instance ${instance.name}`, f.level, f.detail, f.hint);
   }
-  for (const f of await hostFindings(ctx, specs, iface ? [iface] : [])) add("other rules", f.level, f.detail, f.hint);
+  // Unreadable PF was reported by the PF check above.
+  if (pfReadable) for (const f of await hostFindings(ctx, specs, iface ? [iface] : [])) add("other rules", f.level, f.detail, f.hint);
 
   const failed = checks.some((c) => c.level === "fail");
   if (ctx.out.options.json) ctx.out.json({ ok: !failed, checks });
@@ -100,8 +103,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
 
 /**
  * What else in the loaded ruleset keeps a forward from working: rules and named anchors PF
- * evaluates before LimaWAN's, and `set skip` on a WAN interface. Needs PF readable (root);
- * the PF check above already said so when it is not.
+ * evaluates before LimaWAN's, and `set skip` on a WAN interface.
  */
 async function hostFindings(ctx: Context, specs: readonly VmSpec[], defaults: readonly string[]): Promise<Finding[]> {
   const { pfctl } = ctx.host;
@@ -111,15 +113,20 @@ async function hostFindings(ctx: Context, specs: readonly VmSpec[], defaults: re
     const rdr = anchorsBefore(main.translation, "rdr-anchor");
     const filter = anchorsBefore(main.filter, "anchor");
     const findings = shadowingRules(specs, "the main ruleset", rdr.rulesBefore, filter.rulesBefore);
-    for (const name of new Set([...rdr.before, ...filter.before])) {
-      const rules = await pfctl.anchorRules(name);
-      const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
-      findings.push(...shadowingRules(specs, `anchor "${name}"`, rdr.before.includes(name) ? lines(rules.translation) : [], filter.before.includes(name) ? lines(rules.filter) : []));
+    const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+    for (const reference of new Set([...rdr.before, ...filter.before])) {
+      // `com.apple/*` means every anchor under com.apple (the children services add at run time).
+      const wildcard = reference.endsWith("/*");
+      const names = wildcard ? await pfctl.anchorsUnder(reference.slice(0, -2)) : [reference];
+      for (const name of names) {
+        const rules = await pfctl.anchorRules(name);
+        findings.push(...shadowingRules(specs, `anchor "${name}"`, rdr.before.includes(reference) ? lines(rules.translation) : [], filter.before.includes(reference) ? lines(rules.filter) : []));
+      }
     }
     findings.push(...skippedWan(await pfctl.skippedInterfaces(), specs, defaults));
     if (findings.length === 0) return [{ level: "ok", detail: "no rule ahead of LimaWAN's takes its ports; no WAN interface is skipped", hint: "" }];
     return findings;
-  } catch {
-    return [];
+  } catch (error) {
+    return [{ level: "warn", detail: `could not read the other rules: ${error instanceof Error ? error.message : String(error)}`, hint: "" }];
   }
 }

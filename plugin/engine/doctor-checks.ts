@@ -17,12 +17,13 @@ export function rulePorts(rule: string): PortRange[] | null {
   return ranges.length > 0 ? ranges : null;
 }
 
-/** The anchors referenced before ours in a printed part of the main ruleset (named ones only: a wildcard's children are unknown). */
+/** The anchors referenced before ours in a printed part of the main ruleset (`com.apple/*` as it is printed). */
 export function anchorsBefore(printed: string, kind: "rdr-anchor" | "anchor"): { before: string[]; rulesBefore: string[] } {
   const lines = printed.split("\n").map((l) => l.trim()).filter(Boolean);
   const ours = lines.findIndex((l) => l.startsWith(`${kind} "${ANCHOR_NAME}"`));
   const earlier = ours < 0 ? lines : lines.slice(0, ours);
-  const before = earlier.map((l) => new RegExp(`^${kind} "([^"*]+)"`).exec(l)?.[1]).filter((n): n is string => n !== undefined && n !== ANCHOR_NAME);
+  // `X/*` evaluates X's children: the caller lists them.
+  const before = earlier.map((l) => new RegExp(`^${kind} "([^"]+)"`).exec(l)?.[1]).filter((n): n is string => n !== undefined && n !== ANCHOR_NAME);
   const rulesBefore = earlier.filter((l) => !/^(scrub-|nat-|rdr-|binat-|dummynet-)?anchor /.test(l));
   return { before, rulesBefore };
 }
@@ -38,7 +39,8 @@ export function shadowingRules(specs: readonly VmSpec[], where: string, translat
     for (const f of spec.forwards) {
       const rdr = translation.find((r) => /^(rdr|binat)\b/.test(r) && (rulePorts(r) ?? [{ first: 1, last: 65535 }]).some((p) => overlaps(p, f.host)));
       if (rdr) {
-        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} redirects host port ${formatRange(f.host)} before LimaWAN can: \`${rdr}\``, hint: "That tool's rule wins (translation is first match): move it, or pick another host port." });
+        const pass = /^rdr pass\b/.test(rdr) ? " It is an `rdr pass`: what it redirects skips filtering altogether." : "";
+        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} redirects host port ${formatRange(f.host)} before LimaWAN can: \`${rdr}\``, hint: `That rule wins (translation is first match): remove it, or pick another host port.${pass}` });
       }
       const quick = filter.find((r) => /^(pass|block)\b.* quick\b/.test(r) && (rulePorts(r) ?? []).some((p) => overlaps(p, f.guest) || overlaps(p, f.host)));
       if (quick) {

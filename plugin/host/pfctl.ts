@@ -154,6 +154,14 @@ export class Pfctl {
     return new Set(result.stdout.split("\n").filter((l) => /\(skip\)\s*$/.test(l)).map((l) => l.trim().split(/\s+/)[0]!));
   }
 
+  /** Every anchor under `name`, recursively (`-a NAME -s Anchors -v`: "  path" a line). */
+  async anchorsUnder(name: string): Promise<string[]> {
+    const result = await this.runner.run("pfctl", ["-a", name, "-s", "Anchors", "-v"]);
+    if (result.exitCode !== 0 && isMissingAnchor(result.stderr)) return [];
+    this.expectOk(result, `pfctl could not list the anchors under ${name}`);
+    return result.stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+  }
+
   /** Another anchor's rules (`-a NAME -sn`, `-sr`); empty for one the kernel does not have. */
   async anchorRules(name: string): Promise<{ translation: string; filter: string }> {
     const read = async (show: string) => {

@@ -58,6 +58,16 @@ describe("doctor: what else could keep a forward from working", () => {
     expect(about(checks, /web\/ssh/)).toEqual([]); // the quick pass for 22 sits in an anchor evaluated after ours
   });
 
+  it("looks inside com.apple/*: a child a service added with an `rdr pass` on a forwarded port", async () => {
+    await sb.addInstance("web", web());
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    sb.editPfState((state) => {
+      state.anchors["com.apple/300.Sharing"] = { translation: ["rdr pass on en0 inet proto tcp from any to any port 2222 -> 127.0.0.1 port 22"], filtering: [], tables: {} };
+    });
+    const found = about((await doctor()).checks, /com\.apple\/300\.Sharing/);
+    expect(found).toEqual([expect.objectContaining({ level: "warn", detail: expect.stringMatching(/^web\/ssh: anchor "com.apple\/300.Sharing" redirects host port 2222/), hint: expect.stringMatching(/rdr pass/) })]);
+  });
+
   it("names a quick rule in the main ruleset ahead of LimaWAN's filter anchor", async () => {
     await sb.addInstance("web", web());
     expect((await sb.run(["install"])).exitCode).toBe(0);

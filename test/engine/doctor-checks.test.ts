@@ -15,9 +15,9 @@ describe("rulePorts", () => {
 });
 
 describe("anchorsBefore", () => {
-  it("lists named anchors and plain rules ahead of ours, never a wildcard or those after", () => {
+  it("lists the anchors (wildcards as printed) and plain rules ahead of ours, never those after", () => {
     const printed = ['rdr-anchor "com.apple/*" all', 'rdr-anchor "vpn" all', "rdr on en1 proto tcp from any to any port = 80 -> 10.0.0.2 port 80", 'rdr-anchor "limawan" all', 'rdr-anchor "late" all'].join("\n");
-    expect(anchorsBefore(printed, "rdr-anchor")).toEqual({ before: ["vpn"], rulesBefore: ["rdr on en1 proto tcp from any to any port = 80 -> 10.0.0.2 port 80"] });
+    expect(anchorsBefore(printed, "rdr-anchor")).toEqual({ before: ["com.apple/*", "vpn"], rulesBefore: ["rdr on en1 proto tcp from any to any port = 80 -> 10.0.0.2 port 80"] });
   });
 });
 

@@ -306,6 +306,25 @@ function show(o, state, out) {
       for (const s of state.states ?? []) out(`ALL ${s.proto} ${s.lan}${s.gwy && s.gwy !== s.lan ? ` <- ${s.gwy}` : ""} <- ${s.ext}       ${s.srcState ?? "ESTABLISHED"}:${s.dstState ?? "ESTABLISHED"}\n`);
       return 0;
     }
+    case "Anchors":
+    case "A": {
+      // The anchors under -a (top level without it), "  path" each; -v recurses, each anchor
+      // before its children (pfctl's pfctl_show_anchors).
+      const known = new Set(Object.keys(state.anchors).filter((n) => anchorExists(state, n)));
+      for (const rule of [...state.main.translation, ...state.main.filtering, ...state.main.normalization]) {
+        const m = /-?anchor "([^"]+)"/.exec(rule);
+        if (m) known.add(m[1].replace(/\/\*$/, ""));
+      }
+      const paths = new Set();
+      for (const name of known) {
+        const parts = name.split("/");
+        for (let i = 1; i <= parts.length; i++) paths.add(parts.slice(0, i).join("/"));
+      }
+      const under = o.a ? `${o.a}/` : "";
+      const listed = [...paths].filter((p) => p.startsWith(under) && (o.flags.has("v") || !p.slice(under.length).includes("/"))).sort();
+      out(listed.map((p) => `  ${p}\n`).join(""));
+      return 0;
+    }
     case "Interfaces":
     case "I":
       // Interfaces PF knows; -v flags those `set skip on` left out of filtering (PF-FACTS.md §5).
