@@ -1,5 +1,6 @@
 // `doctor`: prerequisites and host checks, each with what to do about it. Exit 1 when
 // something needed is wrong; reads what it can without root and says what it could not.
+import { existsSync } from "node:fs";
 import { compileFile } from "../../compiler/pipeline.js";
 import type { Context } from "../context.js";
 import { anchorPointsIn } from "../engine/pf-conf-edit.js";
@@ -11,6 +12,7 @@ import { atLeast, limaPortForwards } from "../host/lima.js";
 import { anchorsBefore, limaForwardClashes, shadowingRules, skippedWan, type Finding } from "../engine/doctor-checks.js";
 import type { VmSpec } from "../../compiler/ir.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
+import { untrustedPaths } from "../host/trust.js";
 import { VERSION } from "../version.js";
 
 type Level = "ok" | "warn" | "fail" | "unknown";
@@ -66,6 +68,14 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   else if (problems.length > 0) add("root's copy", "fail", `${host.rootCopy.dir}: ${problems[0]}`, "`limactl limawan install` makes it again, owned by root");
   else if (installed !== VERSION) add("root's copy", "warn", `${host.rootCopy.dir} holds ${installed}, this is ${VERSION}`, "`limactl limawan install` updates it");
   else add("root's copy", "ok", `${host.rootCopy.launcher} (${installed}), root's alone`);
+
+  // Everything else root reads or runs: each must be root's alone, all the way up.
+  const { stateDir, pfConf: pfConfFile, dhcpdLeases, launchdDir } = ctx.environment.paths;
+  const daemonPlist: Record<string, string> = existsSync(host.launchd.plistFile) ? { "the daemon's plist": host.launchd.plistFile } : {};
+  const rootPaths = { "state dir": stateDir, "pf.conf": pfConfFile, "launchd dir": launchdDir, "DHCP leases": dhcpdLeases, ...daemonPlist };
+  const untrusted = untrustedPaths(rootPaths);
+  if (untrusted.length > 0) add("root-owned paths", "fail", untrusted.join("; "), "Root refuses to act on these: `sudo chown root:wheel` and `chmod go-w` each one named (or point LIMAWAN_* at root-owned paths).");
+  else add("root-owned paths", "ok", `root's alone: ${Object.keys(rootPaths).join(", ")}`);
 
   const daemon = await host.launchd.status().catch(() => null);
   if (daemon) add("watch daemon", daemon.loaded ? "ok" : "warn", daemon.loaded ? `loaded (log: ${daemon.log})` : daemon.installed ? "installed but not loaded" : "not installed", daemon.loaded ? undefined : "`limactl limawan install` — or run `limactl limawan up NAME` after each start");

@@ -1,6 +1,7 @@
 // doctor's look at what else on the Mac could keep a forward from working: another tool's
 // rules ahead of LimaWAN's, `set skip` on the WAN interface, Lima's own portForwards on the
 // same host port. Each is set up in the stand-ins as the real thing would leave it.
+import { chmodSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createSandbox, type Sandbox } from "./harness.js";
 
@@ -33,8 +34,10 @@ describe("doctor: what else could keep a forward from working", () => {
   it("says nothing is in the way on a clean host", async () => {
     await sb.addInstance("web", web());
     expect((await sb.run(["install"])).exitCode).toBe(0);
-    const { checks } = await doctor();
+    const { exitCode, checks } = await doctor();
     expect(checks.find((c) => c.name === "other rules")).toMatchObject({ level: "ok" });
+    expect(checks.filter((c) => c.level === "fail")).toEqual([]);
+    expect(exitCode).toBe(0);
   });
 
   it("names another tool's anchor that redirects a forwarded host port before LimaWAN's", async () => {
@@ -104,5 +107,15 @@ describe("doctor: what else could keep a forward from working", () => {
     expect(found).toEqual([expect.objectContaining({ name: "instance web", level: "fail" })]);
     expect(found[0]!.detail).toMatch(/web\/http: Lima's own portForwards \(lima\.yaml line 4\) also binds host port 8080 on 0\.0\.0\.0/);
     expect(exitCode).toBe(1); // 127.0.0.1:2222 is no clash: the Mac uses Lima's, the WAN LimaWAN's
+  });
+
+  it("fails a path root acts on that a user could change, and says which", async () => {
+    await sb.addInstance("web", web());
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    expect((await doctor()).checks.find((c) => c.name === "root-owned paths")).toMatchObject({ level: "ok", detail: expect.stringMatching(/the daemon's plist/) });
+    chmodSync(sb.paths.launchdDir, 0o777);
+    const { exitCode, checks } = await doctor();
+    expect(checks.find((c) => c.name === "root-owned paths")).toMatchObject({ level: "fail", detail: expect.stringMatching(/^launchd dir \(.*\): .*Library\/LaunchDaemons can be written by anyone/) });
+    expect(exitCode).toBe(1);
   });
 });
