@@ -157,6 +157,14 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     .action(run(async () => (await import("./commands/sudoers.js")).sudoers as Handler));
 
   program
+    .command("diagnose")
+    .description("check every step between a WAN client and each forward's service; exit 1 when one fails")
+    .argument("<instance>", "instance name")
+    .option("--external", "also ask the internet for this Mac's public address (contacts LIMAWAN_PUBLIC_ADDRESS_URL)")
+    .option("--report <file>", "write a Markdown report to paste into a bug report")
+    .action(run(async () => (await import("./commands/diagnose.js")).diagnoseCommand as Handler));
+
+  program
     .command("doctor")
     .description("check prerequisites and the host: Lima, PF, anchor points, forwarding, daemon, annotations")
     .action(run(async () => (await import("./commands/doctor.js")).doctor as Handler));
