@@ -165,6 +165,14 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     .action(run(async () => (await import("./commands/diagnose.js")).diagnoseCommand as Handler));
 
   program
+    .command("harden")
+    .description("inside the guest: SSH with keys only, no root login, and fail2ban for each forwarded SSH port")
+    .argument("<instance>", "instance name")
+    .option("--undo", "put back the files harden changed, and remove those it created")
+    .option("--dry-run", "print each change as a diff; change nothing")
+    .action(run(async () => (await import("./commands/harden.js")).harden as Handler));
+
+  program
     .command("doctor")
     .description("check prerequisites and the host: Lima, PF, anchor points, forwarding, daemon, annotations")
     .action(run(async () => (await import("./commands/doctor.js")).doctor as Handler));

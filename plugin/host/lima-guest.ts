@@ -42,6 +42,64 @@ export class LimaGuest {
     return parseSsListening((await this.expectOk(instance, ["ss", "-Hltun"])).stdout);
   }
 
+  /** The Lima user inside the guest (`id -un`), and their home (`getent passwd`). */
+  async user(instance: string): Promise<{ name: string; home: string }> {
+    const name = (await this.expectOk(instance, ["id", "-un"])).stdout.trim();
+    const entry = (await this.expectOk(instance, ["getent", "passwd", name])).stdout.trim().split(":");
+    if (entry.length < 7 || !entry[5]!.startsWith("/")) throw new CliError(EXIT.HOST_COMMAND, `cannot tell ${name}'s home in ${instance}`, undefined, entry.join(":"));
+    return { name, home: entry[5]! };
+  }
+
+  /** A file's text, read as root (`sudo cat`); null when it does not exist. */
+  async readFile(instance: string, file: string): Promise<string | null> {
+    const result = await this.run(instance, ["sudo", "cat", "--", file]);
+    if (result.exitCode === 0) return result.stdout;
+    if (/No such file or directory/.test(result.stderr)) return null;
+    throw guestFailed(instance, ["sudo", "cat", "--", file], result);
+  }
+
+  /** Does the guest have this file (or program)? */
+  async exists(instance: string, file: string): Promise<boolean> {
+    return (await this.run(instance, ["test", "-e", file])).exitCode === 0;
+  }
+
+  /**
+   * Replace a file as root, whole: written beside it, then renamed over it, so an interrupted
+   * write never leaves sshd half a configuration.
+   */
+  async writeFile(instance: string, file: string, text: string, mode = "644"): Promise<void> {
+    const temporary = `${file}.limawan-new`;
+    await this.changeOk(instance, ["sudo", "install", "-D", "-m", mode, "/dev/stdin", temporary], text);
+    await this.changeOk(instance, ["sudo", "mv", "-f", temporary, file]);
+  }
+
+  async removeFile(instance: string, file: string, recursive = false): Promise<void> {
+    await this.changeOk(instance, ["sudo", "rm", recursive ? "-rf" : "-f", file]);
+  }
+
+  /** `sudo sshd -t`: null when sshd accepts its configuration, else what it says. */
+  async sshdCheck(instance: string): Promise<string | null> {
+    const result = await this.run(instance, ["sudo", "sshd", "-t"]);
+    return result.exitCode === 0 ? null : guestFailed(instance, ["sudo", "sshd", "-t"], result).detail || `sshd -t exited with ${result.exitCode}`;
+  }
+
+  /** `sudo sshd -T`: the effective settings, keyword (lower case) → value. */
+  async sshdEffective(instance: string): Promise<Map<string, string>> {
+    const result = await this.expectOk(instance, ["sudo", "sshd", "-T"]);
+    return new Map(result.stdout.split("\n").filter((l) => l.includes(" ")).map((l) => [l.slice(0, l.indexOf(" ")).toLowerCase(), l.slice(l.indexOf(" ") + 1).trim()]));
+  }
+
+  /** `sudo systemctl VERB UNIT`; throws with systemctl's message when it fails. */
+  async systemctl(instance: string, verb: string, unit: string): Promise<void> {
+    await this.changeOk(instance, ["sudo", "systemctl", verb, unit]);
+  }
+
+  private async changeOk(instance: string, argv: readonly string[], input?: string): Promise<CommandResult> {
+    const result = await this.change(instance, argv, input);
+    if (result.exitCode !== 0) throw guestFailed(instance, argv, result);
+    return result;
+  }
+
   private async expectOk(instance: string, argv: readonly string[]): Promise<CommandResult> {
     const result = await this.run(instance, argv);
     if (result.exitCode !== 0) throw guestFailed(instance, argv, result);
