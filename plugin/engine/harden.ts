@@ -109,7 +109,7 @@ export function planHardening(facts: HardenFacts): HardenPlan {
     return {
       ok: false,
       refusal: `refusing to harden ${facts.instance}: fail2ban is not installed in the guest, and it forwards SSH (guest port ${facts.sshPorts.join(", ")})`,
-      hint: `Install it (\`limactl shell ${facts.instance} sudo apt-get install -y fail2ban\`, or in lima.yaml's provision), then run harden again.`,
+      hint: `Install it (\`limactl shell ${facts.instance} sudo apt-get install -y fail2ban\`, or in lima.yaml's provision as samples/web.yaml does), then run harden again.`,
     };
   }
   const changes: FileChange[] = [];
