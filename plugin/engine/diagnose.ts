@@ -168,7 +168,7 @@ function skipped(id: StepId, why = "no forward to check"): Step {
   return step(id, "skip", why);
 }
 
-/** A fact that could not be read: unknown, with how to read it. */
+/** A fact that could not be read: unknown, saying why (or that root would read it). */
 function unread(id: StepId, reading: { reason: string; needsRoot: boolean }): Step {
   return step(id, "unknown", reading.needsRoot ? "needs root: add --sudo" : reading.reason);
 }
@@ -517,7 +517,7 @@ function externalStep(facts: DiagnoseFacts, forward: Forward, interfaces: readon
     const r = facts.interfaces.get(name);
     return r?.ok && r.value ? r.value.ipv4.map((address) => ({ name, address })) : [];
   });
-  const port = `${forward.protocol === "udp" ? "udp" : "tcp"} port ${formatRange(forward.host)}`;
+  const port = `${forward.protocol.replace("+", " and ")} port ${formatRange(forward.host)}`;
   const onMac = wan.find((w) => w.address === publicAddress);
   if (onMac) return step("external", "pass", `the Mac holds the public address ${publicAddress} on ${onMac.name}: clients connect to ${publicAddress}:${formatRange(forward.host)} directly`);
   const cgnat = [publicAddress, ...wan.map((w) => w.address)].find(isCgnat);

@@ -17,7 +17,7 @@ afterEach(async () => {
 it("samples/web.yaml: created, started, forwarded, diagnosed healthy, hardened, and healthy still", async () => {
   sb = await createSandbox();
   const created = await sb.limactl(["create", SAMPLE]);
-  expect(created.exitCode, created.stderr).toBe(0);
+  expect(created.exitCode, String(created.stderr)).toBe(0);
   await sb.startVm("web");
   const up = await sb.run(["up", "web"]);
   expect(up.exitCode, up.stderr).toBe(0);

@@ -286,6 +286,12 @@ describe("diagnose --external", () => {
     expect(step.fix).toMatch(/double NAT/);
   });
 
+  it("a tcp+udp forward needs both forwarded on the router", () => {
+    const spec = specOf("expose game 27015/tcp+udp as 27015");
+    const facts = { ...healthy(spec), publicAddress: ok("81.2.69.142" as Ipv4Address) };
+    expect(verdictOf(diagnose(facts), "external").detail).toMatch(/must forward tcp and udp port 27015 to 203\.0\.113\.10$/);
+  });
+
   it("100.64.0.0/10 on either side is the ISP's CGNAT", () => {
     expect(verdictOf(withPublic("100.64.7.1"), "external").detail).toMatch(/carrier-grade NAT/);
     expect(verdictOf(withPublic("81.2.69.142", "100.72.0.5"), "external").detail).toMatch(/^100\.72\.0\.5 is in 100\.64\.0\.0\/10/);

@@ -22,8 +22,10 @@ const test = base.extend<{ sb: Sandbox }>({
   },
 });
 
-const shell = (sb: Sandbox, args: string[], input?: string) =>
-  sb.limactl(["shell", "--workdir", "/", "web", ...args], input === undefined ? {} : { input });
+async function shell(sb: Sandbox, args: string[], input?: string): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
+  const r = await sb.limactl(["shell", "--workdir", "/", "web", ...args], input === undefined ? {} : { input });
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
 
 describe.concurrent("the stand-in guest's network", () => {
   test("ip -4 -j route show default: lima0's DHCP route first (metric 100), then eth0's (200)", async ({ sb, expect }) => {
@@ -117,7 +119,10 @@ describe.concurrent("the stand-in guest's files and services", () => {
   test("fail2ban, once provisioned, loads the enabled jails and refuses an unknown filter", async ({ sb, expect }) => {
     await sb.addInstance("f2b", `networks:\n  - lima: shared\nprovision:\n  - mode: system\n    script: |\n      apt-get install -y fail2ban nginx\n`);
     await sb.startVm("f2b");
-    const run = (args: string[]) => sb.limactl(["shell", "--workdir", "/", "f2b", ...args]);
+    const run = async (args: string[]) => {
+      const r = await sb.limactl(["shell", "--workdir", "/", "f2b", ...args]);
+      return { exitCode: r.exitCode, stdout: String(r.stdout) };
+    };
     expect((await run(["test", "-x", "/usr/bin/fail2ban-client"])).exitCode).toBe(0);
     expect((await run(["sudo", "systemctl", "restart", "fail2ban"])).exitCode).toBe(0);
     expect(sb.guestServices("f2b").fail2ban!.jails).toEqual([{ name: "sshd", filter: "sshd", port: "ssh", backend: "%(sshd_backend)s", ignoreip: "" }]);
