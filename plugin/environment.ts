@@ -15,7 +15,10 @@ export const OVERRIDE_NAMES = ["LIMAWAN_PF_CONF", "LIMAWAN_STATE_DIR", "LIMAWAN_
  * colour choices. Passed as `--env NAME=VALUE` arguments, never through sudo's environment:
  * a sudo rule allowing `VAR=value` (SETENV) would let a user hand root NODE_OPTIONS too.
  */
-export const PASSED_TO_ROOT = ["LIMA_HOME", ...OVERRIDE_NAMES, "LIMAWAN_WATCH_INTERVAL_MS", "LIMAWAN_INVOKER_PATH", "NO_COLOR", "FORCE_COLOR"] as const;
+export const PASSED_TO_ROOT = ["LIMA_HOME", ...OVERRIDE_NAMES, "LIMAWAN_WATCH_INTERVAL_MS", "LIMAWAN_INVOKER_PATH", "LIMAWAN_PUBLIC_ADDRESS_URL", "NO_COLOR", "FORCE_COLOR"] as const;
+
+/** Where `diagnose --external` asks for the Mac's public address (LIMAWAN_PUBLIC_ADDRESS_URL). */
+export const DEFAULT_PUBLIC_ADDRESS_URL = "https://api.ipify.org";
 
 export interface Paths {
   limaHome: string;
@@ -36,6 +39,8 @@ export interface Environment {
   isRoot: boolean;
   /** The watcher's safety-net reconcile period (LIMAWAN_WATCH_INTERVAL_MS; default 30 s). */
   watchIntervalMs: number;
+  /** What `diagnose --external` asks for the public address (plain-text answer). */
+  publicAddressUrl: string;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -49,6 +54,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     isRoot,
     invokingUser,
     watchIntervalMs: Number(env.LIMAWAN_WATCH_INTERVAL_MS) > 0 ? Number(env.LIMAWAN_WATCH_INTERVAL_MS) : 30_000,
+    publicAddressUrl: env.LIMAWAN_PUBLIC_ADDRESS_URL || DEFAULT_PUBLIC_ADDRESS_URL,
     paths: {
       limaHome: env.LIMA_HOME || path.join(home, ".lima"),
       pfConf: env.LIMAWAN_PF_CONF || "/etc/pf.conf",

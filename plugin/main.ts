@@ -170,6 +170,22 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     .action(run(async () => (await import("./commands/sudoers.js")).sudoers as Handler));
 
   program
+    .command("diagnose")
+    .description("check every step between a WAN client and each forward's service; exit 1 when one fails")
+    .argument("<instance>", "instance name")
+    .option("--external", "also ask the internet for this Mac's public address (contacts LIMAWAN_PUBLIC_ADDRESS_URL)")
+    .option("--report <file>", "write a Markdown report to paste into a bug report")
+    .action(run(async () => (await import("./commands/diagnose.js")).diagnoseCommand as Handler));
+
+  program
+    .command("harden")
+    .description("inside the guest: SSH with keys only, no root login, and fail2ban for each forwarded SSH port")
+    .argument("<instance>", "instance name")
+    .option("--undo", "put back the files harden changed, and remove those it created")
+    .option("--dry-run", "print each change as a diff; change nothing")
+    .action(run(async () => (await import("./commands/harden.js")).harden as Handler));
+
+  program
     .command("doctor")
     .description("check prerequisites and the host: Lima, PF, anchor points, forwarding, daemon, annotations")
     .action(run(async () => (await import("./commands/doctor.js")).doctor as Handler));

@@ -50,6 +50,8 @@ export interface DesiredOptions {
   knownAddresses?: ReadonlyMap<string, Ipv4Address>;
   /** `limactl list` started early (the watcher asks Lima while pfctl is asked). */
   listing?: Promise<Instance[]>;
+  /** `every` only: leave `address` null (diagnose looks addresses up itself, with their source). */
+  skipAddresses?: boolean;
 }
 
 /** One instance as read: its file, its text and what the compiler made of it. */
@@ -143,7 +145,7 @@ export async function desiredState(host: Host, state: State, selection: Selectio
     const results = compileFiles(read.map(sourceOf), { kept: Object.values(applied).map((vm) => vm.spec), claims: false });
     for (const [i, entry] of read.entries()) {
       entry.result = results[i]!;
-      if (running(entry.instance.name)) entry.address = await lookUpAddress(host, entry.instance, policy, skipped);
+      if (running(entry.instance.name) && !options.skipAddresses) entry.address = await lookUpAddress(host, entry.instance, policy, skipped);
     }
     return { vms: [], read, skipped, waiting: [], notes, heldDown };
   }

@@ -3,12 +3,14 @@
 // elsewhere (PATH, LIMA_HOME, LIMAWAN_*), never these objects' internals.
 import type { Environment } from "../environment.js";
 import { LimaYamlFiles } from "./files.js";
+import { Ifconfig } from "./ifconfig.js";
 import { Launchd } from "./launchd.js";
 import { Leases } from "./leases.js";
 import { Lima } from "./lima.js";
 import { Listeners } from "./listeners.js";
 import { PfConf } from "./pf-conf.js";
 import { Pfctl } from "./pfctl.js";
+import { PublicAddress } from "./public-address.js";
 import { RootCopy } from "./root-copy.js";
 import { Route } from "./route.js";
 import type { Runner } from "./run.js";
@@ -22,6 +24,7 @@ export interface Host {
   pfConf: PfConf;
   sysctl: Sysctl;
   route: Route;
+  ifconfig: Ifconfig;
   launchd: Launchd;
   lima: Lima;
   leases: Leases;
@@ -29,6 +32,7 @@ export interface Host {
   listeners: Listeners;
   files: LimaYamlFiles;
   rootCopy: RootCopy;
+  publicAddress: PublicAddress;
 }
 
 export function createHost(environment: Environment, runner: Runner): Host {
@@ -41,6 +45,7 @@ export function createHost(environment: Environment, runner: Runner): Host {
     pfConf: new PfConf(paths.pfConf, paths.stateDir, pfctl, runner),
     sysctl: new Sysctl(runner),
     route: new Route(runner),
+    ifconfig: new Ifconfig(runner),
     launchd: new Launchd(runner, paths.launchdDir, paths.stateDir),
     lima: new Lima(runner, paths.limaHome, leases),
     leases,
@@ -48,5 +53,6 @@ export function createHost(environment: Environment, runner: Runner): Host {
     listeners: new Listeners(),
     files: new LimaYamlFiles(runner),
     rootCopy: new RootCopy(paths.libexecDir, runner),
+    publicAddress: new PublicAddress(environment.publicAddressUrl),
   };
 }

@@ -12,9 +12,10 @@ import { createInterface } from "node:readline";
 import { isMap, isScalar, isSeq, parse as parseYaml } from "yaml";
 import type { Ipv4Address, PortRange } from "../../compiler/ir.js";
 import { readYaml } from "../../compiler/read-yaml.js";
-import { parseIpv4Address, vmAddressProblem, vmNetwork, type VmNetwork } from "../../compiler/validate/addresses.js";
+import { vmAddressProblem, vmNetwork, type VmNetwork } from "../../compiler/validate/addresses.js";
 import { CliError, EXIT } from "../errors.js";
 import { addressForMac, type Leases } from "./leases.js";
+import { LimaGuest, parseIpAddrsJson } from "./lima-guest.js";
 import type { Runner } from "./run.js";
 
 export interface LimaNetwork { lima?: string; vzNAT?: boolean; socket?: string; macAddress?: string; interface?: string }
@@ -27,6 +28,9 @@ export interface Instance {
   hostAgentPID?: number;
 }
 
+/** A guest's address, and whether bootpd's lease or the guest itself (on `device`) gave it. */
+export type LocatedGuest = { address: Ipv4Address; source: "lease" } | { address: Ipv4Address; source: "guest"; device: string };
+
 export interface LimaVersion { major: number; minor: number; patch: number; text: string }
 
 /** What a host-agent event means for forwarding: only `running` and `stopping` are acted on. */
@@ -37,11 +41,16 @@ export interface LimaEvent { instance: string; phase: LimaPhase }
 const START_TIMEOUT_MS = 11 * 60_000;
 
 export class Lima {
+  /** The running guests, through `limactl shell`. */
+  readonly guest: LimaGuest;
+
   constructor(
     private readonly runner: Runner,
     readonly limaHome: string,
     private readonly leases: Leases,
-  ) {}
+  ) {
+    this.guest = new LimaGuest(runner);
+  }
 
   async list(names: readonly string[] = []): Promise<Instance[]> {
     const result = await this.runner.run("limactl", ["list", "--json", ...names], { asUser: true });
@@ -89,24 +98,29 @@ export class Lima {
    * address found is one PF must never redirect to (vmAddressProblem says why).
    */
   async guestAddress(instance: Instance): Promise<Ipv4Address | null> {
+    return (await this.locateGuest(instance))?.address ?? null;
+  }
+
+  /**
+   * The guest's address and where it came from: bootpd's lease for its MAC (which the guest
+   * cannot forge), else — running, on a bridged network or before the lease file has it — what
+   * the guest's own interface says. Null when neither has one yet; throws like guestAddress.
+   */
+  async locateGuest(instance: Instance): Promise<LocatedGuest | null> {
     const networks = routableNetworks(instance);
     const leases = await this.leases.read();
     if (leases) {
       for (const network of networks) {
         if (network.lima === "bridged" || !network.macAddress) continue; // bridged leases live on the LAN's DHCP server
         const address = addressForMac(leases, network.macAddress);
-        if (address) return checkedVmAddress(instance.name, address, false);
+        if (address) return { address: checkedVmAddress(instance.name, address, false), source: "lease" };
       }
     }
     if (instance.status !== "Running") return null;
-    const device = networks[0]?.interface ?? "lima0";
-    const result = await this.runner.run("limactl", ["shell", "--workdir", "/", instance.name, "ip", "-4", "-j", "addr", "show", "dev", device], {
-      asUser: true,
-      timeoutMs: 20_000,
-    });
-    if (result.exitCode !== 0) return null;
-    const address = parseIpAddrJson(result.stdout);
-    return address && checkedVmAddress(instance.name, address, true, await this.network(networks[0]?.lima));
+    const device = guestDevice(instance);
+    const addresses = await this.guest.ipv4Addresses(instance.name, device).catch(() => []);
+    const address = addresses[0];
+    return address ? { address: checkedVmAddress(instance.name, address, true, await this.network(networks[0]?.lima)), source: "guest", device } : null;
   }
 
   /** `limactl watch --json`: one LimaEvent per host-agent event, until it exits. */
@@ -287,17 +301,15 @@ function checkedVmAddress(instance: string, address: Ipv4Address, reportedByGues
 /** `ip -4 -j addr show dev lima0` → the first local address. */
 export function parseIpAddrJson(stdout: string): Ipv4Address | null {
   try {
-    const parsed = JSON.parse(stdout) as Array<{ addr_info?: Array<{ local?: string; family?: string }> }>;
-    for (const link of parsed) {
-      for (const info of link.addr_info ?? []) {
-        const address = parseIpv4Address(info.local ?? "");
-        if (address) return address;
-      }
-    }
+    return parseIpAddrsJson(stdout)[0] ?? null;
   } catch {
     return null;
   }
-  return null;
+}
+
+/** The guest interface of the VM's first vmnet network (`lima0` unless lima.yaml names it). */
+export function guestDevice(instance: Instance): string {
+  return routableNetworks(instance)[0]?.interface ?? "lima0";
 }
 
 /** One of Lima's own port forwards, as it binds on the Mac. */

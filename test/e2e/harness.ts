@@ -13,7 +13,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 // The stand-ins' own model of a Lima instance, its guest and bootpd's lease file.
-import { changeAddress, guestNetworks, OVERRIDE_FILE } from "../standins/lib/guest.mjs";
+import { changeAddress, guestNetworks, OVERRIDE_FILE, readGuestState, writeGuestState, type GuestService, type GuestSocket } from "../standins/lib/guest.mjs";
+import { guestFsRoot, hostPath, readGuestFile } from "../standins/lib/guest-fs.mjs";
 import { bootpdMac, leasedAddress, upsertLease } from "../standins/lib/leases.mjs";
 import { inspect, isAlive } from "../standins/lib/lima-store.mjs";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
@@ -116,7 +117,7 @@ export interface Sandbox {
   startVm(name: string, options?: StartOptions): Promise<void>;
   stopVm(name: string, options?: { force?: boolean }): Promise<void>;
   /** The limactl stand-in, run as the VM user; never rejects. */
-  limactl(args: string[], options?: { env?: Record<string, string> }): Promise<Result>;
+  limactl(args: string[], options?: { env?: Record<string, string>; input?: string }): Promise<Result>;
   /**
    * bootpd now leases `ip` to the VM (networks[index], default 0): the lease file, the running
    * guest's own address and the address of its next boot all say so.
@@ -125,6 +126,18 @@ export interface Sandbox {
   /** The lease file's address for the VM's networks[index] MAC, or null. */
   leasedAddress(name: string, index?: number): string | null;
   macAddress(name: string, index?: number): string;
+  /**
+   * Change the running guest (test/standins/lib/guest-shell.mjs): `withoutIpv4` names interfaces
+   * DHCP left without an address (Lima issue 3100; no default route through them either),
+   * `listening` replaces the sockets its daemons open (`[]`: nothing listens).
+   */
+  setGuest(name: string, facts: { withoutIpv4?: string[]; listening?: GuestSocket[] }): void;
+  /** A file on the guest's disk (made at its first boot), or null. */
+  guestFile(name: string, file: string): string | null;
+  /** Write (text) or remove (null) a file on the guest's disk, as the guest's own root would. */
+  setGuestFile(name: string, file: string, text: string | null): void;
+  /** Each guest service's reloads and restarts since boot, with the configuration it loaded. */
+  guestServices(name: string): Record<string, GuestService>;
   /**
    * The built limactl-limawan run as root with SUDO_USER naming the VM user: what a command
    * re-run through sudo is. Never rejects.
@@ -355,10 +368,10 @@ exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
     writeFileSync(this.paths.sudoers, JSON.stringify({ rules, securePath, envKeep, cachedCredential: options.cachedCredential ?? true }, null, 2), { mode: 0o644 });
   }
 
-  private chownTree(target: string): void {
+  private chownTree(target: string, recursive = true): void {
     if (!this.vmUser) return;
     chownSync(target, this.vmUser.uid, this.vmUser.gid);
-    if (statSync(target).isDirectory()) for (const entry of readdirSync(target)) this.chownTree(path.join(target, entry));
+    if (recursive && statSync(target).isDirectory()) for (const entry of readdirSync(target)) this.chownTree(path.join(target, entry));
   }
 
   private asVmUser(): Pick<Options, "uid" | "gid"> {
@@ -377,8 +390,9 @@ exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
     renameSync(building, dir);
   }
 
-  async limactl(args: string[], options: { env?: Record<string, string> } = {}): Promise<Result> {
-    return execa(path.join(STANDIN_BIN, "limactl"), args, { env: { ...this.env, ...options.env }, extendEnv: false, reject: false, ...this.asVmUser() });
+  async limactl(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Result> {
+    const input = options.input !== undefined ? { input: options.input } : {};
+    return execa(path.join(STANDIN_BIN, "limactl"), args, { env: { ...this.env, ...options.env }, extendEnv: false, reject: false, ...input, ...this.asVmUser() });
   }
 
   async startVm(name: string, options: StartOptions = {}): Promise<void> {
@@ -405,6 +419,39 @@ exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
     const nw = this.instance(name).networks[index];
     if (!nw) throw new Error(`${name} has no networks[${index}]`);
     return nw.macAddress;
+  }
+
+  setGuest(name: string, facts: { withoutIpv4?: string[]; listening?: GuestSocket[] }): void {
+    const dir = path.join(this.paths.limaHome, name);
+    const state = readGuestState(dir);
+    if (!state?.booted) throw new Error(`${name} has not booted: start it first`);
+    writeGuestState(dir, { ...state, ...facts });
+    this.chownTree(path.join(dir, "standin-guest.json"));
+  }
+
+  guestFile(name: string, file: string): string | null {
+    return readGuestFile(guestFsRoot(path.join(this.paths.limaHome, name)), file);
+  }
+
+  setGuestFile(name: string, file: string, text: string | null): void {
+    const root = guestFsRoot(path.join(this.paths.limaHome, name));
+    if (!existsSync(root)) throw new Error(`${name}'s disk is made at its first boot: start it first`);
+    const target = hostPath(root, file);
+    if (!target) throw new Error(`not an absolute guest path: ${file}`);
+    if (text === null) {
+      rmSync(target, { force: true });
+      return;
+    }
+    const created = path.relative(root, target).split(path.sep).slice(0, -1);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, text, { mode: 0o644 });
+    // The stand-in guest runs as the VM user: what the test made must stay its to change.
+    for (let i = 1; i <= created.length; i++) this.chownTree(path.join(root, ...created.slice(0, i)), false);
+    this.chownTree(target);
+  }
+
+  guestServices(name: string): Record<string, GuestService> {
+    return readGuestState(path.join(this.paths.limaHome, name))?.services ?? {};
   }
 
   leasedAddress(name: string, index = 0): string | null {

@@ -14,6 +14,7 @@ import http from "node:http";
 import path from "node:path";
 import { rfc3339Nano } from "./go-format.mjs";
 import { acquireAddresses, GUEST_STATE, readGuestState, writeGuestState } from "./guest.mjs";
+import { seedGuestFs } from "./guest-fs.mjs";
 import { inspect, limaHome } from "./lima-store.mjs";
 
 const name = process.argv.at(-1);
@@ -87,6 +88,8 @@ if (leaseDelay <= 0) dhcp();
 else setTimeout(dhcp, leaseDelay);
 
 setTimeout(() => {
+  // The disk: made at the first boot (cloud-init and provisioning), kept across restarts.
+  if (existsSync(dir)) seedGuestFs(home, inst);
   updateGuest({ booted: true });
   if (process.env.LIMACTL_STANDIN_DEGRADED === "1") {
     emit({ running: true, degraded: true, errors: ["stand-in: degraded on request (LIMACTL_STANDIN_DEGRADED=1)"] });

@@ -1,6 +1,6 @@
 // `limactl` stand-in: Lima 2.2's CLI over a real $LIMA_HOME layout (LIMA-FACTS.md). Commands:
-// --version, list, create, delete, start, stop, shell (only `ip … addr show dev IF` in the
-// guest), watch, and `limactl NAME` → the `limactl-NAME` plugin, as Lima ≥ 2.0 runs plugins.
+// --version, list, create, delete, start, stop, shell (the guest's few commands: guest-shell.mjs),
+// watch, and `limactl NAME` → the `limactl-NAME` plugin, as Lima ≥ 2.0 runs plugins.
 // It writes only under $LIMA_HOME and to $LIMAWAN_DHCPD_LEASES.
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -10,6 +10,7 @@ import { stringify as yamlStringify } from "yaml";
 import { parseFlags, UsageError } from "./cli-flags.mjs";
 import { goQuoteRaw } from "./go-format.mjs";
 import { readGuestState } from "./guest.mjs";
+import { runGuestCommand, stdinReader } from "./guest-shell.mjs";
 import { log, standinFailure, useJsonFormat } from "./logrus.mjs";
 import { inspect, instanceDir, instanceJson, instanceNames, LIMA_VERSION, limaHome, loadLimaYaml, logLoadWarnings, validateInstanceName } from "./lima-store.mjs";
 import { start, stop, stopForcibly } from "./limactl-lifecycle.mjs";
@@ -272,7 +273,7 @@ function remove(args) {
 }
 
 // ------------------------------------------------------------------------------------------
-// shell: the guest understands `ip [-4] [-j] [-p] addr show [dev] IF` and nothing else.
+// shell: the guest runs the small command set of guest-shell.mjs, as the Lima user.
 
 function shell(args) {
   const { flags, positional } = parseFlags(
@@ -306,64 +307,5 @@ function shell(args) {
     process.exit(1);
   }
   if (command.length === 0) standinFailure("limactl", "shell: an interactive guest shell is not available in the stand-in");
-  process.exit(guestIp(inst, guest, command));
-}
-
-/** iproute2 inside the guest: lo, eth0 (user-mode 192.168.5.15), then lima0… per network. */
-function guestIp(inst, guest, command) {
-  const unsupported = () => {
-    process.stderr.write(
-      `limactl shell (LimaWAN test stand-in): the stand-in guest cannot run \`${command.join(" ")}\`; it only answers \`ip [-4] [-j] addr show dev IF\`\n`,
-    );
-    return 1;
-  };
-  if (command[0] !== "ip") return unsupported();
-  const words = command.slice(1);
-  const options = { family4: false, json: false, pretty: false };
-  while (words[0]?.startsWith("-")) {
-    const option = words.shift();
-    if (option === "-4") options.family4 = true;
-    else if (option === "-j" || option === "-json") options.json = true;
-    else if (option === "-p" || option === "-pretty") options.pretty = true;
-    else return unsupported();
-  }
-  if (!["a", "addr", "address"].includes(words.shift() ?? "")) return unsupported();
-  if (["show", "list", "s", "ls"].includes(words[0] ?? "")) words.shift();
-  if (words[0] === "dev") words.shift();
-  const device = words.shift();
-  if (device === undefined || words.length > 0) return unsupported();
-  if (!options.family4) return unsupported();
-
-  const links = [
-    { ifname: "lo", address: "127.0.0.1", prefixlen: 8, loopback: true },
-    { ifname: "eth0", address: "192.168.5.15", prefixlen: 24, metric: 200 },
-    ...inst.networks.map((nw) => ({ ifname: nw.interface, address: guest.addresses?.[nw.interface] ?? null, prefixlen: 24, metric: nw.metric ?? 100 })),
-  ];
-  const index = links.findIndex((l) => l.ifname === device);
-  if (index < 0) {
-    process.stderr.write(`Device "${device}" does not exist.\n`);
-    return 1;
-  }
-  const link = links[index];
-  const broadcast = link.address ? link.address.split(".").slice(0, 3).concat(["255"]).join(".") : null;
-  if (options.json) {
-    const out = [];
-    if (link.address) {
-      const flagsList = link.loopback ? ["LOOPBACK", "UP", "LOWER_UP"] : ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"];
-      const info = link.loopback
-        ? { family: "inet", local: link.address, prefixlen: link.prefixlen, scope: "host", label: "lo", valid_lft: 4294967295, preferred_lft: 4294967295 }
-        : { family: "inet", local: link.address, prefixlen: link.prefixlen, metric: link.metric, broadcast, scope: "global", dynamic: true, label: link.ifname, valid_lft: 86391, preferred_lft: 86391 };
-      out.push({ ifindex: index + 1, ifname: link.ifname, flags: flagsList, mtu: link.loopback ? 65536 : 1500, qdisc: link.loopback ? "noqueue" : "fq_codel", operstate: link.loopback ? "UNKNOWN" : "UP", group: "default", txqlen: 1000, addr_info: [info] });
-    }
-    process.stdout.write((options.pretty ? JSON.stringify(out, null, 4) : JSON.stringify(out)) + "\n");
-    return 0;
-  }
-  if (link.address) {
-    process.stdout.write(
-      `${index + 1}: ${link.ifname}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000\n` +
-        `    inet ${link.address}/${link.prefixlen} metric ${link.metric} brd ${broadcast} scope global dynamic ${link.ifname}\n` +
-        `       valid_lft 86391sec preferred_lft 86391sec\n`,
-    );
-  }
-  return 0;
+  process.exit(runGuestCommand({ home, inst, argv: command, stdin: stdinReader() }));
 }

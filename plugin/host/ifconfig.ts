@@ -1,0 +1,44 @@
+// ifconfig adapter (read-only): whether a WAN interface is up, has a link and an IPv4 address,
+// from macOS `ifconfig IF`: `en0: flags=8863<UP,…,RUNNING,…> mtu 1500`, then `inet A netmask
+// 0xffffff00 broadcast B` lines and, for interfaces with media, `status: active|inactive`.
+import { parseIpv4Address } from "../../compiler/validate/addresses.js";
+import type { Ipv4Address } from "../../compiler/ir.js";
+import { CliError, EXIT } from "../errors.js";
+import type { Runner } from "./run.js";
+
+export interface InterfaceState {
+  name: string;
+  /** The UP flag: configured up. */
+  up: boolean;
+  /** A link: RUNNING, and `status: active` where ifconfig reports a status. */
+  active: boolean;
+  ipv4: Ipv4Address[];
+}
+
+export class Ifconfig {
+  constructor(private readonly runner: Runner) {}
+
+  /** The interface's state, or null when it does not exist. */
+  async describe(name: string): Promise<InterfaceState | null> {
+    const result = await this.runner.run("ifconfig", [name]);
+    if (result.exitCode !== 0) {
+      if (/does not exist/.test(result.stderr)) return null;
+      throw new CliError(EXIT.HOST_COMMAND, `ifconfig ${name} failed`, undefined, result.stderr.trim());
+    }
+    return parseIfconfig(result.stdout);
+  }
+}
+
+export function parseIfconfig(stdout: string): InterfaceState | null {
+  const [first, ...rest] = stdout.split("\n");
+  const header = /^([a-z][a-z0-9]*): flags=[0-9a-f]+<([A-Z0-9_,]*)>/.exec(first ?? "");
+  if (!header) return null;
+  const flags = header[2]!.split(",");
+  const status = rest.map((l) => /^\s*status:\s*(\S+)/.exec(l)?.[1]).find(Boolean);
+  const ipv4: Ipv4Address[] = [];
+  for (const line of rest) {
+    const address = parseIpv4Address(/^\s*inet (\S+)/.exec(line)?.[1] ?? "");
+    if (address) ipv4.push(address);
+  }
+  return { name: header[1]!, up: flags.includes("UP"), active: flags.includes("RUNNING") && (status === undefined || status === "active"), ipv4 };
+}

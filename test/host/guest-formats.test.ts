@@ -1,0 +1,53 @@
+// The formats diagnose reads: iproute2's JSON, ss's columns (inside the guest) and macOS
+// ifconfig (on the Mac), each parsed in its adapter.
+import { describe, expect, it } from "vitest";
+import { parseIfconfig } from "../../plugin/host/ifconfig.js";
+import { parseIpAddrsJson, parseRoutesJson, parseSsListening } from "../../plugin/host/lima-guest.js";
+
+describe("inside the guest", () => {
+  it("ip -4 -j addr: every inet address; none for `[]` or the `[{}]` older iproute2 prints", () => {
+    expect(parseIpAddrsJson('[{"ifindex":3,"ifname":"lima0","addr_info":[{"family":"inet","local":"192.168.105.2","prefixlen":24},{"family":"inet","local":"192.168.105.40","prefixlen":24}]}]')).toEqual(["192.168.105.2", "192.168.105.40"]);
+    expect(parseIpAddrsJson("[]")).toEqual([]);
+    expect(parseIpAddrsJson("[{}]")).toEqual([]);
+    expect(() => parseIpAddrsJson("Device \"lima0\" does not exist.")).toThrow(/not JSON/);
+  });
+
+  it("ip -4 -j route show default: the lowest metric first, whatever the order printed", () => {
+    const stdout = JSON.stringify([
+      { dst: "default", gateway: "192.168.5.2", dev: "eth0", protocol: "dhcp", prefsrc: "192.168.5.15", metric: 200, flags: [] },
+      { dst: "default", gateway: "192.168.105.1", dev: "lima0", protocol: "dhcp", metric: 100, flags: [] },
+      { dst: "10.0.0.0/8", dev: "eth0", flags: [] },
+    ]);
+    expect(parseRoutesJson(stdout)).toEqual([
+      { dev: "lima0", gateway: "192.168.105.1", metric: 100 },
+      { dev: "eth0", gateway: "192.168.5.2", metric: 200 },
+    ]);
+  });
+
+  it("ss -Hltun: protocol, local address as written (scoped, wildcard, IPv6) and port", () => {
+    const stdout = [
+      "udp   UNCONN 0      0      127.0.0.53%lo:53         0.0.0.0:*          ",
+      "tcp   LISTEN 0      4096         0.0.0.0:22         0.0.0.0:*          ",
+      "tcp   LISTEN 0      511             [::]:80            [::]:*          ",
+      "tcp   LISTEN 0      4096               *:8443             *:*    users:((\"caddy\",pid=812,fd=7))",
+      "",
+    ].join("\n");
+    expect(parseSsListening(stdout)).toEqual([
+      { protocol: "udp", address: "127.0.0.53%lo", port: 53 },
+      { protocol: "tcp", address: "0.0.0.0", port: 22 },
+      { protocol: "tcp", address: "[::]", port: 80 },
+      { protocol: "tcp", address: "*", port: 8443 },
+    ]);
+  });
+});
+
+describe("on the Mac", () => {
+  it("ifconfig IF: UP, a link (RUNNING and status: active) and the inet addresses", () => {
+    const en0 = "en0: flags=8863<UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n\toptions=6460<TSO4,TSO6,CHANNEL_IO>\n\tether 3c:22:fb:00:00:01\n\tinet6 fe80::1%en0 prefixlen 64 secured scopeid 0x6 \n\tinet 203.0.113.10 netmask 0xffffff00 broadcast 203.0.113.255\n\tnd6 options=201<PERFORMNUD,DAD>\n\tmedia: autoselect\n\tstatus: active\n";
+    expect(parseIfconfig(en0)).toEqual({ name: "en0", up: true, active: true, ipv4: ["203.0.113.10"] });
+    const en1 = "en1: flags=8863<UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n\tether 3c:22:fb:00:00:02\n\tmedia: autoselect (<unknown type>)\n\tstatus: inactive\n";
+    expect(parseIfconfig(en1)).toEqual({ name: "en1", up: true, active: false, ipv4: [] });
+    expect(parseIfconfig("utun3: flags=8051<UP,POINTOPOINT,RUNNING,MULTICAST> mtu 1380\n\tinet 100.72.0.5 --> 100.72.0.5 netmask 0xffffffff\n")).toEqual({ name: "utun3", up: true, active: true, ipv4: ["100.72.0.5"] });
+    expect(parseIfconfig("ifconfig: interface en9 does not exist")).toBeNull();
+  });
+});
