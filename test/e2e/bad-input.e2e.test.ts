@@ -180,14 +180,16 @@ describe("large files", () => {
   const keys = (count: number) => Array.from({ length: count }, (_, i) => `k${i}: v\n`).join("");
 
   // 40,000 keys (389 KB) took 10-20 s to check while the yaml library compared each key with
-  // every earlier one; linear, it is about a second here. The bound is generous for a loaded machine.
-  it("checks 40,000 top-level keys in seconds, not minutes", async () => {
-    const target = file("keys.yaml", `x-limawan: |\n  expose web 80 as 8080\n${keys(40_000)}`);
+  // every earlier one, so 60,000 would take 25-45 s; linear, they take a second or two here (5 s
+  // when the other test worker loads the machine). The bound tells the two apart with room for
+  // load; `npm run bench` measures the growth itself (time ∝ keys^k).
+  it("checks 60,000 top-level keys in seconds, not minutes", async () => {
+    const target = file("keys.yaml", `x-limawan: |\n  expose web 80 as 8080\n${keys(60_000)}`);
     const started = Date.now();
     const r = await run(["check", target]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(5_000);
-  });
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 60_000);
 
   // Reading the largest file takes about a second here: the signal lands while it is read.
   it("ends promptly on SIGTERM while it reads the largest file it accepts", async () => {
