@@ -1,5 +1,6 @@
 // `npm test`: everything that is safe anywhere. test/darwin changes the kernel's PF and runs
 // only through `npm run test:darwin` (its own config); test/bench through `npm run bench`.
+import { availableParallelism } from "node:os";
 import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -8,5 +9,8 @@ export default defineConfig({
     // Tests that start several stand-in processes take 5 s alone on a shared 2-core runner;
     // files that need more set their own budget (vi.setConfig).
     testTimeout: 20_000,
+    // The end-to-end files spend their time starting stand-in processes, not in the worker:
+    // one worker per core (vitest's default leaves one core idle) halves the wall time.
+    maxWorkers: availableParallelism(),
   },
 });

@@ -8,6 +8,8 @@
 // sandbox plays `sudo limactl limawan …`: SUDO_USER/SUDO_UID/SUDO_GID name an unprivileged VM
 // user who owns $LIMA_HOME, and the harness's own limactl calls run as that user too.
 import { execa, execaSync, type Options, type Result, type ResultPromise } from "execa";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -224,9 +226,26 @@ function requireBuild(): void {
 }
 
 export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const sandbox = new SandboxImpl(options);
+  const sandbox = new SandboxImpl(options, await standinServer());
   live.add(sandbox);
   return sandbox;
+}
+
+/**
+ * test/standins/server.mjs, one per test worker: bin/pfctl hands it each call instead of starting
+ * node (PFCTL_STANDIN_SERVER=PORT:TOKEN). It exits when this process does (its stdin closes).
+ */
+let server: Promise<string> | undefined;
+export function standinServer(): Promise<string> {
+  server ??= new Promise((resolve, reject) => {
+    const token = randomBytes(16).toString("hex");
+    const child = spawn(process.execPath, [path.join(REPO, "test/standins/server.mjs")], { env: { ...process.env, STANDIN_SERVER_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] });
+    child.once("error", reject);
+    child.stdout.once("data", (chunk: Buffer) => resolve(`${chunk.toString().trim()}:${token}`));
+    child.unref();
+    for (const stream of [child.stdin, child.stdout] as unknown as { unref(): void }[]) stream.unref();
+  });
+  return server;
 }
 
 // A crashed test file must not leave host agents or watchers behind.
@@ -242,7 +261,7 @@ class SandboxImpl implements Sandbox {
   private readonly background: ResultPromise[] = [];
   private cleaned = false;
 
-  constructor(options: SandboxOptions) {
+  constructor(options: SandboxOptions, standinServer: string) {
     const root = mkdtempSync(path.join(os.tmpdir(), "limawan-e2e-"));
     chmodSync(root, 0o755); // the VM user must reach $LIMA_HOME
     this.vmUser = this.isRoot ? (options.vmUser ?? DEFAULT_VM_USER) : null;
@@ -291,6 +310,7 @@ class SandboxImpl implements Sandbox {
       PFCTL_STANDIN_STATE: this.paths.pfctlState,
       SYSCTL_STANDIN_STATE: this.paths.sysctlState,
       LAUNCHCTL_STANDIN_STATE: this.paths.launchctlState,
+      PFCTL_STANDIN_SERVER: standinServer,
       // Host agents outliving a crashed test run stop by themselves.
       LIMACTL_STANDIN_HOSTAGENT_TTL_MS: "300000",
       ...(options.limaVersion ? { LIMACTL_STANDIN_VERSION: options.limaVersion } : {}),
@@ -356,8 +376,9 @@ await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
       const system = path.join(this.paths.root, "secure-bin");
       mkdirSync(system, { mode: 0o755, recursive: true });
       for (const tool of ["pfctl", "sysctl", "launchctl", "route", "ifconfig"]) {
+        // The stand-in finds its node here, the plugin does not.
         writeFileSync(path.join(system, tool), `#!/bin/sh
-exec ${process.execPath} ${path.join(STANDIN_BIN, tool)} "$@"
+PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)} "$@"
 `, { mode: 0o755 });
       }
       securePath = system;

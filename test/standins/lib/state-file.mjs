@@ -1,7 +1,8 @@
 // The macOS stand-ins (sysctl, launchctl) keep their "kernel" state in a JSON file named by an
 // environment variable, and log every call beside it as JSON Lines (`<state>.calls`), so tests
 // can assert what the host ends up like and how it got there.
-import { appendFileSync, chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { logCall } from "./call.mjs";
 
 export function stateFileFrom(variable, program) {
   const file = process.env[variable];
@@ -27,9 +28,9 @@ export function writeState(file, state) {
   renameSync(temporary, file);
 }
 
-/** Append {argv, euid, exitCode, stdout, stderr} to `<file>.calls` when the process exits. */
+/** Log this process's call (lib/call.mjs's logCall) when it exits, with all it printed. */
 export function logCalls(file, argv) {
-  const captured = { stdout: "", stderr: "" };
+  const captured = { argv, euid: process.geteuid?.() ?? null, stdout: "", stderr: "" };
   for (const stream of ["stdout", "stderr"]) {
     const original = process[stream].write.bind(process[stream]);
     process[stream].write = (chunk, ...rest) => {
@@ -37,16 +38,7 @@ export function logCalls(file, argv) {
       return original(chunk, ...rest);
     };
   }
-  process.on("exit", (code) => {
-    const entry = { argv, euid: process.geteuid?.() ?? null, exitCode: code, stdout: captured.stdout, stderr: captured.stderr, time: new Date().toISOString() };
-    // Root and non-root callers share the log: keep it writable for both.
-    try {
-      appendFileSync(`${file}.calls`, JSON.stringify(entry) + "\n", { mode: 0o666 });
-      chmodSync(`${file}.calls`, 0o666);
-    } catch {
-      // another user's log we may not touch: the call itself still behaves as the real tool
-    }
-  });
+  process.on("exit", (code) => logCall(file, captured, code));
 }
 
 export const isRoot = () => typeof process.geteuid === "function" && process.geteuid() === 0;

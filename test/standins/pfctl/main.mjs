@@ -4,7 +4,9 @@
 // Output formats follow docs/PFCTL-OUTPUT.md (sections cited below), and the darwin suite's
 // recordings of the real pfctl (test/standins/pfctl-fidelity.test.ts compares them).
 import { mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
-import { logCalls, readState, stateFileFrom, writeState } from "../lib/state-file.mjs";
+import path from "node:path";
+import { logCall } from "../lib/call.mjs";
+import { readState, writeState } from "../lib/state-file.mjs";
 import { normalise, parseRuleset } from "./ruleset.mjs";
 
 const APPLE_MAIN = {
@@ -16,28 +18,40 @@ const INITIAL = { enabled: false, references: [], main: APPLE_MAIN, anchors: {},
 const WITH_ARGUMENT = new Set(["a", "f", "s", "t", "T", "X", "F", "k", "i", "D", "x"]);
 const F_WARNING = "pfctl: Use of -f option, could result in flushing of rules\npresent in the main ruleset added by the system at startup.\nSee /etc/pf.conf for further details.\n";
 
-export function main(argv) {
-  const file = stateFileFrom("PFCTL_STANDIN_STATE", "pfctl");
-  logCalls(file, argv);
+/** One pfctl call (lib/call.mjs): prints into `call`, logs it beside the state, returns the exit code. */
+export function main(call) {
+  const file = call.env.PFCTL_STANDIN_STATE;
+  if (!file) {
+    call.stderr += "pfctl (LimaWAN test stand-in): PFCTL_STANDIN_STATE is not set; refusing to guess where the state lives\n";
+    return 1;
+  }
+  const code = pfctl(call, file);
+  logCall(file, call, code);
+  return code;
+}
+
+function pfctl(call, file) {
+  const { argv, env } = call;
+  const err = (text) => void (call.stderr += text);
   const opts = parseArgs(argv);
-  if (opts.error) return usage(opts.error);
+  if (opts.error) return usage(err, opts.error);
   // Raised while the arguments are read, before -q is known: every -f prints it, -a and -n
   // included (PFCTL-OUTPUT.md §h).
-  if (opts.f !== undefined) process.stderr.write(F_WARNING);
+  if (opts.f !== undefined) err(F_WARNING);
   // Every pfctl that opens /dev/pf checks ALTQ and says so; -n does not (§f, PF-FACTS.md §3).
-  if (!opts.n) process.stderr.write("No ALTQ support in kernel\nALTQ related functions disabled\n");
-  const failOn = process.env.PFCTL_STANDIN_FAIL;
+  if (!opts.n) err("No ALTQ support in kernel\nALTQ related functions disabled\n");
+  const failOn = env.PFCTL_STANDIN_FAIL;
   if (failOn && argv.join(" ") === failOn) {
-    process.stderr.write(`${process.env.PFCTL_STANDIN_FAIL_MESSAGE ?? "pfctl: DIOCXCOMMIT: Device busy"}\n`);
-    return Number(process.env.PFCTL_STANDIN_FAIL_CODE ?? 1);
+    err(`${env.PFCTL_STANDIN_FAIL_MESSAGE ?? "pfctl: DIOCXCOMMIT: Device busy"}\n`);
+    return Number(env.PFCTL_STANDIN_FAIL_CODE ?? 1);
   }
-  if (process.geteuid?.() !== 0 && process.env.PFCTL_STANDIN_ALLOW_USER !== "1") {
-    process.stderr.write("pfctl: /dev/pf: Permission denied\n");
+  if (call.euid !== 0 && env.PFCTL_STANDIN_ALLOW_USER !== "1") {
+    err("pfctl: /dev/pf: Permission denied\n");
     return 1;
   }
   return withLock(file, () => {
     const state = readState(file, INITIAL);
-    const code = run(opts, state);
+    const code = run(call, opts, state);
     if (code === 0 && !opts.n) writeState(file, state);
     return code;
   });
@@ -69,8 +83,8 @@ function parseArgs(argv) {
   return o;
 }
 
-function usage(message) {
-  process.stderr.write(`pfctl: ${message}\nusage: pfctl [-AdeghMmNnOqRrvz] [-a anchor] [-D macro=value] [-F modifier]\n\t[-f file] [-i interface] [-K host | network] [-k host | network ]\n\t[-o level] [-p device] [-s modifier ] [-t table -T command [address ...]]\n\t[-x level]\n`);
+function usage(err, message) {
+  err(`pfctl: ${message}\nusage: pfctl [-AdeghMmNnOqRrvz] [-a anchor] [-D macro=value] [-F modifier]\n\t[-f file] [-i interface] [-K host | network] [-k host | network ]\n\t[-o level] [-p device] [-s modifier ] [-t table -T command [address ...]]\n\t[-x level]\n`);
   return 1;
 }
 
@@ -93,15 +107,15 @@ function anchorOf(state, name) {
   return state.anchors[name];
 }
 
-function run(o, state) {
-  const out = (text) => process.stdout.write(text);
-  const err = (text) => process.stderr.write(text);
+function run(call, o, state) {
+  const out = (text) => void (call.stdout += text);
+  const err = (text) => void (call.stderr += text);
   if (o.flags.has("E")) {
     // 64-bit tokens, 20 digits as often as not: above 2^53 (§b). The holder is pfctl itself.
-    const token = String(BigInt(Date.now()) * 1000003n + BigInt(process.pid)).padStart(20, "1").slice(-20);
+    const token = String(BigInt(Date.now()) * 1000003n + BigInt(call.pid)).padStart(20, "1").slice(-20);
     if (!state.enabled) state.enabledAt = Date.now();
     state.enabled = true;
-    state.references.push({ token, pid: process.pid, name: "pfctl", since: Date.now() });
+    state.references.push({ token, pid: call.pid, name: "pfctl", since: Date.now() });
     err(`pf enabled\nToken : ${token}\n`);
     return 0;
   }
@@ -127,7 +141,7 @@ function run(o, state) {
     state.references = [];
     return err("pf disabled\n"), 0;
   }
-  if (o.f !== undefined) return load(o, state);
+  if (o.f !== undefined) return load(call, o, state);
   if (o.F !== undefined) {
     if (!o.a) return err("pfctl: flushing the main ruleset is not modelled by the stand-in\n"), 1;
     const anchor = anchorOf(state, o.a);
@@ -140,23 +154,24 @@ function run(o, state) {
     }
     return 0;
   }
-  if (o.t !== undefined) return tableCommand(o, state, o.rest);
-  if (o.s !== undefined) return show(o, state, out);
-  return usage("no command given");
+  if (o.t !== undefined) return tableCommand(call, o, state, o.rest);
+  if (o.s !== undefined) return show(o, state, out, err);
+  return usage(err, "no command given");
 }
 
-function load(o, state) {
+function load(call, o, state) {
+  const err = (text) => void (call.stderr += text);
   let text;
   try {
-    text = o.f === "-" ? readFileSync(0, "utf8") : readFileSync(o.f, "utf8");
+    text = o.f === "-" ? call.stdin() : readFileSync(path.resolve(call.cwd, o.f), "utf8");
   } catch {
-    process.stderr.write(`pfctl: ${o.f}: No such file or directory\n`);
+    err(`pfctl: ${o.f}: No such file or directory\n`);
     return 1;
   }
   const parsed = parseRuleset(text, o.f === "-" ? "stdin" : o.f);
   if (parsed.errors.length > 0) {
     // Under -n pfctl exits straight after the parser's messages (§h).
-    process.stderr.write(`${parsed.errors.join("\n")}\n${o.n ? "" : "pfctl: Syntax error in config file: pf rules not loaded\n"}`);
+    err(`${parsed.errors.join("\n")}\n${o.n ? "" : "pfctl: Syntax error in config file: pf rules not loaded\n"}`);
     return 1;
   }
   if (o.n) return 0;
@@ -193,17 +208,17 @@ function byAddress(a, b) {
   return key(a) - key(b);
 }
 
-function tableCommand(o, state, addresses) {
+function tableCommand(call, o, state, addresses) {
   const anchor = anchorOf(state, o.a ?? "");
   const table = anchor.tables[o.t];
   const command = o.T;
-  const say = (text) => process.stderr.write(text);
+  const say = (text) => void (call.stderr += text);
   // pfctl_table returns -1 on an error and main exits with it: 255 (§e).
   if (!table && command !== "add") return say("pfctl: Table does not exist.\n"), 255;
   if (!table) {
     anchor.tables[o.t] = { persist: false, const: false, entries: [] };
     say("1 table created.\n");
-    return tableCommand(o, state, addresses);
+    return tableCommand(call, o, state, addresses);
   }
   table.added ??= {};
   switch (command) {
@@ -211,7 +226,7 @@ function tableCommand(o, state, addresses) {
       // -v: each address's last clearing (ctime(3), local time) and its four counters (§e).
       const counters = ["In/Block:", "In/Pass:", "Out/Block:", "Out/Pass:"].map((l) => `\t${l.padEnd(12)} [ Packets: ${"0".padEnd(18)} Bytes: ${"0".padEnd(18)} ]\n`).join("");
       const verbose = (e) => (o.flags.has("v") ? `\tCleared:     ${ctime(table.added[e] ?? 0)}\n${counters}` : "");
-      process.stdout.write([...table.entries].sort(byAddress).map((e) => `   ${e}\n${verbose(e)}`).join(""));
+      call.stdout += [...table.entries].sort(byAddress).map((e) => `   ${e}\n${verbose(e)}`).join("");
       return 0;
     }
     case "kill":
@@ -241,7 +256,7 @@ function tableCommand(o, state, addresses) {
       // Entries whose counters were last cleared more than N seconds ago, strictly; the second
       // number counts those candidates (§e). Entries from a ruleset file count as cleared at 0.
       const seconds = Number(addresses[0]);
-      if (addresses.length !== 1 || !Number.isInteger(seconds) || seconds < 0) return usage("-T expire needs a number of seconds");
+      if (addresses.length !== 1 || !Number.isInteger(seconds) || seconds < 0) return usage(say, "-T expire needs a number of seconds");
       const old = table.entries.filter((a) => Math.floor(Date.now() / 1000) - Math.floor((table.added[a] ?? 0) / 1000) > seconds);
       table.entries = table.entries.filter((a) => !old.includes(a));
       for (const a of old) delete table.added[a];
@@ -249,13 +264,13 @@ function tableCommand(o, state, addresses) {
       return 0;
     }
     default:
-      return usage(`-T ${command} is not modelled by the stand-in`);
+      return usage(say, `-T ${command} is not modelled by the stand-in`);
   }
 }
 
-function show(o, state, out) {
+function show(o, state, out, err) {
   const listsRules = ["n", "nat", "r", "rules", "l", "labels", "dummynet"].includes(o.s);
-  if (o.a && listsRules && !anchorExists(state, o.a)) return process.stderr.write("pfctl: DIOCGETRULES: Invalid argument\n"), 1;
+  if (o.a && listsRules && !anchorExists(state, o.a)) return err("pfctl: DIOCGETRULES: Invalid argument\n"), 1;
   // Reading never creates an anchor.
   const rules = o.a ? (state.anchors[o.a] ?? { translation: [], filtering: [], tables: {} }) : state.main;
   switch (o.s) {
@@ -337,7 +352,7 @@ function show(o, state, out) {
       for (const r of state.references) out(`${String(r.pid).padEnd(8)} ${r.name.padEnd(28)} ${r.token.padEnd(24)} ${age(r.since ?? Date.now())}\n`);
       return 0;
     default:
-      return usage(`-s ${o.s} is not modelled by the stand-in`);
+      return usage(err, `-s ${o.s} is not modelled by the stand-in`);
   }
 }
 

@@ -1,0 +1,68 @@
+// The stand-in server: answers pfctl stand-in calls in one long-lived process. bin/pfctl, given
+// PFCTL_STANDIN_SERVER=PORT:TOKEN, sends its call here over 127.0.0.1 instead of starting node
+// (~100 ms each, and a test run makes hundreds of pfctl calls). The call runs the same code as
+// pfctl/cli.mjs, one at a time, against the state file its own environment names.
+//
+// Request: NUL-terminated fields — token, program, euid, pid, cwd, argc, argv…, envc, NAME=VALUE…
+// (the *_STANDIN_* variables), whether stdin was read, stdin. Answer: exit code, stdout, stderr.
+// The server exits when its stdin closes (the test process that started it is gone).
+import { createServer } from "node:net";
+import { main as pfctl } from "./pfctl/main.mjs";
+
+const PROGRAMS = { pfctl };
+const token = process.env.STANDIN_SERVER_TOKEN;
+if (!token) {
+  process.stderr.write("stand-in server: STANDIN_SERVER_TOKEN is not set\n");
+  process.exit(2);
+}
+
+/** The request's fields once all have arrived, else null. */
+export function parseRequest(buffer) {
+  const fields = buffer.toString("utf8").split("\0").slice(0, -1);
+  const at = (i) => (i < fields.length ? fields[i] : undefined);
+  const argc = Number(at(5));
+  if (!Number.isInteger(argc)) return null;
+  const envc = Number(at(6 + argc));
+  if (!Number.isInteger(envc)) return null;
+  const reads = 7 + argc + envc;
+  if (fields.length < reads + 2) return null;
+  return {
+    token: fields[0],
+    program: fields[1],
+    euid: Number(fields[2]),
+    pid: Number(fields[3]),
+    cwd: fields[4],
+    argv: fields.slice(6, 6 + argc),
+    env: Object.fromEntries(fields.slice(7 + argc, reads).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+    stdin: fields[reads] === "1" ? fields[reads + 1] : "",
+  };
+}
+
+function answer(request) {
+  const run = PROGRAMS[request.program];
+  if (!run) return `127\0\0stand-in server: no program ${request.program}\n\0`;
+  const call = { argv: request.argv, env: request.env, euid: request.euid, pid: request.pid, cwd: request.cwd, stdin: () => request.stdin, stdout: "", stderr: "" };
+  let code;
+  try {
+    code = run(call);
+  } catch (error) {
+    // As an uncaught exception in the program's own process: the stack, exit 1.
+    call.stderr += `${error?.stack ?? error}\n`;
+    code = 1;
+  }
+  return `${code}\0${call.stdout}\0${call.stderr}\0`;
+}
+
+const server = createServer((socket) => {
+  let buffer = Buffer.alloc(0);
+  socket.on("error", () => {});
+  socket.on("data", (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    const request = parseRequest(buffer);
+    if (!request) return;
+    if (request.token !== token) return void socket.destroy();
+    socket.end(answer(request));
+  });
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}\n`));
+process.stdin.on("end", () => process.exit(0)).resume();

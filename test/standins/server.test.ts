@@ -1,0 +1,60 @@
+// bin/pfctl answers the same through the stand-in server (PFCTL_STANDIN_SERVER, as the e2e
+// harness runs it) as run on its own by node: same output, exit codes, state and call log.
+import { execa } from "execa";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { standinServer, STANDIN_BIN } from "../e2e/harness.js";
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), "limawan-standin-server-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const ANCHOR = 'table <t> persist\nrdr on en0 inet proto tcp from any to any port 8080 -> 192.168.105.2 port 80\npass in quick on en0 inet proto tcp from <t> to 192.168.105.2 port 80 keep state label "l"\n';
+// Reads, a load from stdin, a file that is missing, a table change, refusals.
+const CALLS: { argv: string[]; input?: string; env?: Record<string, string> }[] = [
+  { argv: ["-s", "info"] },
+  { argv: ["-a", "limawan", "-f", "-"], input: ANCHOR },
+  { argv: ["-a", "limawan", "-sr"] },
+  { argv: ["-a", "limawan", "-sn"] },
+  { argv: ["-a", "limawan", "-t", "t", "-T", "add", "203.0.113.9"] },
+  { argv: ["-a", "limawan", "-t", "t", "-T", "show"] },
+  { argv: ["-a", "limawan", "-f", "no-such-file.conf"] },
+  { argv: ["-n", "-f", "-"], input: "rdr-to nonsense\n" },
+  { argv: ["-Q"] },
+  { argv: ["-s", "info"], env: { PFCTL_STANDIN_FAIL: "-s info", PFCTL_STANDIN_FAIL_MESSAGE: "pfctl: scripted failure" } },
+];
+
+async function session(name: string, extraEnv: Record<string, string>) {
+  const state = path.join(scratch, `${name}.json`);
+  const results = [];
+  for (const call of CALLS) {
+    const r = await execa(path.join(STANDIN_BIN, "pfctl"), call.argv, { input: call.input ?? "", reject: false, cwd: scratch, env: { PFCTL_STANDIN_STATE: state, ...extraEnv, ...call.env } });
+    results.push({ argv: call.argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr });
+  }
+  const log = readFileSync(`${state}.calls`, "utf8").trim().split("\n").map((l) => {
+    const { time: _time, ...entry } = JSON.parse(l) as Record<string, unknown>;
+    return entry;
+  });
+  // Clock readings (seconds or milliseconds since 1970) differ between the two runs.
+  const timeless = JSON.parse(readFileSync(state, "utf8"), (_key, value: unknown) => (typeof value === "number" && value > 1e9 ? "a time" : value)) as unknown;
+  return { results, state: timeless, log };
+}
+
+describe("the pfctl stand-in through the stand-in server", () => {
+  it("answers every call as node running it on its own does", async () => {
+    const alone = await session("alone", {});
+    const served = await session("served", { PFCTL_STANDIN_SERVER: await standinServer() });
+    expect(served.results).toEqual(alone.results);
+    expect(served.state).toEqual(alone.state);
+    expect(served.log).toEqual(alone.log);
+    expect(alone.results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]); // the refusals are refusals
+  });
+
+  it("refuses a caller without the server's token", async () => {
+    const [port] = (await standinServer()).split(":");
+    const r = await execa(path.join(STANDIN_BIN, "pfctl"), ["-s", "info"], { reject: false, env: { PFCTL_STANDIN_STATE: path.join(scratch, "x.json"), PFCTL_STANDIN_SERVER: `${port}:not-the-token` } });
+    expect(r.exitCode).toBe(70);
+    expect(r.stderr).toMatch(/gave no answer/);
+  });
+});
