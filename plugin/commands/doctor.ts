@@ -9,7 +9,7 @@ import { missingPointsReason } from "../engine/status-report.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { unreachableReason } from "../engine/vm-address.js";
 import { atLeast, limaPortForwards } from "../host/lima.js";
-import { anchorsBefore, limaForwardClashes, shadowingRules, skippedWan, type Finding } from "../engine/doctor-checks.js";
+import { anchorsBefore, bridgedWan, limaForwardClashes, shadowingRules, skippedWan, wanInterfaces, type Finding } from "../engine/doctor-checks.js";
 import type { VmSpec } from "../../compiler/ir.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { untrustedPaths } from "../host/trust.js";
@@ -94,6 +94,15 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     if (!result.spec) continue;
     specs.push(result.spec);
     for (const f of limaForwardClashes(result.spec, limaPortForwards(text))) add(`instance ${instance.name}`, f.level, f.detail, f.hint);
+  }
+  // A bridge member's traffic is the bridge's (Internet Sharing to the WAN): ifconfig needs no root.
+  const wan = wanInterfaces(specs, iface ? [iface] : []);
+  const bridges = await host.ifconfig.bridges().catch(() => null);
+  if (bridges === null) add("WAN interfaces", "unknown", "cannot read `ifconfig -a`");
+  else {
+    const bridged = bridgedWan(bridges, wan);
+    for (const f of bridged) add("WAN interfaces", f.level, f.detail, f.hint);
+    if (bridged.length === 0 && wan.length > 0) add("WAN interfaces", "ok", `${wan.join(", ")}: in no bridge`);
   }
   // Unreadable PF was reported by the PF check above.
   if (pfReadable) for (const f of await hostFindings(ctx, specs, iface ? [iface] : [])) add("other rules", f.level, f.detail, f.hint);

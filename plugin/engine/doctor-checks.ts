@@ -51,10 +51,14 @@ export function shadowingRules(specs: readonly VmSpec[], where: string, translat
   return findings;
 }
 
+/** The interfaces the forwards listen on: each forward's own, or the defaults (the default route's). */
+export function wanInterfaces(specs: readonly VmSpec[], defaults: readonly string[]): string[] {
+  return [...new Set(specs.flatMap((s) => s.forwards.flatMap((f) => f.interfaces ?? defaults)))];
+}
+
 /** WAN interfaces `set skip on` exempts from PF: LimaWAN's rules on them never fire. */
 export function skippedWan(skipped: ReadonlySet<string>, specs: readonly VmSpec[], defaults: readonly string[]): Finding[] {
-  const wan = new Set(specs.flatMap((s) => s.forwards.flatMap((f) => f.interfaces ?? defaults)));
-  return [...wan].filter((i) => skipped.has(i)).map((i) => ({ level: "fail" as const, detail: `PF skips ${i} (\`set skip on ${i}\` in the loaded ruleset): no forward on it can work`, hint: `Remove \`set skip on ${i}\` from pf.conf (it is meant for lo0), or forward on another interface.` }));
+  return wanInterfaces(specs, defaults).filter((i) => skipped.has(i)).map((i) => ({ level: "fail" as const, detail: `PF skips ${i} (\`set skip on ${i}\` in the loaded ruleset): no forward on it can work`, hint: `Remove \`set skip on ${i}\` from pf.conf (it is meant for lo0), or forward on another interface.` }));
 }
 
 /**
@@ -82,3 +86,26 @@ export function limaForwardClashes(spec: VmSpec, forwards: readonly LimaPortForw
 }
 
 const isLoopback = (ip: string) => ip.startsWith("127.") || ip === "::1" || ip === "localhost";
+
+/**
+ * WAN interfaces that are a bridge's members. macOS adds an interface to bridge100 when Internet
+ * Sharing shares the Mac's connection *to* it (System Settings › General › Sharing › Internet
+ * Sharing › "To devices using"). A BSD bridge hands its members' traffic for the host to IP as
+ * the bridge's own (FreeBSD if_bridge(4), pfil_member/pfil_local_phys; XNU's if_bridge.c is
+ * derived from it), so an `rdr on en1` may never see WAN connections. A warning, not a failure:
+ * what XNU does for rdr on a member is not measured (the darwin suite has no second Mac).
+ */
+export function bridgedWan(bridges: ReadonlyMap<string, readonly string[]>, wan: readonly string[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const iface of wan) {
+    for (const [bridge, members] of bridges) {
+      if (!members.includes(iface)) continue;
+      findings.push({
+        level: "warn",
+        detail: `${iface} is a member of ${bridge} (Internet Sharing to ${iface}, or a bridge made in Network settings): its traffic for the Mac is the bridge's`,
+        hint: `Forward on the interface that carries the Mac's own Internet address, or take ${iface} out of ${bridge} (Internet Sharing: System Settings › General › Sharing).`,
+      });
+    }
+  }
+  return findings;
+}

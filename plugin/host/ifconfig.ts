@@ -1,6 +1,7 @@
 // ifconfig adapter (read-only): whether a WAN interface is up, has a link and an IPv4 address,
 // from macOS `ifconfig IF`: `en0: flags=8863<UP,…,RUNNING,…> mtu 1500`, then `inet A netmask
 // 0xffffff00 broadcast B` lines and, for interfaces with media, `status: active|inactive`.
+// Bridges (Internet Sharing's and vmnet's bridge100…) list their members as `member: IF flags=…`.
 import { parseIpv4Address } from "../../compiler/validate/addresses.js";
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { CliError, EXIT } from "../errors.js";
@@ -27,6 +28,30 @@ export class Ifconfig {
     }
     return parseIfconfig(result.stdout);
   }
+
+  /** Every bridge with its member interfaces, from `ifconfig -a`. */
+  async bridges(): Promise<Map<string, string[]>> {
+    const result = await this.runner.run("ifconfig", ["-a"]);
+    if (result.exitCode !== 0) throw new CliError(EXIT.HOST_COMMAND, "ifconfig -a failed", undefined, result.stderr.trim());
+    return parseBridgeMembers(result.stdout);
+  }
+}
+
+/** `ifconfig -a`: each interface block starts at column 0; a bridge's members are indented `member:` lines. */
+export function parseBridgeMembers(stdout: string): Map<string, string[]> {
+  const bridges = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of stdout.split("\n")) {
+    const header = /^([a-z][a-z0-9]*): flags=/.exec(line);
+    if (header) {
+      current = header[1]!.startsWith("bridge") ? [] : null;
+      if (current) bridges.set(header[1]!, current);
+      continue;
+    }
+    const member = /^\s+member: ([a-z][a-z0-9]*) /.exec(line);
+    if (member && current) current.push(member[1]!);
+  }
+  return bridges;
 }
 
 export function parseIfconfig(stdout: string): InterfaceState | null {

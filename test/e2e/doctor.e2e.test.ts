@@ -92,6 +92,14 @@ describe("doctor: what else could keep a forward from working", () => {
     expect(exitCode).toBe(1);
   });
 
+  it("warns when the WAN interface is a bridge member (Internet Sharing to it), and passes when it is not", async () => {
+    await sb.addInstance("web", web());
+    expect((await doctor()).checks.filter((c) => c.name === "WAN interfaces")).toEqual([expect.objectContaining({ level: "ok", detail: "en0: in no bridge" })]);
+    const result = await sb.run(["doctor", "--json"], { env: { IFCONFIG_STANDIN_MEMBERS: "bridge100=vmenet0+en0" } });
+    const checks = (JSON.parse(result.stdout) as { checks: Check[] }).checks;
+    expect(checks.filter((c) => c.name === "WAN interfaces")).toEqual([expect.objectContaining({ level: "warn", detail: expect.stringMatching(/^en0 is a member of bridge100/), hint: expect.stringMatching(/Internet Sharing/) })]);
+  });
+
   it("fails when Lima's own portForwards binds a forwarded host port beyond loopback", async () => {
     await sb.addInstance("web", web(`portForwards:
   - guestPort: 8080

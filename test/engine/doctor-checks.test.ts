@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileFile } from "../../compiler/pipeline.js";
-import { anchorsBefore, limaForwardClashes, rulePorts, shadowingRules, skippedWan } from "../../plugin/engine/doctor-checks.js";
+import { anchorsBefore, bridgedWan, limaForwardClashes, rulePorts, shadowingRules, skippedWan, wanInterfaces } from "../../plugin/engine/doctor-checks.js";
 import { limaPortForwards } from "../../plugin/host/lima.js";
 import { limaYaml } from "./fake-host.js";
 
@@ -71,5 +71,15 @@ describe("Lima's own portForwards", () => {
     expect(limaForwardClashes(spec, forwards)).toEqual([]); // 2222 on loopback; 27000-27100 tcp vs a udp forward
     const https = compileFile({ vm: "web", file: "/lima/web/lima.yaml", text: limaYaml("expose https 443 as 443", "allow privileged") }).spec!;
     expect(limaForwardClashes(https, forwards).map((f) => f.detail)).toEqual([expect.stringMatching(/web\/https: .*line 7.* 443 on 0\.0\.0\.0 \(a privileged port\)/)]);
+  });
+});
+
+describe("bridgedWan", () => {
+  it("warns about each WAN interface a bridge holds, naming the bridge", () => {
+    const wan = wanInterfaces([spec], ["en0"]);
+    expect(wan).toEqual(["en0", "en1"]);
+    const bridges = new Map([["bridge0", ["en2"]], ["bridge100", ["vmenet0", "en1"]]]);
+    expect(bridgedWan(bridges, wan)).toEqual([expect.objectContaining({ level: "warn", detail: expect.stringMatching(/^en1 is a member of bridge100 /) })]);
+    expect(bridgedWan(new Map([["bridge100", ["vmenet0"]]]), wan)).toEqual([]);
   });
 });

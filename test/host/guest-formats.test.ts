@@ -1,7 +1,7 @@
 // The formats diagnose reads: iproute2's JSON, ss's columns (inside the guest) and macOS
 // ifconfig (on the Mac), each parsed in its adapter.
 import { describe, expect, it } from "vitest";
-import { parseIfconfig } from "../../plugin/host/ifconfig.js";
+import { parseBridgeMembers, parseIfconfig } from "../../plugin/host/ifconfig.js";
 import { parseIpAddrsJson, parseRoutesJson, parseSsListening } from "../../plugin/host/lima-guest.js";
 
 describe("inside the guest", () => {
@@ -49,5 +49,17 @@ describe("on the Mac", () => {
     expect(parseIfconfig(en1)).toEqual({ name: "en1", up: true, active: false, ipv4: [] });
     expect(parseIfconfig("utun3: flags=8051<UP,POINTOPOINT,RUNNING,MULTICAST> mtu 1380\n\tinet 100.72.0.5 --> 100.72.0.5 netmask 0xffffffff\n")).toEqual({ name: "utun3", up: true, active: true, ipv4: ["100.72.0.5"] });
     expect(parseIfconfig("ifconfig: interface en9 does not exist")).toBeNull();
+  });
+
+  it("ifconfig -a: each bridge's members (bridge100 with Internet Sharing to en1), and no other interface's", () => {
+    const all = [
+      "lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> mtu 16384\n\tinet 127.0.0.1 netmask 0xff000000\n",
+      "en0: flags=8863<UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n\tinet 203.0.113.10 netmask 0xffffff00 broadcast 203.0.113.255\n\tstatus: active\n",
+      "bridge0: flags=8863<UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n\tConfiguration:\n\t\tid 0:0:0:0:0:0 priority 0 hellotime 0 fwddelay 0\n\tmember: en2 flags=3<LEARNING,DISCOVER>\n\t        ifmaxaddr 0 port 8 priority 0 path cost 0\n\tmember: en3 flags=3<LEARNING,DISCOVER>\n\t        ifmaxaddr 0 port 9 priority 0 path cost 0\n\tstatus: inactive\n",
+      "bridge100: flags=8a63<UP,BROADCAST,SMART,RUNNING,ALLMULTI,SIMPLEX,MULTICAST> mtu 1500\n\tinet 192.168.105.1 netmask 0xffffff00 broadcast 192.168.105.255\n\tmember: vmenet0 flags=3<LEARNING,DISCOVER>\n\t        ifmaxaddr 0 port 20 priority 0 path cost 0\n\tmember: en1 flags=3<LEARNING,DISCOVER>\n\t        ifmaxaddr 0 port 7 priority 0 path cost 0\n\tstatus: active\n",
+      "utun0: flags=8051<UP,POINTOPOINT,RUNNING,MULTICAST> mtu 1380\n",
+    ].join("");
+    expect(parseBridgeMembers(all)).toEqual(new Map([["bridge0", ["en2", "en3"]], ["bridge100", ["vmenet0", "en1"]]]));
+    expect(parseBridgeMembers(all.replace(/\tmember: .*\n\t +ifmaxaddr.*\n/g, ""))).toEqual(new Map([["bridge0", []], ["bridge100", []]]));
   });
 });
