@@ -1,7 +1,7 @@
 // macOS bootpd's /var/db/dhcpd_leases: `{ name= ip_address= hw_address=1,<mac> … lease=0x… }`
 // blocks, MAC octets written without leading zeros (LIMA-FACTS.md §5). The file is the only
 // record of a vmnet guest's address that the guest itself cannot forge.
-import { createHash } from "node:crypto";
+import { crypto } from "./lazy-builtins.js";
 import { watch as fsWatch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -45,7 +45,7 @@ export class Leases {
   }
 
   private async contentHash(): Promise<string> {
-    return createHash("sha256").update(await readFile(this.file, "utf8").catch(() => "")).digest("hex");
+    return crypto().createHash("sha256").update(await readFile(this.file, "utf8").catch(() => "")).digest("hex");
   }
 }
 

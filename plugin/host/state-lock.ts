@@ -3,7 +3,7 @@
 // gone (no such process, or the record is from an earlier boot); a live holder keeps it however
 // long its work takes. A lock refreshed by a timer (proper-lockfile) could be taken from a holder
 // whose event loop a long compile kept busy, and the holder then died of ECOMPROMISED.
-import { randomBytes } from "node:crypto";
+import { crypto } from "./lazy-builtins.js";
 import { constants } from "node:fs";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import os from "node:os";
@@ -31,7 +31,7 @@ export function holderAlive(holder: LockHolder, boot = currentBoot()): boolean {
 }
 
 export async function acquireLock(file: string, command: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const me: LockHolder = { pid: process.pid, boot: currentBoot(), nonce: randomBytes(8).toString("hex"), command };
+  const me: LockHolder = { pid: process.pid, boot: currentBoot(), nonce: crypto().randomBytes(8).toString("hex"), command };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await tryCreate(file, me)) return () => release(file, me);
@@ -97,7 +97,7 @@ async function emptyRecord(file: string): Promise<null | "gone"> {
  * else's fresh lock (taken over by another waiter meanwhile), it is put back.
  */
 async function takeOver(file: string, dead: LockHolder | null): Promise<void> {
-  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const aside = `${file}.stale-${process.pid}-${crypto().randomBytes(4).toString("hex")}`;
   try {
     await rename(file, aside);
   } catch {

@@ -16,7 +16,7 @@ const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
 const RUNS = 15;
 const TARGETS = { "--version": 1.5, "plan samples/lima.yaml --name web": 2, status: 2 };
 
-function stubHost() {
+export function stubHost() {
   const root = mkdtempSync(path.join(os.tmpdir(), "limawan-bench-"));
   const bin = path.join(root, "bin");
   const lima = path.join(root, "lima");
