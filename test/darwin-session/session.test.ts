@@ -7,25 +7,32 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { insertAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
+import { standinServer } from "../e2e/harness.js";
 import { composeMain, differences, openSession, readLoadedState, Refused, refusals, sessionNames, type LoadedState, type Output, type SessionHost } from "../darwin/session.mjs";
 
 const STANDIN_BIN = fileURLToPath(new URL("../standins/bin", import.meta.url));
 const RUN = fileURLToPath(new URL("../darwin/run.mjs", import.meta.url));
 
-// Each stand-in call starts a node process; a session makes dozens.
+// A session makes dozens of stand-in calls; ifconfig's each start node.
 vi.setConfig({ testTimeout: 60_000 });
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
+// pfctl calls go to the stand-in server, as in the e2e tests (ifconfig's still start node).
+let server: string;
+beforeAll(async () => {
+  server = await standinServer();
+});
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), "limawan-darwin-session-"));
   env = {
     ...process.env,
     PATH: `${STANDIN_BIN}${path.delimiter}${process.env.PATH}`,
     PFCTL_STANDIN_STATE: path.join(dir, "pf.json"),
+    MACOS_STANDIN_SERVER: server,
     IFCONFIG_STANDIN_STATE: path.join(dir, "ifconfig.json"),
     TMPDIR: dir,
   };

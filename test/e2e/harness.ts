@@ -233,7 +233,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
 
 /**
  * test/standins/server.mjs, one per test worker: bin/pfctl hands it each call instead of starting
- * node (PFCTL_STANDIN_SERVER=PORT:TOKEN). It exits when this process does (its stdin closes).
+ * node (MACOS_STANDIN_SERVER=PORT:TOKEN). It exits when this process does (its stdin closes).
  */
 let server: Promise<string> | undefined;
 export function standinServer(): Promise<string> {
@@ -294,7 +294,7 @@ class SandboxImpl implements Sandbox {
     if (this.vmUser) this.chownTree(this.paths.limaHome);
 
     const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !/^(LIMA_|LIMAWAN_|LIMACTL_STANDIN_|ROUTE_STANDIN_|IFCONFIG_STANDIN_|PFCTL_STANDIN_|SYSCTL_STANDIN_|LAUNCHCTL_STANDIN_|SUDO_|_LIMA_)/.test(key)),
+      Object.entries(process.env).filter(([key]) => !/^(LIMA_|LIMAWAN_|LIMACTL_STANDIN_|ROUTE_STANDIN_|IFCONFIG_STANDIN_|PFCTL_STANDIN_|SYSCTL_STANDIN_|LAUNCHCTL_STANDIN_|MACOS_STANDIN_|SUDO_|_LIMA_)/.test(key)),
     );
     this.env = {
       ...inherited,
@@ -310,7 +310,7 @@ class SandboxImpl implements Sandbox {
       PFCTL_STANDIN_STATE: this.paths.pfctlState,
       SYSCTL_STANDIN_STATE: this.paths.sysctlState,
       LAUNCHCTL_STANDIN_STATE: this.paths.launchctlState,
-      PFCTL_STANDIN_SERVER: standinServer,
+      MACOS_STANDIN_SERVER: standinServer,
       // Host agents outliving a crashed test run stop by themselves.
       LIMACTL_STANDIN_HOSTAGENT_TTL_MS: "300000",
       ...(options.limaVersion ? { LIMACTL_STANDIN_VERSION: options.limaVersion } : {}),
@@ -369,7 +369,7 @@ await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
   }
 
   setSudoers(options: SudoersOptions): void {
-    const envKeep = Object.keys(this.env).filter((k) => /^(PFCTL|SYSCTL|LAUNCHCTL|ROUTE|IFCONFIG|LIMACTL)_STANDIN_/.test(k));
+    const envKeep = Object.keys(this.env).filter((k) => /^(PFCTL|SYSCTL|LAUNCHCTL|ROUTE|IFCONFIG|LIMACTL|MACOS)_STANDIN_/.test(k));
     let securePath: string | null = null;
     if (options.securePath) {
       // /usr/sbin:/sbin as a Mac has them: the macOS programs as binaries would be, and no node.

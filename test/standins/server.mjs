@@ -1,15 +1,17 @@
-// The stand-in server: answers pfctl stand-in calls in one long-lived process. bin/pfctl, given
-// PFCTL_STANDIN_SERVER=PORT:TOKEN, sends its call here over 127.0.0.1 instead of starting node
-// (~100 ms each, and a test run makes hundreds of pfctl calls). The call runs the same code as
-// pfctl/cli.mjs, one at a time, against the state file its own environment names.
+// The stand-in server: answers pfctl and sysctl stand-in calls in one long-lived process.
+// bin/pfctl and bin/sysctl, given MACOS_STANDIN_SERVER=PORT:TOKEN, send their call here over
+// 127.0.0.1 instead of starting node (~100 ms each; a test run makes hundreds of these calls).
+// A call runs the same code as lib/alone.mjs runs, one at a time, against the state file its own
+// environment names (lib/served.bash is the other end).
 //
 // Request: NUL-terminated fields — token, program, euid, pid, cwd, argc, argv…, envc, NAME=VALUE…
 // (the *_STANDIN_* variables), whether stdin was read, stdin. Answer: exit code, stdout, stderr.
 // The server exits when its stdin closes (the test process that started it is gone).
 import { createServer } from "node:net";
 import { main as pfctl } from "./pfctl/main.mjs";
+import { main as sysctl } from "./sysctl/main.mjs";
 
-const PROGRAMS = { pfctl };
+const PROGRAMS = { pfctl, sysctl };
 const token = process.env.STANDIN_SERVER_TOKEN;
 if (!token) {
   process.stderr.write("stand-in server: STANDIN_SERVER_TOKEN is not set\n");

@@ -1,5 +1,5 @@
-// bin/pfctl answers the same through the stand-in server (PFCTL_STANDIN_SERVER, as the e2e
-// harness runs it) as run on its own by node: same output, exit codes, state and call log.
+// bin/pfctl and bin/sysctl answer the same through the stand-in server (MACOS_STANDIN_SERVER, as
+// the e2e harness runs it) as run on their own by node: same output, exit codes, state and call log.
 import { execa } from "execa";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -12,7 +12,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const ANCHOR = 'table <t> persist\nrdr on en0 inet proto tcp from any to any port 8080 -> 192.168.105.2 port 80\npass in quick on en0 inet proto tcp from <t> to 192.168.105.2 port 80 keep state label "l"\n';
 // Reads, a load from stdin, a file that is missing, a table change, refusals.
-const CALLS: { argv: string[]; input?: string; env?: Record<string, string> }[] = [
+const CALLS: { program?: string; argv: string[]; input?: string; env?: Record<string, string> }[] = [
   { argv: ["-s", "info"] },
   { argv: ["-a", "limawan", "-f", "-"], input: ANCHOR },
   { argv: ["-a", "limawan", "-sr"] },
@@ -23,37 +23,44 @@ const CALLS: { argv: string[]; input?: string; env?: Record<string, string> }[] 
   { argv: ["-n", "-f", "-"], input: "rdr-to nonsense\n" },
   { argv: ["-Q"] },
   { argv: ["-s", "info"], env: { PFCTL_STANDIN_FAIL: "-s info", PFCTL_STANDIN_FAIL_MESSAGE: "pfctl: scripted failure" } },
+  { program: "sysctl", argv: ["-n", "net.inet.ip.forwarding"] },
+  { program: "sysctl", argv: ["-w", "net.inet.ip.forwarding=1"] },
+  { program: "sysctl", argv: ["net.inet.ip"] },
+  { program: "sysctl", argv: ["kern.nosuch"] },
+  { program: "sysctl", argv: ["-Z"] },
 ];
 
 async function session(name: string, extraEnv: Record<string, string>) {
-  const state = path.join(scratch, `${name}.json`);
+  const state = (program: string) => path.join(scratch, `${name}-${program}.json`);
   const results = [];
   for (const call of CALLS) {
-    const r = await execa(path.join(STANDIN_BIN, "pfctl"), call.argv, { input: call.input ?? "", reject: false, cwd: scratch, env: { PFCTL_STANDIN_STATE: state, ...extraEnv, ...call.env } });
-    results.push({ argv: call.argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr });
+    const program = call.program ?? "pfctl";
+    const env = { PFCTL_STANDIN_STATE: state("pfctl"), SYSCTL_STANDIN_STATE: state("sysctl"), ...extraEnv, ...call.env };
+    const r = await execa(path.join(STANDIN_BIN, program), call.argv, { input: call.input ?? "", reject: false, cwd: scratch, env });
+    results.push({ program, argv: call.argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr });
   }
-  const log = readFileSync(`${state}.calls`, "utf8").trim().split("\n").map((l) => {
+  const log = (program: string) => readFileSync(`${state(program)}.calls`, "utf8").trim().split("\n").map((l) => {
     const { time: _time, ...entry } = JSON.parse(l) as Record<string, unknown>;
     return entry;
   });
   // Clock readings (seconds or milliseconds since 1970) differ between the two runs.
-  const timeless = JSON.parse(readFileSync(state, "utf8"), (_key, value: unknown) => (typeof value === "number" && value > 1e9 ? "a time" : value)) as unknown;
-  return { results, state: timeless, log };
+  const timeless = (program: string) => JSON.parse(readFileSync(state(program), "utf8"), (_key, value: unknown) => (typeof value === "number" && value > 1e9 ? "a time" : value)) as unknown;
+  return { results, state: [timeless("pfctl"), timeless("sysctl")], log: [log("pfctl"), log("sysctl")] };
 }
 
-describe("the pfctl stand-in through the stand-in server", () => {
+describe("pfctl and sysctl through the stand-in server", () => {
   it("answers every call as node running it on its own does", async () => {
     const alone = await session("alone", {});
-    const served = await session("served", { PFCTL_STANDIN_SERVER: await standinServer() });
+    const served = await session("served", { MACOS_STANDIN_SERVER: await standinServer() });
     expect(served.results).toEqual(alone.results);
     expect(served.state).toEqual(alone.state);
     expect(served.log).toEqual(alone.log);
-    expect(alone.results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]); // the refusals are refusals
+    expect(alone.results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1]); // the refusals are refusals
   });
 
   it("refuses a caller without the server's token", async () => {
     const [port] = (await standinServer()).split(":");
-    const r = await execa(path.join(STANDIN_BIN, "pfctl"), ["-s", "info"], { reject: false, env: { PFCTL_STANDIN_STATE: path.join(scratch, "x.json"), PFCTL_STANDIN_SERVER: `${port}:not-the-token` } });
+    const r = await execa(path.join(STANDIN_BIN, "pfctl"), ["-s", "info"], { reject: false, env: { PFCTL_STANDIN_STATE: path.join(scratch, "x.json"), MACOS_STANDIN_SERVER: `${port}:not-the-token` } });
     expect(r.exitCode).toBe(70);
     expect(r.stderr).toMatch(/gave no answer/);
   });

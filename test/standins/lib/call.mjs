@@ -16,10 +16,10 @@ import { appendFileSync, chmodSync, readFileSync } from "node:fs";
  * @property {string} stderr
  */
 
-/** This process as a call. */
-export function processCall() {
+/** This process as a call with these arguments. */
+export function processCall(argv) {
   return {
-    argv: process.argv.slice(2),
+    argv,
     env: process.env,
     euid: process.geteuid?.() ?? null,
     pid: process.pid,
