@@ -129,16 +129,15 @@ export class Pfctl {
   }
 
   /**
-   * Counters per label with the states each forward holds: macOS's `-s labels` has no states
-   * column, so they come from the rules' own counters (`-v -s rules`). For `status`; converge
-   * needs only labels().
+   * Counters per label with the states each forward holds, from the rules' own counters
+   * (`-v -s rules`): macOS's `-s labels` has no states column, and one read is one process.
+   * For `status` and `monitor`; converge needs only labels().
    */
   async counters(): Promise<Map<string, LabelCounters>> {
-    const [labels, rules] = await Promise.all([this.labels(), this.runner.run("pfctl", ["-a", this.anchor, "-v", "-s", "rules"])]);
-    if (rules.exitCode !== 0 && isMissingAnchor(rules.stderr)) return labels;
-    this.expectOk(rules, "pfctl could not read rule counters");
-    const states = parseRuleStates(rules.stdout);
-    return new Map([...labels].map(([label, counters]) => [label, counters.states === null ? { ...counters, states: states.get(label) ?? null } : counters]));
+    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-v", "-s", "rules"]);
+    if (result.exitCode !== 0 && isMissingAnchor(result.stderr)) return new Map();
+    this.expectOk(result, "pfctl could not read rule counters");
+    return parseRuleCounters(result.stdout);
   }
 
   async tableEntries(table: string): Promise<string[]> {
@@ -241,21 +240,25 @@ export function parseLabels(stdout: string): Map<string, LabelCounters> {
 
 /**
  * `pfctl -v -s rules`: each rule, then `  [ Evaluations: N  Packets: N  Bytes: N  States: N ]`
- * (and on macOS `  [ Inserted: uid N pid N ]`); the states of the rules that share a label
- * are summed (docs/PFCTL-OUTPUT.md §d).
+ * (and on macOS `  [ Inserted: uid N pid N ]`). The counters of the rules that share a label
+ * (one per interface and protocol) are summed, as parseLabels sums `-s labels` lines
+ * (docs/PFCTL-OUTPUT.md §d; the darwin suite checks that the two agree).
  */
-export function parseRuleStates(stdout: string): Map<string, number> {
-  const states = new Map<string, number>();
+export function parseRuleCounters(stdout: string): Map<string, LabelCounters> {
+  const counters = new Map<string, LabelCounters>();
   let label: string | null = null;
   for (const line of stdout.split("\n")) {
     if (!/^\s/.test(line)) {
       label = /\blabel "([^"]*)"/.exec(line)?.[1] ?? null;
       continue;
     }
-    const counted = /^\s+\[\s*Evaluations:.*\bStates:\s*(\d+)\s*\]/.exec(line);
-    if (counted && label !== null) states.set(label, (states.get(label) ?? 0) + Number(counted[1]));
+    const counted = /^\s+\[\s*Evaluations:\s*(\d+)\s+Packets:\s*(\d+)\s+Bytes:\s*(\d+)\s+States:\s*(\d+)\s*\]/.exec(line);
+    if (!counted || label === null) continue;
+    const sum = counters.get(label) ?? { evaluations: 0, packets: 0, bytes: 0, states: 0 };
+    const [evaluations, packets, bytes, states] = counted.slice(1).map(Number) as [number, number, number, number];
+    counters.set(label, { evaluations: sum.evaluations + evaluations, packets: sum.packets + packets, bytes: sum.bytes + bytes, states: (sum.states ?? 0) + states });
   }
-  return states;
+  return counters;
 }
 
 /** One holder of a PF enable reference, as `pfctl -s References` lists it. */

@@ -13,7 +13,7 @@ import {
   parseEnableToken,
   parseLabels,
   parseReferences,
-  parseRuleStates,
+  parseRuleCounters,
   parseTableEntries,
   parseTableNames,
   Pfctl,
@@ -85,11 +85,15 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
     record("labels", ["-a", session.anchor, "-s", "labels"], result, { labels: want }, { anchorText: anchor.text });
   });
 
-  it("-v -s rules: each rule's counters, states among them", async () => {
+  it("-v -s rules: each rule's counters, states among them, the same as -s labels'", async () => {
     const result = await pfctl(["-a", session.anchor, "-v", "-s", "rules"]);
-    const states = Object.fromEntries(parseRuleStates(result.stdout));
+    const counters = parseRuleCounters(result.stdout);
+    const states = Object.fromEntries([...counters].map(([label, c]) => [label, c.states]));
     const want = Object.fromEntries(anchor.forwards.map((f) => [f.label, 0]));
     expect(states).toEqual(want);
+    // status and monitor read counters from here alone: they must be what -s labels says.
+    const labels = parseLabels((await pfctl(["-a", session.anchor, "-s", "labels"])).stdout);
+    for (const [label, c] of counters) expect({ ...c, states: null }, label).toEqual(labels.get(label));
     expect((await pf.counters()).get(anchor.forwards[0]!.label)?.states).toBe(0);
     record("rules-verbose", ["-a", session.anchor, "-v", "-s", "rules"], result, { states: want }, { anchorText: anchor.text });
   });

@@ -9,7 +9,7 @@ import {
   parseEnableToken,
   parseLabels,
   parseReferences,
-  parseRuleStates,
+  parseRuleCounters,
   parseTableEntries,
   parseTableNames,
   releaseOutcome,
@@ -42,7 +42,7 @@ function checkParsers(f: PfctlFixture): void {
   if (want.tables !== undefined) expect(parseTableNames(f.stdout)).toEqual(want.tables);
   if (want.entries !== undefined) expect(parseTableEntries(f.stdout)).toEqual(want.entries);
   if (want.missing !== undefined) expect(isMissingTable(f.stderr)).toBe(want.missing);
-  if (want.states !== undefined) expect(Object.fromEntries(parseRuleStates(f.stdout))).toEqual(want.states);
+  if (want.states !== undefined) expect(Object.fromEntries([...parseRuleCounters(f.stdout)].map(([label, c]) => [label, c.states]))).toEqual(want.states);
   if (want.missingAnchor !== undefined) expect(isMissingAnchor(f.stderr)).toBe(want.missingAnchor);
   // Whatever else pfctl says on stderr, its notices are never mistaken for an error.
   if (f.exitCode === 0) expect(withoutNoise(f.stderr)).not.toMatch(/No ALTQ|Use of -f option/);
