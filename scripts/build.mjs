@@ -36,6 +36,10 @@ await build({
     ].join(" "),
   },
   define: { __LIMAWAN_VERSION__: JSON.stringify(version) },
+  // yaml's "node" export is CommonJS: esbuild wraps it whole and evaluates all of it on first
+  // use (~11 ms of every status). Its ES module build (the same code, published for bundlers
+  // as "default") is tree-shaken and evaluated per module.
+  alias: { yaml: new URL("../node_modules/yaml/browser/index.js", import.meta.url).pathname },
   legalComments: "none",
   logLevel: "warning",
 });

@@ -194,7 +194,7 @@ export class Lima {
   private async network(name: string | undefined): Promise<VmNetwork | null> {
     if (!name) return null;
     try {
-      const config = parseYaml(await readFile(path.join(this.limaHome, "_config", "networks.yaml"), "utf8")) as { networks?: Record<string, { mode?: string; gateway?: unknown; netmask?: unknown }> };
+      const config = parseYaml(await readFile(path.join(this.limaHome, "_config", "networks.yaml"), "utf8"), { logLevel: "error" }) as { networks?: Record<string, { mode?: string; gateway?: unknown; netmask?: unknown }> };
       const network = config?.networks?.[name];
       if (!network || network.mode === "bridged") return null;
       return vmNetwork(name, network.gateway, network.netmask ?? undefined);
