@@ -96,7 +96,9 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     for (const f of limaForwardClashes(result.spec, limaPortForwards(text))) add(`instance ${instance.name}`, f.level, f.detail, f.hint);
   }
   // A bridge member's traffic is the bridge's (Internet Sharing to the WAN): ifconfig needs no root.
-  const wan = wanInterfaces(specs, iface ? [iface] : []);
+  // Before any annotation, the default route's interface is the one forwards would use.
+  const defaults = iface ? [iface] : [];
+  const wan = specs.length > 0 ? wanInterfaces(specs, defaults) : defaults;
   const bridges = await host.ifconfig.bridges().catch(() => null);
   if (bridges === null) add("WAN interfaces", "unknown", "cannot read `ifconfig -a`");
   else {
@@ -105,7 +107,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     if (bridged.length === 0 && wan.length > 0) add("WAN interfaces", "ok", `${wan.join(", ")}: in no bridge`);
   }
   // Unreadable PF was reported by the PF check above.
-  if (pfReadable) for (const f of await hostFindings(ctx, specs, iface ? [iface] : [])) add("other rules", f.level, f.detail, f.hint);
+  if (pfReadable) for (const f of await hostFindings(ctx, specs, defaults)) add("other rules", f.level, f.detail, f.hint);
 
   const failed = checks.some((c) => c.level === "fail");
   if (ctx.out.options.json) ctx.out.json({ ok: !failed, checks });

@@ -1,4 +1,4 @@
-// The macOS stand-ins (sysctl, launchctl) keep their "kernel" state in a JSON file named by an
+// The macOS stand-ins keep their "kernel" state in a JSON file named by an
 // environment variable, and log every call beside it as JSON Lines (`<state>.calls`), so tests
 // can assert what the host ends up like and how it got there.
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
