@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { forwardPfNames } from "../../compiler/pf-names.js";
 import { parseIpv4Address } from "../../compiler/validate/addresses.js";
 import type { Context } from "../context.js";
-import { monitorEvents, monitorSnapshot, parseDuration, type MonitorEvent, type MonitorSnapshot } from "../engine/monitor.js";
+import { monitorEvents, monitorSnapshot, parseDuration, redrawFrame, type MonitorEvent, type MonitorSnapshot } from "../engine/monitor.js";
 import { readState } from "../engine/state.js";
 import { requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
@@ -59,8 +59,7 @@ async function follow(ctx: Context, options: MonitorOptions): Promise<ExitCode> 
     const snapshot = await snap(ctx);
     const events = monitorEvents(previous, snapshot);
     if (terminal) {
-      // Overwrite in place, each line cleared to its end and the rest below: no blank frame.
-      process.stdout.write(`\x1b[H${render(snapshot).split("\n").map((l) => `${l}\x1b[K`).join("\n")}\n\x1b[J`);
+      process.stdout.write(redrawFrame(render(snapshot)));
     } else {
       for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
     }

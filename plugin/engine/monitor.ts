@@ -107,3 +107,12 @@ export function parseDuration(text: string): number | null {
   if (!m) return null;
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as "s" | "m" | "h" | "d"];
 }
+
+/**
+ * One `--follow` frame for a terminal: the cursor home, each line cleared to its end after it is
+ * written, then the rest of the screen cleared. The old frame is overwritten in place, never
+ * blanked first, so the screen does not flicker.
+ */
+export function redrawFrame(text: string): string {
+  return `\x1b[H${text.split("\n").map((line) => `${line}\x1b[K`).join("\n")}\n\x1b[J`;
+}

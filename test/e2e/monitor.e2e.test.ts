@@ -3,7 +3,7 @@
 import { execa } from "execa";
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSandbox, type Sandbox } from "./harness.js";
+import { CLI, createSandbox, type Sandbox } from "./harness.js";
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -84,6 +84,32 @@ describe("monitor", () => {
     ]);
     await eventually(() => readFileSync(alerts, "utf8").trim().split("\n").length === 3, "three alerts: the ban and two forwards down");
     expect(readFileSync(alerts, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(["banned", "forward-down", "forward-down"]);
+  });
+
+  it("--follow on a terminal redraws one frame in place each interval, and prints no JSON", async () => {
+    // A pseudo-terminal from script(1): util-linux's flags here, BSD's (macOS) otherwise.
+    const command = `${process.execPath} ${CLI} monitor --follow --interval 0.3`;
+    const utilLinux = (await execa("script", ["--version"], { reject: false })).exitCode === 0;
+    const args = utilLinux ? ["-qfec", command, "/dev/null"] : ["-q", "-t", "0", "/dev/null", "/bin/sh", "-c", command];
+    const tty = execa("script", args, { env: sb.env, reject: false, detached: true });
+    let out = "";
+    tty.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      await eventually(() => /web\/ssh .* loaded/.test(out), "a first frame");
+      await pfctl(["-a", "limawan", "-t", BAN, "-T", "add", "198.51.100.66"]);
+      await eventually(() => /banned \(1\): 198\.51\.100\.66/.test(out), "a frame with the ban");
+    } finally {
+      process.kill(-tty.pid!, "SIGTERM");
+      await tty;
+    }
+    const frames = out.split("\x1b[H").slice(1);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    for (const frame of frames.slice(0, -1)) {
+      expect(frame).toMatch(/\x1b\[J$/); // each frame clears what the last one left below it
+      expect(frame.split(/\r?\n/).slice(0, -1).every((line) => line.endsWith("\x1b[K"))).toBe(true);
+    }
+    expect(out).not.toMatch(/\x1b\[2J/); // never a blank screen between frames
+    expect(out).not.toMatch(/"event"/);
   });
 
   it("unban lifts one ban; expire lifts those older than a duration; bad arguments are usage errors", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { compileFile } from "../../compiler/pipeline.js";
-import { monitorEvents, monitorSnapshot, parseDuration } from "../../plugin/engine/monitor.js";
+import { monitorEvents, monitorSnapshot, parseDuration, redrawFrame } from "../../plugin/engine/monitor.js";
 import { emptyState, type State } from "../../plugin/engine/state.js";
 import { parseStates, parseVerboseTableEntries } from "../../plugin/host/pfctl.js";
 import { limaYaml } from "./fake-host.js";
@@ -50,5 +50,12 @@ describe("monitor", () => {
 
   it("reads durations for expire", () => {
     expect([parseDuration("30s"), parseDuration("10m"), parseDuration("2h"), parseDuration("7d"), parseDuration("7 days"), parseDuration("-1h")]).toEqual([30, 600, 7200, 604_800, null, null]);
+  });
+});
+
+describe("redrawFrame", () => {
+  it("overwrites the last frame in place: home, each line cleared after it is written, the rest cleared; never a blank screen", () => {
+    expect(redrawFrame("a\n\nbb")).toBe("\x1b[Ha\x1b[K\n\x1b[K\nbb\x1b[K\n\x1b[J");
+    expect(redrawFrame("a\nb")).not.toMatch(/\x1b\[2J/);
   });
 });
