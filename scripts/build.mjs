@@ -6,13 +6,15 @@
 // The compiler is also built to dist/ by tsc (npm run build) for the golden files and the bench.
 import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 rmSync(new URL("../dist/limactl-limawan/", import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: [new URL("../plugin/main.ts", import.meta.url).pathname],
-  outdir: new URL("../dist/limactl-limawan/", import.meta.url).pathname,
+  entryPoints: [fileURLToPath(new URL("../plugin/main.ts", import.meta.url))],
+  outdir: fileURLToPath(new URL("../dist/limactl-limawan/", import.meta.url)),
   entryNames: "[name]",
   chunkNames: "chunks/[name]-[hash]",
   splitting: true,
@@ -39,7 +41,7 @@ await build({
   // yaml's "node" export is CommonJS: esbuild wraps it whole and evaluates all of it on first
   // use (~11 ms of every status). Its ES module build (the same code, published for bundlers
   // as "default") is tree-shaken and evaluated per module.
-  alias: { yaml: new URL("../node_modules/yaml/browser/index.js", import.meta.url).pathname },
+  alias: { yaml: path.join(path.dirname(fileURLToPath(import.meta.resolve("yaml/package.json"))), "browser/index.js") },
   legalComments: "none",
   logLevel: "warning",
 });

@@ -232,8 +232,9 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
 }
 
 /**
- * test/standins/server.mjs, one per test worker: bin/pfctl hands it each call instead of starting
- * node (MACOS_STANDIN_SERVER=PORT:TOKEN). It exits when this process does (its stdin closes).
+ * test/standins/server.mjs, one per test worker: bin/pfctl and bin/sysctl hand it each call of
+ * this user's instead of starting node (MACOS_STANDIN_SERVER=PORT:TOKEN:UID). It exits when this
+ * process does (its stdin closes).
  */
 let server: Promise<string> | undefined;
 export function standinServer(): Promise<string> {
@@ -241,7 +242,11 @@ export function standinServer(): Promise<string> {
     const token = randomBytes(16).toString("hex");
     const child = spawn(process.execPath, [path.join(REPO, "test/standins/server.mjs")], { env: { ...process.env, STANDIN_SERVER_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] });
     child.once("error", reject);
-    child.stdout.once("data", (chunk: Buffer) => resolve(`${chunk.toString().trim()}:${token}`));
+    child.once("exit", (code) => reject(new Error(`the stand-in server exited (${code}) before it listened`)));
+    child.stdout.once("data", (chunk: Buffer) => {
+      const [port, uid] = chunk.toString().trim().split(":");
+      resolve(`${port}:${token}:${uid}`);
+    });
     child.unref();
     for (const stream of [child.stdin, child.stdout] as unknown as { unref(): void }[]) stream.unref();
   });

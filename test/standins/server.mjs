@@ -6,7 +6,9 @@
 //
 // Request: NUL-terminated fields — token, program, euid, pid, cwd, argc, argv…, envc, NAME=VALUE…
 // (the *_STANDIN_* variables), whether stdin was read, stdin. Answer: exit code, stdout, stderr.
-// The server exits when its stdin closes (the test process that started it is gone).
+// Only callers running as the server's own user are sent here (the UID in the variable), so
+// files are opened with the caller's rights. The server exits when its stdin closes (the test
+// process that started it is gone).
 import { createServer } from "node:net";
 import { main as pfctl } from "./pfctl/main.mjs";
 import { main as sysctl } from "./sysctl/main.mjs";
@@ -55,16 +57,20 @@ function answer(request) {
   return `${code}\0${call.stdout}\0${call.stderr}\0`;
 }
 
+// A ruleset or a table's addresses: far below this. Anything larger is not a test's call.
+const MAX_REQUEST = 64 * 1024 * 1024;
+
 const server = createServer((socket) => {
   let buffer = Buffer.alloc(0);
   socket.on("error", () => {});
   socket.on("data", (chunk) => {
     buffer = Buffer.concat([buffer, chunk]);
+    // The token comes first: a caller without it is cut off before it can send more.
+    const end = buffer.indexOf(0);
+    if ((end >= 0 && buffer.subarray(0, end).toString("utf8") !== token) || buffer.length > MAX_REQUEST) return void socket.destroy();
     const request = parseRequest(buffer);
-    if (!request) return;
-    if (request.token !== token) return void socket.destroy();
-    socket.end(answer(request));
+    if (request) socket.end(answer(request));
   });
 });
-server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}\n`));
+server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}:${process.getuid()}\n`));
 process.stdin.on("end", () => process.exit(0)).resume();

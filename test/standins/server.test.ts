@@ -58,10 +58,29 @@ describe("pfctl and sysctl through the stand-in server", () => {
     expect(alone.results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1]); // the refusals are refusals
   });
 
-  it("refuses a caller without the server's token", async () => {
-    const [port] = (await standinServer()).split(":");
-    const r = await execa(path.join(STANDIN_BIN, "pfctl"), ["-s", "info"], { reject: false, env: { PFCTL_STANDIN_STATE: path.join(scratch, "x.json"), MACOS_STANDIN_SERVER: `${port}:not-the-token` } });
-    expect(r.exitCode).toBe(70);
-    expect(r.stderr).toMatch(/gave no answer/);
+  it("refuses a caller without the server's token; a caller running as another user runs it alone", async () => {
+    const [port, , uid] = (await standinServer()).split(":");
+    const call = (server: string) => execa(path.join(STANDIN_BIN, "pfctl"), ["-s", "info"], { reject: false, env: { PFCTL_STANDIN_STATE: path.join(scratch, "x.json"), MACOS_STANDIN_SERVER: server } });
+    const refused = await call(`${port}:not-the-token:${uid}`);
+    expect(refused.exitCode).toBe(70);
+    expect(refused.stderr).toMatch(/gave no answer/);
+    // The same wrong token, for another user: never sent, so node runs pfctl alone and answers.
+    expect((await call(`${port}:not-the-token:${Number(uid) + 1}`)).exitCode).toBe(0);
+  });
+
+  it("reads stdin only for -f - or -f /dev/stdin, as pfctl's getopt reads the arguments", async () => {
+    const server = await standinServer();
+    const env = { PFCTL_STANDIN_STATE: path.join(scratch, "stdin.json"), MACOS_STANDIN_SERVER: server };
+    for (const argv of [["-nf", "-"], ["-n", "-f/dev/stdin"], ["-n", "-f", "/dev/stdin"]]) {
+      const r = await execa(path.join(STANDIN_BIN, "pfctl"), argv, { input: "rdr-to nonsense\n", reject: false, env });
+      expect(r.exitCode, argv.join(" ")).toBe(1); // the text was read, and refused
+      expect(r.stderr, argv.join(" ")).toMatch(/stdin|syntax error/i);
+    }
+    // `-a f-` names an anchor and `-s -` is refused: neither waits on a caller's open stdin.
+    for (const argv of [["-af-", "-sr"], ["-s", "-"]]) {
+      const child = execa(path.join(STANDIN_BIN, "pfctl"), argv, { stdin: "pipe", reject: false, env, timeout: 5_000 });
+      const r = await child;
+      expect(r.timedOut, argv.join(" ")).toBe(false);
+    }
   });
 });

@@ -163,7 +163,8 @@ function load(call, o, state) {
   const err = (text) => void (call.stderr += text);
   let text;
   try {
-    text = o.f === "-" ? call.stdin() : readFileSync(path.resolve(call.cwd, o.f), "utf8");
+    // /dev/stdin too: the stand-in server's own stdin is not the caller's.
+    text = o.f === "-" || o.f === "/dev/stdin" ? call.stdin() : readFileSync(path.resolve(call.cwd, o.f), "utf8");
   } catch {
     err(`pfctl: ${o.f}: No such file or directory\n`);
     return 1;
