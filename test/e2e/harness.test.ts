@@ -61,7 +61,7 @@ describe.concurrent("createSandbox", () => {
     expect(existsSync(sb.paths.stateDir)).toBe(false); // LimaWAN creates its own state dir
     expect(statSync(sb.paths.launchdDir).isDirectory()).toBe(true);
     if (sb.isRoot) {
-      // `sudo limactl limawan`: LimaWAN must run limactl as this user, never as root.
+      // `limactl limawan` raised through sudo: LimaWAN must run limactl as this user, never as root.
       expect(sb.env).toMatchObject({ SUDO_USER: sb.vmUser!.name, SUDO_UID: String(sb.vmUser!.uid), SUDO_GID: String(sb.vmUser!.gid) });
       expect(statSync(sb.paths.limaHome).uid).toBe(sb.vmUser!.uid);
     }

@@ -5,7 +5,7 @@
 //
 // Lima refuses to run as root (LIMA-FACTS §1; `limactl: must not run as the root user` since
 // 2.1), and LimaWAN, run with sudo, runs limactl as SUDO_USER. So when the tests run as root the
-// sandbox plays `sudo limactl limawan …`: SUDO_USER/SUDO_UID/SUDO_GID name an unprivileged VM
+// sandbox plays `limactl limawan …` raised through sudo: SUDO_USER/SUDO_UID/SUDO_GID name an unprivileged VM
 // user who owns $LIMA_HOME, and the harness's own limactl calls run as that user too.
 import { execa, execaSync, type Options, type Result, type ResultPromise } from "execa";
 import { spawn } from "node:child_process";
@@ -109,7 +109,7 @@ export type CliResult = Result<{ reject: false; env: NodeJS.ProcessEnv; extendEn
 
 export interface Sandbox {
   paths: SandboxPaths;
-  /** The full environment the CLI runs with (what `sudo limactl limawan` would see). */
+  /** The full environment the CLI runs with (what `limactl limawan`, raised through sudo, sees). */
   env: NodeJS.ProcessEnv;
   /** Whether the tests run as root (then `vmUser` is who limactl runs as). */
   isRoot: boolean;
