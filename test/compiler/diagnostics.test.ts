@@ -5,6 +5,7 @@ import { CODES, type Diagnostic } from "../../compiler/diagnostic.js";
 import { emitAnchor } from "../../compiler/emit-pf.js";
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { forwardIdentifiers } from "../../compiler/pf-names.js";
+import { banTableTwin } from "../ban-table-twin.js";
 import { compileFile, compileFiles } from "../../compiler/pipeline.js";
 import { FACTS, specOf, yamlBlock, yamlList } from "./helpers.js";
 
@@ -451,15 +452,9 @@ describe("LW6xx: connection limits", () => {
 describe("LW7xx: PF output", () => {
   it("refuses two forwards whose PF names collide after shortening, naming both (LW701)", () => {
     covered.add(CODES.NAME_COLLISION);
-    // A long forward name on VM `alpha` gets the ban table `lw_alpha_<13 chars>_<hash>_ban`.
-    // VM `alpha_<those 13 chars>` with a forward named <hash> has exactly that, unshortened.
-    let name = "";
-    let hash = "";
-    for (let i = 0; !/^[a-f]/.test(hash); i++) {
-      name = `a-very-long-forward-name-${i}`;
-      hash = /_([0-9a-f]{8})_ban$/.exec(forwardIdentifiers("alpha" as never, name as never).banTable)![1]!;
-    }
-    const twin = `alpha_${name.slice(0, 9)}`;
+    // A long forward name on VM `alpha` and a forward named after its hash on VM `alpha_<9 chars>`
+    // write the same ban table (test/ban-table-twin.ts).
+    const { name, hash, twin } = banTableTwin();
     const a = specOf(yamlBlock(`expose ${name} 22 as 2222 limit 5/30s`), "alpha");
     const b = specOf(yamlBlock("expose web 80 as 8080", `expose ${hash} 22 as 2223 limit 5/30s`), twin);
     expect(forwardIdentifiers(b.vm, b.forwards[1]!.name).banTable).toBe(forwardIdentifiers(a.vm, a.forwards[0]!.name).banTable);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Ipv4Address } from "../../compiler/ir.js";
-import { forwardIdentifiers } from "../../compiler/pf-names.js";
+import { banTableTwin } from "../ban-table-twin.js";
 import { compileFile } from "../../compiler/pipeline.js";
 import { desiredState, UP_POLICY, WATCH_POLICY } from "../../plugin/engine/desired-state.js";
 import { emptyState, type AppliedVm, type State } from "../../plugin/engine/state.js";
@@ -157,13 +157,7 @@ describe("desiredState for the watcher (every running VM)", () => {
   it("a VM whose PF names would collide with an applied VM's after shortening is skipped (LW701); the applied one stays", async () => {
     // As in the LW701 compiler test: VM `alpha_<9 chars>` with a forward named after the hash in
     // alpha's shortened ban-table name writes that very table name.
-    let name = "";
-    let hash = "";
-    for (let i = 0; !/^[a-f]/.test(hash); i++) {
-      name = `a-very-long-forward-name-${i}`;
-      hash = /_([0-9a-f]{8})_ban$/.exec(forwardIdentifiers("alpha" as never, name as never).banTable)![1]!;
-    }
-    const twin = `alpha_${name.slice(0, 9)}`;
+    const { name, hash, twin } = banTableTwin();
     const alpha = limaYaml(`expose ${name} 22 as 2222 limit 5/30s`);
     const state = applied({ alpha: { yaml: alpha, address: "192.168.105.2" } });
     const host = fakeHost({ alpha: { yaml: alpha, address: "192.168.105.2" }, [twin]: { yaml: limaYaml(`expose ${hash} 22 as 2223 limit 5/30s`), address: "192.168.105.3" } });
