@@ -3,7 +3,7 @@
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, Scalar } from "yaml";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
 import { excerpt } from "./printable.js";
-import { aliasResolver, readYaml, YAML_HINT } from "./read-yaml.js";
+import { aliasResolver, readYaml, spanIn, YAML_HINT } from "./read-yaml.js";
 
 export const ANNOTATION_KEY = "x-limawan";
 
@@ -26,11 +26,7 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   const { doc, lineCounter, problems } = readYaml(source);
   for (const problem of problems) sink.error(problem.code, problem.at, problem.message, problem.hint);
   if (!doc || problems.length > 0) return { present: false, lines: [] };
-  const spanOf = (start: number, end: number): Span => {
-    const a = lineCounter.linePos(start);
-    const b = lineCounter.linePos(Math.max(start, end));
-    return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
-  };
+  const spanOf = spanIn(lineCounter);
 
   if (!isMap(doc.contents)) return { present: false, lines: [] };
   const pair = doc.contents.items.find((item) => isScalar(item.key) && item.key.value === ANNOTATION_KEY);

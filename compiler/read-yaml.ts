@@ -55,11 +55,7 @@ export function readYaml(source: string): ReadYaml {
     // uniqueKeys compares each key with every earlier key of its mapping (quadratic: 40,000
     // keys took 10 s); duplicateKeys below does the same check with one Set per mapping.
     const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
-    const spanOf = (start: number, end: number): Span => {
-      const a = lineCounter.linePos(start);
-      const b = lineCounter.linePos(Math.max(start, end));
-      return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
-    };
+    const spanOf = spanIn(lineCounter);
     const problems: YamlProblem[] = doc.errors.map((error) =>
       // The library turns a stack overflow while composing into an error of its own.
       error.code === "RESOURCE_EXHAUSTION"
@@ -76,6 +72,15 @@ export function readYaml(source: string): ReadYaml {
     if (!isStackOverflow(error)) throw error;
     return { doc: null, lineCounter, problems: [stackProblem()] };
   }
+}
+
+/** Offsets in the text read → line/column spans (1-based), through the reading's LineCounter. */
+export function spanIn(lineCounter: LineCounter): (start: number, end: number) => Span {
+  return (start, end) => {
+    const a = lineCounter.linePos(start);
+    const b = lineCounter.linePos(Math.max(start, end));
+    return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
+  };
 }
 
 export function isStackOverflow(error: unknown): boolean {
