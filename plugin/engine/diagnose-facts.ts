@@ -32,7 +32,8 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
   const recorded = state.ok ? state.value : emptyState();
   const [desired, address, guest, enabled, anchorPoints, labels, forwarding, defaultInterface, publicAddress] = await Promise.all([
     // Compiled against the VMs whose rules are loaded, as status does: a port another holds is an error here too.
-    desiredState(host, recorded, { read: "every", names: [name] }, undefined, { skipAddresses: true }),
+    // Lima was just asked about this instance: reading one name needs no second listing.
+    desiredState(host, recorded, { read: "every", names: [name] }, undefined, { skipAddresses: true, listing: Promise.resolve([instance]) }),
     inGuest ? locate(host, instance) : Promise.resolve(null),
     inGuest
       ? Promise.all([read(() => host.lima.guest.ipv4Addresses(name, device)), read(() => host.lima.guest.defaultRoutes(name)), read(() => host.lima.guest.listeningSockets(name))]).then(
