@@ -16,6 +16,7 @@ import {
   MANIFEST,
   parseManifest,
   planUndo,
+  reloadsFor,
   sshGuestPorts,
   SSHD_CONFIG,
   SSHD_DROP_IN,
@@ -115,8 +116,7 @@ export async function applyUndo(host: Host, name: string, changes: readonly File
 async function makeChanges(host: Host, name: string, changes: readonly FileChange[], services: GuestServices, verify: boolean): Promise<string[]> {
   const guest = host.lima.guest;
   const write = (path: string, text: string | null) => (text === null ? guest.removeFile(name, path) : guest.writeFile(name, path, text));
-  const ssh = changes.some((c) => c.path.startsWith("/etc/ssh/"));
-  const fail2ban = changes.some((c) => c.path === JAIL_FILE);
+  const { reloadSsh: ssh, reloadFail2ban: fail2ban } = reloadsFor(changes);
   const done: string[] = [];
   for (const change of changes) await write(change.path, change.after);
   try {

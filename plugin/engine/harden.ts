@@ -140,10 +140,14 @@ export function planHardening(facts: HardenFacts): HardenPlan {
   return {
     ok: true,
     changes,
-    reloadSsh: changes.some((c) => c.path.startsWith("/etc/ssh/")),
-    reloadFail2ban: changes.some((c) => c.path === JAIL_FILE),
+    ...reloadsFor(changes),
     notes,
   };
+}
+
+/** The services that must load these changes: sshd for its files, fail2ban for the jail. */
+export function reloadsFor(changes: readonly FileChange[]): { reloadSsh: boolean; reloadFail2ban: boolean } {
+  return { reloadSsh: changes.some((c) => c.path.startsWith("/etc/ssh/")), reloadFail2ban: changes.some((c) => c.path === JAIL_FILE) };
 }
 
 /** Files whose originals must be kept before `changes` are made: those not kept already. */
