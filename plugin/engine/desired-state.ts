@@ -10,7 +10,7 @@ import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { noSuchInstance, type Instance } from "../host/lima.js";
 import type { AppliedVm, State } from "./state.js";
-import { noAddress, notRunning, unreachableReason } from "./vm-address.js";
+import { noAddress, notRunning, unreachableError, unreachableReason } from "./vm-address.js";
 
 /** Ports probed per range at most: a 10,000-port range is not worth 10,000 binds. */
 const MAX_PROBES_PER_FORWARD = 256;
@@ -235,7 +235,7 @@ function sourceOf(entry: ReadVm): { vm: string; file: string; text: string } {
 async function lookUpAddress(host: Host, instance: Instance, policy: DesiredPolicy, skipped: Skipped[]): Promise<Ipv4Address | null> {
   const unreachable = unreachableReason(instance);
   if (unreachable) {
-    if (policy.unplaced === "refuse") throw new CliError(EXIT.FAILURE, `instance \`${instance.name}\` ${unreachable.message}`, unreachable.hint);
+    if (policy.unplaced === "refuse") throw unreachableError(instance.name, unreachable);
     skipped.push({ instance: instance.name, reason: `${unreachable.message}; ${unreachable.hint}`, diagnostics: [] });
     return null;
   }

@@ -16,7 +16,7 @@ export async function vmAddress(host: Host, out: Output, name: string, waitSecon
     const [instance] = await host.lima.list([name]);
     if (!instance) throw noSuchInstance(name);
     const unreachable = instance.status === "Running" ? unreachableReason(instance) : null;
-    if (unreachable) throw new CliError(EXIT.FAILURE, `instance \`${name}\` ${unreachable.message}`, unreachable.hint);
+    if (unreachable) throw unreachableError(name, unreachable);
     const address = instance.status === "Running" ? await host.lima.guestAddress(instance) : null;
     if (address) {
       out.endProgress();
@@ -36,6 +36,11 @@ export async function vmAddress(host: Host, out: Output, name: string, waitSecon
 export function unreachableReason(instance: Instance): { message: string; hint: string } | null {
   if (routableNetworks(instance).length > 0) return null;
   return { message: "has no vmnet network, so PF cannot reach it", hint: "Add `networks: [{lima: shared}]` (or `vzNAT: true`) to its lima.yaml and restart it." };
+}
+
+/** `up`'s refusal of a VM PF cannot reach (unreachableReason says why). */
+export function unreachableError(name: string, reason: { message: string; hint: string }): CliError {
+  return new CliError(EXIT.FAILURE, `instance \`${name}\` ${reason.message}`, reason.hint);
 }
 
 export function notRunning(name: string, status: string, waitSeconds = 0): CliError {
