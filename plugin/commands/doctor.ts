@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { compileFile } from "../../compiler/pipeline.js";
 import type { Context } from "../context.js";
+import type { LoadedRuleset } from "../engine/loaded-ruleset-edit.js";
 import { anchorPointsIn } from "../engine/pf-conf-edit.js";
 import { readState } from "../engine/state.js";
 import { missingPointsReason } from "../engine/status-report.js";
@@ -34,20 +35,20 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   else add("Lima", "ok", version.text);
 
   const pfConf = await host.pfConf.read().catch(() => null);
+  const filePoints = pfConf === null ? null : anchorPointsIn(pfConf);
+  const inFile = filePoints === null ? null : filePoints.rdr && filePoints.filter;
   if (pfConf === null) add("pf.conf", "fail", `cannot read ${host.pfConf.file}`);
   else {
-    const points = anchorPointsIn(pfConf);
-    const ok = points.rdr && points.filter;
-    add("pf.conf anchor points", ok ? "ok" : "warn", ok ? `present in ${host.pfConf.file}` : `missing from ${host.pfConf.file}`, ok ? undefined : "`limactl limawan install` puts them back (a macOS update may have rewritten the file)");
+    add("pf.conf anchor points", inFile ? "ok" : "warn", inFile ? `present in ${host.pfConf.file}` : `missing from ${host.pfConf.file}`, inFile ? undefined : "`limactl limawan install` puts them back (a macOS update may have rewritten the file)");
   }
 
-  let pfReadable = false;
+  // Read once: the anchor points here, the rules ahead of LimaWAN's in hostFindings.
+  let mainRuleset: LoadedRuleset | null = null;
   try {
-    const loaded = await host.pfctl.loadedAnchorPoints();
-    pfReadable = true;
+    mainRuleset = await host.pfctl.loadedMainRuleset();
+    const loaded = host.pfctl.anchorPointsIn(mainRuleset);
     const ok = loaded.rdr && loaded.filter;
     const state = ok ? null : await readState(host).catch(() => null);
-    const inFile = pfConf === null ? null : anchorPointsIn(pfConf).rdr && anchorPointsIn(pfConf).filter;
     add("loaded anchor points", ok ? "ok" : "warn", ok ? "rdr-anchor and anchor \"limawan\" are loaded" : "not in the loaded ruleset", ok ? undefined : missingPointsReason(state, inFile, Date.now()));
     const enabled = await host.pfctl.enabled();
     add("PF", enabled ? "ok" : "warn", enabled ? "enabled" : "disabled", enabled ? undefined : "`up` enables it with its own reference when a forward is applied");
@@ -88,8 +89,9 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     const result = compileFile({ vm: instance.name, file: host.lima.configFile(instance.name), text });
     if (!result.annotated) continue;
     const errors = result.diagnostics.filter((d) => d.severity === "error");
+    const unreachable = unreachableReason(instance);
     if (errors.length > 0) add(`instance ${instance.name}`, "fail", `${errors.length} annotation error(s)`, `limactl limawan check ${instance.name}`);
-    else if (unreachableReason(instance)) add(`instance ${instance.name}`, "fail", unreachableReason(instance)!.message, unreachableReason(instance)!.hint);
+    else if (unreachable) add(`instance ${instance.name}`, "fail", unreachable.message, unreachable.hint);
     else add(`instance ${instance.name}`, "ok", `${result.spec!.forwards.length} forward(s), ${instance.status.toLowerCase()}`);
     if (!result.spec) continue;
     specs.push(result.spec);
@@ -107,7 +109,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     if (bridged.length === 0 && wan.length > 0) add("WAN interfaces", "ok", `${wan.join(", ")}: in no bridge`);
   }
   // Unreadable PF was reported by the PF check above.
-  if (pfReadable) for (const f of await hostFindings(ctx, specs, defaults)) add("other rules", f.level, f.detail, f.hint);
+  if (mainRuleset) for (const f of await hostFindings(ctx, mainRuleset, specs, defaults)) add("other rules", f.level, f.detail, f.hint);
 
   const failed = checks.some((c) => c.level === "fail");
   if (ctx.out.options.json) ctx.out.json({ ok: !failed, checks });
@@ -126,11 +128,10 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
  * What else in the loaded ruleset keeps a forward from working: rules and named anchors PF
  * evaluates before LimaWAN's, and `set skip` on a WAN interface.
  */
-async function hostFindings(ctx: Context, specs: readonly VmSpec[], defaults: readonly string[]): Promise<Finding[]> {
+async function hostFindings(ctx: Context, main: LoadedRuleset, specs: readonly VmSpec[], defaults: readonly string[]): Promise<Finding[]> {
   const { pfctl } = ctx.host;
   if (specs.length === 0) return [];
   try {
-    const main = await pfctl.loadedMainRuleset();
     const rdr = anchorsBefore(main.translation, "rdr-anchor");
     const filter = anchorsBefore(main.filter, "anchor");
     const findings = shadowingRules(specs, "the main ruleset", rdr.rulesBefore, filter.rulesBefore);

@@ -96,7 +96,11 @@ export class Pfctl {
 
   /** Are `rdr-anchor "limawan"` and `anchor "limawan"` in the loaded main ruleset? */
   async loadedAnchorPoints(): Promise<{ rdr: boolean; filter: boolean }> {
-    const loaded = await this.loadedMainRuleset();
+    return this.anchorPointsIn(await this.loadedMainRuleset());
+  }
+
+  /** Whether a main ruleset as loadedMainRuleset reads it refers to our anchor, in each part. */
+  anchorPointsIn(loaded: { translation: string; filter: string }): { rdr: boolean; filter: boolean } {
     return { rdr: hasAnchorPoint(loaded.translation, "rdr-anchor", this.anchor), filter: hasAnchorPoint(loaded.filter, "anchor", this.anchor) };
   }
 
