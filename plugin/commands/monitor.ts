@@ -9,7 +9,7 @@ import { forwardPfNames } from "../../compiler/pf-names.js";
 import { parseIpv4Address } from "../../compiler/validate/addresses.js";
 import type { Context } from "../context.js";
 import { monitorEvents, monitorSnapshot, parseDuration, redrawFrame, type MonitorEvent, type MonitorSnapshot } from "../engine/monitor.js";
-import { readState } from "../engine/state.js";
+import { appliedPfNames, readState, type State } from "../engine/state.js";
 import { requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import type { TableEntry } from "../host/pfctl.js";
@@ -34,15 +34,9 @@ export async function monitor(ctx: Context, args: string[], options: MonitorOpti
 async function snap(ctx: Context): Promise<MonitorSnapshot> {
   const { pfctl } = ctx.host;
   const state = await readState(ctx.host);
-  const tables = Object.values(state.vms).flatMap((vm) => vm.spec.forwards.map((f) => ({ vm, f })));
   const [counters, pfStates] = await Promise.all([pfctl.counters(), pfctl.states()]);
   const bans = new Map<string, TableEntry[]>();
-  await Promise.all(
-    tables.map(async ({ vm, f }) => {
-      const table = forwardPfNames(vm.spec, f).banTable;
-      if (table) bans.set(table, await pfctl.tableEntriesSince(table));
-    }),
-  );
+  await Promise.all(banTables(state).map(async (table) => bans.set(table, await pfctl.tableEntriesSince(table))));
   return monitorSnapshot({ state, counters, pfStates, bans, now: Date.now() });
 }
 
@@ -108,12 +102,7 @@ async function expire(ctx: Context, olderThan: string | undefined): Promise<Exit
   if (seconds === null) throw new CliError(EXIT.USAGE, "usage: limactl limawan monitor expire --older-than DURATION (e.g. 30m, 12h, 7d)");
   const state = await readState(ctx.host);
   let total = 0;
-  for (const vm of Object.values(state.vms)) {
-    for (const forward of vm.spec.forwards) {
-      const table = forwardPfNames(vm.spec, forward).banTable;
-      if (table) total += await ctx.host.pfctl.expireTable(table, seconds);
-    }
-  }
+  for (const table of banTables(state)) total += await ctx.host.pfctl.expireTable(table, seconds);
   ctx.out.info(`${ctx.dryRun ? "would lift" : "lifted"} ${ctx.dryRun ? "the" : total} ban(s) older than ${olderThan}`);
   return EXIT.OK;
 }
@@ -135,4 +124,9 @@ function age(seconds: number): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)}h ago`;
   return `${Math.round(seconds / 86_400)}d ago`;
+}
+
+/** The ban table of every applied forward that has a `limit`. */
+function banTables(state: State): string[] {
+  return appliedPfNames(state).flatMap((names) => names.banTable ?? []);
 }
