@@ -40,7 +40,8 @@ export async function status(ctx: Context, args: string[], options: StatusOption
     attempt("launchd daemon", () => host.launchd.status()),
   ]);
   const pfConf = await host.pfConf.read().catch(() => null);
-  const pfConfPoints = pfConf === null ? null : anchorPointsIn(pfConf).rdr && anchorPointsIn(pfConf).filter;
+  const filePoints = pfConf === null ? null : anchorPointsIn(pfConf);
+  const pfConfPoints = filePoints === null ? null : filePoints.rdr && filePoints.filter;
   const report = statusReport({ names: args, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, now: Date.now() });
   if (ctx.out.options.json) ctx.out.json(report);
   else if (options.stats) printStats(ctx, report);
