@@ -12,6 +12,7 @@ import { unreachableReason } from "../engine/vm-address.js";
 import { atLeast, limaPortForwards } from "../host/lima.js";
 import { anchorsBefore, bridgedWan, limaForwardClashes, shadowingRules, skippedWan, wanInterfaces, type Finding } from "../engine/doctor-checks.js";
 import type { VmSpec } from "../../compiler/ir.js";
+import { printedLines } from "../host/pfctl.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { untrustedPaths } from "../host/trust.js";
 import { VERSION } from "../version.js";
@@ -135,14 +136,13 @@ async function hostFindings(ctx: Context, main: LoadedRuleset, specs: readonly V
     const rdr = anchorsBefore(main.translation, "rdr-anchor");
     const filter = anchorsBefore(main.filter, "anchor");
     const findings = shadowingRules(specs, "the main ruleset", rdr.rulesBefore, filter.rulesBefore);
-    const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
     for (const reference of new Set([...rdr.before, ...filter.before])) {
       // `com.apple/*` means every anchor under com.apple (the children services add at run time).
       const wildcard = reference.endsWith("/*");
       const names = wildcard ? await pfctl.anchorsUnder(reference.slice(0, -2)) : [reference];
       for (const name of names) {
         const rules = await pfctl.anchorRules(name);
-        findings.push(...shadowingRules(specs, `anchor "${name}"`, rdr.before.includes(reference) ? lines(rules.translation) : [], filter.before.includes(reference) ? lines(rules.filter) : []));
+        findings.push(...shadowingRules(specs, `anchor "${name}"`, rdr.before.includes(reference) ? printedLines(rules.translation) : [], filter.before.includes(reference) ? printedLines(rules.filter) : []));
       }
     }
     findings.push(...skippedWan(await pfctl.skippedInterfaces(), specs, defaults));

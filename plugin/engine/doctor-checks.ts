@@ -3,6 +3,7 @@
 // same host ports. Pure: doctor reads PF and lima.yaml and prints the findings.
 import { formatRange, protocolsOf, rangesOverlap as overlaps, type PortRange, type VmSpec } from "../../compiler/ir.js";
 import type { LimaPortForward } from "../host/lima.js";
+import { printedLines } from "../host/pfctl.js";
 import { ANCHOR_NAME } from "./pf-conf-edit.js";
 
 export interface Finding { level: "ok" | "warn" | "fail"; detail: string; hint: string }
@@ -19,7 +20,7 @@ export function rulePorts(rule: string): PortRange[] | null {
 
 /** The anchors referenced before ours in a printed part of the main ruleset (`com.apple/*` as it is printed). */
 export function anchorsBefore(printed: string, kind: "rdr-anchor" | "anchor"): { before: string[]; rulesBefore: string[] } {
-  const lines = printed.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = printedLines(printed);
   const ours = lines.findIndex((l) => l.startsWith(`${kind} "${ANCHOR_NAME}"`));
   const earlier = ours < 0 ? lines : lines.slice(0, ours);
   // `X/*` evaluates X's children: the caller lists them.

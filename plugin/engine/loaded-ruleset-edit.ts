@@ -4,6 +4,7 @@
 // vmnet's NAT — and the VMs would lose their internet until the service restarts. Each part is
 // then loaded alone (`pfctl -N`: translation rules only; `pfctl -R`: filter rules only), so
 // options, tables and dummynet anchors the printout does not show are left as they are.
+import { printedLines } from "../host/pfctl.js";
 import { ANCHOR_NAME } from "./pf-conf-edit.js";
 
 /** The two parts of the loaded main ruleset, as pfctl prints them. */
@@ -25,16 +26,13 @@ const escaped = (anchor: string) => anchor.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&
 const isRdrPoint = (anchor: string) => new RegExp(`^rdr-anchor "${escaped(anchor)}"( all)?$`);
 const isFilterPoint = (anchor: string) => new RegExp(`^anchor "${escaped(anchor)}"( all)?$`);
 
-function lines(text: string): string[] {
-  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-}
 
 // `anchor` is LimaWAN's everywhere but the darwin suite, which edits the real kernel's
 // ruleset with an anchor of its own.
 export function loadedPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): { rdr: boolean; filter: boolean } {
   const rdr = isRdrPoint(anchor);
   const filter = isFilterPoint(anchor);
-  return { rdr: lines(loaded.translation).some((l) => rdr.test(l)), filter: lines(loaded.filter).some((l) => filter.test(l)) };
+  return { rdr: printedLines(loaded.translation).some((l) => rdr.test(l)), filter: printedLines(loaded.filter).some((l) => filter.test(l)) };
 }
 
 /**
@@ -45,8 +43,8 @@ export function loadedPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): { rdr
 export function withAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): RulesetChange {
   const present = loadedPoints(loaded, anchor);
   return {
-    translation: present.rdr ? null : insertAfter(lines(loaded.translation), /^rdr-anchor "com\.apple\/\*"/, /^(no )?(nat|rdr|binat)(-anchor)? /, rdrPoint(anchor)),
-    filter: present.filter ? null : insertAfter(lines(loaded.filter), /^anchor "com\.apple\/\*"/, /^(pass|block|anchor|antispoof|scrub|scrub-anchor)\b/, filterPoint(anchor)),
+    translation: present.rdr ? null : insertAfter(printedLines(loaded.translation), /^rdr-anchor "com\.apple\/\*"/, /^(no )?(nat|rdr|binat)(-anchor)? /, rdrPoint(anchor)),
+    filter: present.filter ? null : insertAfter(printedLines(loaded.filter), /^anchor "com\.apple\/\*"/, /^(pass|block|anchor|antispoof|scrub|scrub-anchor)\b/, filterPoint(anchor)),
   };
 }
 
@@ -56,8 +54,8 @@ export function withoutAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME)
   const rdr = isRdrPoint(anchor);
   const filter = isFilterPoint(anchor);
   return {
-    translation: present.rdr ? text(lines(loaded.translation).filter((l) => !rdr.test(l))) : null,
-    filter: present.filter ? text(lines(loaded.filter).filter((l) => !filter.test(l))) : null,
+    translation: present.rdr ? text(printedLines(loaded.translation).filter((l) => !rdr.test(l))) : null,
+    filter: present.filter ? text(printedLines(loaded.filter).filter((l) => !filter.test(l))) : null,
   };
 }
 

@@ -162,7 +162,7 @@ export class Pfctl {
     const result = await this.runner.run("pfctl", ["-a", name, "-s", "Anchors", "-v"]);
     if (result.exitCode !== 0 && isMissingAnchor(result.stderr)) return [];
     this.expectOk(result, `pfctl could not list the anchors under ${name}`);
-    return result.stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+    return printedLines(result.stdout);
   }
 
   /** Another anchor's rules (`-a NAME -sn`, `-sr`); empty for one the kernel does not have. */
@@ -308,15 +308,16 @@ export function hasAnchorPoint(listing: string, kind: "rdr-anchor" | "anchor", a
   return new RegExp(`^${kind} "${name}"(\\s|$)`, "m").test(listing);
 }
 
-/** `pfctl -t T -T show`: one address a line, indented 3 spaces (`   10.0.0.1`, `   !10.0.0.0/8`). */
-export function parseTableEntries(stdout: string): string[] {
+/** A pfctl listing's lines without their indentation, blank ones dropped: one item a line. */
+export function printedLines(stdout: string): string[] {
   return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
 }
 
+/** `pfctl -t T -T show`: one address a line, indented 3 spaces (`   10.0.0.1`, `   !10.0.0.0/8`). */
+export const parseTableEntries = printedLines;
+
 /** `pfctl -s Tables`: one table name a line (active tables only). */
-export function parseTableNames(stdout: string): string[] {
-  return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-}
+export const parseTableNames = printedLines;
 
 /**
  * Listing an anchor the kernel does not have (never loaded, nothing refers to it) fails with
