@@ -1,9 +1,8 @@
 // Where the running bundle is (dist/limactl-limawan/, or the root-owned copy install made):
-// `install` copies it. Chunks sit one level below the bundle's main.js.
+// `install` copies it. import.meta.url is the bundle's own main.cjs (scripts/build.mjs).
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export function bundleDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.basename(here) === "chunks" ? path.dirname(here) : here;
+  return path.dirname(fileURLToPath(import.meta.url));
 }

@@ -10,7 +10,7 @@ import type { Runner } from "./run.js";
 import { trustProblem } from "./trust.js";
 
 export interface CopySource {
-  /** The running bundle (main.js, chunks/, package.json). */
+  /** The running bundle (main.cjs, its code cache, start.cjs). */
   bundle: string;
   /** The node to run it with (process.execPath). */
   node: string;
@@ -58,8 +58,7 @@ export class RootCopy {
     mkdirSync(building, { mode: 0o755 });
     try {
       cpSync(source.bundle, path.join(building, "lib"), { recursive: true, filter: (from) => !from.endsWith(".map") });
-      writeFileSync(path.join(building, "lib", "package.json"), `${JSON.stringify({ type: "module", version: source.version })}\n`);
-      writeFileSync(path.join(building, "lib", "start.js"), 'import { main } from "./main.js";\n\nprocess.exitCode = await main(process.argv.slice(2));\n');
+      writeFileSync(path.join(building, "lib", "package.json"), `${JSON.stringify({ version: source.version })}\n`);
       if (node.copy) cpSync(source.node, path.join(building, "node"));
       writeFileSync(path.join(building, "limactl-limawan"), launcherScript(installedNode, this.lib));
       rootOnly(building);
@@ -114,7 +113,7 @@ function launcherScript(node: string, lib: string): string {
     "#!/bin/sh",
     "# LimaWAN as root runs it (the launchd daemon, sudo): a copy `limactl limawan install` made,",
     "# owned by root and writable by root only. `limactl limawan uninstall` removes it.",
-    `exec ${node} ${path.join(lib, "start.js")} "$@"`,
+    `exec ${node} ${path.join(lib, "start.cjs")} "$@"`,
     "",
   ].join("\n");
 }

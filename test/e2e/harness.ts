@@ -23,7 +23,7 @@ import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
-const BUILT_MAIN = path.join(REPO, "dist/limactl-limawan/main.js");
+const BUILT_MAIN = path.join(REPO, "dist/limactl-limawan/main.cjs");
 export const STANDIN_BIN = path.join(REPO, "test/standins/bin");
 const PF_INSPECT = path.join(REPO, "test/standins/pfctl/inspect.mjs");
 const LIMA_FIXTURES = fileURLToPath(new URL("../fixtures/lima/", import.meta.url));

@@ -111,7 +111,7 @@ function userCheckout(s: Sandbox): { cli: string; node: string } {
   const checkout = path.join(home, "limawan");
   mkdirSync(path.join(checkout, "plugin/bin"), { recursive: true });
   cpSync(path.join(REPO, "dist/limactl-limawan"), path.join(checkout, "dist/limactl-limawan"), { recursive: true });
-  cpSync(path.join(REPO, "plugin/bin/limactl-limawan"), path.join(checkout, "plugin/bin/limactl-limawan"));
+  cpSync(path.join(REPO, "plugin/bin"), path.join(checkout, "plugin/bin"), { recursive: true });
   writeFileSync(path.join(checkout, "package.json"), JSON.stringify({ type: "module" }));
   cpSync(process.execPath, path.join(checkout, "node"));
   execaSync("chown", ["-R", `${s.vmUser!.uid}:${s.vmUser!.gid}`, checkout]);
@@ -139,8 +139,10 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     const libexec = sb.paths.libexecDir;
     expect(rootsAlone(libexec)).toEqual([]);
     // The user's node is copied (root must not run a file the user can rewrite), the bundle too.
-    expect(readFileSync(`${libexec}/limactl-limawan`, "utf8")).toMatch(new RegExp(`^exec ${libexec}/node ${libexec}/lib/start.js "\\$@"$`, "m"));
+    expect(readFileSync(`${libexec}/limactl-limawan`, "utf8")).toMatch(new RegExp(`^exec ${libexec}/node ${libexec}/lib/start.cjs "\\$@"$`, "m"));
     expect(statSync(`${libexec}/node`).size).toBe(statSync(node).size);
+    // The code cache is code too: copied with the bundle, root's like it.
+    expect(readdirSync(`${libexec}/lib`).sort()).toEqual(["main.cjs", "main.cjs.cache", "package.json", "start.cjs"]);
     const job = sb.launchctlState().services["system/dev.limawan.watch"]!;
     expect([job.program, ...job.arguments.slice(1)]).toEqual([`${libexec}/limactl-limawan`, "watch"]);
     expect(job.arguments[0]).toBe(`${libexec}/limactl-limawan`);
