@@ -30,3 +30,12 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/**
+ * Whether a read failed for want of root, so that root (`--sudo`) would have made it: the
+ * adapters' "needs root" refusals and permission errors. A missing program or any other failure
+ * is not, and is reported as itself.
+ */
+export function failedForWantOfRoot(error: unknown, isRoot: boolean): boolean {
+  return !isRoot && error instanceof CliError && error.exitCode === EXIT.ENVIRONMENT && /needs root|permission denied|EACCES|EPERM/i.test(error.message);
+}

@@ -7,7 +7,7 @@ import { loadedRules } from "../engine/loaded-rules.js";
 import { anchorPointsIn } from "../engine/pf-conf-edit.js";
 import { emptyState, readState } from "../engine/state.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
-import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { EXIT, failedForWantOfRoot, type ExitCode } from "../errors.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 
 export interface StatusOptions { stats?: boolean; rules?: boolean }
@@ -20,8 +20,7 @@ export async function status(ctx: Context, args: string[], options: StatusOption
     try {
       return await fn();
     } catch (error) {
-      const needsRoot = error instanceof CliError && error.exitCode === EXIT.ENVIRONMENT && !ctx.environment.isRoot;
-      unreadable.push({ what, message: error instanceof Error ? error.message : String(error), needsRoot });
+      unreadable.push({ what, message: error instanceof Error ? error.message : String(error), needsRoot: failedForWantOfRoot(error, ctx.environment.isRoot) });
       return null;
     }
   };

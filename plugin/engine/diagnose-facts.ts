@@ -3,7 +3,7 @@
 // public address. Reads only, side by side; a fact that cannot be read is recorded with why
 // (root's PF and state without root), never thrown, so every step gets judged.
 import type { Ipv4Address } from "../../compiler/ir.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT, failedForWantOfRoot } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { guestDevice, noSuchInstance, routableNetworks } from "../host/lima.js";
 import type { PortProbe } from "../host/listeners.js";
@@ -103,8 +103,6 @@ async function attempt<T>(fn: () => Promise<T>, isRoot: boolean): Promise<Readin
   try {
     return { ok: true, value: await fn() };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const needsRoot = !isRoot && error instanceof CliError && error.exitCode === EXIT.ENVIRONMENT && /needs root|permission denied|EACCES|EPERM/i.test(message);
-    return { ok: false, reason: message, needsRoot };
+    return { ok: false, reason: error instanceof Error ? error.message : String(error), needsRoot: failedForWantOfRoot(error, isRoot) };
   }
 }

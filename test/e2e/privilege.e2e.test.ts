@@ -88,6 +88,14 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
     expect(sb.sudoCalls()).toEqual([]);
   });
 
+  it("status without root says that reading PF needs root, but names a missing pfctl as missing", async () => {
+    await sandbox();
+    expect((await sb.runAsUser(["status"])).stdout).toMatch(/^PF: unknown \(reading PF needs root: limactl limawan status --sudo\)$/m);
+    const missing = await sb.runAsUser(["status"], { env: { PATH: sb.pathWithout("pfctl") } });
+    expect(missing.exitCode, missing.stderr).toBe(0);
+    expect(missing.stdout).toMatch(/^PF: unknown \(`pfctl` was not found on PATH\)$/m);
+  });
+
   it("status --sudo reads PF too", async () => {
     await sandbox();
     expect((await sb.runAsUser(["up", "web"])).exitCode).toBe(0);
