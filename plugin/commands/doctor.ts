@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { compileFile } from "../../compiler/pipeline.js";
 import type { Context } from "../context.js";
 import type { LoadedRuleset } from "../engine/loaded-ruleset-edit.js";
-import { anchorPointsIn } from "../engine/pf-conf-edit.js";
+import { pfConfHoldsPoints } from "../engine/anchor-points.js";
 import { readState } from "../engine/state.js";
 import { missingPointsReason } from "../engine/status-report.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
@@ -35,10 +35,8 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   else if (!atLeast(version, 2, 1)) add("Lima", "warn", version.text, "Lima 2.1 adds `limactl watch`; the watcher falls back to the instance directories.");
   else add("Lima", "ok", version.text);
 
-  const pfConf = await host.pfConf.read().catch(() => null);
-  const filePoints = pfConf === null ? null : anchorPointsIn(pfConf);
-  const inFile = filePoints === null ? null : filePoints.rdr && filePoints.filter;
-  if (pfConf === null) add("pf.conf", "fail", `cannot read ${host.pfConf.file}`);
+  const inFile = await pfConfHoldsPoints(host);
+  if (inFile === null) add("pf.conf", "fail", `cannot read ${host.pfConf.file}`);
   else {
     add("pf.conf anchor points", inFile ? "ok" : "warn", inFile ? `present in ${host.pfConf.file}` : `missing from ${host.pfConf.file}`, inFile ? undefined : "`limactl limawan install` puts them back (a macOS update may have rewritten the file)");
   }

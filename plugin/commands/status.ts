@@ -2,9 +2,9 @@
 // pending, stale or conflicting, with PF's counters; plus PF, anchor points, forwarding.
 // Reads what it can without root and says what it could not.
 import type { Context } from "../context.js";
+import { pfConfHoldsPoints } from "../engine/anchor-points.js";
 import { desiredState } from "../engine/desired-state.js";
 import { loadedRules } from "../engine/loaded-rules.js";
-import { anchorPointsIn } from "../engine/pf-conf-edit.js";
 import { emptyState, readState } from "../engine/state.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
 import { EXIT, failedForWantOfRoot, type ExitCode } from "../errors.js";
@@ -38,9 +38,7 @@ export async function status(ctx: Context, args: string[], options: StatusOption
     attempt("IP forwarding", () => host.sysctl.get(IP_FORWARDING)),
     attempt("launchd daemon", () => host.launchd.status()),
   ]);
-  const pfConf = await host.pfConf.read().catch(() => null);
-  const filePoints = pfConf === null ? null : anchorPointsIn(pfConf);
-  const pfConfPoints = filePoints === null ? null : filePoints.rdr && filePoints.filter;
+  const pfConfPoints = await pfConfHoldsPoints(host);
   const report = statusReport({ names: args, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, now: Date.now() });
   if (ctx.out.options.json) ctx.out.json(report);
   else if (options.stats) printStats(ctx, report);

@@ -5,7 +5,7 @@
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "./loaded-ruleset-edit.js";
-import { insertAnchorPoints, removeAnchorPoints } from "./pf-conf-edit.js";
+import { anchorPointsIn, insertAnchorPoints, removeAnchorPoints } from "./pf-conf-edit.js";
 import type { Output } from "../output.js";
 
 /** What putting the points in changed, to undo it. */
@@ -14,6 +14,14 @@ export interface PointsChange {
   pfConf: string | null;
   /** The loaded parts before, for those that changed. */
   loaded: RulesetChange;
+}
+
+/** Whether pf.conf holds both points (null: it cannot be read), as status, doctor and diagnose report it. */
+export async function pfConfHoldsPoints(host: Pick<Host, "pfConf">): Promise<boolean | null> {
+  const text = await host.pfConf.read().catch(() => null);
+  if (text === null) return null;
+  const points = anchorPointsIn(text);
+  return points.rdr && points.filter;
 }
 
 /** Both places get the points; returns what changed (nothing: both had them). */

@@ -8,6 +8,7 @@ import type { Host } from "../host/index.js";
 import { guestDevice, noSuchInstance, routableNetworks } from "../host/lima.js";
 import type { PortProbe } from "../host/listeners.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
+import { pfConfHoldsPoints } from "./anchor-points.js";
 import { desiredState } from "./desired-state.js";
 import { portsToProbe, wanInterfacesToCheck, type AddressFact, type DiagnoseFacts, type Reading } from "./diagnose.js";
 import { emptyState, readState } from "./state.js";
@@ -47,6 +48,7 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
     host.route.defaultInterface(),
     options.external ? read(() => host.publicAddress.lookup()) : Promise.resolve(null),
   ]);
+  const pfConfPoints = anchorPoints.ok && !(anchorPoints.value.rdr && anchorPoints.value.filter) ? await pfConfHoldsPoints(host) : null;
 
   const entry = desired.read.find((r) => r.instance.name === name);
   const skipped = desired.skipped.find((s) => s.instance === name);
@@ -80,6 +82,8 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
     guest,
     pf: { enabled, anchorPoints, labels, forwarding },
     state,
+    pfConfPoints,
+    now: Date.now(),
     hostPorts,
     defaultInterface,
     interfaces,

@@ -14,6 +14,7 @@ import type { PortProbe } from "../host/listeners.js";
 import { hashAnchor } from "./anchor-hash.js";
 import { loadedRules } from "./loaded-rules.js";
 import { parseRecordedInterfaces, type State } from "./state.js";
+import { missingPointsReason } from "./status-report.js";
 
 export type Verdict = "pass" | "warn" | "fail" | "unknown" | "skip";
 
@@ -86,6 +87,10 @@ export interface DiagnoseFacts {
     forwarding: Reading<string>;
   };
   state: Reading<State>;
+  /** pf.conf holds both anchor points (null: unreadable). */
+  pfConfPoints: boolean | null;
+  /** When the facts were read (ms since the epoch): whether the watcher's pause is over. */
+  now: number;
   /** Probes of the host ports, by `tcp/2222` (portsToProbe says which). */
   hostPorts: ReadonlyMap<string, PortProbe>;
   defaultInterface: InterfaceName | null;
@@ -288,6 +293,9 @@ function guestRouteStep(facts: DiagnoseFacts): Step {
   );
 }
 
+/** status's and doctor's lower-case reason as a fix of its own. */
+const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+
 function anchorPointsStep(facts: DiagnoseFacts): Step {
   const points = facts.pf.anchorPoints;
   if (!points.ok) return unread("anchor-points", points);
@@ -297,7 +305,7 @@ function anchorPointsStep(facts: DiagnoseFacts): Step {
     "anchor-points",
     "fail",
     `${missing.join(" and ")} missing from the loaded main ruleset: PF never evaluates the limawan anchor`,
-    `\`limactl limawan up ${facts.instance}\` puts them back (a macOS update, or a tool that loaded its own pf.conf, removed them).`,
+    sentence(missingPointsReason(facts.state.ok ? facts.state.value : null, facts.pfConfPoints, facts.now)),
   );
 }
 

@@ -112,6 +112,8 @@ describe("diagnose on broken hosts: exit 1, the step that names it, the others j
     expect(pointless.result.exitCode).toBe(1);
     expect(findings(pointless.json)).toEqual(["ssh/anchor-points: fail", "http/anchor-points: fail"]);
     expect(stepOf(pointless.json, "ssh", "anchor-points").detail).toMatch(/rdr-anchor "limawan" and anchor "limawan" missing from the loaded main ruleset/);
+    // pf.conf still has them (up put them there): another tool loaded its own ruleset.
+    expect(stepOf(pointless.json, "ssh", "anchor-points").fix).toMatch(/^Another tool loaded its own main ruleset .*`limactl limawan up --all` puts them back\.$/);
   });
 
   it("the guest: the service not listening, then lima0 without its IPv4 address (Lima issue 3100)", async () => {

@@ -60,6 +60,8 @@ function healthy(spec = specOf("expose ssh 22 as 2222", "expose http 80 as 8080"
       forwarding: ok("1"),
     },
     state: ok(appliedState(spec)),
+    pfConfPoints: true,
+    now: Date.parse("2026-12-07T12:00:00Z"),
     hostPorts: new Map([
       ["tcp/2222", "free"],
       ["tcp/8080", "free"],
@@ -126,6 +128,15 @@ describe("diagnose: each broken host fails the step that names it, and only that
     facts.pf.anchorPoints = ok({ rdr: false, filter: true });
     expect(findings(diagnose(facts))).toEqual(["ssh/anchor-points: fail", "http/anchor-points: fail"]);
     expect(verdictOf(diagnose(facts), "anchor-points").detail).toMatch(/^rdr-anchor "limawan" missing/);
+    expect(verdictOf(diagnose(facts), "anchor-points").fix).toBe("Another tool loaded its own main ruleset (a VPN client or firewall?); `limactl limawan up --all` puts them back.");
+  });
+
+  it("anchor points missing: says why as status and doctor do (pf.conf lost them too; the watcher paused)", () => {
+    const facts = { ...healthy(), pfConfPoints: false };
+    facts.pf.anchorPoints = ok({ rdr: false, filter: false });
+    expect(verdictOf(diagnose(facts), "anchor-points").fix).toMatch(/^Missing from pf\.conf too \(a macOS update may have rewritten it\); `limactl limawan up --all` restores both\.$/);
+    const paused = { ...facts, pfConfPoints: true, state: ok({ ...appliedState(facts.annotation.spec!), points: { restores: [], pausedUntil: facts.now + 60_000 } }) };
+    expect(verdictOf(diagnose(paused), "anchor-points").fix).toMatch(/^Another tool keeps removing them, so the watcher stopped putting them back until 2026-12-07T12:01:00\.000Z/);
   });
 
   it("the forward's rules not loaded; held down by `down`", () => {
