@@ -77,6 +77,11 @@ function sudoUser(env: NodeJS.ProcessEnv, platform: string): Environment["invoki
   return { name, uid, gid, home };
 }
 
+/** The paths root reads or writes, by name: each must be root's alone, all the way up (doctor checks them too). */
+export function rootOwnedPaths(paths: Paths): Record<string, string> {
+  return { "state dir": paths.stateDir, "pf.conf": paths.pfConf, "launchd dir": paths.launchdDir, "DHCP leases": paths.dhcpdLeases, "root's copy": paths.libexecDir };
+}
+
 /** Host-changing commands: macOS, and root (main.ts raises privileges through sudo first). */
 export function requireHostAccess(environment: Environment, command: string, options: { dryRun: boolean }): void {
   if (environment.platform !== "darwin") {
@@ -91,8 +96,7 @@ export function requireHostAccess(environment: Environment, command: string, opt
     throw new CliError(EXIT.ENVIRONMENT, `\`${command}\` changes PF and needs root`, "Add --dry-run to see what it would do.");
   }
   if (environment.isRoot) {
-    const { stateDir, pfConf, launchdDir, dhcpdLeases, libexecDir } = environment.paths;
-    const problems = untrustedPaths({ "state dir": stateDir, "pf.conf": pfConf, "launchd dir": launchdDir, "DHCP leases": dhcpdLeases, "root's copy": libexecDir });
+    const problems = untrustedPaths(rootOwnedPaths(environment.paths));
     if (problems.length > 0) {
       throw new CliError(EXIT.ENVIRONMENT, `refusing to act as root on paths a user could change: ${problems.join("; ")}`, "Point LIMAWAN_* at root-owned paths (or leave them unset for the system's).");
     }

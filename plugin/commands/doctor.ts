@@ -7,6 +7,7 @@ import type { LoadedRuleset } from "../engine/loaded-ruleset-edit.js";
 import { pfConfHoldsPoints } from "../engine/anchor-points.js";
 import { readState } from "../engine/state.js";
 import { missingPointsReason } from "../engine/status-report.js";
+import { rootOwnedPaths } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { unreachableReason } from "../engine/vm-address.js";
 import { atLeast, limaPortForwards } from "../host/lima.js";
@@ -70,9 +71,8 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   else add("root's copy", "ok", `${host.rootCopy.launcher} (${installed}), root's alone`);
 
   // Everything else root reads or runs: each must be root's alone, all the way up.
-  const { stateDir, pfConf: pfConfFile, dhcpdLeases, launchdDir } = ctx.environment.paths;
   const daemonPlist: Record<string, string> = existsSync(host.launchd.plistFile) ? { "the daemon's plist": host.launchd.plistFile } : {};
-  const rootPaths = { "state dir": stateDir, "pf.conf": pfConfFile, "launchd dir": launchdDir, "DHCP leases": dhcpdLeases, ...daemonPlist };
+  const rootPaths = { ...rootOwnedPaths(ctx.environment.paths), ...daemonPlist };
   const untrusted = untrustedPaths(rootPaths);
   if (untrusted.length > 0) add("root-owned paths", "fail", untrusted.join("; "), "Root refuses to act on these: `sudo chown root:wheel` and `chmod go-w` each one named (or point LIMAWAN_* at root-owned paths).");
   else add("root-owned paths", "ok", `root's alone: ${Object.keys(rootPaths).join(", ")}`);
