@@ -83,10 +83,6 @@ export function authorizedKeys(text: string | null): string[] {
   return (text ?? "").split("\n").flatMap((line) => (/^\s*#/.test(line) ? [] : (KEY.exec(line)?.slice(1, 2) ?? [])));
 }
 
-export function authorizedKeyCount(text: string | null): number {
-  return authorizedKeys(text).length;
-}
-
 /** `AuthorizedKeysFile` tokens (`sshd -T`'s `authorizedkeysfile`) → absolute paths (%h, %u, %%; relative to home). */
 export function authorizedKeysFiles(setting: string, user: string, home: string): string[] {
   return setting

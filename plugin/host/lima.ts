@@ -298,15 +298,6 @@ function checkedVmAddress(instance: string, address: Ipv4Address, reportedByGues
   );
 }
 
-/** `ip -4 -j addr show dev lima0` → the first local address. */
-export function parseIpAddrJson(stdout: string): Ipv4Address | null {
-  try {
-    return parseIpAddrsJson(stdout)[0] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** The guest interface of the VM's first vmnet network (`lima0` unless lima.yaml names it). */
 export function guestDevice(instance: Instance): string {
   return routableNetworks(instance)[0]?.interface ?? "lima0";

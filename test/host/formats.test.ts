@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { addressForMac, normaliseMac, parseLeases } from "../../plugin/host/leases.js";
-import { parseInstanceList, parseIpAddrJson, routableNetworks } from "../../plugin/host/lima.js";
+import { parseInstanceList, routableNetworks } from "../../plugin/host/lima.js";
 import { parseLabels, withoutNoise } from "../../plugin/host/pfctl.js";
 import { parseRouteGet } from "../../plugin/host/route.js";
 
@@ -68,10 +68,5 @@ describe("tool outputs", () => {
 
   it("drops macOS pfctl's ALTQ noise but keeps real errors", () => {
     expect(withoutNoise("No ALTQ support in kernel\nALTQ related functions disabled\nstdin:3: syntax error\n")).toBe("stdin:3: syntax error");
-  });
-
-  it("reads the guest address from `ip -4 -j addr show dev lima0`", () => {
-    expect(parseIpAddrJson('[{"ifname":"lima0","addr_info":[{"family":"inet","local":"192.168.105.9","prefixlen":24}]}]')).toBe("192.168.105.9");
-    expect(parseIpAddrJson("garbage")).toBeNull();
   });
 });
