@@ -36,12 +36,12 @@ export async function readHardenFacts(host: Host, name: string, spec: VmSpec | n
   const guest = host.lima.guest;
   const [user, sshd, services] = await Promise.all([guest.user(name), guest.exists(name, "/usr/sbin/sshd"), guestServices(host, name)]);
   if (!sshd) throw new CliError(EXIT.FAILURE, `sshd is not installed in ${name}`, `Lima's guests need it; check the image (limactl shell ${name} ls /usr/sbin/sshd).`);
-  const broken = await guest.sshdCheck(name);
-  if (broken) {
-    throw new CliError(EXIT.FAILURE, `sshd already rejects its configuration in ${name}; fix that first`, `\`limactl shell ${name} sudo sshd -t\` names the line.`, broken);
-  }
+  // One guest round trip: sshd -T checks the configuration as -t does, and prints it.
   const effective = await guest.sshdEffective(name);
-  const keyFiles = authorizedKeysFiles(effective.get("authorizedkeysfile") ?? ".ssh/authorized_keys .ssh/authorized_keys2", user.name, user.home);
+  if ("rejected" in effective) {
+    throw new CliError(EXIT.FAILURE, `sshd already rejects its configuration in ${name}; fix that first`, `\`limactl shell ${name} sudo sshd -t\` names the line.`, effective.rejected);
+  }
+  const keyFiles = authorizedKeysFiles(effective.settings.get("authorizedkeysfile") ?? ".ssh/authorized_keys .ssh/authorized_keys2", user.name, user.home);
   const [authorizedKeys, sshdConfig, dropIn, jail, fail2banInstalled, manifestText] = await Promise.all([
     Promise.all(keyFiles.map(async (file) => ({ file, text: await guest.readFile(name, file) }))),
     guest.readFile(name, SSHD_CONFIG),
@@ -121,9 +121,11 @@ async function makeChanges(host: Host, name: string, changes: readonly FileChang
   for (const change of changes) await write(change.path, change.after);
   try {
     if (ssh) {
-      const rejected = await guest.sshdCheck(name);
-      if (rejected) throw new CliError(EXIT.HOST_COMMAND, `sshd rejects the new configuration in ${name}`, undefined, rejected);
       if (verify) await checkEffective(host, name);
+      else {
+        const rejected = await guest.sshdCheck(name);
+        if (rejected) throw rejectsNew(name, rejected);
+      }
       await guest.systemctl(name, "try-reload-or-restart", services.sshUnit);
       done.push(`reloaded ${services.sshUnit}`);
     }
@@ -147,10 +149,14 @@ async function makeChanges(host: Host, name: string, changes: readonly FileChang
   return done;
 }
 
-/** After hardening, sshd -T must report each setting: another file read first would win. */
+const rejectsNew = (name: string, rejected: string) => new CliError(EXIT.HOST_COMMAND, `sshd rejects the new configuration in ${name}`, undefined, rejected);
+
+/** After hardening, sshd -T must accept the files and report each setting: another file read first would win. */
 async function checkEffective(host: Host, name: string): Promise<void> {
   const effective = await host.lima.guest.sshdEffective(name);
-  const off = SSHD_SETTINGS.filter(([k, v]) => effective.get(k.toLowerCase()) !== v).map(([k, v]) => `${k} is ${effective.get(k.toLowerCase()) ?? "unset"}, not ${v}`);
+  if ("rejected" in effective) throw rejectsNew(name, effective.rejected);
+  const { settings } = effective;
+  const off = SSHD_SETTINGS.filter(([k, v]) => settings.get(k.toLowerCase()) !== v).map(([k, v]) => `${k} is ${settings.get(k.toLowerCase()) ?? "unset"}, not ${v}`);
   if (off.length > 0) {
     throw new CliError(EXIT.FAILURE, `sshd does not take the settings in ${name}: ${off.join("; ")}`, `Another file sets them first: \`limactl shell ${name} sudo grep -ri PasswordAuthentication /etc/ssh\`.`);
   }

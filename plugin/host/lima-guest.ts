@@ -79,14 +79,20 @@ export class LimaGuest {
 
   /** `sudo sshd -t`: null when sshd accepts its configuration, else what it says. */
   async sshdCheck(instance: string): Promise<string | null> {
-    const result = await this.run(instance, ["sudo", "sshd", "-t"]);
-    return result.exitCode === 0 ? null : guestFailed(instance, ["sudo", "sshd", "-t"], result).detail || `sshd -t exited with ${result.exitCode}`;
+    const argv = ["sudo", "sshd", "-t"];
+    const result = await this.run(instance, argv);
+    return result.exitCode === 0 ? null : rejection(instance, argv, result);
   }
 
-  /** `sudo sshd -T`: the effective settings, keyword (lower case) → value. */
-  async sshdEffective(instance: string): Promise<Map<string, string>> {
-    const result = await this.expectOk(instance, ["sudo", "sshd", "-T"]);
-    return new Map(result.stdout.split("\n").filter((l) => l.includes(" ")).map((l) => [l.slice(0, l.indexOf(" ")).toLowerCase(), l.slice(l.indexOf(" ") + 1).trim()]));
+  /**
+   * `sudo sshd -T`: the effective settings, keyword (lower case) → value; or, when sshd rejects
+   * its configuration (-T checks it as -t does, sshd(8)), what it says.
+   */
+  async sshdEffective(instance: string): Promise<{ settings: Map<string, string> } | { rejected: string }> {
+    const argv = ["sudo", "sshd", "-T"];
+    const result = await this.run(instance, argv);
+    if (result.exitCode !== 0) return { rejected: rejection(instance, argv, result) };
+    return { settings: new Map(result.stdout.split("\n").filter((l) => l.includes(" ")).map((l) => [l.slice(0, l.indexOf(" ")).toLowerCase(), l.slice(l.indexOf(" ") + 1).trim()])) };
   }
 
   /** `sudo systemctl VERB UNIT`; throws with systemctl's message when it fails. */
@@ -114,6 +120,11 @@ export function shellArgs(instance: string, argv: readonly string[]): string[] {
 export function guestFailed(instance: string, argv: readonly string[], result: CommandResult): CliError {
   const detail = result.stderr.split("\n").filter((l) => l.trim() && !/Non-strict YAML/.test(l)).slice(-5).join("\n");
   return new CliError(EXIT.HOST_COMMAND, `\`${argv.join(" ")}\` failed in ${instance} (exit ${result.exitCode})`, undefined, detail);
+}
+
+/** What sshd said when it refused its configuration (its last lines), or its exit status. */
+function rejection(instance: string, argv: readonly string[], result: CommandResult): string {
+  return guestFailed(instance, argv, result).detail || `${argv.slice(1).join(" ")} exited with ${result.exitCode}`;
 }
 
 /** `ip -4 -j addr show dev IF` → every inet address (iproute2 prints `[]`, or `[{}]` on some versions, for none). */

@@ -134,6 +134,19 @@ describe("harden", () => {
     expect(sb.guestServices("web")).toEqual({});
   });
 
+  it("refuses a guest whose sshd already rejects its configuration, naming sshd's complaint; nothing changed", async () => {
+    await webVm();
+    sb.setGuestFile("web", "/etc/ssh/sshd_config", `${UBUNTU_SSHD_CONFIG}Bogus yes\n`);
+    const before = disk();
+    const r = await sb.run(["harden", "web"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/sshd already rejects its configuration in web; fix that first/);
+    expect(r.stderr).toMatch(/Bad configuration option: Bogus/);
+    expect(r.stderr).toMatch(/`limactl shell web sudo sshd -t` names the line/);
+    expect(disk()).toEqual(before);
+    expect(sb.guestServices("web")).toEqual({});
+  });
+
   it("refuses without fail2ban in the guest when SSH is forwarded, and a VM that is not running", async () => {
     await webVm(WEB("nginx"));
     const r = await sb.run(["harden", "web"]);
