@@ -4,7 +4,7 @@
 // vmnet's NAT — and the VMs would lose their internet until the service restarts. Each part is
 // then loaded alone (`pfctl -N`: translation rules only; `pfctl -R`: filter rules only), so
 // options, tables and dummynet anchors the printout does not show are left as they are.
-import { printedLines } from "../host/pfctl.js";
+import { anchorPointLine, hasAnchorPoint, printedLines } from "../host/pfctl.js";
 import { ANCHOR_NAME } from "./pf-conf-edit.js";
 
 /** The two parts of the loaded main ruleset, as pfctl prints them. */
@@ -22,17 +22,10 @@ const filterPoint = (anchor: string) => `anchor "${anchor}" all`;
 /** The parts that change: null where the part is as it should be. */
 export interface RulesetChange { translation: string | null; filter: string | null }
 
-const escaped = (anchor: string) => anchor.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-const isRdrPoint = (anchor: string) => new RegExp(`^rdr-anchor "${escaped(anchor)}"( all)?$`);
-const isFilterPoint = (anchor: string) => new RegExp(`^anchor "${escaped(anchor)}"( all)?$`);
-
-
 // `anchor` is LimaWAN's everywhere but the darwin suite, which edits the real kernel's
-// ruleset with an anchor of its own.
+// ruleset with an anchor of its own. The pfctl adapter reads the points the same way.
 export function loadedPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): { rdr: boolean; filter: boolean } {
-  const rdr = isRdrPoint(anchor);
-  const filter = isFilterPoint(anchor);
-  return { rdr: printedLines(loaded.translation).some((l) => rdr.test(l)), filter: printedLines(loaded.filter).some((l) => filter.test(l)) };
+  return { rdr: hasAnchorPoint(loaded.translation, "rdr-anchor", anchor), filter: hasAnchorPoint(loaded.filter, "anchor", anchor) };
 }
 
 /**
@@ -51,8 +44,8 @@ export function withAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): R
 /** Our points taken out; nothing else. */
 export function withoutAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): RulesetChange {
   const present = loadedPoints(loaded, anchor);
-  const rdr = isRdrPoint(anchor);
-  const filter = isFilterPoint(anchor);
+  const rdr = anchorPointLine("rdr-anchor", anchor);
+  const filter = anchorPointLine("anchor", anchor);
   return {
     translation: present.rdr ? text(printedLines(loaded.translation).filter((l) => !rdr.test(l))) : null,
     filter: present.filter ? text(printedLines(loaded.filter).filter((l) => !filter.test(l))) : null,

@@ -302,10 +302,20 @@ export function releaseOutcome(result: CommandResult): "released" | "unknown-tok
   return "failed";
 }
 
-/** `pfctl -sn` / `-sr` print each anchor point as `KIND "NAME" all` (quoted, as loaded). */
+/**
+ * A line of `pfctl -sn` / `-sr` that is the anchor point `KIND "NAME"`: printed with `all` (quoted,
+ * as loaded; pf.conf may leave `all` out). A point restricted to some traffic (`rdr-anchor
+ * "limawan" on en0 all`) is not ours: PF would skip the anchor for the rest, so it counts as
+ * missing and `up` adds the whole one.
+ */
+export function anchorPointLine(kind: "rdr-anchor" | "anchor", anchor: string): RegExp {
+  const name = anchor.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  return new RegExp(`^${kind} "${name}"( all)?$`);
+}
+
 export function hasAnchorPoint(listing: string, kind: "rdr-anchor" | "anchor", anchor: string): boolean {
-  const name = anchor.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^${kind} "${name}"(\\s|$)`, "m").test(listing);
+  const point = anchorPointLine(kind, anchor);
+  return printedLines(listing).some((line) => point.test(line));
 }
 
 /** A pfctl listing's lines without their indentation, blank ones dropped: one item a line. */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { Pfctl } from "../../plugin/host/pfctl.js";
+import { createRunner } from "../../plugin/host/run.js";
 import { loadedPoints, withAnchorPoints, withoutAnchorPoints, type LoadedRuleset } from "../../plugin/engine/loaded-ruleset-edit.js";
 
 // What a Mac prints with a vmnet shared network running: Apple's points from /etc/pf.conf, and
@@ -29,6 +31,14 @@ describe("our anchor points in the loaded main ruleset", () => {
       filter: 'block drop out quick on en0 all\npass out quick on utun3 all\nanchor "limawan" all\n',
     });
     expect(withAnchorPoints({ translation: "", filter: "" })).toEqual({ translation: 'rdr-anchor "limawan" all\n', filter: 'anchor "limawan" all\n' });
+  });
+
+  it("a point restricted to some traffic is not ours: status and up read it the same way, and up adds the whole one", () => {
+    const restricted: LoadedRuleset = { translation: 'rdr-anchor "limawan" on en0 all\n', filter: 'anchor "limawan" in all\n' };
+    expect(loadedPoints(restricted)).toEqual({ rdr: false, filter: false });
+    expect(new Pfctl(createRunner({ env: {}, user: null, limaHome: "/", dryRun: true, report: () => undefined })).anchorPointsIn(restricted)).toEqual({ rdr: false, filter: false });
+    expect(withAnchorPoints(restricted)).toEqual({ translation: 'rdr-anchor "limawan" on en0 all\nrdr-anchor "limawan" all\n', filter: 'anchor "limawan" in all\nanchor "limawan" all\n' });
+    expect(loadedPoints({ translation: 'rdr-anchor "limawan"\n', filter: '  anchor "limawan" all\n' })).toEqual({ rdr: true, filter: true });
   });
 
   it("come out again exactly, and nothing else does (a different anchor named like ours stays)", () => {
