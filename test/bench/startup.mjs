@@ -55,6 +55,13 @@ function timeOnce(args, env) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
+/** Whether the built CLI compiles with its V8 code cache here (plugin/start.cts): without it, starts are slower. */
+function codeCache(env) {
+  const start = path.join(REPO, "dist/limactl-limawan/start.cjs");
+  const used = execFileSync(process.execPath, ["-e", `process.stdout.write(String(require(${JSON.stringify(start)}).loadBundle().cacheUsed))`], { env, encoding: "utf8" });
+  return used === "true" ? "used" : "NOT used (made by another node or build: npm run build)";
+}
+
 export async function run() {
   const stub = stubHost();
   try {
@@ -65,7 +72,7 @@ export async function run() {
       for (const command of commands) samples[command].push(timeOnce([CLI, ...command.split(" ")], stub.env));
     }
     const base = median(samples.baseline);
-    console.log(`\nLimaWAN start-up (built CLI, median of ${RUNS} interleaved runs; node -e 0 took ${base.toFixed(0)} ms)`);
+    console.log(`\nLimaWAN start-up (built CLI, median of ${RUNS} interleaved runs; node -e 0 took ${base.toFixed(0)} ms; V8 code cache ${codeCache(stub.env)})`);
     for (const command of commands) {
       const ratio = median(samples[command]) / base;
       const verdict = ratio <= TARGETS[command] ? "within" : "OVER";
