@@ -3,6 +3,7 @@
 // `--version` and `plan` stay fast), and returns its exit code; errors become messages here.
 import { Command, CommanderError } from "commander";
 import { printableLines } from "../compiler/printable.js";
+import { bundleDir } from "./bundle.js";
 import type { Context, GlobalOptions } from "./context.js";
 import { rerunAsRoot, takeEnvFlags } from "./elevate.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
@@ -51,8 +52,10 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     try {
       if (handler instanceof Error) throw handler;
       if (needsElevation(ctx, command.name(), options)) {
+        // The root-owned copy when it is this very build (what a sudoers rule names); never for
+        // install, which makes the copy from this build.
         const { rootCopy } = ctx.host;
-        const installed = rootCopy.installedVersion() === VERSION && rootCopy.problems().length === 0 ? rootCopy.launcher : null;
+        const installed = command.name() !== "install" && rootCopy.holds(bundleDir()) && rootCopy.problems().length === 0 ? rootCopy.launcher : null;
         exitCode = await rerunAsRoot(argv.filter((a) => a !== "--sudo"), env, ctx.environment.paths.limaHome, `\`limactl limawan ${command.name()}\``, installed);
         return;
       }

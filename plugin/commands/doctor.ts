@@ -2,6 +2,7 @@
 // something needed is wrong; reads what it can without root and says what it could not.
 import { existsSync } from "node:fs";
 import { compileFile } from "../../compiler/pipeline.js";
+import { bundleDir } from "../bundle.js";
 import type { Context } from "../context.js";
 import type { LoadedRuleset } from "../engine/loaded-ruleset-edit.js";
 import { pfConfHoldsPoints } from "../engine/anchor-points.js";
@@ -68,6 +69,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   if (installed === null) add("root's copy", "warn", `not installed in ${host.rootCopy.dir}`, "`limactl limawan install` makes it (the watch daemon runs it)");
   else if (problems.length > 0) add("root's copy", "fail", `${host.rootCopy.dir}: ${problems[0]}`, "`limactl limawan install` makes it again, owned by root");
   else if (installed !== VERSION) add("root's copy", "warn", `${host.rootCopy.dir} holds ${installed}, this is ${VERSION}`, "`limactl limawan install` updates it");
+  else if (!host.rootCopy.holds(bundleDir())) add("root's copy", "warn", `${host.rootCopy.dir} holds another build of ${VERSION} than this one`, "`limactl limawan install` updates it (the watch daemon runs the copy)");
   else add("root's copy", "ok", `${host.rootCopy.launcher} (${installed}), root's alone`);
 
   // Everything else root reads or runs: each must be root's alone, all the way up.

@@ -41,7 +41,8 @@ export class RootCopy {
    * install leaves the old copy (and the daemon running it) as they were.
    */
   async install(source: CopySource): Promise<{ node: string; nodeCopied: boolean }> {
-    const node = chooseNode(source.node);
+    // Run from this copy (sudo found it), its node is root's but goes with the old copy: copied again.
+    const node = this.contains(source.node) ? { path: source.node, copy: true } : chooseNode(source.node);
     const installedNode = node.copy ? path.join(this.dir, "node") : node.path;
     if (this.runner.dryRun) {
       this.runner.report(`would copy ${source.bundle} to ${this.lib}${node.copy ? ` and ${source.node} to ${installedNode}` : ""} (owned by root, writable by root only)`);
@@ -78,6 +79,19 @@ export class RootCopy {
     if (this.runner.dryRun) this.runner.report(`would remove ${this.dir}`);
     else rmSync(this.dir, { recursive: true, force: true });
     return true;
+  }
+
+  /** Whether the copy runs the same build as the bundle in `bundle` (byte for byte: a rebuild keeps the version). */
+  holds(bundle: string): boolean {
+    try {
+      return readFileSync(path.join(this.lib, "main.cjs")).equals(readFileSync(path.join(bundle, "main.cjs")));
+    } catch {
+      return false;
+    }
+  }
+
+  private contains(file: string): boolean {
+    return file.startsWith(`${this.dir}${path.sep}`);
   }
 
   /** What makes the copy unsafe for root to run, file by file (empty: none; missing: one entry). */

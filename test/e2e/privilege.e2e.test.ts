@@ -165,6 +165,44 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     expect(existsSync(libexec)).toBe(false);
   });
 
+  it("install again replaces the copy from the user's build (never from the copy itself), and the copy keeps working", async () => {
+    await sandbox();
+    const { cli, node } = userCheckout(sb);
+    expect((await sb.runAsUser(["install"], { cli, node })).exitCode).toBe(0);
+    const libexec = sb.paths.libexecDir;
+    const again = await sb.runAsUser(["install"], { cli, node });
+    expect(again.exitCode, again.stderr).toBe(0);
+    // sudo ran the user's program: install makes the copy from the build it is run from.
+    expect(sb.sudoCalls().at(-1)!.argv.slice(2, 4)).toEqual([node, cli]);
+    expect(rootsAlone(libexec)).toEqual([]);
+    expect(statSync(`${libexec}/node`).size).toBe(statSync(node).size);
+    // The daemon's program, and sudo through the copy, still run.
+    expect(execaSync(`${libexec}/limactl-limawan`, ["--version"], { reject: false }).exitCode).toBe(0);
+    const up = await sb.runAsUser(["up", "web"], { cli, node });
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(sb.sudoCalls().at(-1)!.argv[2]).toBe(`${libexec}/limactl-limawan`);
+
+    // Run from the copy itself (as a sudoers rule would have it), install copies the copy's node along.
+    const fromCopy = execaSync(`${libexec}/limactl-limawan`, ["install"], { env: sb.env, extendEnv: false, reject: false });
+    expect(fromCopy.exitCode, fromCopy.stderr).toBe(0);
+    expect(existsSync(`${libexec}/node`)).toBe(true);
+    expect(execaSync(`${libexec}/limactl-limawan`, ["--version"], { reject: false }).exitCode).toBe(0);
+    expect((await sb.runAsUser(["uninstall"], { cli, node })).exitCode).toBe(0);
+  });
+
+  it("a rebuilt checkout is not the installed copy: up runs the user's build, and doctor says the copy is another build", async () => {
+    await sandbox();
+    const { cli, node } = userCheckout(sb);
+    expect((await sb.runAsUser(["install"], { cli, node })).exitCode).toBe(0);
+    const bundle = path.join(path.dirname(path.dirname(path.dirname(cli))), "dist/limactl-limawan/main.cjs");
+    writeFileSync(bundle, `${readFileSync(bundle, "utf8")}\n// rebuilt\n`);
+    const up = await sb.runAsUser(["up", "web"], { cli, node });
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(sb.sudoCalls().at(-1)!.argv.slice(2, 4)).toEqual([node, cli]);
+    const doctor = JSON.parse((await sb.runAsUser(["doctor", "--json"], { cli, node })).stdout) as { checks: Array<{ name: string; level: string; detail: string }> };
+    expect(doctor.checks.find((c) => c.name === "root's copy")).toMatchObject({ level: "warn", detail: expect.stringMatching(/holds another build of .* than this one/) });
+  });
+
   it("with only a NOPASSWD rule for the installed copy (no password typed), the user's up runs that copy", async () => {
     await sandbox();
     expect((await sb.runAsUser(["install"])).exitCode).toBe(0);
