@@ -64,10 +64,18 @@ async function follow(ctx: Context, options: MonitorOptions): Promise<ExitCode> 
   return EXIT.OK;
 }
 
-/** Run CMD through /bin/sh with the event as JSON on stdin; its failure is said, not fatal. */
+/**
+ * Run CMD through /bin/sh with the event as JSON on stdin; its failure is said, not fatal. Root
+ * runs it as the user who ran `limactl limawan monitor` (sudo's SUDO_USER), with their home and
+ * PATH: the command is theirs, and must not become a way to run anything as root.
+ */
 async function alert(ctx: Context, command: string, event: MonitorEvent): Promise<void> {
+  const user = ctx.environment.invokingUser;
+  const asUser = user
+    ? { uid: user.uid, gid: user.gid, env: { ...ctx.environment.env, HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: ctx.environment.env.LIMAWAN_INVOKER_PATH || ctx.environment.env.PATH } }
+    : {};
   await new Promise<void>((resolve) => {
-    const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "ignore", "inherit"] });
+    const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "ignore", "inherit"], ...asUser });
     child.once("error", (error) => {
       ctx.out.warn(`--alert-cmd could not be run: ${error.message}`);
       resolve();

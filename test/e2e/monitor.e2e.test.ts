@@ -1,7 +1,7 @@
 // `monitor`: the security view over what PF holds, against a scripted sequence of PF states
 // (connection states and bans put into the pfctl stand-in as the kernel would hold them).
 import { execa } from "execa";
-import { readFileSync } from "node:fs";
+import { chownSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CLI, createSandbox, type Sandbox } from "./harness.js";
 
@@ -63,8 +63,16 @@ describe("monitor", () => {
   });
 
   it("--follow, piped, prints one JSON line per event and runs --alert-cmd for bans and forwards that stop", async () => {
+    // Root runs the alert command as the user who ran monitor (the sandbox's SUDO_USER): only
+    // they can write these files.
     const alerts = `${sb.paths.root}/alerts.jsonl`;
-    const follow = sb.runBackground(["monitor", "--follow", "--interval", "0.3", "--alert-cmd", `cat >> ${alerts}`]);
+    const who = `${sb.paths.root}/alert-uid`;
+    const user = sb.vmUser ?? { uid: process.getuid!(), gid: process.getgid!() };
+    for (const file of [alerts, who]) {
+      writeFileSync(file, "", { mode: 0o600 });
+      chownSync(file, user.uid, user.gid);
+    }
+    const follow = sb.runBackground(["monitor", "--follow", "--interval", "0.3", "--alert-cmd", `cat >> ${alerts}; id -u > ${who}`]);
     let out = "";
     follow.stdout!.on("data", (d: Buffer) => (out += d.toString()));
     await new Promise((r) => setTimeout(r, 1_500)); // a first snapshot or two: no events
@@ -84,6 +92,7 @@ describe("monitor", () => {
     ]);
     await eventually(() => readFileSync(alerts, "utf8").trim().split("\n").length === 3, "three alerts: the ban and two forwards down");
     expect(readFileSync(alerts, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(["banned", "forward-down", "forward-down"]);
+    expect(readFileSync(who, "utf8").trim()).toBe(String(user.uid));
   });
 
   it("--follow on a terminal redraws one frame in place each interval, and prints no JSON", async () => {
