@@ -22,10 +22,14 @@ export interface SudoInvocation {
 
 /**
  * The sudo command line that re-runs `args` as root, carrying `env`'s pass-through names: the
- * root-owned copy's launcher when one of this version is installed (what a sudoers rule names),
- * else this node and program.
+ * root-owned copy's launcher when it holds this very build (what a sudoers rule names), else
+ * this node and program.
  */
 export function sudoInvocation(input: { program: string[]; args: readonly string[]; env: NodeJS.ProcessEnv; limaHome: string; interactive: boolean }): SudoInvocation {
+  // Global options (none takes a value) may come before the command: the first word is it.
+  const at = input.args.findIndex((a) => !a.startsWith("-"));
+  const first = at < 0 ? [] : [input.args[at]!];
+  const rest = at < 0 ? input.args : [...input.args.slice(0, at), ...input.args.slice(at + 1)];
   const passed: string[] = [];
   const values: Record<string, string | undefined> = { ...input.env, LIMA_HOME: input.limaHome, LIMAWAN_INVOKER_PATH: input.env.PATH };
   for (const name of PASSED_TO_ROOT) {
@@ -33,19 +37,22 @@ export function sudoInvocation(input: { program: string[]; args: readonly string
     if (value !== undefined && value !== "") passed.push(ENV_FLAG, `${name}=${value}`);
   }
   return {
-    command: [...(input.interactive ? [] : ["-n"]), "--", ...input.program, ...passed, ...input.args],
+    // The command first, so that a sudoers rule can name it (`limactl-limawan up *`, sudoers.ts).
+    command: [...(input.interactive ? [] : ["-n"]), "--", ...input.program, ...first, ...passed, ...rest],
     nonInteractive: !input.interactive,
   };
 }
 
 /**
- * `--env NAME=VALUE` pairs at the front of argv → the environment they set and the rest of
- * argv. Only the pass-through names: nothing else may be set this way (NODE_OPTIONS and the
- * like would hand root someone else's code).
+ * `--env NAME=VALUE` pairs at the front of argv, or right after the command (where
+ * sudoInvocation puts them) → the environment they set and the rest of argv. Only the
+ * pass-through names: nothing else may be set this way (NODE_OPTIONS and the like would hand
+ * root someone else's code).
  */
 export function takeEnvFlags(argv: readonly string[]): { env: Record<string, string>; argv: string[] } {
   const env: Record<string, string> = {};
-  let i = 0;
+  const lead = argv[0] !== undefined && !argv[0].startsWith("-") ? 1 : 0;
+  let i = lead;
   while (argv[i] === ENV_FLAG) {
     const pair = argv[i + 1] ?? "";
     const eq = pair.indexOf("=");
@@ -56,7 +63,7 @@ export function takeEnvFlags(argv: readonly string[]): { env: Record<string, str
     env[name] = pair.slice(eq + 1);
     i += 2;
   }
-  return { env, argv: argv.slice(i) };
+  return { env, argv: [...argv.slice(0, lead), ...argv.slice(i)] };
 }
 
 /** Run `args` again as root through sudo; resolves to its exit code. `installed`: the root-owned launcher to use. */

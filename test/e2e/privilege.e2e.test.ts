@@ -44,11 +44,12 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
     expect(call!.uid).toBe(sb.vmUser!.uid);
     // Absolute node and program, no VAR=value (that needs SETENV), the paths sudo would drop as --env.
     // No terminal in a test: `sudo -n`.
-    expect(call!.argv.slice(0, 4)).toEqual(["-n", "--", process.execPath, expect.stringMatching(/\/plugin\/bin\/limactl-limawan$/)]);
+    // The command first, so a sudoers rule can name it.
+    expect(call!.argv.slice(0, 5)).toEqual(["-n", "--", process.execPath, expect.stringMatching(/\/plugin\/bin\/limactl-limawan$/), "up"]);
     expect(call!.argv.slice(0, call!.argv.indexOf(process.execPath)).some((a) => /^[A-Za-z_]+=/.test(a))).toBe(false);
     expect(call!.argv).toContain(`LIMA_HOME=${sb.paths.limaHome}`);
     expect(call!.argv).toContain(`LIMAWAN_STATE_DIR=${sb.paths.stateDir}`);
-    expect(call!.argv.slice(-2)).toEqual(["up", "web"]);
+    expect(call!.argv.at(-1)).toBe("web");
     // Written by root, for root only.
     const state = statSync(`${sb.paths.stateDir}/state.json`);
     expect([state.uid, state.mode & 0o777]).toEqual([0, 0o600]);
@@ -126,6 +127,13 @@ function userCheckout(s: Sandbox): { cli: string; node: string } {
   return { cli: path.join(checkout, "plugin/bin/limactl-limawan"), node: path.join(checkout, "node") };
 }
 
+/** The commands of the rule `limactl limawan sudoers` prints (its Cmnd_Alias), as sudoers(5) reads them. */
+function sudoersCommands(rule: string): string[] {
+  const alias = /^Cmnd_Alias LIMAWAN = (.*)$/m.exec(rule.replace(/\\\n\s*/g, ""));
+  if (!alias) throw new Error(`no Cmnd_Alias in:\n${rule}`);
+  return alias[1]!.split(/(?<!\\), /);
+}
+
 /** Every file under `dir` and `dir` itself: root's, and writable by root only. */
 function rootsAlone(dir: string): string[] {
   const wrong: string[] = [];
@@ -157,7 +165,8 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     expect(JSON.stringify(job)).not.toContain(path.dirname(cli)); // nothing of the user's checkout
 
     const rule = await sb.runAsUser(["sudoers"], { cli, node });
-    expect(rule.stdout).toMatch(new RegExp(`^%admin ALL=\\(root:wheel\\) NOPASSWD: ${libexec}/limactl-limawan$`, "m"));
+    expect(rule.stdout).toMatch(/^%admin ALL=\(root:wheel\) NOPASSWD: LIMAWAN$/m);
+    expect(sudoersCommands(rule.stdout)).toEqual(["up", "down", "start", "status", "doctor", "diagnose", "monitor"].flatMap((c) => [`${libexec}/limactl-limawan ${c}`, `${libexec}/limactl-limawan ${c} *`]));
     expect(rule.stdout).not.toMatch(/SETENV/);
 
     const uninstall = await sb.runAsUser(["uninstall"], { cli, node });
@@ -203,14 +212,27 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     expect(doctor.checks.find((c) => c.name === "root's copy")).toMatchObject({ level: "warn", detail: expect.stringMatching(/holds another build of .* than this one/) });
   });
 
-  it("with only a NOPASSWD rule for the installed copy (no password typed), the user's up runs that copy", async () => {
+  it("with only the rule `sudoers` prints (no password typed), the user's up and status --sudo run the copy; nothing else runs as root", async () => {
     await sandbox();
     expect((await sb.runAsUser(["install"])).exitCode).toBe(0);
-    sb.setSudoers({ nopasswd: { commands: [`${sb.paths.libexecDir}/limactl-limawan`] }, cachedCredential: false });
+    const launcher = `${sb.paths.libexecDir}/limactl-limawan`;
+    sb.setSudoers({ nopasswd: { commands: sudoersCommands((await sb.runAsUser(["sudoers"])).stdout) }, cachedCredential: false });
     const up = await sb.runAsUser(["up", "web"]);
     expect(up.exitCode, up.stderr).toBe(0);
     expect(await anchorNat()).toMatch(/port 8080 tag/);
-    expect(sb.sudoCalls().at(-1)!.argv.slice(0, 3)).toEqual(["-n", "--", `${sb.paths.libexecDir}/limactl-limawan`]);
+    expect(sb.sudoCalls().at(-1)!.argv.slice(0, 4)).toEqual(["-n", "--", launcher, "up"]);
+    const status = await sb.runAsUser(["--json", "status", "--sudo"]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(sb.sudoCalls().at(-1)!.argv.slice(0, 5)).toEqual(["-n", "--", launcher, "status", "--env"]);
+    // A process of the user's cannot have root read a file, or remove LimaWAN, without the password.
+    const secret = path.join(sb.paths.root, "secret.yaml");
+    writeFileSync(secret, "x-limawan: |\n  expose root-only 22 as 2222\n", { mode: 0o600 });
+    for (const args of [["plan", secret], ["check", secret], ["uninstall"]]) {
+      const refused = await execa("sudo", ["-n", "--", launcher, ...args], { env: sb.userEnv, uid: sb.vmUser!.uid, gid: sb.vmUser!.gid, reject: false });
+      expect(refused.exitCode, args.join(" ")).toBe(1);
+      expect(refused.stderr).toMatch(/is not allowed to execute/);
+    }
+    expect(existsSync(launcher)).toBe(true);
   });
 
   it("the daemon, started exactly as launchd would (the plist's environment only, cwd /, as root), forwards a running VM", async () => {

@@ -13,7 +13,7 @@
 // - a command not in the rule: "Sorry, user U is not allowed to execute 'CMD' as root on HOST.";
 // - with secure_path, the command is looked up there only ("command not found").
 // The sudoers model is a JSON file whose path the launcher bakes in (root-owned, like
-// /etc/sudoers): { rules: [{ uid | gid, commands: "ALL" | [paths], nopasswd, setenv }],
+// /etc/sudoers): { rules: [{ uid | gid, commands: "ALL" | [Cmnd: "PATH" or "PATH ARGS"], nopasswd, setenv }],
 // securePath, envKeep: [names], cachedCredential }. Calls are logged to `<sudoers>.calls`.
 import { spawn } from "node:child_process";
 import { accessSync, appendFileSync, chmodSync, constants, readFileSync, statSync } from "node:fs";
@@ -67,7 +67,7 @@ export async function main(sudoersFile, argv) {
   const resolved = command.includes("/") ? path.resolve(command) : findOnPath(command, searchPath);
   if (!resolved || !isExecutable(resolved)) fail(`sudo: ${command}: command not found`);
 
-  const rule = sudoers.rules.find((r) => appliesTo(r, caller) && (r.commands === "ALL" || r.commands.includes(resolved)));
+  const rule = sudoers.rules.find((r) => appliesTo(r, caller) && (r.commands === "ALL" || r.commands.some((c) => commandMatches(c, resolved, args))));
   if (!rule) fail(`Sorry, user ${caller.name} is not allowed to execute '${[resolved, ...args].join(" ")}' as root on ${os.hostname().split(".")[0]}.`);
   const maySetEnv = rule.commands === "ALL" || rule.setenv === true;
   if ((assignments.length > 0 || flags.has("E")) && !maySetEnv) {
@@ -110,6 +110,29 @@ export async function main(sudoersFile, argv) {
     log(exitCode);
     process.exit(exitCode);
   });
+}
+
+/**
+ * sudoers(5) Cmnd matching: `PATH` allows any arguments; `PATH ARGS` only arguments that match
+ * ARGS, matched as one string joined by spaces, where `*` matches any text (spaces too) and `?`
+ * one character; `PATH ""` no arguments at all. Backslash escapes the next character.
+ */
+export function commandMatches(entry, resolved, args) {
+  const space = entry.search(/(?<!\\) /);
+  const command = (space < 0 ? entry : entry.slice(0, space)).replace(/\\(.)/g, "$1");
+  if (command !== resolved) return false;
+  if (space < 0) return true;
+  const pattern = entry.slice(space + 1);
+  if (pattern === '""') return args.length === 0;
+  let regex = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\" && i + 1 < pattern.length) regex += pattern[++i].replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    else if (c === "*") regex += "[^]*";
+    else if (c === "?") regex += "[^]";
+    else regex += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${regex}$`).test(args.join(" "));
 }
 
 /** A rule names the user (by uid, as /etc/passwd may call uid 65534 `nobody`) or a group by gid. */
