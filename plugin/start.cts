@@ -69,9 +69,16 @@ export function run(): void {
     process.exitCode = 3; // EXIT.ENVIRONMENT (plugin/errors.ts): this file loads before the bundle
     return;
   }
-  void bundle.main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  bundle.main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    // main reports every error itself; one that escapes it is a bug, said without a stack.
+    (error: unknown) => {
+      process.stderr.write(`limactl-limawan: internal error: ${error instanceof Error ? error.message : String(error)}\nThis is a LimaWAN bug; please report it with the command you ran.\n`);
+      process.exitCode = 70; // EXIT.INTERNAL
+    },
+  );
 }
 
 if (require.main === module) run();

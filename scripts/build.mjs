@@ -53,6 +53,11 @@ const bundled = await build({
 for (const file of bundled.outputFiles) {
   let text = file.text;
   if (file.path.endsWith(".cjs")) {
+    // start.cjs runs the bundle through vm.Script, which has no loader for import(): esbuild
+    // turns import() of a module it knows into require, but not import(expression). (A string
+    // holding "import(" would stop the build too: loudly, never silently.)
+    const at = text.search(/(?<![\w$.])import\(/);
+    if (at >= 0) throw new Error(`main.cjs calls import() (${text.slice(Math.max(0, at - 40), at + 40)}): start.cjs cannot run that; import statically or by a literal name`);
     const id = createHash("sha256").update(text).digest("hex").slice(0, PLACEHOLDER.length);
     text = text.replace(`${BUILD_ID_PREFIX}${PLACEHOLDER}`, `${BUILD_ID_PREFIX}${id}`);
   }
