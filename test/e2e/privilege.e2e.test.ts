@@ -65,6 +65,19 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
     const up = await sb.runAsUser(["up", "web"]);
     expect(up.exitCode, up.stderr).toBe(0);
     expect(await anchorNat()).toMatch(/port 8080 tag/);
+    const down = await sb.runAsUser(["down", "web"]);
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect(await anchorNat()).not.toMatch(/port 8080 tag/);
+    const install = await sb.runAsUser(["install"]);
+    expect(install.exitCode, install.stderr).toBe(0);
+    expect(sb.launchctlState().services["system/dev.limawan.watch"]).toBeDefined();
+    // Through the installed copy now (it holds this build): still no node on secure_path needed.
+    const again = await sb.runAsUser(["up", "web"]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(sb.sudoCalls().at(-1)!.argv[2]).toBe(`${sb.paths.libexecDir}/limactl-limawan`);
+    const uninstall = await sb.runAsUser(["uninstall"]);
+    expect(uninstall.exitCode, uninstall.stderr).toBe(0);
+    expect(existsSync(sb.paths.libexecDir)).toBe(false);
   });
 
   it("without a terminal and without a cached password: says what to do, changes nothing", async () => {
@@ -255,16 +268,19 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     }
   });
 
-  it("root refuses state, pf.conf, launchd and lease paths a user could change, and a pfctl a user could replace", async () => {
+  it("root refuses state, pf.conf, launchd, lease and copy paths a user could change, and a pfctl a user could replace", async () => {
     await sandbox();
     const userDir = path.join(sb.paths.root, "home", "mine");
     mkdirSync(userDir);
     execaSync("chown", [`${sb.vmUser!.uid}:${sb.vmUser!.gid}`, userDir]);
-    for (const [name, value] of [["LIMAWAN_STATE_DIR", userDir], ["LIMAWAN_PF_CONF", path.join(userDir, "pf.conf")], ["LIMAWAN_LAUNCHD_DIR", userDir], ["LIMAWAN_DHCPD_LEASES", path.join(userDir, "leases")]] as const) {
-      const up = await sb.runAsUser(["up", "web"], { env: { [name]: value } });
-      expect(up.exitCode, `${name}: ${up.stderr}`).toBe(3);
-      expect(up.stderr).toMatch(/refusing to act as root on paths a user could change/);
+    for (const [name, value] of [["LIMAWAN_STATE_DIR", userDir], ["LIMAWAN_PF_CONF", path.join(userDir, "pf.conf")], ["LIMAWAN_LAUNCHD_DIR", userDir], ["LIMAWAN_DHCPD_LEASES", path.join(userDir, "leases")], ["LIMAWAN_LIBEXEC_DIR", path.join(userDir, "limawan")]] as const) {
+      for (const command of ["up", "install"]) {
+        const r = await sb.runAsUser(command === "up" ? ["up", "web"] : [command], { env: { [name]: value } });
+        expect(r.exitCode, `${command} ${name}: ${r.stderr}`).toBe(3);
+        expect(r.stderr).toMatch(/refusing to act as root on paths a user could change/);
+      }
     }
+    expect(existsSync(path.join(userDir, "limawan"))).toBe(false);
     // A pfctl early on PATH in a directory the user owns (Homebrew's bin): never run as root.
     writeFileSync(path.join(userDir, "pfctl"), "#!/bin/sh\ntouch /tmp/limawan-pwned\n", { mode: 0o755 });
     execaSync("chown", [`${sb.vmUser!.uid}:${sb.vmUser!.gid}`, path.join(userDir, "pfctl")]);
