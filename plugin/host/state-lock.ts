@@ -4,12 +4,20 @@
 // long its work takes. A lock refreshed by a timer (proper-lockfile) could be taken from a holder
 // whose event loop a long compile kept busy, and the holder then died of ECOMPROMISED.
 import { crypto } from "./lazy-builtins.js";
+import { execFileSync } from "node:child_process";
 import { constants } from "node:fs";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import { CliError, EXIT } from "../errors.js";
 
-export interface LockHolder { pid: number; boot: number; nonce: string; command: string }
+export interface LockHolder {
+  pid: number;
+  boot: number;
+  nonce: string;
+  command: string;
+  /** When the record was written (ms since the epoch): its process cannot have started later. */
+  since?: number;
+}
 
 const POLL_MS = 100;
 /** Boot times read a second apart can differ by a second or two (uptime is whole seconds). */
@@ -19,25 +27,51 @@ export function currentBoot(): number {
   return Math.round(Date.now() / 1000 - os.uptime());
 }
 
-/** Whether a recorded holder still holds: its process runs, in this boot. */
-export function holderAlive(holder: LockHolder, boot = currentBoot()): boolean {
+/**
+ * Whether a recorded holder still holds: its process runs, in this boot, and started before it
+ * wrote the record (a later one reuses a dead holder's PID). `startedAt`: when a process started
+ * (ms since the epoch), null when it cannot be told; then the PID is taken for the holder.
+ */
+export function holderAlive(holder: LockHolder, boot = currentBoot(), startedAt: (pid: number) => number | null = processStart): boolean {
   if (Math.abs(holder.boot - boot) > SAME_BOOT_SLACK_S) return false;
   try {
     process.kill(holder.pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false; // EPERM: alive, someone else's
+  }
+  if (typeof holder.since !== "number") return true;
+  const started = startedAt(holder.pid);
+  return started === null || started <= holder.since + SAME_BOOT_SLACK_S * 1000;
+}
+
+/** A process's start, from `ps -o etime=` (`[[DD-]hh:]mm:ss` elapsed, macOS and procps alike). */
+function processStart(pid: number): number | null {
+  try {
+    const etime = execFileSync("/bin/ps", ["-o", "etime=", "-p", String(pid)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5_000 }).trim();
+    return Date.now() - elapsedSeconds(etime) * 1000;
+  } catch {
+    return null;
   }
 }
 
+export function elapsedSeconds(etime: string): number {
+  const m = /^(?:(?:(\d+)-)?(\d+):)?(\d+):(\d+)$/.exec(etime.trim());
+  if (!m) throw new Error(`not an elapsed time: ${etime}`);
+  const [days, hours, minutes, seconds] = m.slice(1).map((v) => Number(v ?? 0));
+  return ((days! * 24 + hours!) * 60 + minutes!) * 60 + seconds!;
+}
+
 export async function acquireLock(file: string, command: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const me: LockHolder = { pid: process.pid, boot: currentBoot(), nonce: crypto().randomBytes(8).toString("hex"), command };
+  const me: LockHolder = { pid: process.pid, boot: currentBoot(), nonce: crypto().randomBytes(8).toString("hex"), command, since: Date.now() };
   const deadline = Date.now() + timeoutMs;
+  // One `ps` per holder while waiting on it, not one a poll.
+  const starts = new Map<number, number | null>();
+  const startedAt = (pid: number) => (starts.has(pid) ? starts.get(pid)! : starts.set(pid, processStart(pid)).get(pid)!);
   for (;;) {
     if (await tryCreate(file, me)) return () => release(file, me);
     const holder = await readHolder(file);
     if (holder === "gone") continue; // released meanwhile: try again at once
-    if (holder === null || !holderAlive(holder)) {
+    if (holder === null || !holderAlive(holder, currentBoot(), startedAt)) {
       await takeOver(file, holder);
       continue;
     }

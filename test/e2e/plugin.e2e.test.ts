@@ -260,6 +260,19 @@ describe("up / status / down", () => {
     writeFileSync(lock, JSON.stringify({ pid: process.pid, boot: currentBoot() - 86_400, nonce: "old", command: "up web" }));
     expect((await sb.run(["down", "web"])).exitCode).toBe(0);
     expect(existsSync(lock)).toBe(false);
+    // A live PID in this boot, but a process that started after the record was written: the
+    // dead holder's PID, reused.
+    const reuser = execa(process.execPath, ["-e", "setTimeout(() => {}, 30000)"]);
+    try {
+      writeFileSync(lock, JSON.stringify({ pid: reuser.pid, boot: currentBoot(), nonce: "reused", command: "up web", since: Date.now() - 60_000 }));
+      const again = Date.now();
+      const up2 = await sb.run(["up", "web"]);
+      expect(up2.exitCode, up2.stderr).toBe(0);
+      expect(Date.now() - again).toBeLessThan(4_000);
+    } finally {
+      reuser.kill();
+      await reuser.catch(() => undefined);
+    }
   });
 
   it("never takes the state lock from a live holder, however long it holds it", async () => {
