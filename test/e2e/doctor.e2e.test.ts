@@ -117,6 +117,17 @@ describe("doctor: what else could keep a forward from working", () => {
     expect(exitCode).toBe(1); // 127.0.0.1:2222 is no clash: the Mac uses Lima's, the WAN LimaWAN's
   });
 
+  it("reports the root-owned copy: missing, then root's alone, then failed when a file of it is not", async () => {
+    const copy = () => doctor().then((d) => d.checks.find((c) => c.name === "root's copy"));
+    expect(await copy()).toMatchObject({ level: "warn", detail: `not installed in ${sb.paths.libexecDir}` });
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    expect(await copy()).toMatchObject({ level: "ok", detail: expect.stringMatching(/limactl-limawan \(\S+\), root's alone$/) });
+    chmodSync(`${sb.paths.libexecDir}/lib/main.cjs`, 0o666);
+    const { exitCode, checks } = await doctor();
+    expect(checks.find((c) => c.name === "root's copy")).toMatchObject({ level: "fail", detail: expect.stringMatching(/lib\/main\.cjs can be written by anyone/) });
+    expect(exitCode).toBe(1);
+  });
+
   it("fails a path root acts on that a user could change, and says which", async () => {
     await sb.addInstance("web", web());
     expect((await sb.run(["install"])).exitCode).toBe(0);
