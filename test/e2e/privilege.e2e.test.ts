@@ -325,6 +325,13 @@ describe.runIf(runsAsRoot)("expose and unexpose edit only the user's own files",
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`refusing to edit ${file}: it links to ${planted}, which belongs to uid 0, not to you \\(uid ${sb.vmUser!.uid}\\)`));
     expect(readFileSync(planted, "utf8")).toBe(WEB);
+    // unexpose, and root itself (a user's command through sudo): refused the same, for the user who asked.
+    for (const [run, args] of [[sb.runAsUser.bind(sb), ["unexpose", "web", "http"]], [sb.run.bind(sb), ["unexpose", "web", "http"]], [sb.run.bind(sb), ["expose", "web", "dns 53/udp as 5353"]]] as const) {
+      const r = await run([...args]);
+      expect(r.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`refusing to edit ${file}: it links to ${planted}, which belongs to uid 0, not to you \\(uid ${sb.vmUser!.uid}\\)`));
+    }
+    expect(readFileSync(planted, "utf8")).toBe(WEB);
     // The user's own file behind the link: edited there, the link kept.
     const own = path.join(sb.paths.root, "home", "web.yaml");
     writeFileSync(own, WEB);
