@@ -20,7 +20,7 @@ ${network}provision:
       apt-get install -y nginx
 x-limawan: |
   expose ssh 22 as 2222 limit 5/30s
-  expose http 80 as 8080
+  expose http 80 as 28080
 `;
 
 const STEPS = ["annotation", "vm-running", "address", "guest-interface", "guest-route", "guest-listening", "pf-enabled", "anchor-points", "anchor-rules", "ip-forwarding", "host-port", "wan-interface"];
@@ -75,7 +75,7 @@ describe("diagnose on a healthy host", () => {
     expect(text.stdout).toContain("  PASS     guest default route: via 192.168.105.1 on lima0 (the Mac): replies to WAN clients return through PF");
     expect(text.stdout).toContain("  PASS     guest service: tcp 0.0.0.0:80");
     expect(text.stdout).toMatch(/note: PF redirects only connections that arrive on the WAN interface: this Mac's own connections .* are not redirected/);
-    expect(text.stdout).toContain("http: `curl -v http://203.0.113.10:8080/`");
+    expect(text.stdout).toContain("http: `curl -v http://203.0.113.10:28080/`");
     expect(lines.at(-1)).toBe("web: no step failed");
 
     const { result, json } = await diagnoseJson();
@@ -84,7 +84,7 @@ describe("diagnose on a healthy host", () => {
     expect(json).toMatchObject({ instance: "web", ok: true, complete: true });
     expect(json.forwards.map((f) => [f.name, f.route])).toEqual([
       ["ssh", "tcp en0:2222 → 192.168.105.2:22"],
-      ["http", "tcp en0:8080 → 192.168.105.2:80"],
+      ["http", "tcp en0:28080 → 192.168.105.2:80"],
     ]);
     for (const forward of json.forwards) {
       expect(forward.steps.map((s) => s.id)).toEqual(STEPS);
@@ -146,14 +146,16 @@ describe("diagnose on broken hosts: exit 1, the step that names it, the others j
   it("stale rules after the VM's address changed; the host port taken on the Mac; the WAN interface without an address", async () => {
     await webVm();
     await sb.setLease("web", "192.168.105.9");
+    // A port no other test file forwards: tests run side by side, and an `up` elsewhere probing
+    // the same port would find it taken.
     const busy = net.createServer();
-    await new Promise<void>((resolve) => busy.listen({ port: 8080, host: "0.0.0.0" }, resolve));
+    await new Promise<void>((resolve) => busy.listen({ port: 28080, host: "0.0.0.0" }, resolve));
     try {
       const { result, json } = await diagnoseJson();
       expect(result.exitCode).toBe(1);
       expect(findings(json)).toEqual(["ssh/anchor-rules: fail", "http/anchor-rules: fail", "http/host-port: fail"]);
       expect(stepOf(json, "ssh", "anchor-rules").detail).toMatch(/^loaded rules are stale: they forward tcp en0:2222 → 192\.168\.105\.2:22; the annotation and address now say tcp en0:2222 → 192\.168\.105\.9:22/);
-      expect(stepOf(json, "http", "host-port").fix).toMatch(/lsof -nP -iTCP:8080/);
+      expect(stepOf(json, "http", "host-port").fix).toMatch(/lsof -nP -iTCP:28080/);
     } finally {
       busy.close();
     }
@@ -217,9 +219,9 @@ describe("diagnose --external and --report", () => {
       expect(routed.result.exitCode).toBe(0); // a warning: LimaWAN cannot see the router
       const step = stepOf(routed.json, "http", "external");
       expect(step.verdict).toBe("warn");
-      expect(step.detail).toMatch(/the internet sees 81\.2\.69\.142, not 203\.0\.113\.10 \(en0\): .* must forward tcp port 8080 to 203\.0\.113\.10/);
+      expect(step.detail).toMatch(/the internet sees 81\.2\.69\.142, not 203\.0\.113\.10 \(en0\): .* must forward tcp port 28080 to 203\.0\.113\.10/);
       expect(step.fix).toMatch(/double NAT, or the ISP's CGNAT/);
-      expect(routed.json.notes.join("\n")).toContain("`curl -v http://81.2.69.142:8080/`");
+      expect(routed.json.notes.join("\n")).toContain("`curl -v http://81.2.69.142:28080/`");
 
       answer = "100.66.1.9";
       const cgnat = await diagnoseJson(["--external"], env);
