@@ -35,6 +35,7 @@ export async function resolveTargets(host: Host, args: readonly string[], option
     try {
       text = isFile ? await host.files.read(file) : await host.lima.readConfig(arg);
     } catch (error) {
+      if (error instanceof CliError) throw error; // there, but not to be read (host/files.ts)
       const code = (error as NodeJS.ErrnoException).code;
       if (isFile) throw new CliError(EXIT.FAILURE, `cannot read ${file}: ${code ?? String(error)}`);
       throw noSuchInstance(arg, ` (LIMA_HOME is ${host.lima.limaHome}; there is no ${file})`);

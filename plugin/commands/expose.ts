@@ -44,7 +44,8 @@ async function edit(ctx: Context, instance: string, change: (text: string, file:
   let text: string;
   try {
     text = await host.lima.readConfig(instance);
-  } catch {
+  } catch (error) {
+    if (error instanceof CliError) throw error; // there, but not to be read (host/files.ts)
     throw noSuchInstance(instance, ` (there is no ${file})`);
   }
   const result = change(text, file);

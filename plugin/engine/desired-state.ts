@@ -135,7 +135,7 @@ export async function desiredState(host: Host, state: State, selection: Selectio
     try {
       read.push({ instance: byName.get(name)!, file, text: await host.lima.readConfig(name), result: null as unknown as SetResult, address: null });
     } catch (error) {
-      const reason = `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
+      const reason = error instanceof CliError ? error.message : `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
       skipped.push({ instance: name, reason, diagnostics: [] });
     }
   }

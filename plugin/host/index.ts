@@ -39,6 +39,10 @@ export function createHost(environment: Environment, runner: Runner): Host {
   const { paths } = environment;
   const pfctl = new Pfctl(runner);
   const leases = new Leases(paths.dhcpdLeases);
+  // Root reads files of the Lima home only when they are the VMs' owner's (host/files.ts
+  // readUserFile). A file named on the command line (plan, check) is read as asked: those
+  // commands run as root only when an admin gives --sudo and their password.
+  const owner = environment.isRoot ? (environment.invokingUser?.uid ?? null) : null;
   return {
     dryRun: runner.dryRun,
     pfctl,
@@ -47,7 +51,7 @@ export function createHost(environment: Environment, runner: Runner): Host {
     route: new Route(runner),
     ifconfig: new Ifconfig(runner),
     launchd: new Launchd(runner, paths.launchdDir, paths.stateDir),
-    lima: new Lima(runner, paths.limaHome, leases),
+    lima: new Lima(runner, paths.limaHome, leases, owner),
     leases,
     state: new StateStore(paths.stateDir, runner),
     listeners: new Listeners(),

@@ -6,7 +6,7 @@
 // - Lima's own portForwards, for doctor to compare with LimaWAN's (§7).
 // limactl always runs as the VMs' owner: Lima refuses root (§9).
 import { existsSync, watch as fsWatch, type FSWatcher } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { isMap, isScalar, isSeq, parse as parseYaml } from "yaml";
@@ -15,6 +15,7 @@ import { readYaml } from "../../compiler/read-yaml.js";
 import { vmAddressProblem, vmNetwork, type VmNetwork } from "../../compiler/validate/addresses.js";
 import { CliError, EXIT } from "../errors.js";
 import { addressForMac, type Leases } from "./leases.js";
+import { readUserFile } from "./files.js";
 import { LimaGuest, parseIpAddrsJson } from "./lima-guest.js";
 import type { Runner } from "./run.js";
 
@@ -48,6 +49,8 @@ export class Lima {
     private readonly runner: Runner,
     readonly limaHome: string,
     private readonly leases: Leases,
+    /** As root, the uid whose lima.yaml files root reads: the VMs' owner (null: no check). */
+    private readonly owner: number | null = null,
   ) {
     this.guest = new LimaGuest(runner);
   }
@@ -89,8 +92,9 @@ export class Lima {
     return path.join(this.limaHome, name, "lima.yaml");
   }
 
+  /** The instance's lima.yaml; as root, only when it is the VMs' owner's (readUserFile). */
   async readConfig(name: string): Promise<string> {
-    return readFile(this.configFile(name), "utf8");
+    return readUserFile(this.configFile(name), this.owner);
   }
 
   /**
@@ -184,7 +188,7 @@ export class Lima {
   }
 
   private async lastLoggedEvent(name: string): Promise<LimaEvent | null> {
-    const text = await readFile(path.join(this.limaHome, name, "ha.stdout.log"), "utf8").catch(() => "");
+    const text = await readUserFile(path.join(this.limaHome, name, "ha.stdout.log"), this.owner, { tail: 64 * 1024 }).catch(() => "");
     const last = text.trimEnd().split("\n").pop();
     const phase = last ? parseEventPhase(last) : null;
     return phase ? { instance: name, phase } : null;
@@ -194,7 +198,7 @@ export class Lima {
   private async network(name: string | undefined): Promise<VmNetwork | null> {
     if (!name) return null;
     try {
-      const config = parseYaml(await readFile(path.join(this.limaHome, "_config", "networks.yaml"), "utf8"), { logLevel: "error" }) as { networks?: Record<string, { mode?: string; gateway?: unknown; netmask?: unknown }> };
+      const config = parseYaml(await readUserFile(path.join(this.limaHome, "_config", "networks.yaml"), this.owner), { logLevel: "error" }) as { networks?: Record<string, { mode?: string; gateway?: unknown; netmask?: unknown }> };
       const network = config?.networks?.[name];
       if (!network || network.mode === "bridged") return null;
       return vmNetwork(name, network.gateway, network.netmask ?? undefined);

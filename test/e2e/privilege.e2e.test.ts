@@ -309,6 +309,19 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     expect(await anchorNat()).not.toMatch(/8080/);
   });
 
+  it("root reads no lima.yaml that is not the user's: one linked to a root-owned file is refused unread", async () => {
+    await sandbox();
+    const file = `${sb.paths.limaHome}/web/lima.yaml`;
+    // World-readable, so that Lima (as the user) lists the instance; root still reads only the user's own.
+    const rootFile = path.join(sb.paths.root, "root-owned.conf");
+    writeFileSync(rootFile, "networks:\n  - lima: shared\nx-limawan: |\n  api_key hunter2-TOPSECRET\n", { mode: 0o644 });
+    execaSync("ln", ["-sf", rootFile, file]);
+    const up = await sb.run(["up", "web"]);
+    expect(`${up.stdout}${up.stderr}`).not.toMatch(/hunter2/);
+    expect(up.stderr).toMatch(new RegExp(`refusing to read ${file}: it belongs to uid 0, not to the user LimaWAN reads it for \\(uid ${sb.vmUser!.uid}\\)`));
+    expect(await anchorNat()).not.toMatch(/8080/);
+  });
+
   it("a hand-edited address in the state file never reaches PF", async () => {
     await sandbox();
     expect((await sb.runAsUser(["up", "web"])).exitCode).toBe(0);
@@ -343,11 +356,17 @@ describe.runIf(runsAsRoot)("expose and unexpose edit only the user's own files",
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`refusing to edit ${file}: it links to ${planted}, which belongs to uid 0, not to you \\(uid ${sb.vmUser!.uid}\\)`));
     expect(readFileSync(planted, "utf8")).toBe(WEB);
-    // unexpose, and root itself (a user's command through sudo): refused the same, for the user who asked.
-    for (const [run, args] of [[sb.runAsUser.bind(sb), ["unexpose", "web", "http"]], [sb.run.bind(sb), ["unexpose", "web", "http"]], [sb.run.bind(sb), ["expose", "web", "dns 53/udp as 5353"]]] as const) {
-      const r = await run([...args]);
-      expect(r.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`refusing to edit ${file}: it links to ${planted}, which belongs to uid 0, not to you \\(uid ${sb.vmUser!.uid}\\)`));
+    // unexpose too; and root (a user's command through sudo) does not even read a file of the
+    // Lima home that is not the user's.
+    const notYours = new RegExp(`refusing to edit ${file}: it links to ${planted}, which belongs to uid 0, not to you \\(uid ${sb.vmUser!.uid}\\)`);
+    const rootWontRead = new RegExp(`refusing to read ${file}: it belongs to uid 0, not to the user LimaWAN reads it for \\(uid ${sb.vmUser!.uid}\\)`);
+    for (const [r, message] of [
+      [await sb.runAsUser(["unexpose", "web", "http"]), notYours],
+      [await sb.run(["unexpose", "web", "http"]), rootWontRead],
+      [await sb.run(["expose", "web", "dns 53/udp as 5353"]), rootWontRead],
+    ] as const) {
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
     }
     expect(readFileSync(planted, "utf8")).toBe(WEB);
     // The user's own file behind the link: edited there, the link kept.
