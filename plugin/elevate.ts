@@ -10,7 +10,10 @@ import { PASSED_TO_ROOT } from "./environment.js";
 import { CliError, EXIT } from "./errors.js";
 import { findOnPath } from "./host/run.js";
 
-/** `--env NAME=VALUE` arguments before the command: what the root side reads back. */
+/** What the sudoers rule (commands/sudoers.ts) lets a member run without a password: forwarding, and reading PF. */
+export const PASSWORDLESS_COMMANDS: readonly string[] = ["up", "down", "start", "status", "doctor", "diagnose", "monitor"];
+
+/** `--env NAME=VALUE` arguments right after the command name: what the root side reads back. */
 export const ENV_FLAG = "--env";
 
 export interface SudoInvocation {
@@ -71,6 +74,7 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const program = installed ? [installed] : [process.execPath, realpathSync(process.argv[1]!)];
   const invocation = sudoInvocation({ program, args, env, limaHome, interactive });
+  const passwordless = PASSWORDLESS_COMMANDS.includes(args.find((a) => !a.startsWith("-")) ?? "");
   // Looked up here: an unreadable PATH entry would make spawn say EACCES for a missing sudo.
   const sudoPath = findOnPath("sudo", env.PATH);
   if (!sudoPath) {
@@ -99,9 +103,11 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
     throw new CliError(
       EXIT.ENVIRONMENT,
       `${describe} needs root, and sudo cannot ask for a password here (no terminal)`,
-      installed
-        ? "Run it in a terminal, where sudo can ask; or let it run without a password: `limactl limawan sudoers` prints a sudoers rule for the installed copy."
-        : "Run it in a terminal, where sudo can ask (after `limactl limawan install`, `limactl limawan sudoers` prints a rule that needs no password).",
+      !passwordless
+        ? "Run it in a terminal, where sudo can ask for your password."
+        : installed
+          ? "Run it in a terminal, where sudo can ask; or let it run without a password: `limactl limawan sudoers` prints a sudoers rule for the installed copy."
+          : "Run it in a terminal, where sudo can ask (after `limactl limawan install`, `limactl limawan sudoers` prints a rule that needs no password).",
     );
   }
   return sudo.code;

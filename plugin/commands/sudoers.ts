@@ -7,10 +7,8 @@
 // needs to know is passed as arguments (elevate.ts), so no user can hand root an environment
 // (NODE_OPTIONS).
 import type { Context } from "../context.js";
+import { PASSWORDLESS_COMMANDS } from "../elevate.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
-
-/** What a member may run without a password: forwarding, and reading PF. */
-export const PASSWORDLESS_COMMANDS = ["up", "down", "start", "status", "doctor", "diagnose", "monitor"] as const;
 
 export async function sudoers(ctx: Context, _args: string[], options: { group?: string }): Promise<ExitCode> {
   const { rootCopy } = ctx.host;
@@ -22,14 +20,18 @@ export async function sudoers(ctx: Context, _args: string[], options: { group?: 
   }
   // sudoers(5): a command with arguments must match them, `*` matching any text (spaces too);
   // `up *` does not match a bare `up`, so both are listed.
-  // A path's `\`, `,`, `:`, `=` and spaces are escaped, as sudoers(5) wants them.
-  const launcher = rootCopy.launcher.replace(/[\\,:= ]/g, "\\$&");
+  // A path's `\`, `,`, `:`, `=`, `#` and spaces are escaped, as sudoers(5) wants them; glob
+  // characters in it would be wildcards there, so such a path gets no rule.
+  if (/[*?[\]!]/.test(rootCopy.launcher)) throw new CliError(EXIT.FAILURE, `${rootCopy.launcher}: a sudoers rule cannot name a path with * ? [ ] or !`, "Install the copy elsewhere (LIMAWAN_LIBEXEC_DIR).");
+  const launcher = rootCopy.launcher.replace(/[\\,:=# ]/g, "\\$&");
   const commands = PASSWORDLESS_COMMANDS.flatMap((c) => [`${launcher} ${c}`, `${launcher} ${c} *`]);
   ctx.out.print(
     [
       `# LimaWAN: members of ${group} may run the root-owned copy of limactl-limawan without a password,`,
       `# for ${PASSWORDLESS_COMMANDS.join(", ")} only; every other command as root asks for the password.`,
-      "# Install: limactl limawan sudoers | sudo tee /etc/sudoers.d/limawan && sudo chmod 440 /etc/sudoers.d/limawan",
+      "# Install, checked by visudo first (a broken file in /etc/sudoers.d stops sudo for everyone):",
+      "#   limactl limawan sudoers > /tmp/limawan.sudoers && sudo visudo -cf /tmp/limawan.sudoers &&",
+      "#   sudo install -m 440 -o root -g wheel /tmp/limawan.sudoers /etc/sudoers.d/limawan",
       `Cmnd_Alias LIMAWAN = ${commands.join(", \\\n    ")}`,
       `%${group} ALL=(root:wheel) NOPASSWD: LIMAWAN`,
     ].join("\n"),
