@@ -81,10 +81,10 @@ export class RootCopy {
     return true;
   }
 
-  /** Whether the copy runs the same build as the bundle in `bundle` (byte for byte: a rebuild keeps the version). */
+  /** Whether the copy runs the same build as the bundle in `bundle`: its code and its loader, byte for byte (a rebuild keeps the version). */
   holds(bundle: string): boolean {
     try {
-      return readFileSync(path.join(this.lib, "main.cjs")).equals(readFileSync(path.join(bundle, "main.cjs")));
+      return ["main.cjs", "start.cjs"].every((f) => readFileSync(path.join(this.lib, f)).equals(readFileSync(path.join(bundle, f))));
     } catch {
       return false;
     }

@@ -64,13 +64,20 @@ export function elapsedSeconds(etime: string): number {
 export async function acquireLock(file: string, command: string, timeoutMs: number): Promise<() => Promise<void>> {
   const me: LockHolder = { pid: process.pid, boot: currentBoot(), nonce: crypto().randomBytes(8).toString("hex"), command, since: Date.now() };
   const deadline = Date.now() + timeoutMs;
-  // One `ps` per holder while waiting on it, not one a poll.
-  const starts = new Map<number, number | null>();
-  const startedAt = (pid: number) => (starts.has(pid) ? starts.get(pid)! : starts.set(pid, processStart(pid)).get(pid)!);
+  // One `ps` per holder while waiting on it, not one a poll; a new holder (nonce) is asked again,
+  // should its PID be one seen before.
+  const starts = new Map<string, number | null>();
+  let holderKey = "";
+  const startedAt = (pid: number) => {
+    const key = `${holderKey}:${pid}`;
+    if (!starts.has(key)) starts.set(key, processStart(pid));
+    return starts.get(key)!;
+  };
   for (;;) {
     if (await tryCreate(file, me)) return () => release(file, me);
     const holder = await readHolder(file);
     if (holder === "gone") continue; // released meanwhile: try again at once
+    if (holder !== null) holderKey = holder.nonce;
     if (holder === null || !holderAlive(holder, currentBoot(), startedAt)) {
       await takeOver(file, holder);
       continue;

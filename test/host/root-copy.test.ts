@@ -4,7 +4,7 @@
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chooseNode } from "../../plugin/host/root-copy.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-node-"));
@@ -16,10 +16,13 @@ const HOMEBREW = { variables: { node_shared_libuv: true, node_shared_openssl: tr
 
 describe.runIf(isRoot)("the node root runs the copy with (needs root to make a user-owned file)", () => {
   const userNode = path.join(dir, "node");
-  writeFileSync(userNode, "", { mode: 0o755 });
-  chownSync(userNode, 65534, 65534);
   const rootNode = path.join(dir, "root-node");
-  writeFileSync(rootNode, "", { mode: 0o755 });
+  // In beforeAll: vitest runs a describe's body even when runIf skips it.
+  beforeAll(() => {
+    writeFileSync(userNode, "", { mode: 0o755 });
+    chownSync(userNode, 65534, 65534);
+    writeFileSync(rootNode, "", { mode: 0o755 });
+  });
 
   it("uses a root-owned node where it is, and copies a self-contained one the user owns", () => {
     expect(chooseNode(rootNode, SELF_CONTAINED)).toEqual({ path: rootNode, copy: false });
