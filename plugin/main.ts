@@ -7,6 +7,7 @@ import { bundleDir } from "./bundle.js";
 import type { Context, GlobalOptions } from "./context.js";
 import { rerunAsRoot, takeEnvFlags } from "./elevate.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
+import { installedPaths, pathsProblem } from "./host/root-copy.js";
 import { VERSION } from "./version.js";
 import type { Output } from "./output.js";
 
@@ -51,6 +52,7 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     const ctx = createContext(options, env);
     try {
       if (handler instanceof Error) throw handler;
+      refuseOtherPaths(ctx);
       if (needsElevation(ctx, command.name(), options)) {
         // The root-owned copy when it is this very build (what a sudoers rule names); never for
         // install, which makes the copy from this build.
@@ -214,6 +216,20 @@ function needsElevation(ctx: Context, name: string, options: GlobalOptions & { s
   if (ctx.environment.isRoot) return false;
   if (options.sudo) return true; // asked for, --dry-run or not
   return !ctx.dryRun && ROOT_COMMANDS.includes(name) && ctx.environment.platform === "darwin";
+}
+
+/**
+ * The root-owned copy, run through sudo (a sudoers rule may let any process of the user's do
+ * that), acts only on the paths it was installed with: a LIMAWAN_* override passed with --env
+ * could otherwise point root's writes at another root-owned directory.
+ */
+function refuseOtherPaths(ctx: Context): void {
+  if (!ctx.environment.isRoot || !ctx.environment.invokingUser) return;
+  const installed = installedPaths(bundleDir());
+  const problem = installed && pathsProblem(ctx.environment.paths, installed);
+  if (problem) {
+    throw new CliError(EXIT.ENVIRONMENT, `the root-owned copy acts only on the paths it was installed with: ${problem}`, "Leave the LIMAWAN_* paths as they were at install, or run `limactl limawan install` again with them.");
+  }
 }
 
 function reportError(out: Output, error: unknown): ExitCode {

@@ -46,7 +46,7 @@ export async function install(ctx: Context): Promise<ExitCode> {
     throw new CliError(EXIT.ENVIRONMENT, "cannot tell whose Lima VMs to watch", "Run `limactl limawan install` as the user who owns the VMs (not from a root shell).");
   }
   // What root will run, first: a copy only root can change (nothing of it in a user's prefix).
-  const copy = await host.rootCopy.install({ bundle: bundleDir(), node: process.execPath, version: VERSION });
+  const copy = await host.rootCopy.install({ bundle: bundleDir(), node: process.execPath, version: VERSION, paths: ctx.environment.paths });
   out.info(`${ctx.dryRun ? "would install" : "installed"} LimaWAN ${VERSION} for root in ${host.rootCopy.dir}${copy.nodeCopied ? ` (with a copy of ${process.execPath})` : ` (run by ${copy.node})`}`);
 
   const changed = await installPfConf(host, out);

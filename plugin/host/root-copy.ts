@@ -5,6 +5,7 @@
 // socket_vmnet; Homebrew's prefixes, where npm puts the plugin, belong to the user).
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type { Paths } from "../environment.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Runner } from "./run.js";
 import { trustProblem } from "./trust.js";
@@ -15,6 +16,34 @@ export interface CopySource {
   /** The node to run it with (process.execPath). */
   node: string;
   version: string;
+  /** The paths root acts on, as install saw them: the copy acts on these only (installedPaths). */
+  paths: RootPaths;
+}
+
+/** The paths of Paths that root changes or trusts; LIMA_HOME is the user's and may differ. */
+export type RootPaths = Pick<Paths, "pfConf" | "stateDir" | "dhcpdLeases" | "launchdDir" | "libexecDir">;
+const ROOT_PATH_KEYS = ["pfConf", "stateDir", "dhcpdLeases", "launchdDir", "libexecDir"] as const;
+const PATHS_FILE = "paths.json";
+
+/**
+ * The paths the copy whose bundle is in `bundle` was installed with; null when `bundle` is not a
+ * root-owned copy (a checkout's dist/). A copy run through sudo refuses other paths
+ * (pathsProblem): a sudoers rule lets a user's process run it, and --env LIMAWAN_STATE_DIR=…
+ * must not point root's writes at another root-owned directory.
+ */
+export function installedPaths(bundle: string): RootPaths | null {
+  try {
+    const recorded = JSON.parse(readFileSync(path.join(bundle, PATHS_FILE), "utf8")) as Record<string, unknown>;
+    return ROOT_PATH_KEYS.every((k) => typeof recorded[k] === "string") ? (recorded as unknown as RootPaths) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** How `paths` differ from the installed ones, as a message (null: they do not). */
+export function pathsProblem(paths: RootPaths, installed: RootPaths): string | null {
+  const differ = ROOT_PATH_KEYS.filter((k) => path.resolve(paths[k]) !== path.resolve(installed[k]));
+  return differ.length === 0 ? null : differ.map((k) => `${k} ${paths[k]} (installed with ${installed[k]})`).join("; ");
 }
 
 export class RootCopy {
@@ -60,6 +89,7 @@ export class RootCopy {
     try {
       cpSync(source.bundle, path.join(building, "lib"), { recursive: true, filter: (from) => !from.endsWith(".map") });
       writeFileSync(path.join(building, "lib", "package.json"), `${JSON.stringify({ version: source.version })}\n`);
+      writeFileSync(path.join(building, "lib", PATHS_FILE), `${JSON.stringify(Object.fromEntries(ROOT_PATH_KEYS.map((k) => [k, source.paths[k]])))}\n`);
       if (node.copy) cpSync(source.node, path.join(building, "node"));
       writeFileSync(path.join(building, "limactl-limawan"), launcherScript(installedNode, this.lib));
       rootOnly(building);

@@ -189,7 +189,7 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     expect(readFileSync(`${libexec}/limactl-limawan`, "utf8")).toMatch(new RegExp(`^exec ${libexec}/node ${libexec}/lib/start.cjs "\\$@"$`, "m"));
     expect(statSync(`${libexec}/node`).size).toBe(statSync(node).size);
     // The code cache is code too: copied with the bundle, root's like it.
-    expect(readdirSync(`${libexec}/lib`).sort()).toEqual(["main.cjs", "main.cjs.cache", "package.json", "start.cjs"]);
+    expect(readdirSync(`${libexec}/lib`).sort()).toEqual(["main.cjs", "main.cjs.cache", "package.json", "paths.json", "start.cjs"]);
     const job = sb.launchctlState().services["system/dev.limawan.watch"]!;
     expect([job.program, ...job.arguments.slice(1)]).toEqual([`${libexec}/limactl-limawan`, "watch"]);
     expect(job.arguments[0]).toBe(`${libexec}/limactl-limawan`);
@@ -255,6 +255,13 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     const status = await sb.runAsUser(["--json", "status", "--sudo"]);
     expect(status.exitCode, status.stderr).toBe(0);
     expect(sb.sudoCalls().at(-1)!.argv.slice(0, 5)).toEqual(["-n", "--", launcher, "status", "--env"]);
+    // Nor point the copy's writes at another root-owned directory: it acts on its install's paths.
+    const elsewhere = path.join(sb.paths.root, "other-state");
+    mkdirSync(elsewhere, { mode: 0o700 });
+    const moved = await sb.runAsUser(["up", "web"], { env: { LIMAWAN_STATE_DIR: elsewhere } });
+    expect(moved.exitCode, moved.stderr).toBe(3);
+    expect(moved.stderr).toMatch(new RegExp(`the root-owned copy acts only on the paths it was installed with: stateDir ${elsewhere} \\(installed with ${sb.paths.stateDir}\\)`));
+    expect(readdirSync(elsewhere)).toEqual([]);
     // A process of the user's cannot have root read a file, or remove LimaWAN, without the password.
     const secret = path.join(sb.paths.root, "secret.yaml");
     writeFileSync(secret, "x-limawan: |\n  expose root-only 22 as 2222\n", { mode: 0o600 });
