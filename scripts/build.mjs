@@ -11,17 +11,13 @@
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const OUT = fileURLToPath(new URL("../dist/limactl-limawan/", import.meta.url));
-// plugin/start.cts reads the build ID from the bundle's first line; it is filled in below,
-// where the bundle's hash is known, in place of the same number of zeros (the source map's
-// columns stay true).
-const BUILD_ID_PREFIX = "// limawan-build ";
-const PLACEHOLDER = "0".repeat(16);
 
 const common = {
   bundle: true,
@@ -35,6 +31,15 @@ const common = {
 
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
+await build({
+  ...common,
+  entryPoints: [fileURLToPath(new URL("../plugin/start.cts", import.meta.url))],
+  outfile: path.join(OUT, "start.cjs"),
+});
+// start.cjs reads the build ID from the bundle's first line; it is filled in below, where the
+// bundle's hash is known, in place of the same number of zeros (the source map's columns stay true).
+const { BUILD_ID_PREFIX } = createRequire(import.meta.url)(path.join(OUT, "start.cjs"));
+const PLACEHOLDER = "0".repeat(16);
 const bundled = await build({
   ...common,
   entryPoints: [fileURLToPath(new URL("../plugin/main.ts", import.meta.url))],
@@ -64,11 +69,6 @@ for (const file of bundled.outputFiles) {
   writeFileSync(file.path, text);
 }
 
-await build({
-  ...common,
-  entryPoints: [fileURLToPath(new URL("../plugin/start.cts", import.meta.url))],
-  outfile: path.join(OUT, "start.cjs"),
-});
 
 // In a node of its own, started as the CLI is, so V8's flags match a start's.
 execFileSync(process.execPath, [fileURLToPath(new URL("code-cache.mjs", import.meta.url)), OUT], { stdio: "inherit" });

@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { codeCacheUsed } from "../code-cache.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
@@ -57,9 +58,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1]
 
 /** Whether the built CLI compiles with its V8 code cache here (plugin/start.cts): without it, starts are slower. */
 function codeCache(env) {
-  const start = path.join(REPO, "dist/limactl-limawan/start.cjs");
-  const used = execFileSync(process.execPath, ["-e", `process.stdout.write(String(require(${JSON.stringify(start)}).loadBundle().cacheUsed))`], { env, encoding: "utf8" });
-  return used === "true" ? "used" : "NOT used (made by another node or build: npm run build)";
+  return codeCacheUsed(path.join(REPO, "dist/limactl-limawan"), env) ? "used" : "NOT used (made by another node or build: npm run build)";
 }
 
 export async function run() {

@@ -1,0 +1,1 @@
+export function codeCacheUsed(bundleDir: string, env?: NodeJS.ProcessEnv): boolean;
