@@ -5,8 +5,8 @@
 //   (plugin/start.cts);
 // - main.cjs.cache: V8's code cache for main.cjs, made by scripts/code-cache.mjs.
 // One file read whole, with its code cached, starts faster than ES module chunks compiled on
-// every start: `status` went from 2.1-2.2x `node -e 0` to 1.7-1.8x, `--version` from 1.3-1.4x
-// to 1.2-1.3x (median of 21 interleaved runs, npm run bench).
+// every start: `status` went from 2.1-2.2x `node -e 0` to 1.6-1.8x, `plan` from 1.9-2.1x to
+// 1.3x, `--version` from 1.3-1.4x to 1.2-1.3x (npm run bench: medians of 15 interleaved runs).
 // The compiler is also built to dist/ by tsc (npm run build) for the golden files and the bench.
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";

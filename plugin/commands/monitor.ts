@@ -70,10 +70,7 @@ async function follow(ctx: Context, options: MonitorOptions): Promise<ExitCode> 
  * PATH: the command is theirs, and must not become a way to run anything as root.
  */
 async function alert(ctx: Context, command: string, event: MonitorEvent): Promise<void> {
-  const user = ctx.environment.invokingUser;
-  const asUser = user
-    ? { uid: user.uid, gid: user.gid, env: { ...ctx.environment.env, HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: ctx.environment.env.LIMAWAN_INVOKER_PATH || ctx.environment.env.PATH } }
-    : {};
+  const asUser = ctx.host.userIdentity() ?? {};
   await new Promise<void>((resolve) => {
     const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "ignore", "inherit"], ...asUser });
     child.once("error", (error) => {

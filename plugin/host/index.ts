@@ -13,7 +13,7 @@ import { Pfctl } from "./pfctl.js";
 import { PublicAddress } from "./public-address.js";
 import { RootCopy } from "./root-copy.js";
 import { Route } from "./route.js";
-import type { Runner } from "./run.js";
+import type { Runner, UserIdentity } from "./run.js";
 import { StateStore } from "./state-file.js";
 import { Sysctl } from "./sysctl.js";
 
@@ -33,6 +33,8 @@ export interface Host {
   files: LimaYamlFiles;
   rootCopy: RootCopy;
   publicAddress: PublicAddress;
+  /** How a program runs as the invoking user (the runner's): monitor's --alert-cmd. */
+  userIdentity(): UserIdentity | null;
 }
 
 export function createHost(environment: Environment, runner: Runner): Host {
@@ -58,5 +60,6 @@ export function createHost(environment: Environment, runner: Runner): Host {
     files: new LimaYamlFiles(runner),
     rootCopy: new RootCopy(paths.libexecDir, runner),
     publicAddress: new PublicAddress(environment.publicAddressUrl),
+    userIdentity: () => runner.userIdentity(),
   };
 }

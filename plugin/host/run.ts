@@ -27,13 +27,17 @@ export interface Runner {
   noteWrite(file: string, content: string, summary?: string): void;
   /** Any other change dry-run only describes (a file it would remove). */
   report(line: string): void;
+  /** How a program runs as the invoking user, as `asUser` runs limactl: uid, gid and environment (null: not root for a user). */
+  userIdentity(): UserIdentity | null;
   /** A long-running query whose stdout is read as a stream (`limactl watch --json`). */
   stream(program: string, args: readonly string[], options?: { asUser?: boolean }): Promise<{ child: ResultPromise }>;
 }
 
+export interface UserIdentity { uid: number; gid: number; env: NodeJS.ProcessEnv }
+
 export interface RunnerContext {
   env: NodeJS.ProcessEnv;
-  user: { uid: number; gid: number; home: string } | null;
+  user: { uid: number; gid: number; home: string; name?: string } | null;
   limaHome: string;
   dryRun: boolean;
   /** Where dry-run prints its plan. */
@@ -44,8 +48,9 @@ export function createRunner(context: RunnerContext): Runner {
   // Programs run as the user (limactl) are found on the user's own PATH, which sudo may have
   // replaced with secure_path; those run as root keep the PATH root was given.
   const searchPath = (asUser: boolean) => (asUser && context.env.LIMAWAN_INVOKER_PATH) || context.env.PATH;
+  const userEnv = () => ({ HOME: context.user!.home, PATH: searchPath(true), ...(context.user!.name ? { USER: context.user!.name, LOGNAME: context.user!.name } : {}) });
   const childEnv = (asUser: boolean) => ({
-    env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? { HOME: context.user!.home, PATH: searchPath(true) } : {}) },
+    env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? userEnv() : {}) },
     extendEnv: false,
     ...(asUser ? { uid: context.user!.uid, gid: context.user!.gid } : {}),
   });
@@ -86,6 +91,7 @@ export function createRunner(context: RunnerContext): Runner {
       // Wrapped: a subprocess is a promise, and returning it from an async function would wait for it.
       return { child: execa(found, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(asUser) }) };
     },
+    userIdentity: () => (context.user ? { uid: context.user.uid, gid: context.user.gid, env: { ...context.env, LIMA_HOME: context.limaHome, ...userEnv() } } : null),
     report: (line) => context.report(line),
     noteWrite(file, content, summary) {
       context.report(summary ? `would write ${file}: ${summary}` : `would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);
