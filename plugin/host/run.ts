@@ -37,7 +37,7 @@ export interface UserIdentity { uid: number; gid: number; env: NodeJS.ProcessEnv
 
 export interface RunnerContext {
   env: NodeJS.ProcessEnv;
-  user: { uid: number; gid: number; home: string; name?: string } | null;
+  user: { uid: number; gid: number; home: string } | null;
   limaHome: string;
   dryRun: boolean;
   /** Where dry-run prints its plan. */
@@ -48,7 +48,7 @@ export function createRunner(context: RunnerContext): Runner {
   // Programs run as the user (limactl) are found on the user's own PATH, which sudo may have
   // replaced with secure_path; those run as root keep the PATH root was given.
   const searchPath = (asUser: boolean) => (asUser && context.env.LIMAWAN_INVOKER_PATH) || context.env.PATH;
-  const userEnv = () => ({ HOME: context.user!.home, PATH: searchPath(true), ...(context.user!.name ? { USER: context.user!.name, LOGNAME: context.user!.name } : {}) });
+  const userEnv = () => ({ HOME: context.user!.home, PATH: searchPath(true) });
   const childEnv = (asUser: boolean) => ({
     env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? userEnv() : {}) },
     extendEnv: false,
