@@ -4,7 +4,7 @@
 // vmnet's NAT — and the VMs would lose their internet until the service restarts. Each part is
 // then loaded alone (`pfctl -N`: translation rules only; `pfctl -R`: filter rules only), so
 // options, tables and dummynet anchors the printout does not show are left as they are.
-import { anchorPointLine, hasAnchorPoint, printedLines } from "../host/pfctl.js";
+import { anchorPointLine, anchorPointsOf, printedLines } from "../host/pfctl.js";
 import { ANCHOR_NAME } from "./pf-conf-edit.js";
 
 /** The two parts of the loaded main ruleset, as pfctl prints them. */
@@ -23,10 +23,8 @@ const filterPoint = (anchor: string) => `anchor "${anchor}" all`;
 export interface RulesetChange { translation: string | null; filter: string | null }
 
 // `anchor` is LimaWAN's everywhere but the darwin suite, which edits the real kernel's
-// ruleset with an anchor of its own. The pfctl adapter reads the points the same way.
-export function loadedPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): { rdr: boolean; filter: boolean } {
-  return { rdr: hasAnchorPoint(loaded.translation, "rdr-anchor", anchor), filter: hasAnchorPoint(loaded.filter, "anchor", anchor) };
-}
+// ruleset with an anchor of its own. Whether the points are there: anchorPointsOf, which the
+// pfctl adapter reports too.
 
 /**
  * Our points added where pf.conf has them: `rdr-anchor` right after Apple's `rdr-anchor
@@ -34,7 +32,7 @@ export function loadedPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): { rdr
  * "com.apple/*"` (else at the end). Every other line stays, in its order.
  */
 export function withAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): RulesetChange {
-  const present = loadedPoints(loaded, anchor);
+  const present = anchorPointsOf(loaded, anchor);
   return {
     translation: present.rdr ? null : insertAfter(printedLines(loaded.translation), /^rdr-anchor "com\.apple\/\*"/, /^(no )?(nat|rdr|binat)(-anchor)? /, rdrPoint(anchor)),
     filter: present.filter ? null : insertAfter(printedLines(loaded.filter), /^anchor "com\.apple\/\*"/, /^(pass|block|anchor|antispoof|scrub|scrub-anchor)\b/, filterPoint(anchor)),
@@ -43,7 +41,7 @@ export function withAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): R
 
 /** Our points taken out; nothing else. */
 export function withoutAnchorPoints(loaded: LoadedRuleset, anchor = ANCHOR_NAME): RulesetChange {
-  const present = loadedPoints(loaded, anchor);
+  const present = anchorPointsOf(loaded, anchor);
   const rdr = anchorPointLine("rdr-anchor", anchor);
   const filter = anchorPointLine("anchor", anchor);
   return {

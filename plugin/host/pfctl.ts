@@ -101,7 +101,7 @@ export class Pfctl {
 
   /** Whether a main ruleset as loadedMainRuleset reads it refers to our anchor, in each part. */
   anchorPointsIn(loaded: { translation: string; filter: string }): { rdr: boolean; filter: boolean } {
-    return { rdr: hasAnchorPoint(loaded.translation, "rdr-anchor", this.anchor), filter: hasAnchorPoint(loaded.filter, "anchor", this.anchor) };
+    return anchorPointsOf(loaded, this.anchor);
   }
 
   /** The main ruleset as loaded now: `-s nat` (translation) and `-s rules` (scrub and filter). */
@@ -311,6 +311,14 @@ export function releaseOutcome(result: CommandResult): "released" | "unknown-tok
 export function anchorPointLine(kind: "rdr-anchor" | "anchor", anchor: string): RegExp {
   const name = anchor.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   return new RegExp(`^${kind} "${name}"( all)?$`);
+}
+
+/**
+ * Whether each part of a main ruleset as `pfctl -sn`/`-sr` print it refers to `anchor`: what the
+ * adapter reports (status, doctor) and what the ruleset edits (up) go by.
+ */
+export function anchorPointsOf(loaded: { translation: string; filter: string }, anchor: string): { rdr: boolean; filter: boolean } {
+  return { rdr: hasAnchorPoint(loaded.translation, "rdr-anchor", anchor), filter: hasAnchorPoint(loaded.filter, "anchor", anchor) };
 }
 
 export function hasAnchorPoint(listing: string, kind: "rdr-anchor" | "anchor", anchor: string): boolean {

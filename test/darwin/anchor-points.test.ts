@@ -6,7 +6,8 @@
 // neither the Mac's own references nor a LimaWAN install are touched; the ruleset found is put
 // back at the end (and the session checks PF is as it was).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadedPoints, withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "../../plugin/engine/loaded-ruleset-edit.js";
+import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "../../plugin/engine/loaded-ruleset-edit.js";
+import { anchorPointsOf } from "../../plugin/host/pfctl.js";
 import { pf, session } from "./context.js";
 
 const SHARING = `${session.anchor}-sharing`;
@@ -55,13 +56,13 @@ describe("anchor points edited in the loaded ruleset", () => {
 
     await apply(withAnchorPoints(shared.loaded, OURS));
     const installed = await loadedText();
-    expect(loadedPoints(installed.loaded, OURS)).toEqual({ rdr: true, filter: true });
+    expect(anchorPointsOf(installed.loaded, OURS)).toEqual({ rdr: true, filter: true });
     for (const reference of SHARING_REFERENCES) expect(installed.text).toMatch(reference);
     expect(withAnchorPoints(installed.loaded, OURS)).toEqual({ translation: null, filter: null }); // a second install changes nothing
 
     await apply(withoutAnchorPoints(installed.loaded, OURS));
     const removed = await loadedText();
-    expect(loadedPoints(removed.loaded, OURS)).toEqual({ rdr: false, filter: false });
+    expect(anchorPointsOf(removed.loaded, OURS)).toEqual({ rdr: false, filter: false });
     for (const reference of SHARING_REFERENCES) expect(removed.text).toMatch(reference);
     // Everything else is as it was: the edit added and removed exactly two lines.
     expect(removed.text).toBe(shared.text);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Pfctl } from "../../plugin/host/pfctl.js";
+import { anchorPointsOf, Pfctl } from "../../plugin/host/pfctl.js";
 import { createRunner } from "../../plugin/host/run.js";
-import { loadedPoints, withAnchorPoints, withoutAnchorPoints, type LoadedRuleset } from "../../plugin/engine/loaded-ruleset-edit.js";
+import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset } from "../../plugin/engine/loaded-ruleset-edit.js";
 
 // What a Mac prints with a vmnet shared network running: Apple's points from /etc/pf.conf, and
 // Internet Sharing's references inserted at run time (PF-FACTS.md §4a, corectl#105).
@@ -19,7 +19,7 @@ describe("our anchor points in the loaded main ruleset", () => {
 
   it("change nothing when they are there, and add only the one that is missing", () => {
     const both = { translation: withAnchorPoints(SHARING).translation!, filter: withAnchorPoints(SHARING).filter! };
-    expect(loadedPoints(both)).toEqual({ rdr: true, filter: true });
+    expect(anchorPointsOf(both, "limawan")).toEqual({ rdr: true, filter: true });
     expect(withAnchorPoints(both)).toEqual({ translation: null, filter: null });
     expect(withAnchorPoints({ ...both, filter: SHARING.filter })).toEqual({ translation: null, filter: both.filter });
   });
@@ -35,10 +35,10 @@ describe("our anchor points in the loaded main ruleset", () => {
 
   it("a point restricted to some traffic is not ours: status and up read it the same way, and up adds the whole one", () => {
     const restricted: LoadedRuleset = { translation: 'rdr-anchor "limawan" on en0 all\n', filter: 'anchor "limawan" in all\n' };
-    expect(loadedPoints(restricted)).toEqual({ rdr: false, filter: false });
+    expect(anchorPointsOf(restricted, "limawan")).toEqual({ rdr: false, filter: false });
     expect(new Pfctl(createRunner({ env: {}, user: null, limaHome: "/", dryRun: true, report: () => undefined })).anchorPointsIn(restricted)).toEqual({ rdr: false, filter: false });
     expect(withAnchorPoints(restricted)).toEqual({ translation: 'rdr-anchor "limawan" on en0 all\nrdr-anchor "limawan" all\n', filter: 'anchor "limawan" in all\nanchor "limawan" all\n' });
-    expect(loadedPoints({ translation: 'rdr-anchor "limawan"\n', filter: '  anchor "limawan" all\n' })).toEqual({ rdr: true, filter: true });
+    expect(anchorPointsOf({ translation: 'rdr-anchor "limawan"\n', filter: '  anchor "limawan" all\n' }, "limawan")).toEqual({ rdr: true, filter: true });
   });
 
   it("come out again exactly, and nothing else does (a different anchor named like ours stays)", () => {
