@@ -48,9 +48,8 @@ export function createRunner(context: RunnerContext): Runner {
   // Programs run as the user (limactl) are found on the user's own PATH, which sudo may have
   // replaced with secure_path; those run as root keep the PATH root was given.
   const searchPath = (asUser: boolean) => (asUser && context.env.LIMAWAN_INVOKER_PATH) || context.env.PATH;
-  const userEnv = () => ({ HOME: context.user!.home, PATH: searchPath(true) });
   const childEnv = (asUser: boolean) => ({
-    env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? userEnv() : {}) },
+    env: { ...context.env, LIMA_HOME: context.limaHome, ...(asUser ? { HOME: context.user!.home, PATH: searchPath(true) } : {}) },
     extendEnv: false,
     ...(asUser ? { uid: context.user!.uid, gid: context.user!.gid } : {}),
   });
@@ -91,7 +90,7 @@ export function createRunner(context: RunnerContext): Runner {
       // Wrapped: a subprocess is a promise, and returning it from an async function would wait for it.
       return { child: execa(found, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(asUser) }) };
     },
-    userIdentity: () => (context.user ? { uid: context.user.uid, gid: context.user.gid, env: { ...context.env, LIMA_HOME: context.limaHome, ...userEnv() } } : null),
+    userIdentity: () => (context.user ? { uid: context.user.uid, gid: context.user.gid, env: childEnv(true).env } : null),
     report: (line) => context.report(line),
     noteWrite(file, content, summary) {
       context.report(summary ? `would write ${file}: ${summary}` : `would write ${file}:\n${content.trimEnd()}\n(end of ${file})`);
