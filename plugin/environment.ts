@@ -77,9 +77,13 @@ function sudoUser(env: NodeJS.ProcessEnv, platform: string): Environment["invoki
   return { name, uid, gid, home };
 }
 
-/** The paths root reads or writes, by name: each must be root's alone, all the way up (doctor checks them too). */
-export function rootOwnedPaths(paths: Paths): Record<string, string> {
-  return { "state dir": paths.stateDir, "pf.conf": paths.pfConf, "launchd dir": paths.launchdDir, "DHCP leases": paths.dhcpdLeases, "root's copy": paths.libexecDir };
+/** The paths root reads or writes (LIMA_HOME is the user's), with the names messages give them. */
+export const ROOT_PATHS = { stateDir: "state dir", pfConf: "pf.conf", launchdDir: "launchd dir", dhcpdLeases: "DHCP leases", libexecDir: "root's copy" } as const;
+export type RootPaths = Pick<Paths, keyof typeof ROOT_PATHS>;
+
+/** Those paths by name: each must be root's alone, all the way up (doctor checks them too). */
+export function rootOwnedPaths(paths: RootPaths): Record<string, string> {
+  return Object.fromEntries(Object.entries(ROOT_PATHS).map(([key, name]) => [name, paths[key as keyof RootPaths]]));
 }
 
 /** Host-changing commands: macOS, and root (main.ts raises privileges through sudo first). */

@@ -5,7 +5,7 @@
 // socket_vmnet; Homebrew's prefixes, where npm puts the plugin, belong to the user).
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Paths } from "../environment.js";
+import { ROOT_PATHS, type RootPaths } from "../environment.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Runner } from "./run.js";
 import { trustProblem } from "./trust.js";
@@ -20,9 +20,7 @@ export interface CopySource {
   paths: RootPaths;
 }
 
-/** The paths of Paths that root changes or trusts; LIMA_HOME is the user's and may differ. */
-export type RootPaths = Pick<Paths, "pfConf" | "stateDir" | "dhcpdLeases" | "launchdDir" | "libexecDir">;
-const ROOT_PATH_KEYS = ["pfConf", "stateDir", "dhcpdLeases", "launchdDir", "libexecDir"] as const;
+const ROOT_PATH_KEYS = Object.keys(ROOT_PATHS) as Array<keyof RootPaths>;
 const PATHS_FILE = "paths.json";
 
 /**
