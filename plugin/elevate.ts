@@ -19,6 +19,8 @@ export const ENV_FLAG = "--env";
 export interface SudoInvocation {
   /** The program sudo runs, and its arguments. */
   command: string[];
+  /** The LimaWAN command it runs (`up`), null when there is none. */
+  name: string | null;
   /** `sudo -n`: no terminal to ask for a password on. */
   nonInteractive: boolean;
 }
@@ -42,6 +44,7 @@ export function sudoInvocation(input: { program: string[]; args: readonly string
   return {
     // The command first, so that a sudoers rule can name it (`limactl-limawan up *`, sudoers.ts).
     command: [...(input.interactive ? [] : ["-n"]), "--", ...input.program, ...first, ...passed, ...rest],
+    name: first[0] ?? null,
     nonInteractive: !input.interactive,
   };
 }
@@ -74,7 +77,6 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const program = installed ? [installed] : [process.execPath, realpathSync(process.argv[1]!)];
   const invocation = sudoInvocation({ program, args, env, limaHome, interactive });
-  const passwordless = PASSWORDLESS_COMMANDS.includes(args.find((a) => !a.startsWith("-")) ?? "");
   // Looked up here: an unreadable PATH entry would make spawn say EACCES for a missing sudo.
   const sudoPath = findOnPath("sudo", env.PATH);
   if (!sudoPath) {
@@ -103,7 +105,7 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
     throw new CliError(
       EXIT.ENVIRONMENT,
       `${describe} needs root, and sudo cannot ask for a password here (no terminal)`,
-      !passwordless
+      !PASSWORDLESS_COMMANDS.includes(invocation.name ?? "")
         ? "Run it in a terminal, where sudo can ask for your password."
         : installed
           ? "Run it in a terminal, where sudo can ask; or let it run without a password: `limactl limawan sudoers` prints a sudoers rule for the installed copy."

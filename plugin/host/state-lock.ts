@@ -64,21 +64,21 @@ export function elapsedSeconds(etime: string): number {
 export async function acquireLock(file: string, command: string, timeoutMs: number): Promise<() => Promise<void>> {
   const me: LockHolder = { pid: process.pid, boot: currentBoot(), nonce: crypto().randomBytes(8).toString("hex"), command, since: Date.now() };
   const deadline = Date.now() + timeoutMs;
-  // One `ps` per holder while waiting on it, not one a poll; a new holder (nonce) is asked again,
-  // should its PID be one seen before.
-  const starts = new Map<string, number | null>();
-  let holderKey = "";
-  const startedAt = (pid: number) => {
-    const key = `${holderKey}:${pid}`;
-    if (!starts.has(key)) starts.set(key, processStart(pid));
-    return starts.get(key)!;
-  };
+  // One `ps` per holder (its nonce) while waiting on it, not one a poll.
+  let asked: { nonce: string; started: number | null } | null = null;
   for (;;) {
     if (await tryCreate(file, me)) return () => release(file, me);
     const holder = await readHolder(file);
     if (holder === "gone") continue; // released meanwhile: try again at once
-    if (holder !== null) holderKey = holder.nonce;
-    if (holder === null || !holderAlive(holder, currentBoot(), startedAt)) {
+    if (holder === null) {
+      await takeOver(file, null);
+      continue;
+    }
+    const startedAt = (pid: number) => {
+      if (asked?.nonce !== holder.nonce) asked = { nonce: holder.nonce, started: processStart(pid) };
+      return asked.started;
+    };
+    if (!holderAlive(holder, currentBoot(), startedAt)) {
       await takeOver(file, holder);
       continue;
     }
