@@ -225,6 +225,15 @@ function requireBuild(): void {
   }
 }
 
+/**
+ * script(1)'s arguments to run `command` through /bin/sh on a pseudo-terminal: util-linux's flags
+ * where `script --version` answers (Linux), BSD's otherwise (macOS; `-t 0` flushes at once).
+ */
+export async function ptyScriptArgs(command: string): Promise<string[]> {
+  const utilLinux = (await execa("script", ["--version"], { reject: false })).exitCode === 0;
+  return utilLinux ? ["-qfec", command, "/dev/null"] : ["-q", "-t", "0", "/dev/null", "/bin/sh", "-c", command];
+}
+
 export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const sandbox = new SandboxImpl(options, await standinServer());
   live.add(sandbox);

@@ -3,7 +3,7 @@
 import { execa } from "execa";
 import { chownSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CLI, createSandbox, type Sandbox } from "./harness.js";
+import { CLI, createSandbox, ptyScriptArgs, type Sandbox } from "./harness.js";
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -96,10 +96,7 @@ describe("monitor", () => {
   });
 
   it("--follow on a terminal redraws one frame in place each interval, and prints no JSON", async () => {
-    // A pseudo-terminal from script(1): util-linux's flags here, BSD's (macOS) otherwise.
-    const command = `${process.execPath} ${CLI} monitor --follow --interval 0.3`;
-    const utilLinux = (await execa("script", ["--version"], { reject: false })).exitCode === 0;
-    const args = utilLinux ? ["-qfec", command, "/dev/null"] : ["-q", "-t", "0", "/dev/null", "/bin/sh", "-c", command];
+    const args = await ptyScriptArgs(`${process.execPath} ${CLI} monitor --follow --interval 0.3`);
     const tty = execa("script", args, { env: sb.env, reject: false, detached: true });
     let out = "";
     tty.stdout!.on("data", (d: Buffer) => (out += d.toString()));

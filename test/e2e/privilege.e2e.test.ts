@@ -7,7 +7,7 @@ import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, st
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CLI, createSandbox, type Sandbox, type SandboxOptions } from "./harness.js";
+import { CLI, createSandbox, ptyScriptArgs, type Sandbox, type SandboxOptions } from "./harness.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -92,10 +92,7 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
 
   it("in a terminal, sudo may ask: no -n, and sudo speaks to the terminal itself", async () => {
     await sandbox(); // a cached credential: sudo asks nothing, as a minute after typing the password
-    // A pseudo-terminal from script(1): util-linux's flags here, BSD's (macOS) otherwise.
-    const command = `${process.execPath} ${CLI} up web`;
-    const utilLinux = (await execa("script", ["--version"], { reject: false })).exitCode === 0;
-    const args = utilLinux ? ["-qfec", command, "/dev/null"] : ["-q", "/dev/null", "/bin/sh", "-c", command];
+    const args = await ptyScriptArgs(`${process.execPath} ${CLI} up web`);
     const tty = await execa("script", args, { env: sb.userEnv, extendEnv: false, uid: sb.vmUser!.uid, gid: sb.vmUser!.gid, cwd: path.join(sb.paths.root, "home"), reject: false });
     expect(tty.exitCode, tty.stdout).toBe(0);
     expect(sb.sudoCalls().at(-1)!.argv.slice(0, 2)).toEqual(["--", process.execPath]);
