@@ -1,5 +1,5 @@
 // What root may trust (host/trust.ts) and how root writes its files (host/atomic-write.ts).
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -48,6 +48,41 @@ describe.runIf(isRoot)("trustProblem (needs root to make files of other owners)"
     const rootLink = path.join(root, "root-link");
     symlinkSync(path.join(userDir, "nothing"), rootLink);
     expect(trustProblem(rootLink)).toMatch(/cannot be read \(ENOENT\)/);
+  });
+
+  it("refuses a link a user made, even to a root-owned program in a root-owned directory (/Users/Shared/launchctl → /usr/bin/env)", () => {
+    const shared = path.join(root, "Shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777); // /Users/Shared: root's, sticky, anyone may add to it
+    const target = path.join(root, "env");
+    writeFileSync(target, "", { mode: 0o755 });
+    const planted = path.join(shared, "launchctl");
+    symlinkSync(target, planted);
+    lchownSync(planted, 65534, 65534);
+    expect(trustProblem(planted)).toBe(`${planted} is a link made by uid 65534, not root`);
+    // Root's own link there is no better: anyone could have put it there first, or a sibling beside it.
+    const rootsLink = path.join(shared, "pfctl");
+    symlinkSync(target, rootsLink);
+    expect(trustProblem(rootsLink)).toBe(`${rootsLink} is a link in ${shared}, which anyone can write to`);
+    // A real file in the sticky directory stays root's: others cannot rename or remove it.
+    const file = path.join(shared, "file");
+    writeFileSync(file, "", { mode: 0o644 });
+    expect(trustProblem(file)).toBeNull();
+  });
+
+  it("trusts root's link in a directory only root can change (/sbin → usr/sbin)", () => {
+    const dir = path.join(root, "usr-sbin");
+    mkdirSync(dir, { mode: 0o755 });
+    writeFileSync(path.join(dir, "pfctl"), "", { mode: 0o755 });
+    const link = path.join(root, "sbin");
+    symlinkSync("usr-sbin", link);
+    expect(trustProblem(path.join(link, "pfctl"))).toBeNull();
+    // The same link in a group-writable directory is not.
+    const groupDir = path.join(root, "group-writable");
+    mkdirSync(groupDir);
+    chmodSync(groupDir, 0o775);
+    symlinkSync(dir, path.join(groupDir, "sbin"));
+    expect(trustProblem(path.join(groupDir, "sbin", "pfctl"))).toBe(`${groupDir}/sbin is a link in ${groupDir}, which group 0 can write to`);
   });
 
   it("checks the nearest existing part of a path that does not exist yet (a state dir made later)", () => {
