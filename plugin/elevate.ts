@@ -1,14 +1,14 @@
 // Raising privileges, as a Mac allows it (LIMA-FACTS.md §9): limactl refuses to run as root,
 // so `limactl limawan up web` reaches us as the user, and a command that changes the host
-// re-runs itself through `sudo` (found on PATH). Absolute paths to node and to this program,
+// re-runs itself through /usr/bin/sudo (never a `sudo` found on PATH). Absolute paths to node and to this program,
 // since a managed Mac's secure_path may not hold Homebrew's; what sudo's env_reset drops goes
 // as `--env NAME=VALUE` arguments. Without a terminal sudo cannot ask for a password: then
 // `sudo -n`, and if that is refused, a message saying what to run instead.
 import { spawn } from "node:child_process";
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { PASSED_TO_ROOT } from "./environment.js";
 import { CliError, EXIT } from "./errors.js";
-import { findOnPath } from "./host/run.js";
+import { SYSTEM_PROGRAMS } from "./host/run.js";
 
 /** What the sudoers rule (commands/sudoers.ts) lets a member run without a password: forwarding, and reading PF. */
 export const PASSWORDLESS_COMMANDS: readonly string[] = ["up", "down", "start", "status", "doctor", "diagnose", "monitor"];
@@ -77,10 +77,9 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const program = installed ? [installed] : [process.execPath, realpathSync(process.argv[1]!)];
   const invocation = sudoInvocation({ program, args, env, limaHome, interactive });
-  // Looked up here: an unreadable PATH entry would make spawn say EACCES for a missing sudo.
-  const sudoPath = findOnPath("sudo", env.PATH);
-  if (!sudoPath) {
-    throw new CliError(EXIT.ENVIRONMENT, `${describe} needs root, and \`sudo\` was not found on PATH`, "LimaWAN raises its privileges with sudo (/usr/bin/sudo on a Mac); check PATH.");
+  const sudoPath = SYSTEM_PROGRAMS.sudo;
+  if (!existsSync(sudoPath)) {
+    throw new CliError(EXIT.ENVIRONMENT, `${describe} needs root, and ${sudoPath} is missing`, `LimaWAN raises its privileges with the system's sudo, ${sudoPath}.`);
   }
   const sudo = await new Promise<{ code: number; stderr: string } | { error: NodeJS.ErrnoException }>((resolve) => {
     // With a terminal sudo asks for the password on it; without one its stderr is read, to tell

@@ -7,15 +7,10 @@ import { installPfConf, removeEverything } from "../engine/installation.js";
 import { OVERRIDE_NAMES, requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { daemonPlist, DAEMON_LABEL } from "../host/launchd.js";
-import { trustProblem } from "../host/trust.js";
 import { VERSION } from "../version.js";
 
-const SYSTEM_PATH = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
-
-function daemonPath(pathVariable: string | undefined): string {
-  const trusted = (pathVariable ?? "").split(":").filter((dir) => dir.startsWith("/") && trustProblem(dir) === null);
-  return [...new Set([...trusted, ...SYSTEM_PATH])].join(":");
-}
+/** The daemon's own PATH: the system's only. Root runs the macOS tools by absolute path anyway (host/run.ts). */
+const DAEMON_PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
 
 /** The environment the daemon needs to find the same Lima, tools and paths as this command. */
 function daemonEnvironment(ctx: Context): Record<string, string> {
@@ -24,9 +19,7 @@ function daemonEnvironment(ctx: Context): Record<string, string> {
     LIMA_HOME: paths.limaHome,
     // limactl runs as the user, found on the user's PATH (Homebrew's is not root's).
     ...(env.LIMAWAN_INVOKER_PATH || env.PATH ? { LIMAWAN_INVOKER_PATH: env.LIMAWAN_INVOKER_PATH || env.PATH! } : {}),
-    // Root's PATH at install, keeping only directories root can trust (a Homebrew bin ahead of
-    // /sbin could shadow pfctl), then the system's: host/run.ts refuses an untrusted program anyway.
-    PATH: daemonPath(env.PATH),
+    PATH: DAEMON_PATH,
   };
   if (invokingUser) {
     // Read back by plugin/environment.ts: Lima is run as this user, never as root.

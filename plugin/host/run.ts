@@ -1,6 +1,6 @@
-// Runs host programs found on PATH (pfctl, sysctl, limactl, launchctl, route, ifconfig).
-// Read-only calls always run; calls that change the host go through `change`, which in
-// --dry-run mode prints the exact command (and its stdin) instead of running it.
+// Runs host programs: the macOS tools by absolute path (SYSTEM_PROGRAMS), limactl from the
+// user's PATH, as the user. Read-only calls always run; calls that change the host go through
+// `change`, which in --dry-run mode prints the exact command (and its stdin) instead of running it.
 import type { ResultPromise } from "execa";
 import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
@@ -9,6 +9,25 @@ import { CliError, EXIT } from "../errors.js";
 import { trustProblem } from "./trust.js";
 
 export interface CommandResult { exitCode: number; stdout: string; stderr: string }
+
+/**
+ * The macOS programs LimaWAN runs, where macOS keeps them. Never looked up on PATH: Apple's
+ * sudoers keeps the caller's PATH (LIMA-FACTS.md §9), so a PATH lookup as root would let any
+ * process of the user's choose what root runs — `/Users/Shared/launchctl` linked to
+ * /usr/bin/env runs the user's script as root.
+ */
+export const SYSTEM_PROGRAMS = {
+  pfctl: "/sbin/pfctl",
+  sysctl: "/usr/sbin/sysctl",
+  route: "/sbin/route",
+  ifconfig: "/sbin/ifconfig",
+  arp: "/usr/sbin/arp",
+  launchctl: "/bin/launchctl",
+  sudo: "/usr/bin/sudo",
+} as const;
+export type SystemProgram = keyof typeof SYSTEM_PROGRAMS;
+/** What a Runner runs: a macOS tool, or Lima's CLI (the one program found on PATH, run as the user). */
+export type Program = SystemProgram | "limactl";
 
 export interface RunOptions {
   input?: string;
@@ -20,9 +39,9 @@ export interface RunOptions {
 export interface Runner {
   readonly dryRun: boolean;
   /** A query: runs even in dry-run. */
-  run(program: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  run(program: Program, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** A change: recorded, not run, in dry-run (then it reports success). */
-  change(program: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  change(program: Program, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** A file the command would write, for dry-run output: its content, or a one-line summary. */
   noteWrite(file: string, content: string, summary?: string): void;
   /** Any other change dry-run only describes (a file it would remove). */
@@ -30,7 +49,7 @@ export interface Runner {
   /** How a program runs as the invoking user, as `asUser` runs limactl: uid, gid and environment (null: not root for a user). */
   userIdentity(): UserIdentity | null;
   /** A long-running query whose stdout is read as a stream (`limactl watch --json`). */
-  stream(program: string, args: readonly string[], options?: { asUser?: boolean }): Promise<{ child: ResultPromise }>;
+  stream(program: Program, args: readonly string[], options?: { asUser?: boolean }): Promise<{ child: ResultPromise }>;
 }
 
 export interface UserIdentity { uid: number; gid: number; env: NodeJS.ProcessEnv }
@@ -42,6 +61,11 @@ export interface RunnerContext {
   dryRun: boolean;
   /** Where dry-run prints its plan. */
   report(line: string): void;
+  /**
+   * Where the macOS tools are: SYSTEM_PROGRAMS, always, for the CLI. In-process tests of the
+   * adapters pass stand-ins here; nothing a user or an installed copy reads can change it.
+   */
+  programs?: Readonly<Record<SystemProgram, string>>;
 }
 
 export function createRunner(context: RunnerContext): Runner {
@@ -53,17 +77,28 @@ export function createRunner(context: RunnerContext): Runner {
     extendEnv: false,
     ...(asUser ? { uid: context.user!.uid, gid: context.user!.gid } : {}),
   });
-  const exec = async (program: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> => {
+  const programs = context.programs ?? SYSTEM_PROGRAMS;
+  /** The program's absolute path: a macOS tool where macOS keeps it, limactl from the user's PATH. */
+  const locate = (program: Program, asUser: boolean): string => {
+    if (program !== "limactl") {
+      const file = programs[program];
+      if (!isExecutableFile(file)) throw missing(program, file);
+      refuseUntrusted(file, asUser);
+      return file;
+    }
     // Looked up here rather than left to spawn: when a child runs as another user, a missing
     // program can surface as EACCES from an unreadable PATH entry instead of ENOENT.
-    const asUser = options.asUser && context.user;
-    const found = findOnPath(program, searchPath(Boolean(asUser)));
-    if (!found) throw missing(program);
-    refuseUntrusted(found, Boolean(asUser));
-    const { uid, gid, env } = childEnv(Boolean(asUser)) as { uid?: number; gid?: number; env: NodeJS.ProcessEnv };
+    const found = findOnPath(program, searchPath(asUser));
+    if (!found) throw missing(program, null);
+    return found;
+  };
+  const exec = async (program: Program, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> => {
+    const asUser = Boolean(options.asUser && context.user);
+    const found = locate(program, asUser);
+    const { uid, gid, env } = childEnv(asUser) as { uid?: number; gid?: number; env: NodeJS.ProcessEnv };
     const result = await spawnCollect(found, args, { env, uid, gid, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
     if ("error" in result) {
-      if (result.error.code === "ENOENT") throw missing(program);
+      if (result.error.code === "ENOENT") throw missing(program, program === "limactl" ? null : found);
       throw new CliError(EXIT.HOST_COMMAND, `${found} could not be run: ${result.error.message}`);
     }
     return result;
@@ -83,9 +118,7 @@ export function createRunner(context: RunnerContext): Runner {
     },
     async stream(program, args, options = {}) {
       const asUser = Boolean(options.asUser && context.user);
-      const found = findOnPath(program, searchPath(asUser));
-      if (!found) throw missing(program);
-      refuseUntrusted(found, asUser);
+      const found = locate(program, asUser);
       const { execa } = await import("execa");
       // Wrapped: a subprocess is a promise, and returning it from an async function would wait for it.
       return { child: execa(found, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(asUser) }) };
@@ -130,44 +163,37 @@ function spawnCollect(
   });
 }
 
-/** Root runs no program a user could have replaced (a pfctl early on PATH in a Homebrew directory). */
+/** Root runs no system program a user could have replaced (a damaged system, or a link planted in its path). */
 function refuseUntrusted(file: string, asUser: boolean): void {
   if (asUser || process.getuid?.() !== 0) return;
   const problem = trustProblem(file);
-  if (problem) throw new CliError(EXIT.ENVIRONMENT, `refusing to run ${file} as root: ${problem}`, "Put the system's copy first on PATH (/sbin, /usr/sbin), or fix the ownership.");
+  if (problem) throw new CliError(EXIT.ENVIRONMENT, `refusing to run ${file} as root: ${problem}`, "It ships with macOS, owned by root: check the system's integrity (csrutil status).");
 }
 
 /** The program's absolute path on `searchPath`, or null. */
 export function findOnPath(program: string, searchPath: string | undefined): string | null {
   for (const dir of (searchPath ?? "").split(":").filter(Boolean)) {
     const candidate = path.resolve(dir, program);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
+    if (isExecutableFile(candidate)) return candidate;
   }
   return null;
 }
 
-function missing(program: string): CliError {
-  return new CliError(EXIT.ENVIRONMENT, `\`${program}\` was not found on PATH`, hintFor(program));
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
-function hintFor(program: string): string {
-  switch (program) {
-    case "limactl":
-      return "Install Lima 2.0 or newer (brew install lima) and make sure limactl is on PATH.";
-    case "pfctl":
-    case "sysctl":
-    case "launchctl":
-    case "route":
-    case "ifconfig":
-      return `${program} ships with macOS in /sbin or /usr/sbin or /bin; check PATH (sudo may reset it).`;
-    default:
-      return "Check PATH.";
+/** `file`: where a macOS tool should have been; null for limactl, looked up on PATH. */
+function missing(program: Program, file: string | null): CliError {
+  if (file === null) {
+    return new CliError(EXIT.ENVIRONMENT, `\`${program}\` was not found on PATH`, "Install Lima 2.0 or newer (brew install lima) and make sure limactl is on PATH.");
   }
+  return new CliError(EXIT.ENVIRONMENT, `\`${program}\` was not found at ${file}`, `${program} ships with macOS at ${file}; LimaWAN runs it from there only.`);
 }
 
 export function shellQuote(arg: string): string {

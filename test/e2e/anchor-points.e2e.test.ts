@@ -5,7 +5,7 @@
 import { execa } from "execa";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSandbox, type Sandbox } from "./harness.js";
+import { createSandbox, type Sandbox, standin } from "./harness.js";
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -25,7 +25,7 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-const pfctl = async (args: string[], input?: string) => (await execa("pfctl", args, { env: sb.env, reject: false, ...(input !== undefined ? { input } : {}) })).stdout;
+const pfctl = async (args: string[], input?: string) => (await execa(standin("pfctl"), args, { env: sb.env, reject: false, ...(input !== undefined ? { input } : {}) })).stdout;
 const mainRuleset = async () => `${await pfctl(["-sn"])}\n${await pfctl(["-sr"])}`;
 /** No call loaded a whole main ruleset: only its translation (-N) or filter (-R) part, or an anchor. */
 const wholeRulesetLoads = () => sb.pfctlCalls().filter((c) => c.argv.includes("-f") && !c.argv.includes("-a") && !c.argv.includes("-n") && !c.argv.includes("-N") && !c.argv.includes("-R"));
@@ -66,7 +66,7 @@ describe("the anchor points and what macOS inserted at run time", () => {
     expect((await sb.run(["install"])).exitCode).toBe(0);
     // The update: a stock pf.conf, loaded at boot; then vmnet's network starts.
     writeFileSync(sb.paths.pfConf, readFileSync(sb.paths.pfConf, "utf8").replace(/# limawan: begin[^\n]*\n[^\n]*\n# limawan: end\n/g, ""));
-    await execa("pfctl", ["-f", sb.paths.pfConf], { env: sb.env });
+    await execa(standin("pfctl"), ["-f", sb.paths.pfConf], { env: sb.env });
     sb.startInternetSharing();
     const callsBefore = sb.pfctlCalls().length;
     const up = await sb.run(["up", "web"]);

@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { APPLE_PF_CONF, createSandbox, type CliResult, type Sandbox } from "./harness.js";
+import { APPLE_PF_CONF, type CliResult, createSandbox, type Sandbox, standin } from "./harness.js";
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -98,7 +98,7 @@ describe("diagnose on a healthy host", () => {
 describe("diagnose on broken hosts: exit 1, the step that names it, the others judged too", () => {
   it("PF disabled, then the anchor points gone from the loaded main ruleset", async () => {
     await webVm();
-    await execa("pfctl", ["-d"], { env: sb.env });
+    await execa(standin("pfctl"), ["-d"], { env: sb.env });
     const disabled = await diagnoseJson();
     expect(disabled.result.exitCode).toBe(1);
     expect(findings(disabled.json)).toEqual(["ssh/pf-enabled: fail", "http/pf-enabled: fail"]);
@@ -106,8 +106,8 @@ describe("diagnose on broken hosts: exit 1, the step that names it, the others j
     // A tool (or a macOS update) loads a pf.conf without LimaWAN's points.
     const bare = path.join(sb.paths.root, "apple-pf.conf");
     writeFileSync(bare, APPLE_PF_CONF);
-    await execa("pfctl", ["-e"], { env: sb.env });
-    await execa("pfctl", ["-f", bare], { env: sb.env });
+    await execa(standin("pfctl"), ["-e"], { env: sb.env });
+    await execa(standin("pfctl"), ["-f", bare], { env: sb.env });
     const pointless = await diagnoseJson();
     expect(pointless.result.exitCode).toBe(1);
     expect(findings(pointless.json)).toEqual(["ssh/anchor-points: fail", "http/anchor-points: fail"]);

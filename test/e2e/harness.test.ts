@@ -2,11 +2,11 @@
 // access"), drives the built CLI, moves VM addresses like bootpd would, hides programs from
 // PATH, and leaves no process behind.
 import { execa } from "execa";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect as globalExpect, test as base, vi } from "vitest";
 import { isAlive } from "../standins/lib/lima-store.mjs";
-import { APPLE_PF_CONF, createSandbox, STANDIN_BIN, type Sandbox } from "./harness.js";
+import { APPLE_PF_CONF, createSandbox, type Sandbox } from "./harness.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
 // test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
@@ -57,7 +57,9 @@ describe.concurrent("createSandbox", () => {
       SYSCTL_STANDIN_STATE: sb.paths.sysctlState,
       LAUNCHCTL_STANDIN_STATE: sb.paths.launchctlState,
     });
-    expect(sb.env.PATH!.split(path.delimiter)[0]).toBe(STANDIN_BIN);
+    // On PATH: limactl, which LimaWAN runs as the user from the user's PATH; not the macOS tools.
+    const userBin = sb.env.PATH!.split(path.delimiter)[0]!;
+    expect(readdirSync(userBin)).toEqual(["limactl"]);
     expect(existsSync(sb.paths.stateDir)).toBe(false); // LimaWAN creates its own state dir
     expect(statSync(sb.paths.launchdDir).isDirectory()).toBe(true);
     if (sb.isRoot) {
@@ -120,23 +122,30 @@ describe.concurrent("VMs through the limactl stand-in", () => {
   });
 });
 
-describe.concurrent("host readers and PATH", () => {
-  test("sysctl and launchctl state and call logs read back what the stand-ins did", async ({ sb, expect }) => {
+describe.concurrent("host readers, the macOS tools' paths and PATH", () => {
+  test.runIf(process.getuid?.() === 0)("the CLI's namespace puts the stand-ins where macOS keeps the tools, and only there; their state and call logs read back", async ({ sb, expect }) => {
+    const inMacos = (argv: string[]) => {
+      const [file, ...args] = sb.inMacos(argv);
+      return execa(file!, args, { env: sb.env, extendEnv: false, reject: false });
+    };
     expect(sb.sysctlState()["net.inet.ip.forwarding"]).toBe("0");
-    await execa("sysctl", ["-n", "net.inet.ip.forwarding"], { env: sb.env });
+    expect((await inMacos(["/usr/sbin/sysctl", "-n", "net.inet.ip.forwarding"])).stdout).toBe("0");
     expect(sb.sysctlCalls().map((c) => c.argv)).toEqual([["-n", "net.inet.ip.forwarding"]]);
     expect(sb.launchctlState()).toEqual({ services: {} });
-    await execa("launchctl", ["print", "system/dev.limawan.watch"], { env: sb.env, reject: false });
+    await inMacos(["/bin/launchctl", "print", "system/dev.limawan.watch"]);
     expect(sb.launchctlCalls()).toMatchObject([{ argv: ["print", "system/dev.limawan.watch"], exitCode: 113 }]);
+    expect((await inMacos(["/sbin/route", "-n", "get", "default"])).stdout).toMatch(/interface: en0/);
     expect(sb.pfctlCalls()).toEqual([]);
+    // Outside the namespace, the machine's own directories are untouched.
+    expect(existsSync("/usr/bin/launchctl")).toBe(false);
+    // Root-owned, as root runs only what root owns, whoever owns the checkout.
+    const pfctl = await inMacos(["stat", "-c", "%u %a", "/sbin/pfctl"]);
+    expect(pfctl.stdout).toBe("0 755");
+    sb.removeSystemProgram("pfctl");
+    expect((await inMacos(["/sbin/pfctl", "-s", "info"])).exitCode).toBe(127);
   });
 
-  test("pathWithout hides a program, stand-in and system copy alike, and keeps the others", async ({ sb, expect }) => {
-    const env = { ...sb.env, PATH: sb.pathWithout("sysctl") };
-    const hidden = await execa("sysctl", ["-n", "kern.ostype"], { env, reject: false });
-    expect((hidden as { code?: string }).code).toBe("ENOENT");
-    const kept = await execa("route", ["-n", "get", "default"], { env, reject: false });
-    expect(kept.stdout).toMatch(/interface: en0/);
+  test("pathWithout hides limactl from PATH", async ({ sb, expect }) => {
     const cli = await sb.run(["doctor"], { env: { PATH: sb.pathWithout("limactl") } });
     expect(cli.stdout).toMatch(/limactl not found on PATH/);
   });

@@ -1,7 +1,10 @@
 // End-to-end sandbox: a throw-away macOS-shaped host for the BUILT limactl-limawan. Each sandbox
 // has its own $LIMA_HOME (with Lima's networks.yaml and a default.yaml supplying images, as a
 // user's _config may), pf.conf holding Apple's default text, lease file, launchd directory and
-// state for the stand-ins of test/standins/bin, which come first on PATH.
+// state for the stand-ins of test/standins/bin. LimaWAN runs the macOS tools by absolute path
+// (/sbin/pfctl, /usr/bin/sudo …), so the CLI runs in a private mount namespace where the
+// sandbox's stand-ins are laid over /usr/sbin and /usr/bin (macos-namespace.sh); only limactl,
+// which LimaWAN runs as the user from the user's PATH, is found on PATH.
 //
 // Lima refuses to run as root (LIMA-FACTS §1; `limactl: must not run as the root user` since
 // 2.1), and LimaWAN, run with sudo, runs limactl as SUDO_USER. So when the tests run as root the
@@ -25,6 +28,13 @@ const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
 const BUILT_MAIN = path.join(REPO, "dist/limactl-limawan/main.cjs");
 export const STANDIN_BIN = path.join(REPO, "test/standins/bin");
+const NAMESPACE = path.join(REPO, "test/e2e/macos-namespace.sh");
+/** A stand-in, for a test to run it directly (a service or boot changing the host behind LimaWAN's back). */
+export const standin = (program: string): string => path.join(STANDIN_BIN, program);
+
+/** Where macOS keeps each tool LimaWAN runs (plugin/host/run.ts SYSTEM_PROGRAMS), as laid over this machine's. */
+export const SYSTEM_STANDINS = { pfctl: "usr/sbin", sysctl: "usr/sbin", route: "usr/sbin", ifconfig: "usr/sbin", launchctl: "usr/bin" } as const;
+export type SystemStandin = keyof typeof SYSTEM_STANDINS | "sudo";
 const PF_INSPECT = path.join(REPO, "test/standins/pfctl/inspect.mjs");
 const LIMA_FIXTURES = fileURLToPath(new URL("../fixtures/lima/", import.meta.url));
 
@@ -160,6 +170,13 @@ export interface Sandbox {
   runBackground(args: string[], options?: RunOptions): ResultPromise<{ reject: false }>;
   /** A PATH on which none of `programs` can be found (stand-ins and the system's alike). */
   pathWithout(...programs: string[]): string;
+  /** A macOS tool gone from where macOS keeps it (/sbin/pfctl …), for the CLI runs that follow. */
+  removeSystemProgram(program: SystemStandin): void;
+  /**
+   * The command line that runs `argv` as the CLI runs (in the sandbox's mount namespace, as
+   * `user` or root): for a test that runs it its own way (on a pseudo-terminal).
+   */
+  inMacos(argv: string[], user?: { uid: number; gid: number }): string[];
   sysctlState(): Record<string, string>;
   sysctlCalls(): StandinCall[];
   launchctlState(): { services: Record<string, LaunchdJob> };
@@ -297,6 +314,7 @@ class SandboxImpl implements Sandbox {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
     }
     copyFileSync(path.join(LIMA_FIXTURES, "networks.yaml"), path.join(this.paths.limaHome, "_config/networks.yaml"));
+    this.writeSystemStandins();
     if (options.defaultImages !== false) writeFileSync(path.join(this.paths.limaHome, "_config/default.yaml"), DEFAULT_YAML);
     writeFileSync(this.paths.pfConf, APPLE_PF_CONF, { mode: 0o644 });
     for (const state of [this.paths.pfctlState, this.paths.sysctlState, this.paths.launchctlState]) {
@@ -312,7 +330,8 @@ class SandboxImpl implements Sandbox {
     );
     this.env = {
       ...inherited,
-      PATH: [STANDIN_BIN, process.env.PATH ?? ""].filter(Boolean).join(path.delimiter),
+      // limactl only: LimaWAN finds nothing else on PATH (the macOS tools are where macOS keeps them).
+      PATH: [this.userBin(), process.env.PATH ?? ""].filter(Boolean).join(path.delimiter),
       LIMA_HOME: this.paths.limaHome,
       LIMAWAN_PF_CONF: this.paths.pfConf,
       LIMAWAN_STATE_DIR: this.paths.stateDir,
@@ -333,11 +352,56 @@ class SandboxImpl implements Sandbox {
       ...options.env,
     };
     const { SUDO_USER: _u, SUDO_UID: _i, SUDO_GID: _g, ...userEnv } = this.env;
-    this.userEnv = { ...userEnv, PATH: [path.join(root, "sudo-bin"), userEnv.PATH].join(path.delimiter), HOME: path.join(root, "home") };
+    this.userEnv = { ...userEnv, HOME: path.join(root, "home") };
     if (this.isRoot) this.writeSudo(options.sudoers ?? {});
   }
 
   readonly userEnv: NodeJS.ProcessEnv;
+
+  /** The stand-ins of the macOS tools, laid over /usr/sbin and /usr/bin in the CLI's namespace. */
+  private get systemDir(): string {
+    return path.join(this.paths.root, "macos");
+  }
+
+  /**
+   * Root-owned launchers (a checkout may be anyone's; root runs only what root owns), which
+   * find node wherever the machine keeps it: a stand-in is a test's program, not LimaWAN's.
+   */
+  private writeSystemStandins(): void {
+    for (const [tool, dir] of Object.entries(SYSTEM_STANDINS)) {
+      mkdirSync(path.join(this.systemDir, dir), { recursive: true, mode: 0o755 });
+      writeFileSync(path.join(this.systemDir, dir, tool), `#!/bin/sh
+PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)} "$@"
+`, { mode: 0o755 });
+    }
+  }
+
+  removeSystemProgram(program: SystemStandin): void {
+    const dir = program === "sudo" ? "usr/bin" : SYSTEM_STANDINS[program];
+    rmSync(path.join(this.systemDir, dir, program));
+  }
+
+  /** The user's own programs: limactl (the stand-in), and node for `#!/usr/bin/env node`. */
+  private userBin(): string {
+    const bin = path.join(this.paths.root, "user-bin");
+    if (!existsSync(bin)) {
+      mkdirSync(bin, { mode: 0o755 });
+      symlinkSync(path.join(STANDIN_BIN, "limactl"), path.join(bin, "limactl"));
+    }
+    return bin;
+  }
+
+  inMacos(argv: string[], user?: { uid: number; gid: number }): string[] {
+    if (!this.isRoot) throw new Error("the CLI's mount namespace needs the tests to run as root");
+    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", NAMESPACE, this.systemDir, String(user?.uid ?? 0), String(user?.gid ?? 0), "--", ...argv];
+  }
+
+  /** execa's file and arguments for the CLI run as `user` (null: as the tests run) in the namespace. */
+  private cli(argv: string[], user: { uid: number; gid: number } | null): [string, string[]] {
+    if (!this.isRoot) return [process.execPath, argv.slice(1)];
+    const [file, ...args] = this.inMacos(argv, user ?? undefined);
+    return [file!, args];
+  }
 
   /** bootpd for the stand-in host agents: a setuid-root launcher that writes one lease as root. */
   private writeBootpd(): string {
@@ -364,8 +428,7 @@ process.stdout.write(upsertLease(file, JSON.parse(request)) + "\\n");
    * adds); LIMA_HOME and LIMAWAN_* are not: LimaWAN must pass them itself.
    */
   private writeSudo(options: SudoersOptions): void {
-    const bin = path.join(this.paths.root, "sudo-bin");
-    mkdirSync(bin, { mode: 0o755 });
+    const bin = path.join(this.systemDir, "usr/bin");
     mkdirSync(path.join(this.paths.root, "home"), { mode: 0o755 });
     chownSync(path.join(this.paths.root, "home"), this.vmUser!.uid, this.vmUser!.gid);
     const launcher = path.join(bin, "sudo");
@@ -386,15 +449,10 @@ await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
     const envKeep = Object.keys(this.env).filter((k) => /^(PFCTL|SYSCTL|LAUNCHCTL|ROUTE|IFCONFIG|LIMACTL|MACOS)_STANDIN_/.test(k));
     let securePath: string | null = null;
     if (options.securePath) {
-      // /usr/sbin:/sbin as a Mac has them: the macOS programs as binaries would be, and no node.
+      // A managed Mac's secure_path: system directories, no Homebrew, so no node on it (here,
+      // where node is /usr/bin/node, an empty directory stands for them).
       const system = path.join(this.paths.root, "secure-bin");
       mkdirSync(system, { mode: 0o755, recursive: true });
-      for (const tool of ["pfctl", "sysctl", "launchctl", "route", "ifconfig"]) {
-        // The stand-in finds its node here, the plugin does not.
-        writeFileSync(path.join(system, tool), `#!/bin/sh
-PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)} "$@"
-`, { mode: 0o755 });
-      }
       securePath = system;
     }
     const rules = options.nopasswd
@@ -512,19 +570,19 @@ PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)
 
   async run(args: string[], options: RunOptions = {}): Promise<CliResult> {
     requireBuild();
-    return execa(process.execPath, [CLI, ...args], { ...this.cliOptions(options), timeout: options.timeoutMs ?? 60_000 }) as Promise<CliResult>;
+    const [file, argv] = this.cli([process.execPath, CLI, ...args], this.runAs(options));
+    return execa(file, argv, { ...this.cliOptions(options), timeout: options.timeoutMs ?? 60_000 }) as Promise<CliResult>;
   }
 
   async runAsUser(args: string[], options: Omit<RunOptions, "uid" | "gid"> & { node?: string; cli?: string } = {}): Promise<CliResult> {
     requireBuild();
     if (!this.isRoot || !this.vmUser) throw new Error("runAsUser needs the tests to run as root (the VM user is another account)");
-    return execa(options.node ?? process.execPath, [options.cli ?? CLI, ...args], {
+    const [file, argv] = this.cli([options.node ?? process.execPath, options.cli ?? CLI, ...args], this.vmUser);
+    return execa(file, argv, {
       env: { ...this.userEnv, ...options.env } as NodeJS.ProcessEnv,
       extendEnv: false,
       reject: false,
       cwd: path.join(this.paths.root, "home"),
-      uid: this.vmUser.uid,
-      gid: this.vmUser.gid,
       ...(options.input !== undefined ? { input: options.input } : {}),
       timeout: options.timeoutMs ?? 60_000,
     }) as Promise<CliResult>;
@@ -539,19 +597,23 @@ PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)
     // Its own process group, so cleanup() also reaches the `limactl watch` it spawns. Output is
     // buffered (and readable live on .stdout/.stderr) so a chatty command never blocks on a full pipe.
     requireBuild();
-    const subprocess = execa(process.execPath, [CLI, ...args], { ...this.cliOptions(options), detached: true });
+    const [file, argv] = this.cli([process.execPath, CLI, ...args], this.runAs(options));
+    const subprocess = execa(file, argv, { ...this.cliOptions(options), detached: true });
     this.background.push(subprocess);
     return subprocess as ResultPromise<{ reject: false }>;
   }
 
-  private cliOptions(options: RunOptions) {
+  private runAs(options: RunOptions): { uid: number; gid: number } | null {
     if ((options.uid !== undefined || options.gid !== undefined) && !this.isRoot) throw new Error("run({ uid }) needs the tests to run as root");
+    return options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : null;
+  }
+
+  private cliOptions(options: RunOptions) {
     return {
       env: { ...this.env, ...options.env } as NodeJS.ProcessEnv,
       extendEnv: false as const,
       reject: false as const,
       ...(options.input !== undefined ? { input: options.input } : {}),
-      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
     };
   }
 
@@ -559,7 +621,7 @@ PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)
     const dir = path.join(this.paths.root, `path-without-${programs.join("-")}`);
     if (!existsSync(dir)) {
       mkdirSync(dir, { mode: 0o755 });
-      for (const entry of readdirSync(STANDIN_BIN)) if (!programs.includes(entry)) symlinkSync(path.join(STANDIN_BIN, entry), path.join(dir, entry));
+      if (!programs.includes("limactl")) symlinkSync(path.join(STANDIN_BIN, "limactl"), path.join(dir, "limactl"));
       // The stand-ins are `#!/usr/bin/env node` scripts: keep node findable whatever is dropped.
       symlinkSync(process.execPath, path.join(dir, "node"));
     }

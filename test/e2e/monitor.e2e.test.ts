@@ -3,7 +3,7 @@
 import { execa } from "execa";
 import { chownSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CLI, createSandbox, ptyScriptArgs, type Sandbox } from "./harness.js";
+import { CLI, createSandbox, ptyScriptArgs, type Sandbox, standin } from "./harness.js";
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -27,7 +27,7 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-const pfctl = (args: string[]) => execa("pfctl", args, { env: sb.env, reject: false });
+const pfctl = (args: string[]) => execa(standin("pfctl"), args, { env: sb.env, reject: false });
 const address = () => sb.leasedAddress("web")!;
 /** PF's state table holding these inbound connections to the VM (remote address, guest port). */
 function connections(list: Array<[string, number]>): void {
@@ -96,7 +96,7 @@ describe("monitor", () => {
   });
 
   it("--follow on a terminal redraws one frame in place each interval, and prints no JSON", async () => {
-    const args = await ptyScriptArgs(`${process.execPath} ${CLI} monitor --follow --interval 0.3`);
+    const args = await ptyScriptArgs(sb.inMacos([process.execPath, CLI, "monitor", "--follow", "--interval", "0.3"]).join(" "));
     const tty = execa("script", args, { env: sb.env, reject: false, detached: true });
     let out = "";
     tty.stdout!.on("data", (d: Buffer) => (out += d.toString()));

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, sym
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { currentBoot } from "../../plugin/host/state-lock.js";
-import { CLI, createSandbox, type Sandbox } from "./harness.js";
+import { CLI, createSandbox, type Sandbox, standin, STANDIN_BIN } from "./harness.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
 // test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
@@ -41,7 +41,7 @@ type HostView = Record<"anchorRules" | "anchorNat" | "tables" | "mainNat" | "mai
 /** Everything LimaWAN may touch, read through the tools and files a user would look at. */
 async function host(): Promise<HostView> {
   const tool = async (file: string, args: string[]) => {
-    const r = await execa(file, args, { env: sb.env, reject: false });
+    const r = await execa(standin(file), args, { env: sb.env, reject: false });
     return `${r.exitCode}\n${r.stdout}`;
   };
   return {
@@ -80,7 +80,7 @@ describe("up / status / down", () => {
   it("up then down leaves PF, pf.conf and the state as they were (forwarding already on)", async () => {
     await sb.addInstance("web", WEB);
     await sb.startVm("web");
-    await execa("sysctl", ["-w", "net.inet.ip.forwarding=1"], { env: sb.env });
+    await execa(standin("sysctl"), ["-w", "net.inet.ip.forwarding=1"], { env: sb.env });
     await installed();
     const before = await host();
 
@@ -354,7 +354,7 @@ describe("anchor points and the plugin header", () => {
     const apple = readFileSync(sb.paths.pfConf, "utf8").replace(/# limawan: begin[^\n]*\n[^\n]*\n# limawan: end\n/g, "");
     // The update: a pristine pf.conf, loaded at boot.
     writeFileSync(sb.paths.pfConf, apple);
-    await execa("pfctl", ["-f", sb.paths.pfConf], { env: sb.env });
+    await execa(standin("pfctl"), ["-f", sb.paths.pfConf], { env: sb.env });
     expect((await sb.run(["status"])).stdout).toMatch(/anchor points: missing/);
     const r = await sb.run(["up", "web"]);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -433,17 +433,19 @@ describe("refusals", () => {
   });
 
   it("not root and no sudo to raise privileges with: exit 3 saying so", async () => {
-    const r = await sb.run(["up", "web"], { uid: 65534, env: { PATH: sb.pathWithout("sudo") } });
+    sb.removeSystemProgram("sudo");
+    const r = await sb.run(["up", "web"], { uid: 65534 });
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/`limactl limawan up` needs root, and `sudo` was not found on PATH/);
+    expect(r.stderr).toMatch(/`limactl limawan up` needs root, and \/usr\/bin\/sudo is missing/);
   });
 
-  it("pfctl missing: exit 3", async () => {
+  it("pfctl missing from /sbin: exit 3, whatever PATH holds", async () => {
     await sb.addInstance("web", WEB);
     await sb.startVm("web");
-    const r = await sb.run(["up", "web"], { env: { PATH: sb.pathWithout("pfctl") } });
+    sb.removeSystemProgram("pfctl");
+    const r = await sb.run(["up", "web"], { env: { PATH: `${STANDIN_BIN}:${sb.env.PATH}` } });
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/`pfctl` was not found on PATH/);
+    expect(r.stderr).toMatch(/`pfctl` was not found at \/sbin\/pfctl/);
   });
 
   it("limactl missing: exit 3", async () => {

@@ -3,7 +3,7 @@
 // the built CLI as the VM user, with the sudo stand-in (test/standins/sudo/) on PATH: it really
 // runs the command as root, with sudo's reset environment, and refuses what sudo refuses.
 import { execa, execaSync } from "execa";
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -92,15 +92,16 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
 
   it("in a terminal, sudo may ask: no -n, and sudo speaks to the terminal itself", async () => {
     await sandbox(); // a cached credential: sudo asks nothing, as a minute after typing the password
-    const args = await ptyScriptArgs(`${process.execPath} ${CLI} up web`);
-    const tty = await execa("script", args, { env: sb.userEnv, extendEnv: false, uid: sb.vmUser!.uid, gid: sb.vmUser!.gid, cwd: path.join(sb.paths.root, "home"), reject: false });
+    // script(1) runs on the pseudo-terminal it makes, as the user, in the CLI's namespace.
+    const args = await ptyScriptArgs(sb.inMacos([process.execPath, CLI, "up", "web"], sb.vmUser!).join(" "));
+    const tty = await execa("script", args, { env: sb.userEnv, extendEnv: false, cwd: path.join(sb.paths.root, "home"), reject: false });
     expect(tty.exitCode, tty.stdout).toBe(0);
     expect(sb.sudoCalls().at(-1)!.argv.slice(0, 2)).toEqual(["--", process.execPath]);
     expect(await anchorNat()).toMatch(/port 8080 tag/);
     // No cached credential: sudo goes to the terminal for the password (this stand-in can read
     // none and says so there) instead of `sudo -n` refusing.
     sb.setSudoers({ cachedCredential: false });
-    const asks = await execa("script", args, { env: sb.userEnv, extendEnv: false, uid: sb.vmUser!.uid, gid: sb.vmUser!.gid, cwd: path.join(sb.paths.root, "home"), reject: false });
+    const asks = await execa("script", args, { env: sb.userEnv, extendEnv: false, cwd: path.join(sb.paths.root, "home"), reject: false });
     expect(asks.stdout).toMatch(/sudo: this stand-in cannot read a password/);
     expect(asks.stdout).not.toMatch(/a password is required/);
   });
@@ -120,9 +121,10 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
   it("status without root says that reading PF needs root, but names a missing pfctl as missing", async () => {
     await sandbox();
     expect((await sb.runAsUser(["status"])).stdout).toMatch(/^PF: unknown \(reading PF needs root: limactl limawan status --sudo\)$/m);
-    const missing = await sb.runAsUser(["status"], { env: { PATH: sb.pathWithout("pfctl") } });
+    sb.removeSystemProgram("pfctl");
+    const missing = await sb.runAsUser(["status"]);
     expect(missing.exitCode, missing.stderr).toBe(0);
-    expect(missing.stdout).toMatch(/^PF: unknown \(`pfctl` was not found on PATH\)$/m);
+    expect(missing.stdout).toMatch(/^PF: unknown \(`pfctl` was not found at \/sbin\/pfctl\)$/m);
   });
 
   it("status --sudo reads PF too", async () => {
@@ -220,7 +222,8 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     expect(sb.sudoCalls().at(-1)!.argv[2]).toBe(`${libexec}/limactl-limawan`);
 
     // Run from the copy itself (as a sudoers rule would have it), install copies the copy's node along.
-    const fromCopy = execaSync(`${libexec}/limactl-limawan`, ["install"], { env: sb.env, extendEnv: false, reject: false });
+    const [file, ...argv] = sb.inMacos([`${libexec}/limactl-limawan`, "install"]);
+    const fromCopy = execaSync(file!, argv, { env: sb.env, extendEnv: false, reject: false });
     expect(fromCopy.exitCode, fromCopy.stderr).toBe(0);
     expect(existsSync(`${libexec}/node`)).toBe(true);
     expect(execaSync(`${libexec}/limactl-limawan`, ["--version"], { reject: false }).exitCode).toBe(0);
@@ -263,7 +266,8 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     const secret = path.join(sb.paths.root, "secret.yaml");
     writeFileSync(secret, "x-limawan: |\n  expose root-only 22 as 2222\n", { mode: 0o600 });
     for (const args of [["plan", secret], ["check", secret], ["uninstall"]]) {
-      const refused = await execa("sudo", ["-n", "--", launcher, ...args], { env: sb.userEnv, uid: sb.vmUser!.uid, gid: sb.vmUser!.gid, reject: false });
+      const [file, ...argv] = sb.inMacos(["/usr/bin/sudo", "-n", "--", launcher, ...args], sb.vmUser!);
+      const refused = await execa(file!, argv, { env: sb.userEnv, reject: false });
       expect(refused.exitCode, args.join(" ")).toBe(1);
       expect(refused.stderr).toMatch(/is not allowed to execute/);
     }
@@ -277,7 +281,8 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     // The plist's environment, plus only the variables that stand for this test Mac's kernel
     // and VMs (the stand-ins' state files): a real pfctl needs no variable to find PF.
     const machine = Object.fromEntries(Object.entries(sb.env).filter(([k]) => /_STANDIN_/.test(k))) as Record<string, string>;
-    const daemon = execa(job.program, job.arguments.slice(1), { env: { ...job.environment, ...machine }, extendEnv: false, cwd: "/", reject: false, detached: true, all: true });
+    const [file, ...argv] = sb.inMacos([job.program, ...job.arguments.slice(1)]);
+    const daemon = execa(file!, argv, { env: { ...job.environment, ...machine }, extendEnv: false, cwd: "/", reject: false, detached: true, all: true });
     let output = "";
     daemon.all!.on("data", (d: Buffer) => (output += d.toString()));
     try {
@@ -290,7 +295,7 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     }
   });
 
-  it("root refuses state, pf.conf, launchd, lease and copy paths a user could change, and a pfctl a user could replace", async () => {
+  it("root refuses state, pf.conf, launchd, lease and copy paths a user could change, and never runs a pfctl found on PATH", async () => {
     await sandbox();
     const userDir = path.join(sb.paths.root, "home", "mine");
     mkdirSync(userDir);
@@ -303,14 +308,45 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
       }
     }
     expect(existsSync(path.join(userDir, "limawan"))).toBe(false);
-    // A pfctl early on PATH in a directory the user owns (Homebrew's bin): never run as root.
-    writeFileSync(path.join(userDir, "pfctl"), "#!/bin/sh\ntouch /tmp/limawan-pwned\n", { mode: 0o755 });
+    // A pfctl early on PATH in a directory the user owns (Homebrew's bin): root runs /sbin/pfctl.
+    const pwned = path.join(sb.paths.root, "pwned");
+    writeFileSync(path.join(userDir, "pfctl"), `#!/bin/sh\ntouch ${pwned}\n`, { mode: 0o755 });
     execaSync("chown", [`${sb.vmUser!.uid}:${sb.vmUser!.gid}`, path.join(userDir, "pfctl")]);
     const up = await sb.runAsUser(["up", "web"], { env: { PATH: `${userDir}:${sb.userEnv.PATH}` } });
-    expect(up.exitCode).toBe(3);
-    expect(up.stderr).toMatch(new RegExp(`refusing to run ${userDir}/pfctl as root: ${userDir}/pfctl belongs to uid ${sb.vmUser!.uid}, not root`));
-    expect(existsSync("/tmp/limawan-pwned")).toBe(false);
-    expect(await anchorNat()).not.toMatch(/8080/);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(existsSync(pwned)).toBe(false);
+    expect(await anchorNat()).toMatch(/port 8080 tag/);
+    expect(sb.pfctlCalls().every((c) => c.euid === 0)).toBe(true);
+  });
+
+  it("a user's links to /usr/bin/env in a root-owned sticky directory, first on PATH with scripts beside them: no command the sudoers rule covers runs them as root", async () => {
+    await sandbox();
+    expect((await sb.runAsUser(["install"])).exitCode).toBe(0);
+    sb.setSudoers({ nopasswd: { commands: sudoersCommands((await sb.runAsUser(["sudoers"])).stdout) }, cachedCredential: false });
+    // /Users/Shared: root's, sticky, anyone may add to it. The user links every tool's name to
+    // env, and puts scripts beside the links named for the first word root gives those tools
+    // (`launchctl print …` runs `env print …`, `ifconfig en0` runs `env en0`).
+    const shared = path.join(sb.paths.root, "Users/Shared");
+    mkdirSync(shared, { recursive: true });
+    chmodSync(shared, 0o1777);
+    const ran = path.join(sb.paths.root, "ran-as");
+    const asUser = (argv: string[]) => execaSync(argv[0]!, argv.slice(1), { uid: sb.vmUser!.uid, gid: sb.vmUser!.gid });
+    for (const tool of ["pfctl", "sysctl", "route", "ifconfig", "arp", "launchctl", "ps", "sudo", "visudo"]) asUser(["ln", "-s", "/usr/bin/env", path.join(shared, tool)]);
+    for (const word of ["print", "en0", "en1", "lo0", "bridge100", "vmenet0", "get", "info"]) {
+      asUser(["sh", "-c", `printf '#!/bin/sh\\nid -u >> ${ran}\\n' > ${path.join(shared, word)} && chmod 755 ${path.join(shared, word)}`]);
+    }
+    const env = { PATH: `${shared}:${sb.userEnv.PATH}` };
+    const launcher = `${sb.paths.libexecDir}/limactl-limawan`;
+    // Every command the rule covers, each through the copy without a password.
+    for (const args of [["up", "web"], ["status", "--sudo"], ["doctor", "--sudo"], ["diagnose", "web", "--sudo"], ["monitor"], ["start", "web"], ["down", "web"]]) {
+      const r = await sb.runAsUser(args, { env });
+      expect(sb.sudoCalls().at(-1)!.argv.slice(0, 4), args.join(" ")).toEqual(["-n", "--", launcher, args[0]]);
+      expect(sb.sudoCalls().at(-1)!.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(r.exitCode);
+      expect(existsSync(ran), `${args.join(" ")} ran the user's script: ${existsSync(ran) ? readFileSync(ran, "utf8") : ""}`).toBe(false);
+    }
+    // Root ran the tools from where macOS keeps them: the stand-ins logged each call, as root.
+    expect(sb.launchctlCalls().some((c) => c.argv[0] === "print" && c.euid === 0)).toBe(true);
+    expect(sb.pfctlCalls().length).toBeGreaterThan(0);
   });
 
   it("root reads no lima.yaml that is not the user's: one linked to a root-owned file is refused unread", async () => {

@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Pfctl } from "../../plugin/host/pfctl.js";
-import { createRunner } from "../../plugin/host/run.js";
+import { createRunner, SYSTEM_PROGRAMS } from "../../plugin/host/run.js";
 
 const STANDIN_BIN = fileURLToPath(new URL("../standins/bin", import.meta.url));
 const LIMA_PF = readFileSync(new URL("../golden/lima.pf", import.meta.url), "utf8");
@@ -17,15 +17,17 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), "limawan-pfctl-anchor-"));
-  env = { PATH: `${STANDIN_BIN}${path.delimiter}${process.env.PATH}`, PFCTL_STANDIN_STATE: path.join(dir, "pf.json"), PFCTL_STANDIN_ALLOW_USER: "1" };
+  env = { PATH: process.env.PATH, PFCTL_STANDIN_STATE: path.join(dir, "pf.json"), PFCTL_STANDIN_ALLOW_USER: "1" };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const pfctlFor = (anchor?: string) => new Pfctl(createRunner({ env, user: null, limaHome: dir, dryRun: false, report: () => undefined }), anchor);
-const show = (...args: string[]) => execFileSync("pfctl", args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+// In process, the adapter is handed the stand-in where the CLI would run /sbin/pfctl.
+const programs = { ...SYSTEM_PROGRAMS, pfctl: path.join(STANDIN_BIN, "pfctl") };
+const pfctlFor = (anchor?: string) => new Pfctl(createRunner({ env, user: null, limaHome: dir, dryRun: false, report: () => undefined, programs }), anchor);
+const show = (...args: string[]) => execFileSync(programs.pfctl, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
 /** An anchor nothing refers to and that holds nothing does not exist: pfctl cannot list it. */
 const absent = (anchor: string) => {
-  const r = spawnSync("pfctl", ["-a", anchor, "-sr"], { env, encoding: "utf8" });
+  const r = spawnSync(programs.pfctl, ["-a", anchor, "-sr"], { env, encoding: "utf8" });
   return r.status === 1 && /DIOCGETRULES: Invalid argument/.test(r.stderr);
 };
 
