@@ -37,21 +37,16 @@ export function parseIpv4Address(text: string): Ipv4Address | null {
 const NEVER_A_VM = new Set(["unspecified", "broadcast", "multicast", "linkLocal", "loopback", "reserved"]);
 
 /**
- * Why an address cannot be a VM's rdr target, or null. PF would send WAN traffic wherever the
- * target says, so loopback (the Mac's own services), broadcast and the like are refused; an
- * address the guest reported itself (no DHCP lease to vouch for it) must also be private, as
- * vmnet's networks are — a compromised guest must not point the Mac at an outside host.
+ * Why an address cannot be a VM's rdr target whatever the host says, or null. PF would send
+ * WAN traffic wherever the target says, so loopback (the Mac's own services), broadcast and the
+ * like are refused; an address the guest reported itself (no DHCP lease to vouch for it) must
+ * also be private, as vmnet's networks are. What the Mac knows of its own networks is checked
+ * on top of this, by plugin/engine/guest-address.ts.
  */
-export function vmAddressProblem(address: Ipv4Address, reportedByGuest: boolean, network?: VmNetwork | null): string | null {
-  const parsed = ipaddr.IPv4.parse(address);
-  const range = parsed.range();
+export function vmAddressProblem(address: Ipv4Address, reportedByGuest: boolean): string | null {
+  const range = ipaddr.IPv4.parse(address).range();
   if (NEVER_A_VM.has(range)) return `${address} is a ${range} address`;
   if (reportedByGuest && range !== "private") return `${address}, reported by the guest itself, is not a private address`;
-  if (reportedByGuest && network) {
-    const gateway = ipaddr.IPv4.parse(network.gateway);
-    if (!parsed.match(gateway, network.prefix)) return `${address}, reported by the guest itself, is outside its network ${network.name} (${network.gateway}/${network.prefix})`;
-    if (parsed.toString() === gateway.toString()) return `${address}, reported by the guest itself, is its network's gateway (the Mac)`;
-  }
   return null;
 }
 

@@ -102,6 +102,7 @@ function printStatus(ctx: Context, report: StatusReport): void {
   for (const row of instances) {
     lines.push("");
     lines.push(`${c.bold(row.instance)}  ${row.status}${row.address ? `  ${row.address}` : ""}`);
+    if (row.notForwarded) lines.push(`  ${c.red("not forwarded")}: ${row.notForwarded}`);
     if (row.heldDown) lines.push(`  ${c.yellow("held down")} by \`limactl limawan down\`: the watch daemon leaves it alone; \`limactl limawan up ${row.instance}\` forwards it again`);
     if (!row.annotated) {
       lines.push("  no x-limawan annotation");

@@ -10,6 +10,7 @@ import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { noSuchInstance, type Instance } from "../host/lima.js";
 import type { AppliedVm, State } from "./state.js";
+import { guestAddress } from "./locate-guest.js";
 import { noAddress, notRunning, unreachableError, unreachableReason } from "./vm-address.js";
 
 /** Ports probed per range at most: a 10,000-port range is not worth 10,000 binds. */
@@ -239,9 +240,9 @@ async function lookUpAddress(host: Host, instance: Instance, policy: DesiredPoli
     skipped.push({ instance: instance.name, reason: `${unreachable.message}; ${unreachable.hint}`, diagnostics: [] });
     return null;
   }
-  if (policy.unplaced === "refuse") return host.lima.guestAddress(instance);
+  if (policy.unplaced === "refuse") return guestAddress(host, instance);
   try {
-    return await host.lima.guestAddress(instance);
+    return await guestAddress(host, instance);
   } catch (error) {
     // A refused address (guestAddress says why) is reported; a failed lookup just waits.
     if (error instanceof CliError) skipped.push({ instance: instance.name, reason: error.message, diagnostics: [] });

@@ -5,11 +5,12 @@
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { CliError, EXIT, failedForWantOfRoot } from "../errors.js";
 import type { Host } from "../host/index.js";
-import { guestDevice, noSuchInstance, routableNetworks } from "../host/lima.js";
+import { guestDevice, noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
 import type { PortProbe } from "../host/listeners.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { pfConfHoldsPoints } from "./anchor-points.js";
 import { desiredState } from "./desired-state.js";
+import { locateGuest } from "./locate-guest.js";
 import { portsToProbe, wanInterfacesToCheck, type AddressFact, type DiagnoseFacts, type Reading } from "./diagnose.js";
 import { emptyState, readState } from "./state.js";
 import { unreachableReason } from "./vm-address.js";
@@ -91,12 +92,12 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
   };
 }
 
-async function locate(host: Host, instance: Parameters<Host["lima"]["locateGuest"]>[0]): Promise<AddressFact> {
+async function locate(host: Host, instance: Instance): Promise<AddressFact> {
   try {
-    const located = await host.lima.locateGuest(instance);
+    const located = await locateGuest(host, instance);
     return located ? { kind: "found", address: located.address as Ipv4Address, source: located.source } : { kind: "none" };
   } catch (error) {
-    // guestAddress refuses an address PF must never redirect to, saying why.
+    // locateGuest refuses an address PF must never redirect to, saying why.
     if (error instanceof CliError && error.exitCode === EXIT.FAILURE) return { kind: "refused", reason: error.message };
     return { kind: "error", reason: error instanceof Error ? error.message : String(error) };
   }

@@ -73,6 +73,7 @@ export function statusReport(input: StatusInput): StatusReport {
         diagnostics: result?.diagnostics ?? [],
         conflicts,
         heldDown: state?.heldDown.includes(name) ?? false,
+        notForwarded: desired?.skipped.find((s) => s.instance === name)?.reason ?? null,
       },
       state?.vms[name],
       labels,
@@ -123,6 +124,8 @@ export interface InstanceStatus {
   /** `down` took it out: the watcher leaves it alone until `up` names it again. */
   heldDown: boolean;
   address: string | null;
+  /** Why the VM cannot be forwarded now (an address refused, no vmnet network, an unreadable file), or null. */
+  notForwarded: string | null;
   annotated: boolean;
   valid: boolean;
   diagnostics: Diagnostic[];
@@ -140,6 +143,7 @@ export interface InstanceInput {
   /** Host-port clashes with the rules loaded for other VMs, by the forward's line. */
   conflicts: ReadonlyMap<number, string>;
   heldDown?: boolean;
+  notForwarded?: string | null;
 }
 
 export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefined, labels: ReadonlyMap<string, LabelCounters> | null, defaultInterfaces: readonly string[]): InstanceStatus {
@@ -187,6 +191,7 @@ export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefi
     status: input.status,
     heldDown: input.heldDown ?? false,
     address: input.address,
+    notForwarded: input.notForwarded ?? null,
     annotated: input.annotated,
     valid: input.spec !== null || !input.annotated,
     diagnostics: input.diagnostics,

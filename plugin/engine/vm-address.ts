@@ -5,6 +5,7 @@ import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
 import type { Output } from "../output.js";
+import { guestAddress } from "./locate-guest.js";
 
 export const POLL_INTERVAL_MS = 500;
 
@@ -17,7 +18,7 @@ export async function vmAddress(host: Host, out: Output, name: string, waitSecon
     if (!instance) throw noSuchInstance(name);
     const unreachable = instance.status === "Running" ? unreachableReason(instance) : null;
     if (unreachable) throw unreachableError(name, unreachable);
-    const address = instance.status === "Running" ? await host.lima.guestAddress(instance) : null;
+    const address = instance.status === "Running" ? await guestAddress(host, instance) : null;
     if (address) {
       out.endProgress();
       return { instance, address };

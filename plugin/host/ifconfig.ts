@@ -16,6 +16,9 @@ export interface InterfaceState {
   ipv4: Ipv4Address[];
 }
 
+/** An interface of the Mac with its IPv4 addresses (`ifconfig -a`). */
+export interface HostInterface { name: string; ipv4: Array<{ address: Ipv4Address; prefix: number }> }
+
 export class Ifconfig {
   constructor(private readonly runner: Runner) {}
 
@@ -31,10 +34,44 @@ export class Ifconfig {
 
   /** Every bridge with its member interfaces, from `ifconfig -a`. */
   async bridges(): Promise<Map<string, string[]>> {
+    return parseBridgeMembers(await this.all());
+  }
+
+  /** Every interface with its IPv4 addresses and prefixes, from `ifconfig -a`. */
+  async interfaces(): Promise<HostInterface[]> {
+    return parseInterfaces(await this.all());
+  }
+
+  private async all(): Promise<string> {
     const result = await this.runner.run("ifconfig", ["-a"]);
     if (result.exitCode !== 0) throw new CliError(EXIT.HOST_COMMAND, "ifconfig -a failed", undefined, result.stderr.trim());
-    return parseBridgeMembers(result.stdout);
+    return result.stdout;
   }
+}
+
+/** `ifconfig -a`: a block per interface from its column-0 header; `inet A netmask 0xffffff00 …` lines. */
+export function parseInterfaces(stdout: string): HostInterface[] {
+  const found: HostInterface[] = [];
+  let current: HostInterface | null = null;
+  for (const line of stdout.split("\n")) {
+    const header = /^([a-z][a-z0-9]*): flags=/.exec(line);
+    if (header) {
+      current = { name: header[1]!, ipv4: [] };
+      found.push(current);
+      continue;
+    }
+    const inet = /^\s+inet (\S+) netmask (0x[0-9a-f]{8})\b/.exec(line);
+    const address = inet ? parseIpv4Address(inet[1]!) : null;
+    if (current && address) current.ipv4.push({ address, prefix: prefixOf(Number.parseInt(inet![2]!, 16)) });
+  }
+  return found;
+}
+
+/** The prefix length of a contiguous netmask (0xffffff00 → 24); a non-contiguous one counts its leading ones. */
+function prefixOf(mask: number): number {
+  let prefix = 0;
+  while (prefix < 32 && ((mask >>> (31 - prefix)) & 1) === 1) prefix++;
+  return prefix;
 }
 
 /** `ifconfig -a`: each interface block starts at column 0; a bridge's members are indented `member:` lines. */

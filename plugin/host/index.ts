@@ -2,6 +2,7 @@
 // output. Commands and the engine receive this object; tests point the programs and paths
 // elsewhere (PATH, LIMA_HOME, LIMAWAN_*), never these objects' internals.
 import type { Environment } from "../environment.js";
+import { Arp } from "./arp.js";
 import { LimaYamlFiles } from "./files.js";
 import { Ifconfig } from "./ifconfig.js";
 import { Launchd } from "./launchd.js";
@@ -25,6 +26,7 @@ export interface Host {
   sysctl: Sysctl;
   route: Route;
   ifconfig: Ifconfig;
+  arp: Arp;
   launchd: Launchd;
   lima: Lima;
   leases: Leases;
@@ -53,7 +55,8 @@ export function createHost(environment: Environment, runner: Runner): Host {
     route: new Route(runner),
     ifconfig: new Ifconfig(runner),
     launchd: new Launchd(runner, paths.launchdDir, paths.stateDir),
-    lima: new Lima(runner, paths.limaHome, leases, owner),
+    lima: new Lima(runner, paths.limaHome, owner),
+    arp: new Arp(runner),
     leases,
     state: new StateStore(paths.stateDir, runner),
     listeners: new Listeners(),

@@ -1,7 +1,8 @@
 // Lima adapter: everything LimaWAN learns from Lima, parsed here and nowhere else.
 // - instances from `limactl list --json` (JSON Lines from a pipe; the key is `network`,
 //   singular — LIMA-FACTS.md §2) and the instance directories under $LIMA_HOME (§3);
-// - the guest's vmnet address from the host's DHCP leases, else from the guest itself (§5);
+// - networks.yaml, and the guest's own view through `limactl shell` (lima-guest.ts), from which
+//   the engine finds a VM's address (engine/locate-guest.ts, §5);
 // - host-agent events from `limactl watch --json` (Lima ≥ 2.1) or ha.stdout.log (§4);
 // - Lima's own portForwards, for doctor to compare with LimaWAN's (§7).
 // limactl always runs as the VMs' owner: Lima refuses root (§9).
@@ -12,9 +13,7 @@ import { createInterface } from "node:readline";
 import { isMap, isScalar, isSeq, parse as parseYaml } from "yaml";
 import type { Ipv4Address, PortRange } from "../../compiler/ir.js";
 import { readYaml } from "../../compiler/read-yaml.js";
-import { vmAddressProblem, vmNetwork, type VmNetwork } from "../../compiler/validate/addresses.js";
 import { CliError, EXIT } from "../errors.js";
-import { addressForMac, type Leases } from "./leases.js";
 import { readUserFile } from "./files.js";
 import { LimaGuest, parseIpAddrsJson } from "./lima-guest.js";
 import type { Runner } from "./run.js";
@@ -28,9 +27,6 @@ export interface Instance {
   network: LimaNetwork[];
   hostAgentPID?: number;
 }
-
-/** A guest's address, and whether bootpd's lease or the guest itself (on `device`) gave it. */
-export type LocatedGuest = { address: Ipv4Address; source: "lease" } | { address: Ipv4Address; source: "guest"; device: string };
 
 export interface LimaVersion { major: number; minor: number; patch: number; text: string }
 
@@ -48,7 +44,6 @@ export class Lima {
   constructor(
     private readonly runner: Runner,
     readonly limaHome: string,
-    private readonly leases: Leases,
     /** As root, the uid whose lima.yaml files root reads: the VMs' owner (null: no check). */
     private readonly owner: number | null = null,
   ) {
@@ -95,36 +90,6 @@ export class Lima {
   /** The instance's lima.yaml; as root, only when it is the VMs' owner's (readUserFile). */
   async readConfig(name: string): Promise<string> {
     return readUserFile(this.configFile(name), this.owner);
-  }
-
-  /**
-   * The guest's address on its vmnet network, or null when it has none yet. Throws when the
-   * address found is one PF must never redirect to (vmAddressProblem says why).
-   */
-  async guestAddress(instance: Instance): Promise<Ipv4Address | null> {
-    return (await this.locateGuest(instance))?.address ?? null;
-  }
-
-  /**
-   * The guest's address and where it came from: bootpd's lease for its MAC (which the guest
-   * cannot forge), else — running, on a bridged network or before the lease file has it — what
-   * the guest's own interface says. Null when neither has one yet; throws like guestAddress.
-   */
-  async locateGuest(instance: Instance): Promise<LocatedGuest | null> {
-    const networks = routableNetworks(instance);
-    const leases = await this.leases.read();
-    if (leases) {
-      for (const network of networks) {
-        if (network.lima === "bridged" || !network.macAddress) continue; // bridged leases live on the LAN's DHCP server
-        const address = addressForMac(leases, network.macAddress);
-        if (address) return { address: checkedVmAddress(instance.name, address, false), source: "lease" };
-      }
-    }
-    if (instance.status !== "Running") return null;
-    const device = guestDevice(instance);
-    const addresses = await this.guest.ipv4Addresses(instance.name, device).catch(() => []);
-    const address = addresses[0];
-    return address ? { address: checkedVmAddress(instance.name, address, true, await this.network(networks[0]?.lima)), source: "guest", device } : null;
   }
 
   /** `limactl watch --json`: one LimaEvent per host-agent event, until it exits. */
@@ -194,19 +159,25 @@ export class Lima {
     return phase ? { instance: name, phase } : null;
   }
 
-  /** A vmnet network from $LIMA_HOME/_config/networks.yaml; null if bridged, unknown or unreadable. */
-  private async network(name: string | undefined): Promise<VmNetwork | null> {
-    if (!name) return null;
+  /** A network of $LIMA_HOME/_config/networks.yaml as written there; null when unknown or unreadable. */
+  async networkConfig(name: string): Promise<NetworkConfig | null> {
     try {
-      const config = parseYaml(await readUserFile(path.join(this.limaHome, "_config", "networks.yaml"), this.owner), { logLevel: "error" }) as { networks?: Record<string, { mode?: string; gateway?: unknown; netmask?: unknown }> };
+      const config = parseYaml(await readUserFile(path.join(this.limaHome, "_config", "networks.yaml"), this.owner), { logLevel: "error" }) as { networks?: Record<string, unknown> } | null;
       const network = config?.networks?.[name];
-      if (!network || network.mode === "bridged") return null;
-      return vmNetwork(name, network.gateway, network.netmask ?? undefined);
+      if (!network || typeof network !== "object") return null;
+      const field = (key: string) => {
+        const value = (network as Record<string, unknown>)[key];
+        return typeof value === "string" ? value : null;
+      };
+      return { mode: field("mode"), gateway: field("gateway"), netmask: field("netmask"), interface: field("interface") };
     } catch {
       return null;
     }
   }
 }
+
+/** A network of networks.yaml (LIMA-FACTS.md §5): `mode` shared|host|bridged|user-v2, and its fields as strings. */
+export interface NetworkConfig { mode: string | null; gateway: string | null; netmask: string | null; interface: string | null }
 
 export interface InstanceHandlers {
   configChanged(name: string): void;
@@ -290,16 +261,6 @@ export function parseWatchLine(line: string): LimaEvent | null {
 /** Networks PF can route to: vmnet (lima:shared/host/bridged, socket_vmnet) and vzNAT; not user-v2. */
 export function routableNetworks(instance: Instance): LimaNetwork[] {
   return instance.network.filter((n) => n.vzNAT === true || Boolean(n.socket) || (Boolean(n.lima) && n.lima !== "user-v2"));
-}
-
-function checkedVmAddress(instance: string, address: Ipv4Address, reportedByGuest: boolean, network: VmNetwork | null = null): Ipv4Address {
-  const problem = vmAddressProblem(address, reportedByGuest, network);
-  if (!problem) return address;
-  throw new CliError(
-    EXIT.FAILURE,
-    `refusing to forward to \`${instance}\`: its address ${problem}`,
-    `PF would send the forwarded traffic there. Check the VM's network (limactl shell ${instance} ip addr).`,
-  );
 }
 
 /** The guest interface of the VM's first vmnet network (`lima0` unless lima.yaml names it). */

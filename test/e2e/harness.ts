@@ -33,7 +33,7 @@ const NAMESPACE = path.join(REPO, "test/e2e/macos-namespace.sh");
 export const standin = (program: string): string => path.join(STANDIN_BIN, program);
 
 /** Where macOS keeps each tool LimaWAN runs (plugin/host/run.ts SYSTEM_PROGRAMS), as laid over this machine's. */
-export const SYSTEM_STANDINS = { pfctl: "usr/sbin", sysctl: "usr/sbin", route: "usr/sbin", ifconfig: "usr/sbin", launchctl: "usr/bin" } as const;
+export const SYSTEM_STANDINS = { pfctl: "usr/sbin", sysctl: "usr/sbin", route: "usr/sbin", ifconfig: "usr/sbin", arp: "usr/sbin", launchctl: "usr/bin" } as const;
 export type SystemStandin = keyof typeof SYSTEM_STANDINS | "sudo";
 const PF_INSPECT = path.join(REPO, "test/standins/pfctl/inspect.mjs");
 const LIMA_FIXTURES = fileURLToPath(new URL("../fixtures/lima/", import.meta.url));
@@ -88,6 +88,8 @@ export interface SandboxPaths {
   pfctlState: string;
   sysctlState: string;
   launchctlState: string;
+  /** The arp stand-in's table (JSON address → MAC): what the Mac's kernel has learnt. */
+  arpState: string;
   /** The sudo stand-in's sudoers model (JSON), and its call log beside it. */
   sudoers: string;
   /** Where install puts the root-owned copy of what the daemon runs (LIMAWAN_LIBEXEC_DIR). */
@@ -178,6 +180,8 @@ export interface Sandbox {
    */
   inMacos(argv: string[], user?: { uid: number; gid: number }): string[];
   sysctlState(): Record<string, string>;
+  /** The Mac's ARP table learnt `address` at `mac` (null: forgot it). */
+  setArp(address: string, mac: string | null): void;
   sysctlCalls(): StandinCall[];
   launchctlState(): { services: Record<string, LaunchdJob> };
   launchctlCalls(): StandinCall[];
@@ -307,6 +311,7 @@ class SandboxImpl implements Sandbox {
       pfctlState: path.join(standin, "pfctl.json"),
       sysctlState: path.join(standin, "sysctl.json"),
       launchctlState: path.join(standin, "launchctl.json"),
+      arpState: path.join(standin, "arp.json"),
       sudoers: path.join(standin, "sudoers.json"),
       libexecDir: path.join(root, "usr/local/libexec/limawan"),
     };
@@ -317,7 +322,7 @@ class SandboxImpl implements Sandbox {
     this.writeSystemStandins();
     if (options.defaultImages !== false) writeFileSync(path.join(this.paths.limaHome, "_config/default.yaml"), DEFAULT_YAML);
     writeFileSync(this.paths.pfConf, APPLE_PF_CONF, { mode: 0o644 });
-    for (const state of [this.paths.pfctlState, this.paths.sysctlState, this.paths.launchctlState]) {
+    for (const state of [this.paths.pfctlState, this.paths.sysctlState, this.paths.launchctlState, this.paths.arpState]) {
       writeFileSync(`${state}.calls`, "", { mode: 0o666 });
       chmodSync(`${state}.calls`, 0o666); // non-root calls log too
     }
@@ -326,7 +331,7 @@ class SandboxImpl implements Sandbox {
     if (this.vmUser) this.chownTree(this.paths.limaHome);
 
     const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !/^(LIMA_|LIMAWAN_|LIMACTL_STANDIN_|ROUTE_STANDIN_|IFCONFIG_STANDIN_|PFCTL_STANDIN_|SYSCTL_STANDIN_|LAUNCHCTL_STANDIN_|MACOS_STANDIN_|SUDO_|_LIMA_)/.test(key)),
+      Object.entries(process.env).filter(([key]) => !/^(LIMA_|LIMAWAN_|[A-Z]+_STANDIN_|SUDO_|_LIMA_)/.test(key)),
     );
     this.env = {
       ...inherited,
@@ -343,6 +348,7 @@ class SandboxImpl implements Sandbox {
       PFCTL_STANDIN_STATE: this.paths.pfctlState,
       SYSCTL_STANDIN_STATE: this.paths.sysctlState,
       LAUNCHCTL_STANDIN_STATE: this.paths.launchctlState,
+      ARP_STANDIN_STATE: this.paths.arpState,
       MACOS_STANDIN_SERVER: standinServer,
       // Host agents outliving a crashed test run stop by themselves.
       LIMACTL_STANDIN_HOSTAGENT_TTL_MS: "300000",
@@ -446,7 +452,7 @@ await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
   }
 
   setSudoers(options: SudoersOptions): void {
-    const envKeep = Object.keys(this.env).filter((k) => /^(PFCTL|SYSCTL|LAUNCHCTL|ROUTE|IFCONFIG|LIMACTL|MACOS)_STANDIN_/.test(k));
+    const envKeep = Object.keys(this.env).filter((k) => /^[A-Z]+_STANDIN_/.test(k));
     let securePath: string | null = null;
     if (options.securePath) {
       // A managed Mac's secure_path: system directories, no Homebrew, so no node on it (here,
@@ -640,6 +646,13 @@ await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
   private calls(stateFile: string): StandinCall[] {
     const text = existsSync(`${stateFile}.calls`) ? readFileSync(`${stateFile}.calls`, "utf8") : "";
     return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as StandinCall);
+  }
+
+  setArp(address: string, mac: string | null): void {
+    const table = this.readJson<Record<string, string>>(this.paths.arpState, {});
+    if (mac === null) delete table[address];
+    else table[address] = mac;
+    writeFileSync(this.paths.arpState, JSON.stringify(table));
   }
 
   sysctlState(): Record<string, string> {

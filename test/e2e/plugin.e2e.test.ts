@@ -481,8 +481,8 @@ describe("refusals", () => {
     for (const [address, why] of [
       ["127.0.0.1", /127\.0\.0\.1 is a loopback address/],
       ["8.8.8.8", /8\.8\.8\.8, reported by the guest itself, is not a private address/],
-      ["10.0.0.5", /10\.0\.0\.5, reported by the guest itself, is outside its network shared \(192\.168\.105\.1\/24\)/],
-      ["192.168.105.1", /is its network's gateway/],
+      ["10.0.0.5", /10\.0\.0\.5, reported by the guest itself, is outside the network the Mac serves it on \(shared, 192\.168\.105\.1\/24 on bridge100\)/],
+      ["192.168.105.1", /is the Mac's own address on bridge100/],
     ] as const) {
       const state = JSON.parse(readFileSync(guestState, "utf8")) as { addresses: Record<string, string> };
       writeFileSync(guestState, JSON.stringify({ ...state, addresses: { ...state.addresses, lima0: address } }));

@@ -1,7 +1,8 @@
 // The formats diagnose reads: iproute2's JSON, ss's columns (inside the guest) and macOS
 // ifconfig (on the Mac), each parsed in its adapter.
 import { describe, expect, it } from "vitest";
-import { parseBridgeMembers, parseIfconfig } from "../../plugin/host/ifconfig.js";
+import { parseArpEntry } from "../../plugin/host/arp.js";
+import { parseBridgeMembers, parseIfconfig, parseInterfaces } from "../../plugin/host/ifconfig.js";
 import { parseIpAddrsJson, parseRoutesJson, parseSsListening } from "../../plugin/host/lima-guest.js";
 
 describe("inside the guest", () => {
@@ -61,5 +62,35 @@ describe("on the Mac", () => {
     ].join("");
     expect(parseBridgeMembers(all)).toEqual(new Map([["bridge0", ["en2", "en3"]], ["bridge100", ["vmenet0", "en1"]]]));
     expect(parseBridgeMembers(all.replace(/\tmember: .*\n\t +ifmaxaddr.*\n/g, ""))).toEqual(new Map([["bridge0", []], ["bridge100", []]]));
+  });
+});
+
+describe("the Mac's own view of its networks: ifconfig -a and arp -n", () => {
+  it("reads every interface's IPv4 addresses with their prefixes from ifconfig -a", () => {
+    const stdout = [
+      "lo0: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> mtu 16384",
+      "\tinet 127.0.0.1 netmask 0xff000000",
+      "\tinet6 ::1 prefixlen 128 ",
+      "en0: flags=8863<UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST> mtu 1500",
+      "\tether 3c:22:fb:0:0:1",
+      "\tinet 192.168.1.20 netmask 0xffffff00 broadcast 192.168.1.255",
+      "bridge100: flags=8a63<UP,BROADCAST,SMART,RUNNING,ALLMULTI,SIMPLEX,MULTICAST> mtu 1500",
+      "\tinet 192.168.105.1 netmask 0xffffff00 broadcast 192.168.105.255",
+      "\tinet 10.9.0.1 netmask 0xfffffffc broadcast 10.9.0.3",
+      "\tmember: vmenet0 flags=3<LEARNING,DISCOVER>",
+      "utun0: flags=8051<UP,POINTOPOINT,RUNNING,MULTICAST> mtu 1380",
+    ].join("\n");
+    expect(parseInterfaces(stdout)).toEqual([
+      { name: "lo0", ipv4: [{ address: "127.0.0.1", prefix: 8 }] },
+      { name: "en0", ipv4: [{ address: "192.168.1.20", prefix: 24 }] },
+      { name: "bridge100", ipv4: [{ address: "192.168.105.1", prefix: 24 }, { address: "10.9.0.1", prefix: 30 }] },
+      { name: "utun0", ipv4: [] },
+    ]);
+  });
+
+  it("reads a complete ARP entry's MAC (octets without leading zeros), and nothing from an incomplete one", () => {
+    expect(parseArpEntry("? (192.168.1.50) at 52:55:55:a:b:c on en0 ifscope [ethernet]\n", "192.168.1.50")).toBe("52:55:55:a:b:c");
+    expect(parseArpEntry("? (192.168.1.51) at (incomplete) on en0 ifscope [ethernet]\n", "192.168.1.51")).toBeNull();
+    expect(parseArpEntry("? (192.168.1.5) at 52:55:55:a:b:c on en0 ifscope [ethernet]\n", "192.168.1.50")).toBeNull();
   });
 });
