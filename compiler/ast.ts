@@ -18,6 +18,8 @@ export type OptionNode =
   | { kind: "limit"; count: NumberToken; seconds: { amount: NumberToken; unit: string; span: Span }; span: Span }
   | { kind: "max"; count: NumberToken; span: Span }
   | { kind: "log"; span: Span }
+  | { kind: "router"; upnp: boolean; span: Span }
+  | { kind: "upnp"; span: Span }
   | { kind: "unknown-option"; word: string; span: Span };
 
 export interface ExposeNode {

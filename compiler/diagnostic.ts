@@ -26,7 +26,7 @@ export interface Diagnostic {
 /**
  * Stable codes. Never renumber: scripts and users match on them (`check --json`).
  * LW0xx file and syntax, LW1xx ports, LW2xx addresses, LW3xx names, LW4xx interfaces,
- * LW5xx clashes between VMs, LW6xx connection limits, LW7xx PF output.
+ * LW5xx clashes between VMs, LW6xx connection limits, LW7xx PF output, LW8xx router mapping.
  */
 export const CODES = {
   YAML_SYNTAX: "LW001",
@@ -63,6 +63,8 @@ export const CODES = {
   LIMIT_VALUE: "LW602",
   LIMIT_TCP_PART_ONLY: "LW603",
   NAME_COLLISION: "LW701",
+  UPNP_WITHOUT_ROUTER: "LW801",
+  ROUTER_RANGE_TOO_LONG: "LW802",
 } as const;
 
 export type DiagnosticCode = (typeof CODES)[keyof typeof CODES];

@@ -23,6 +23,7 @@ export interface ForwardDraft {
   limit: { count: Located<number>; seconds: Located<number> } | null;
   max: Located<number> | null;
   log: boolean;
+  router: Located<RouterMapping> | null;
   at: Span;
 }
 
@@ -57,6 +58,15 @@ export type VmName = Branded<string, "VmName">;
 
 export interface ConnectionLimit { count: number; seconds: number }
 
+/**
+ * `router`: also ask the Mac's router (the WAN interface's gateway) to map the forward's host
+ * port(s) to the Mac, by PCP then NAT-PMP. It changes no PF rule: the mapping is the router's.
+ */
+export interface RouterMapping {
+  /** `router upnp`: UPnP IGD may be tried too, when PCP and NAT-PMP get no answer (opt-in: UPnP's history is a security one). */
+  upnp: boolean;
+}
+
 export interface Forward {
   name: ForwardName;
   protocol: Protocol;
@@ -69,6 +79,8 @@ export interface Forward {
   limit: ConnectionLimit | null;
   max: number | null;
   log: boolean;
+  /** Map the host port(s) on the router too; null: the forward ends at the Mac's WAN interface. */
+  router: RouterMapping | null;
   /** Line of the expose statement in `file`, for diagnostics that point at it from elsewhere. */
   line: number;
 }

@@ -4,13 +4,13 @@
 // addresses, names) are the validators' job.
 import type { ExposeNode, NumberToken, OptionNode, PortSpecNode, StatementNode, WordToken } from "./ast.js";
 import { CODES, DiagnosticSink, type Span } from "./diagnostic.js";
-import type { ForwardDraft, Located, PortRange, Protocol, VmDraft, VmStatements } from "./ir.js";
+import type { ForwardDraft, Located, PortRange, Protocol, RouterMapping, VmDraft, VmStatements } from "./ir.js";
 import { SERVICES } from "./services.js";
 import { didYouMean } from "./suggest.js";
 import { excerpt } from "./printable.js";
 
 const STATEMENTS = ["expose", "interface", "allow"];
-const OPTIONS = ["from", "on", "limit", "max", "log"];
+const OPTIONS = ["from", "on", "limit", "max", "log", "router"];
 const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600 } as const;
 
 /** The whole draft at once: for printing it back (`expose`, `unexpose`) and for tests. */
@@ -119,10 +119,10 @@ function resolveProtocol(node: ExposeNode, implied: Protocol | undefined, sink: 
   return onGuest?.text ?? onHost?.text ?? implied ?? "tcp";
 }
 
-type LoweredOptions = Pick<ForwardDraft, "from" | "on" | "limit" | "max" | "log">;
+type LoweredOptions = Pick<ForwardDraft, "from" | "on" | "limit" | "max" | "log" | "router">;
 
 function lowerOptions(options: readonly OptionNode[], sink: DiagnosticSink): LoweredOptions {
-  const out: LoweredOptions = { from: null, on: null, limit: null, max: null, log: false };
+  const out: LoweredOptions = { from: null, on: null, limit: null, max: null, log: false, router: null };
   const seen = new Set<string>();
   for (const option of options) {
     if (option.kind === "unknown-option") {
@@ -134,12 +134,20 @@ function lowerOptions(options: readonly OptionNode[], sink: DiagnosticSink): Low
       );
       continue;
     }
+    if (option.kind === "upnp") {
+      strayUpnp(option.span, out.router?.value ?? null, sink);
+      continue;
+    }
     if (seen.has(option.kind)) {
       sink.error(
         CODES.DUPLICATE_OPTION,
         option.span,
         `option \`${option.kind}\` is given twice`,
-        option.kind === "from" || option.kind === "on" ? "List several values once, separated by commas." : "Keep one.",
+        option.kind === "from" || option.kind === "on"
+          ? "List several values once, separated by commas."
+          : option.kind === "router"
+            ? "Keep one: `router upnp` if UPnP may be used, else `router`."
+            : "Keep one.",
       );
       continue;
     }
@@ -174,9 +182,28 @@ function lowerOptions(options: readonly OptionNode[], sink: DiagnosticSink): Low
       case "log":
         out.log = true;
         break;
+      case "router":
+        out.router = { value: { upnp: option.upnp }, at: option.span };
+        break;
     }
   }
   return out;
+}
+
+/** `upnp` qualifies `router` and is read with it (grammar: `router upnp`); alone it means nothing. */
+function strayUpnp(at: Span, router: RouterMapping | null, sink: DiagnosticSink): void {
+  if (router?.upnp) {
+    sink.error(CODES.DUPLICATE_OPTION, at, "option `upnp` is given twice", "Keep one: `router upnp`.");
+    return;
+  }
+  sink.error(
+    CODES.UPNP_WITHOUT_ROUTER,
+    at,
+    "`upnp` on its own means nothing: it says how `router` may map the port",
+    router
+      ? "Write it right after `router`: `router upnp`."
+      : "Write `router upnp` to have the router map this port, by UPnP too when PCP and NAT-PMP get no answer.",
+  );
 }
 
 function range(spec: PortSpecNode): PortRange {

@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { CODES, DiagnosticSink, type Diagnostic } from "./diagnostic.js";
 import { ANNOTATION_KEY, extractAnnotation } from "./extract.js";
-import type { VmDraft, VmSpec } from "./ir.js";
+import type { Forward, VmDraft, VmSpec } from "./ir.js";
 import { lower, lowerStatements } from "./lower.js";
 import { parseAnnotation } from "./parse.js";
 import { printSpec } from "./print-dsl.js";
@@ -179,8 +179,11 @@ export function recheckSpec(spec: VmSpec): VmSpec | null {
   if (!result.spec || result.spec.forwards.length !== spec.forwards.length) return null;
   const same = result.spec.forwards.every((f, i) => {
     const { line: _a, ...fresh } = f;
-    const { line: _b, ...stored } = spec.forwards[i]!;
-    return isDeepStrictEqual(fresh, stored);
+    // A record written before the `router` option existed has no such key: it meant no mapping.
+    const { line: _b, ...stored }: Partial<Forward> = spec.forwards[i]!;
+    return isDeepStrictEqual(fresh, { router: null, ...stored });
   });
-  return same ? { ...spec, vm: result.spec.vm, allowRouted: result.spec.allowRouted } : null;
+  if (!same) return null;
+  const forwards = result.spec.forwards.map((f, i) => ({ ...f, line: spec.forwards[i]!.line }));
+  return { ...spec, vm: result.spec.vm, allowRouted: result.spec.allowRouted, forwards };
 }

@@ -1,6 +1,6 @@
 // IR → DSL text. Drafts: the round-trip property test (parse(print(ir)) == ir). Specs: the
 // state file's records, checked again by compiling them back (pipeline.ts `recheckSpec`).
-import { formatRange, type ForwardDraft, type VmDraft, type VmSpec } from "./ir.js";
+import { formatRange, type ForwardDraft, type RouterMapping, type VmDraft, type VmSpec } from "./ir.js";
 import { FIRST_UNPRIVILEGED_PORT } from "./validate/ports.js";
 
 export function printForward(f: ForwardDraft): string {
@@ -12,6 +12,7 @@ export function printForward(f: ForwardDraft): string {
   if (f.limit) parts.push("limit", `${f.limit.count.value}/${f.limit.seconds.value}s`);
   if (f.max) parts.push("max", String(f.max.value));
   if (f.log) parts.push("log");
+  if (f.router) parts.push(routerOption(f.router.value));
   return parts.join(" ");
 }
 
@@ -40,7 +41,12 @@ export function printSpec(spec: VmSpec): string[] {
     if (f.limit) parts.push("limit", `${f.limit.count}/${f.limit.seconds}s`);
     if (f.max !== null) parts.push("max", String(f.max));
     if (f.log) parts.push("log");
+    if (f.router) parts.push(routerOption(f.router));
     lines.push(parts.join(" "));
   }
   return lines;
+}
+
+function routerOption(router: RouterMapping): string {
+  return router.upnp ? "router upnp" : "router";
 }

@@ -3,7 +3,7 @@
 // Valid IR — every value is one the validators accept, so the result is a real VmSpec:
 //   arbitraryVmSpec(options?)      one VM (`allow routed` or not): valid name, forwards with unique names, guest and host
 //                                  ranges of equal length, protocols, canonical sources, interfaces,
-//                                  limit/max only on tcp or tcp+udp, log. Host ports never overlap
+//                                  limit/max only on tcp or tcp+udp, log, router (upnp or not). Host ports never overlap
 //                                  per protocol (a tcp and a udp forward may share a port, as the
 //                                  DSL allows). `line` of forward i is 4 + i, as in limaYamlOf().
 //   arbitraryVmSpecs(options?)     several VMs: distinct names, host ports disjoint across all VMs.
@@ -31,7 +31,7 @@
 //   arbitraryDslNoise              strings of DSL keywords, numbers and punctuation, for "never throws".
 //   arbitraryMutatedStatement      a valid statement with characters inserted, deleted or replaced.
 import fc from "fast-check";
-import type { Cidr, Forward, ForwardName, InterfaceName, Ipv4Address, Protocol, VmName, VmSpec } from "../compiler/ir.js";
+import type { Cidr, Forward, ForwardName, InterfaceName, Ipv4Address, Protocol, RouterMapping, VmName, VmSpec } from "../compiler/ir.js";
 import { MAX_RATE_PRODUCT } from "../compiler/validate/limits.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +108,10 @@ interface ForwardPlan {
   limit: { count: number; seconds: number } | null;
   max: number | null;
   log: boolean;
+  router: RouterMapping | null;
 }
+
+const arbitraryRouter: fc.Arbitrary<RouterMapping | null> = fc.option(fc.record({ upnp: fc.boolean() }), { nil: null });
 
 function forwardPlan(options: SpecOptions): fc.Arbitrary<ForwardPlan> {
   const iface = options.interfaces ? fc.constantFrom(...(options.interfaces as InterfaceName[])) : arbitraryInterfaceName;
@@ -131,6 +134,8 @@ function forwardPlan(options: SpecOptions): fc.Arbitrary<ForwardPlan> {
       ),
       max: fc.option(fc.integer({ min: 1, max: 1_000_000 }), { nil: null }),
       log: fc.boolean(),
+      // Ranges stay within the 64 ports `router` may map (compiler/validate/router.ts).
+      router: arbitraryRouter,
     })
     .map((p) => ({
       ...p,
@@ -169,6 +174,7 @@ function layOut(vm: VmName, file: string, plans: readonly ForwardPlan[], cursor:
       limit: p.limit,
       max: p.max,
       log: p.log,
+      router: p.router,
       line: 4 + i,
     };
     forwards.push(forward);
@@ -238,6 +244,7 @@ export function statementOfForward(f: Forward): string {
   if (f.limit) parts.push("limit", `${f.limit.count}/${f.limit.seconds}s`);
   if (f.max !== null) parts.push("max", String(f.max));
   if (f.log) parts.push("log");
+  if (f.router) parts.push(f.router.upnp ? "router upnp" : "router");
   return parts.join(" ");
 }
 
@@ -288,6 +295,7 @@ const optionText = fc.oneof(
   fc.tuple(numberText, digits(999_999), fc.constantFrom("", "s", "m", "h")).map(([n, d, unit]) => `limit ${n}/${d}${unit}`),
   numberText.map((n) => `max ${n}`),
   fc.constant("log"),
+  fc.constantFrom("router", "router upnp", "upnp"),
 );
 const exposeText = fc
   .tuple(fc.option(nameText, { nil: null }), fc.option(portSpecText, { nil: null }), portSpecText, fc.array(optionText, { maxLength: 4 }))
@@ -332,6 +340,7 @@ export interface ForwardShape {
   limit: [number, number] | null;
   max: number | null;
   log: boolean;
+  router: RouterMapping | null;
 }
 
 const forwardShape: fc.Arbitrary<ForwardShape> = fc
@@ -345,6 +354,7 @@ const forwardShape: fc.Arbitrary<ForwardShape> = fc
     limit: fc.option(fc.tuple(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 3600 })), { nil: null }),
     max: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: null }),
     log: fc.boolean(),
+    router: arbitraryRouter,
   })
   // limit/max count TCP connections; on UDP-only forwards they are errors, not valid input.
   .map((f) => (f.protocol === "tcp" ? f : { ...f, limit: null, max: null }));
@@ -357,6 +367,7 @@ export function statementOf(f: ForwardShape, host: number): string {
   if (f.limit) parts.push("limit", `${f.limit[0]}/${f.limit[1]}s`);
   if (f.max) parts.push("max", String(f.max));
   if (f.log) parts.push("log");
+  if (f.router) parts.push(f.router.upnp ? "router upnp" : "router");
   return parts.join(" ");
 }
 
@@ -378,7 +389,7 @@ export const arbitraryForwardStatement = forwardShape.map((f) => statementOf(f, 
 // ---------------------------------------------------------------------------------------------
 // Noise
 
-const KEYWORDS = ["expose", "as", "from", "on", "limit", "max", "log", "interface", "allow", "privileged", "any", "tcp", "udp", "tcp+udp", "rdr-to", "ssh", "en0", "lo0"];
+const KEYWORDS = ["expose", "as", "from", "on", "limit", "max", "log", "router", "upnp", "interface", "allow", "privileged", "any", "tcp", "udp", "tcp+udp", "rdr-to", "ssh", "en0", "lo0"];
 const PUNCTUATION = ["#", ",", "/", "-", ":", ".", "\t", " ", "\n", "\r", "|", ">", "\"", "'", "{", "}", "<", "\\", "*", "&", "!", "%", "@", "`", "[", "]", "\u0000", "\u2028", "é"];
 
 export const arbitraryDslNoise: fc.Arbitrary<string> = fc

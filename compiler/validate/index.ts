@@ -15,6 +15,7 @@ import { validateInterfaces } from "./interfaces.js";
 import { validateLimits } from "./limits.js";
 import { ForwardNames, isVmName, MAX_VM_NAME } from "./names.js";
 import { FIRST_UNPRIVILEGED_PORT, validateHostOverlaps, validatePortShapes, validatePrivileged, type HostClaim } from "./ports.js";
+import { validateRouter } from "./router.js";
 
 /** Host-wide policy; a VM's own `allow privileged` statement also opens privileged ports for it. */
 export interface Policy { allowPrivileged: boolean }
@@ -55,7 +56,9 @@ export class VmValidator {
     const limits = validateLimits(forward, this.sink);
     const interfaces = forward.on ? validateInterfaces(forward.on, this.sink) : null;
     const sources = forward.from ? validateSources(forward.from, this.sink) : null;
-    if (!named || !shapes || !limits || (forward.on && !interfaces) || (forward.from && !sources)) return;
+    // The range's length is known only once its shape is.
+    const router = shapes ? validateRouter(forward, this.sink) : undefined;
+    if (!named || !shapes || !limits || (forward.on && !interfaces) || (forward.from && !sources) || router === undefined) return;
     const checked: Forward = {
       name: forward.name.value as Forward["name"],
       protocol: forward.protocol,
@@ -66,6 +69,7 @@ export class VmValidator {
       limit: limits.limit,
       max: limits.max,
       log: forward.log,
+      router,
       line: forward.at.line,
     };
     this.checked.push({

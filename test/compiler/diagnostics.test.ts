@@ -191,9 +191,9 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     const statement = "expose ssh 22 as 2222 limt 5/30s";
     expectCode(CODES.UNKNOWN_OPTION, [statement], [{ code: "LW012", line: 4, column: col(statement, "limt"), endColumn: col(statement, "limt") + 4, message: /unknown option `limt`/, hint: /^Did you mean `limit`\?$/ }]);
     expectDiagnostics(["expose web 80 as 8080 frm 1.2.3.4"], [{ code: "LW012", line: 4, column: 25, hint: /Did you mean `from`\?/ }]);
-    expectDiagnostics(["expose web 80 as 8080 colour red"], [{ code: "LW012", line: 4, column: 25, hint: /^Expected one of: from, on, limit, max, log\.$/ }]);
+    expectDiagnostics(["expose web 80 as 8080 colour red"], [{ code: "LW012", line: 4, column: 25, hint: /^Expected one of: from, on, limit, max, log, router\.$/ }]);
     // A "suggestion" that replaces every character is none: `->` is not a typo of `on`.
-    expectDiagnostics(["expose web 80 as 8080 -> 10.0.0.1"], [{ code: "LW012", line: 4, column: 25, hint: /^Expected one of: from, on, limit, max, log\.$/ }]);
+    expectDiagnostics(["expose web 80 as 8080 -> 10.0.0.1"], [{ code: "LW012", line: 4, column: 25, hint: /^Expected one of: from, on, limit, max, log, router\.$/ }]);
   });
 
   it("reports an option given twice, at the second one (LW013)", () => {
@@ -203,6 +203,17 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     expectDiagnostics([froms], [{ code: "LW013", line: 4, column: col(froms, "from", 1), hint: /separated by commas/ }]);
     const limits = "expose web 80 as 8080 limit 5/30s max 3 limit 6/1m";
     expectDiagnostics([limits], [{ code: "LW013", line: 4, column: col(limits, "limit", 1) }]);
+    const routers = "expose web 80 as 8080 router log router upnp";
+    expectDiagnostics([routers], [{ code: "LW013", line: 4, column: col(routers, "router", 1), message: /option `router` is given twice/, hint: /`router upnp` if UPnP may be used/ }]);
+    const upnps = "expose web 80 as 8080 router upnp upnp";
+    expectDiagnostics([upnps], [{ code: "LW013", line: 4, column: col(upnps, "upnp", 1), message: /option `upnp` is given twice/ }]);
+  });
+
+  it("suggests `router` for a misspelt one (LW012)", () => {
+    expectDiagnostics(["expose web 80 as 8080 routr"], [{ code: "LW012", line: 4, column: 25, hint: /^Did you mean `router`\?$/ }]);
+    // A word after `router` that is not `upnp` is an option of its own, and no known one.
+    const other = "expose web 80 as 8080 router natpmp";
+    expectDiagnostics([other], [{ code: "LW012", line: 4, column: col(other, "natpmp"), message: /unknown option `natpmp`/ }]);
   });
 
   it("reports a statement given twice, at the second one (LW014)", () => {
@@ -446,6 +457,25 @@ describe("LW6xx: connection limits", () => {
     const statement = "expose game 27015/tcp+udp as 27015 max 5";
     const result = expectCode(CODES.LIMIT_TCP_PART_ONLY, [statement], [{ code: "LW603", severity: "warning", line: 4, column: col(statement, "max") + 4, message: /TCP part/ }]);
     expect(result.spec!.forwards[0]!.max).toBe(5);
+  });
+});
+
+describe("LW8xx: router mapping", () => {
+  it("refuses `upnp` that does not follow `router`, saying where it goes (LW801)", () => {
+    const alone = "expose web 80 as 8080 upnp";
+    expectCode(CODES.UPNP_WITHOUT_ROUTER, [alone], [{ code: "LW801", line: 4, column: col(alone, "upnp"), endColumn: col(alone, "upnp") + 4, message: /`upnp` on its own/, hint: /Write `router upnp` to have the router map this port/ }]);
+    const apart = "expose web 80 as 8080 router log upnp";
+    expectDiagnostics([apart], [{ code: "LW801", line: 4, column: col(apart, "upnp"), hint: /right after `router`/ }]);
+    const before = "expose web 80 as 8080 upnp router";
+    expectDiagnostics([before], [{ code: "LW801", line: 4, column: col(before, "upnp"), hint: /Write `router upnp`/ }]);
+  });
+
+  it("refuses a router mapping of more than 64 ports, at `router`, naming the count (LW802)", () => {
+    const long = "expose api 9000-9064 as 19000-19064 router upnp";
+    expectCode(CODES.ROUTER_RANGE_TOO_LONG, [long], [{ code: "LW802", line: 4, column: col(long, "router"), endColumn: col(long, "upnp") + 4, message: /65 mappings \(host ports 19000-19064\)/, hint: /at most 64 ports/ }]);
+    expectDiagnostics(["expose api 9000-9063/tcp+udp as 19000-19063 router"], []);
+    // A range too long for PF's own checks is reported once, by the port checks.
+    expectDiagnostics(["expose api 9000-9100 as 19000-19050 router"], [{ code: "LW103", line: 4, column: 27 }]);
   });
 });
 

@@ -227,7 +227,7 @@ describe("the emitter's input is a VmSpec", () => {
     const spec: VmSpec = {
       vm: "web" as VmSpec["vm"],
       file: "web/lima.yaml",
-      forwards: [{ name: "x" as never, protocol: "udp", guest: { first: 1, last: 2 }, host: { first: 3, last: 4 }, sources: ["10.0.0.0/8" as never], interfaces: ["en3" as never], limit: null, max: null, log: true, line: 9 }],
+      forwards: [{ name: "x" as never, protocol: "udp", guest: { first: 1, last: 2 }, host: { first: 3, last: 4 }, sources: ["10.0.0.0/8" as never], interfaces: ["en3" as never], limit: null, max: null, log: true, router: null, line: 9 }],
       allowRouted: false,
     };
     expect(ruleLines(anchorOf([{ spec, address: VM_ADDRESS }], FACTS))).toEqual([

@@ -209,6 +209,19 @@ describe("the anchor text", () => {
     );
   });
 
+  it("is the same text whether forwards say `router`, `router upnp` or neither: a router mapping is no PF rule", () => {
+    fc.assert(
+      fc.property(arbitraryPlacedVms(), fc.boolean(), (vms, upnp) => {
+        const withRouter = (router: VmSpec["forwards"][number]["router"]) =>
+          vms.map(({ spec, address }) => ({ spec: { ...spec, forwards: spec.forwards.map((f) => ({ ...f, router })) }, address }));
+        const plain = anchor(withRouter(null));
+        expect(anchor(withRouter({ upnp }))).toBe(plain);
+        expect(anchor(vms)).toBe(plain);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("gives every forward exactly its own rules: together = the union of each forward alone", () => {
     // A VM's routed-traffic blocks (one per WAN interface) are the VM's, written once whatever
     // the number of its forwards: compared as a set, every other line as a multiset.

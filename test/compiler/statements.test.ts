@@ -21,6 +21,7 @@ const forward = (overrides: Partial<Forward>): Forward => ({
   limit: null,
   max: null,
   log: false,
+  router: null,
   line: 4,
   ...overrides,
 });
@@ -127,6 +128,19 @@ describe("expose", () => {
     expect(all).toEqual(
       forward({ name: "ssh" as Forward["name"], guest: { first: 22, last: 22 }, host: { first: 2222, last: 2222 }, sources: ["203.0.113.0/24" as Forward["sources"][0]], interfaces: ["en1" as never], limit: { count: 5, seconds: 30 }, max: 10, log: true }),
     );
+  });
+
+  it("reads `router` and `router upnp`, anywhere among the options; without it there is no router mapping", () => {
+    expect(only(["expose ssh 22 as 2222 limit 5/30s router"]).router).toEqual({ upnp: false });
+    expect(only(["expose http 80 as 8080 router upnp"]).router).toEqual({ upnp: true });
+    expect(only(["expose http 80 as 8080 router\tupnp log # mapped"])).toMatchObject({ router: { upnp: true }, log: true });
+    expect(only(["expose http 80 as 8080 router log from 203.0.113.0/24"])).toMatchObject({ router: { upnp: false }, log: true, sources: ["203.0.113.0/24"] });
+    expect(only(["expose dns 53/udp as 5353 router"])).toMatchObject({ protocol: "udp", router: { upnp: false } });
+    expect(only(["expose api 9000-9063 as 19000-19063 router"]).router).toEqual({ upnp: false });
+    expect(only(["expose http 80 as 8080"]).router).toBeNull();
+    // A forward may be named `router` or `upnp`: names come before `as`, options after.
+    expect(only(["expose router 80 as 8080 router"])).toMatchObject({ name: "router", router: { upnp: false } });
+    expect(only(["expose upnp 1900/udp as 11900"])).toMatchObject({ name: "upnp", router: null });
   });
 
   it("accepts tabs and extra spaces between words", () => {

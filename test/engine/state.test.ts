@@ -39,6 +39,18 @@ describe("the state file, read back", () => {
     for (const edit of cases) expect(parseState(edited(edit))).toMatchObject({ ok: false, reason: /vms\.web\.spec/ });
   });
 
+  it("reads back a forward's `router` option, and a record written before the option existed as no mapping", () => {
+    const routed = compileFile({ vm: "web", file: "/lima/web/lima.yaml", text: limaYaml("expose ssh as 2222 router", "expose http 80 as 8080 router upnp", "expose dns 53/udp as 5353") }).spec!;
+    const state: State = { ...good, vms: { web: { ...good.vms.web!, spec: routed } } };
+    expect(parseState(text(state))).toEqual({ ok: true, state });
+    const older = JSON.parse(text(good)) as Record<string, any>;
+    for (const forward of older.vms.web.spec.forwards) delete forward.router;
+    expect(parseState(text(older))).toEqual({ ok: true, state: good });
+    for (const router of [{ upnp: "yes" }, { upnp: true, via: "upnp" }, true, "router"]) {
+      expect(parseState(edited((s) => (s.vms.web.spec.forwards[0].router = router)))).toMatchObject({ ok: false, reason: /vms\.web\.spec/ });
+    }
+  });
+
   it("refuses other damage with a reason: not JSON, another version, bad fields", () => {
     expect(parseState("{")).toMatchObject({ ok: false });
     expect(parseState(edited((s) => (s.version = 2)))).toEqual({ ok: false, reason: "version 2" });
