@@ -30,9 +30,17 @@
 //   arbitraryForwardStatement      one valid `expose` statement.
 //   arbitraryDslNoise              strings of DSL keywords, numbers and punctuation, for "never throws".
 //   arbitraryMutatedStatement      a valid statement with characters inserted, deleted or replaced.
+//
+// Router mapping messages (plugin/router) — valid field values, as the codecs take them:
+//   arbitraryIpv4Address (any dotted quad), arbitraryPort (0–65535), arbitraryUint32,
+//   arbitraryNonce (12 bytes), arbitraryPcpMapRequest, arbitraryPcpResponse (MAP data or,
+//   on an error, the header alone), arbitraryNatPmpMapRequest, arbitraryNatPmpResponse.
 import fc from "fast-check";
 import type { Cidr, Forward, ForwardName, InterfaceName, Ipv4Address, Protocol, RouterMapping, VmName, VmSpec } from "../compiler/ir.js";
 import { MAX_RATE_PRODUCT } from "../compiler/validate/limits.js";
+import type { NatPmpMapRequest, NatPmpResponse } from "../plugin/router/nat-pmp-codec.js";
+import type { TransportProtocol } from "../plugin/router/packet.js";
+import type { PcpMapRequest, PcpResponse } from "../plugin/router/pcp-codec.js";
 
 // ---------------------------------------------------------------------------------------------
 // Tokens
@@ -418,3 +426,47 @@ export const arbitraryMutatedStatement: fc.Arbitrary<string> = fc
     }
     return text;
   });
+
+// ---------------------------------------------------------------------------------------------
+// Router mapping messages
+
+export const arbitraryIpv4Address: fc.Arbitrary<Ipv4Address> = fc.integer({ min: 0, max: 0xffffffff }).map((n) => dotted(n >>> 0) as Ipv4Address);
+export const arbitraryPort = fc.integer({ min: 0, max: 0xffff });
+export const arbitraryUint32 = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(0, 7200, 0xffffffff));
+export const arbitraryNonce = fc.uint8Array({ minLength: 12, maxLength: 12 });
+const arbitraryTransport = fc.constantFrom<TransportProtocol>("tcp", "udp");
+
+export const arbitraryPcpMapRequest: fc.Arbitrary<PcpMapRequest> = fc.record({
+  lifetime: arbitraryUint32,
+  clientAddress: arbitraryIpv4Address,
+  nonce: arbitraryNonce,
+  protocol: arbitraryTransport,
+  internalPort: arbitraryPort,
+  suggestedExternalPort: arbitraryPort,
+  // 0.0.0.0 is how "no preference" travels, so it reads back as null.
+  suggestedExternalAddress: fc.option(arbitraryIpv4Address.filter((a) => a !== "0.0.0.0"), { nil: null }),
+});
+
+export const arbitraryPcpResponse: fc.Arbitrary<PcpResponse> = fc
+  .record({
+    resultCode: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 255 })),
+    lifetime: arbitraryUint32,
+    epoch: arbitraryUint32,
+    map: fc.record({ nonce: arbitraryNonce, protocol: arbitraryTransport, internalPort: arbitraryPort, externalPort: arbitraryPort, externalAddress: arbitraryIpv4Address }),
+    headerOnly: fc.boolean(),
+  })
+  // A success always carries its MAP data; an error may come before the opcode was read.
+  .map(({ headerOnly, map, ...rest }) => ({ opcode: 1, ...rest, map: headerOnly && rest.resultCode !== 0 ? null : map }));
+
+export const arbitraryNatPmpMapRequest: fc.Arbitrary<NatPmpMapRequest> = fc.record({
+  protocol: arbitraryTransport,
+  internalPort: arbitraryPort,
+  suggestedExternalPort: arbitraryPort,
+  lifetime: arbitraryUint32,
+});
+
+export const arbitraryNatPmpResponse: fc.Arbitrary<NatPmpResponse> = fc.oneof(
+  fc.record({ kind: fc.constant("external-address" as const), resultCode: fc.constant(0 as const), epoch: arbitraryUint32, externalAddress: arbitraryIpv4Address }),
+  fc.record({ kind: fc.constant("map" as const), resultCode: fc.constant(0 as const), epoch: arbitraryUint32, protocol: arbitraryTransport, internalPort: arbitraryPort, externalPort: arbitraryPort, lifetime: arbitraryUint32 }),
+  fc.record({ kind: fc.constant("error" as const), opcode: fc.constantFrom(0, 1, 2, 3, 127), resultCode: fc.integer({ min: 1, max: 0xffff }), epoch: arbitraryUint32 }),
+);
