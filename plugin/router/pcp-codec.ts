@@ -100,6 +100,32 @@ export function encodePcpMapRequest(request: PcpMapRequest): Uint8Array {
   return bytes;
 }
 
+/** ANNOUNCE (§14.1): the header alone, lifetime 0. Any PCP server answers it: how `probe` asks "do you speak PCP?". */
+export function encodePcpAnnounceRequest(clientAddress: Ipv4Address): Uint8Array {
+  const bytes = new Uint8Array(PCP_HEADER_SIZE);
+  bytes[0] = PCP_VERSION;
+  bytes[1] = PCP_OPCODE_ANNOUNCE;
+  writeMappedIpv4(bytes, 8, clientAddress);
+  return bytes;
+}
+
+export interface PcpRequestHeader {
+  version: number;
+  opcode: number;
+  lifetime: number;
+  clientAddress: Ipv4Address | null;
+}
+
+/** The stand-in gateway's first look at a request: enough to answer another version or opcode (§9, §7.4). */
+export function decodePcpRequestHeader(bytes: Uint8Array): Decoded<PcpRequestHeader> {
+  if (bytes.length < 2) return dropped("short", `${bytes.length} bytes`);
+  if (bytes[1]! & RESPONSE_BIT) return dropped("direction", "a response, not a request");
+  if (bytes[0] !== PCP_VERSION) return decoded({ version: bytes[0]!, opcode: bytes[1]!, lifetime: 0, clientAddress: null });
+  const shape = checkShape(bytes);
+  if (shape) return shape;
+  return decoded({ version: PCP_VERSION, opcode: bytes[1]!, lifetime: viewOf(bytes).getUint32(4), clientAddress: mappedIpv4At(bytes, 8) });
+}
+
 /** The stand-in gateway's side: a MAP request back to its fields (other opcodes and versions are the caller's to answer). */
 export function decodePcpMapRequest(bytes: Uint8Array): Decoded<PcpMapRequest> {
   const shape = checkShape(bytes);
