@@ -9,6 +9,8 @@ import {
   answersPcpMap,
   decodePcpMapRequest,
   decodePcpReply,
+  decodePcpRequestHeader,
+  encodePcpAnnounceRequest,
   encodePcpMapRequest,
   encodePcpResponse,
   type PcpMapRequest,
@@ -86,6 +88,22 @@ describe("a MAP request, as RFC 6887 §7.1 and §11.1 lay it out", () => {
     expect(() => encodePcpMapRequest({ ...request, lifetime: -1 })).toThrow(RangeError);
     expect(() => encodePcpMapRequest({ ...request, nonce: new Uint8Array(11) })).toThrow(/12 bytes/);
     expect(() => encodePcpMapRequest({ ...request, clientAddress: "fe80::1" as Ipv4Address })).toThrow(/IPv4/);
+  });
+});
+
+describe("an ANNOUNCE request (§14.1), and the gateway's first look at any request", () => {
+  it("is the 24-byte header alone: version 2, opcode 0, lifetime 0, the mapped client address", () => {
+    const bytes = encodePcpAnnounceRequest("10.0.0.5" as Ipv4Address);
+    expect(bytes.length).toBe(24);
+    expect([bytes[0], bytes[1], bytes[2], bytes[3], view(bytes).getUint32(4)]).toEqual([2, 0, 0, 0, 0]);
+    expect([...bytes.subarray(8, 24)]).toEqual(mapped("10.0.0.5"));
+    expect(decodePcpRequestHeader(bytes)).toEqual({ ok: true, value: { version: 2, opcode: 0, lifetime: 0, clientAddress: "10.0.0.5" } });
+  });
+
+  it("reads the version and opcode of another version's request, for the gateway to answer UNSUPP_VERSION", () => {
+    expect(decodePcpRequestHeader(Uint8Array.of(1, 1, 0, 0))).toEqual({ ok: true, value: { version: 1, opcode: 1, lifetime: 0, clientAddress: null } });
+    expect(decodePcpRequestHeader(encodePcpMapRequest(request))).toEqual({ ok: true, value: { version: 2, opcode: 1, lifetime: 7200, clientAddress: "192.168.1.23" } });
+    expect(decodePcpRequestHeader(Uint8Array.of(2, 0x81))).toMatchObject({ ok: false, problem: { code: "direction" } });
   });
 });
 
