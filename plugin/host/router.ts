@@ -168,18 +168,23 @@ export class RouterClient {
   /** Which protocols answer at all: PCP's ANNOUNCE and NAT-PMP's opcode 0 at once, then SSDP if allowed. */
   async probe(options: { clientAddress: Ipv4Address; allowUpnp: boolean }): Promise<RouterProbe> {
     const deadline = this.deadline();
+    // An answer in the other protocol's version is a "no" at once, not a wait.
     const [pcp, natPmp] = await Promise.all([
       this.exchange(options.clientAddress, encodePcpAnnounceRequest(options.clientAddress), deadline, (bytes) => {
         const reply = decodePcpReply(bytes);
-        return reply.ok && reply.value.kind === "pcp" && reply.value.response.opcode === PCP_OPCODE_ANNOUNCE ? true : null;
+        if (!reply.ok) return null;
+        if (reply.value.kind === "other-version") return false;
+        return reply.value.response.opcode === PCP_OPCODE_ANNOUNCE ? true : null;
       }),
       this.exchange(options.clientAddress, encodeNatPmpExternalAddressRequest(), deadline, (bytes) => {
         const reply = decodeNatPmpReply(bytes);
-        return reply.ok && reply.value.kind === "nat-pmp" && answersNatPmpExternalAddress(reply.value.response) ? true : null;
+        if (!reply.ok) return null;
+        if (reply.value.kind === "other-version") return false;
+        return answersNatPmpExternalAddress(reply.value.response) ? true : null;
       }),
     ]);
     const upnp = options.allowUpnp ? (await this.discover(options.clientAddress, deadline)).services !== null : null;
-    return { pcp: pcp.kind === "answer", natPmp: natPmp.kind === "answer", upnp };
+    return { pcp: pcp.kind === "answer" && pcp.value, natPmp: natPmp.kind === "answer" && natPmp.value, upnp };
   }
 
   // -------------------------------------------------------------------------------------------

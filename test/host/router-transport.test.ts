@@ -45,12 +45,12 @@ describe("a UDP exchange", () => {
       if (arrivals.length === 4) socket.send(Uint8Array.of(0xaa, 1), from.port, from.address);
     });
     expect(await exchange(port)).toEqual({ kind: "answer", value: "aa01" });
-    // Sent at 0, 40, 120, 280 ms (gaps 40, 80, 160). Timers fire late under load, never early.
+    // Sent at 0, 40, 120, 280 ms after the socket is bound (gaps 40, 80, 160), so each arrives
+    // no sooner after the exchange began. Timers fire late under load, never early (bar 1 ms of rounding).
     expect(arrivals).toHaveLength(4);
-    const since = arrivals.map((t) => t - arrivals[0]!);
-    expect(since[1]).toBeGreaterThanOrEqual(35);
-    expect(since[2]).toBeGreaterThanOrEqual(115);
-    expect(since[3]).toBeGreaterThanOrEqual(275);
+    expect(arrivals[1]).toBeGreaterThanOrEqual(39);
+    expect(arrivals[2]).toBeGreaterThanOrEqual(119);
+    expect(arrivals[3]).toBeGreaterThanOrEqual(279);
   });
 
   it("ends with no answer at its deadline, having sent only within it", async () => {

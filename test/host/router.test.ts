@@ -31,7 +31,8 @@ const granted = async (client: RouterClient, request: MapRequest = ssh): Promise
   return outcome.mapping;
 };
 const held = (gateway: StandinGateway) => gateway.mappings().map((m) => `${m.via} ${m.protocol} ${m.externalPort}->${m.internalClient}:${m.internalPort} ${m.lifetime}s`);
-const asked = (gateway: StandinGateway) => gateway.requests.map((r) => `${r.protocol}: ${r.what}`);
+/** What the gateway was asked, each request once, in the order first asked (retransmissions under load repeat them). */
+const asked = (gateway: StandinGateway) => [...new Set(gateway.requests.map((r) => `${r.protocol}: ${r.what}`))];
 
 describe("PCP", () => {
   it("maps the port asked for to the Mac, with the router's lifetime, epoch, external address and a nonce; NAT-PMP is never asked", async () => {
@@ -85,12 +86,12 @@ describe("PCP", () => {
 
 describe("NAT-PMP", () => {
   it("is asked when the gateway answers PCP in version 0, and its mapping carries the external address asked for apart", async () => {
-    const { gateway, client } = await setUp({ pcp: false, grantPort: () => 41_000 });
+    const { gateway, client } = await setUp({ pcp: false, grantPort: () => 41_000 }, { exchangeMs: 2000 });
     const started = Date.now();
     const outcome = await client.map(ssh);
     expect(outcome).toMatchObject({ ok: true, attempts: [{ via: "pcp", result: { kind: "other-version", version: 0 } }, { via: "nat-pmp", result: { kind: "granted" } }] });
     // The version-0 answer comes at once: no waiting out PCP's exchange.
-    expect(Date.now() - started).toBeLessThan(TIMING.exchangeMs);
+    expect(Date.now() - started).toBeLessThan(1500);
     expect(outcome.ok && outcome.mapping).toMatchObject({ via: "nat-pmp", externalPort: 41_000, externalAddress: "203.0.113.7", lifetime: 7200, nonce: null });
     expect(asked(gateway)).toEqual(["pcp: MAP lifetime=7200", "nat-pmp: map tcp lifetime=7200", "nat-pmp: external address"]);
   });
@@ -234,11 +235,14 @@ describe("a restart, and the external address", () => {
 
 describe("probe", () => {
   it("says which protocols the gateway answers", async () => {
-    const { gateway, client } = await setUp();
+    const { gateway, client } = await setUp({}, { exchangeMs: 2000 });
     const probe = () => client.probe({ clientAddress: LOOPBACK, allowUpnp: true });
     expect(await probe()).toEqual({ pcp: true, natPmp: true, upnp: true });
     gateway.behaviour.pcp = false;
+    // The version-0 answer to ANNOUNCE says "no PCP" at once.
+    const started = Date.now();
     expect(await probe()).toEqual({ pcp: false, natPmp: true, upnp: true });
+    expect(Date.now() - started).toBeLessThan(1500);
     gateway.behaviour = { ...gateway.behaviour, pcp: true, natPmp: false, upnp: null };
     expect(await probe()).toEqual({ pcp: true, natPmp: false, upnp: false });
     gateway.behaviour.pcp = false;
@@ -248,9 +252,10 @@ describe("probe", () => {
 
 describe("bounds", () => {
   it("ends a call that nothing answers within its total time, UPnP included", async () => {
-    const { client } = await setUp({ pcp: false, natPmp: false, upnp: null }, { totalMs: 700 });
+    // Each protocol alone may take 1 s; all three would take 3 s.
+    const { client } = await setUp({ pcp: false, natPmp: false, upnp: null }, { exchangeMs: 1000, discoveryMs: 1000, totalMs: 600 });
     const started = Date.now();
     expect(await client.map({ ...ssh, allowUpnp: true })).toMatchObject({ ok: false, refusal: { kind: "no-answer" } });
-    expect(Date.now() - started).toBeLessThan(1200);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });

@@ -20,7 +20,7 @@ async function ask(gateway: StandinGateway, payload: Uint8Array): Promise<Uint8A
     const timer = setTimeout(() => {
       socket.close();
       resolve(null);
-    }, 200);
+    }, 1000);
     socket.on("message", (message) => {
       clearTimeout(timer);
       socket.close();
