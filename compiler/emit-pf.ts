@@ -19,10 +19,9 @@ import {
   type PortRange,
   type VmSpec,
 } from "./ir.js";
+import { ANCHOR } from "./pf/anchor-points.js";
 import { forwardPfNames, type ForwardPfNames } from "./pf-names.js";
 import { reportPfNameCollisions } from "./validate/pf-names.js";
-
-export const ANCHOR = "limawan";
 
 declare const anchorBrand: unique symbol;
 export type AnchorText = string & { readonly [anchorBrand]: "AnchorText" };

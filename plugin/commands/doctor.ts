@@ -4,7 +4,9 @@ import { existsSync } from "node:fs";
 import { compileFile } from "../../compiler/pipeline.js";
 import { bundleDir } from "../bundle.js";
 import type { Context } from "../context.js";
-import type { LoadedRuleset } from "../engine/loaded-ruleset-edit.js";
+import { anchorPoint, FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-points.js";
+import type { LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
+import { readListing } from "../../compiler/pf/printed-rule.js";
 import { pfConfHoldsPoints } from "../engine/anchor-points.js";
 import { readState } from "../engine/state.js";
 import { missingPointsReason } from "../engine/status-report.js";
@@ -14,7 +16,6 @@ import { unreachableReason } from "../engine/vm-address.js";
 import { atLeast, limaPortForwards } from "../host/lima.js";
 import { anchorsBefore, bridgedWan, limaForwardClashes, shadowingRules, skippedWan, wanInterfaces, type Finding } from "../engine/doctor-checks.js";
 import type { VmSpec } from "../../compiler/ir.js";
-import { printedLines } from "../host/pfctl.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { untrustedPaths } from "../host/trust.js";
 import { VERSION } from "../version.js";
@@ -50,7 +51,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     const loaded = host.pfctl.anchorPointsIn(mainRuleset);
     const ok = loaded.rdr && loaded.filter;
     const state = ok ? null : await readState(host).catch(() => null);
-    add("loaded anchor points", ok ? "ok" : "warn", ok ? "rdr-anchor and anchor \"limawan\" are loaded" : "not in the loaded ruleset", ok ? undefined : missingPointsReason(state, inFile, Date.now()));
+    add("loaded anchor points", ok ? "ok" : "warn", ok ? `${RDR_POINT} and ${FILTER_POINT} are loaded` : "not in the loaded ruleset", ok ? undefined : missingPointsReason(state, inFile, Date.now()));
     const enabled = await host.pfctl.enabled();
     add("PF", enabled ? "ok" : "warn", enabled ? "enabled" : "disabled", enabled ? undefined : "`up` enables it with its own reference when a forward is applied");
   } catch (error) {
@@ -142,7 +143,7 @@ async function hostFindings(ctx: Context, main: LoadedRuleset, specs: readonly V
       const names = wildcard ? await pfctl.anchorsUnder(reference.slice(0, -2)) : [reference];
       for (const name of names) {
         const rules = await pfctl.anchorRules(name);
-        findings.push(...shadowingRules(specs, `anchor "${name}"`, rdr.before.includes(reference) ? printedLines(rules.translation) : [], filter.before.includes(reference) ? printedLines(rules.filter) : []));
+        findings.push(...shadowingRules(specs, anchorPoint("anchor", name), rdr.before.includes(reference) ? readListing(rules.translation) : [], filter.before.includes(reference) ? readListing(rules.filter) : []));
       }
     }
     findings.push(...skippedWan(await pfctl.skippedInterfaces(), specs, defaults));

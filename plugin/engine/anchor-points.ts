@@ -1,11 +1,12 @@
 // The two anchor points, put in and taken out: in /etc/pf.conf for the next boot (a pure edit,
 // checked by pfctl before it replaces the file) and in the main ruleset as it is loaded now
-// (loaded-ruleset-edit.ts): never by loading pf.conf, which would drop the references macOS
+// (compiler/pf/loaded-ruleset-edit.ts): never by loading pf.conf, which would drop the references macOS
 // inserted at run time — Internet Sharing's, which carry vmnet's NAT (PF-FACTS.md §4a).
+import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "../../compiler/pf/loaded-ruleset-edit.js";
+import { FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-points.js";
+import { anchorPointsIn, insertAnchorPoints, removeAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
-import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "./loaded-ruleset-edit.js";
-import { anchorPointsIn, insertAnchorPoints, removeAnchorPoints } from "./pf-conf-edit.js";
 import type { Output } from "../output.js";
 
 /** What putting the points in changed, to undo it. */
@@ -62,7 +63,7 @@ async function addToPfConf(host: Host): Promise<string | null> {
   const previous = await host.pfConf.read();
   const result = insertAnchorPoints(previous);
   if (!result.ok) {
-    throw new CliError(EXIT.FAILURE, `cannot add anchor points to ${host.pfConf.file}: ${result.reason}`, "Add `rdr-anchor \"limawan\"` and `anchor \"limawan\"` by hand, in the translation and filter sections.");
+    throw new CliError(EXIT.FAILURE, `cannot add anchor points to ${host.pfConf.file}: ${result.reason}`, `Add \`${RDR_POINT}\` and \`${FILTER_POINT}\` by hand, in the translation and filter sections.`);
   }
   if (!result.changed) return null;
   await host.pfConf.replace(result.text, previous);

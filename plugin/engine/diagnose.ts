@@ -8,6 +8,7 @@ import ipaddr from "ipaddr.js";
 import { emitAnchor, type HostFacts } from "../../compiler/emit-pf.js";
 import { formatRange, protocolsOf, type Forward, type InterfaceName, type Ipv4Address, type VmSpec } from "../../compiler/ir.js";
 import { forwardPfNames } from "../../compiler/pf-names.js";
+import { FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-points.js";
 import type { InterfaceState } from "../host/ifconfig.js";
 import type { GuestRoute, GuestSocket } from "../host/lima-guest.js";
 import type { PortProbe } from "../host/listeners.js";
@@ -299,8 +300,8 @@ const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(
 function anchorPointsStep(facts: DiagnoseFacts): Step {
   const points = facts.pf.anchorPoints;
   if (!points.ok) return unread("anchor-points", points);
-  const missing = [points.value.rdr ? "" : 'rdr-anchor "limawan"', points.value.filter ? "" : 'anchor "limawan"'].filter(Boolean);
-  if (missing.length === 0) return step("anchor-points", "pass", 'rdr-anchor and anchor "limawan" are in the loaded main ruleset');
+  const missing = [points.value.rdr ? "" : RDR_POINT, points.value.filter ? "" : FILTER_POINT].filter(Boolean);
+  if (missing.length === 0) return step("anchor-points", "pass", `${RDR_POINT} and ${FILTER_POINT} are in the loaded main ruleset`);
   return step(
     "anchor-points",
     "fail",

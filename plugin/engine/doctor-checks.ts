@@ -1,32 +1,22 @@
 // doctor's checks of what else on the Mac could keep a forward from working, as data: rules
 // another tool loaded ahead of ours, interfaces PF skips, and Lima's own port forwards on the
 // same host ports. Pure: doctor reads PF and lima.yaml and prints the findings.
-import { formatRange, protocolsOf, rangesOverlap as overlaps, type PortRange, type VmSpec } from "../../compiler/ir.js";
+import { formatRange, protocolsOf, rangesOverlap as overlaps, type VmSpec } from "../../compiler/ir.js";
+import { ANCHOR, type OurPointKind } from "../../compiler/pf/anchor-points.js";
+import { readListing, type PrintedRule } from "../../compiler/pf/printed-rule.js";
+import { skipOption } from "../../compiler/pf/skip-option.js";
 import type { LimaPortForward } from "../host/lima.js";
-import { printedLines } from "../host/pfctl.js";
-import { ANCHOR_NAME } from "./pf-conf-edit.js";
 
 export interface Finding { level: "ok" | "warn" | "fail"; detail: string; hint: string }
 
-/** Ports a pfctl-printed rule matches (`port = 22`, `port 22`, `port 9000:9010`), or null for any. */
-export function rulePorts(rule: string): PortRange[] | null {
-  const ranges: PortRange[] = [];
-  for (const m of rule.matchAll(/ port (?:= )?(\d+)(?::(\d+))?(?= |$)/g)) {
-    if (rule.slice(0, m.index).includes(" -> ")) continue; // the redirection target, not a match
-    ranges.push({ first: Number(m[1]), last: Number(m[2] ?? m[1]) });
-  }
-  return ranges.length > 0 ? ranges : null;
-}
-
-/** The anchors referenced before ours in a printed part of the main ruleset (`com.apple/*` as it is printed). */
-export function anchorsBefore(printed: string, kind: "rdr-anchor" | "anchor"): { before: string[]; rulesBefore: string[] } {
-  const lines = printedLines(printed);
-  const ours = lines.findIndex((l) => l.startsWith(`${kind} "${ANCHOR_NAME}"`));
-  const earlier = ours < 0 ? lines : lines.slice(0, ours);
+/** The anchors referenced before ours in a printed part of the main ruleset (`com.apple/*` as it is printed), and the rules before ours. */
+export function anchorsBefore(printed: string, kind: OurPointKind): { before: string[]; rulesBefore: PrintedRule[] } {
+  const rules = readListing(printed);
+  const ours = rules.findIndex((r) => r.anchorCall?.kind === kind && r.anchorCall.name === ANCHOR);
+  const earlier = ours < 0 ? rules : rules.slice(0, ours);
   // `X/*` evaluates X's children: the caller lists them.
-  const before = earlier.map((l) => new RegExp(`^${kind} "([^"]+)"`).exec(l)?.[1]).filter((n): n is string => n !== undefined && n !== ANCHOR_NAME);
-  const rulesBefore = earlier.filter((l) => !/^(scrub-|nat-|rdr-|binat-|dummynet-)?anchor /.test(l));
-  return { before, rulesBefore };
+  const before = earlier.flatMap((r) => (r.anchorCall?.kind === kind && r.anchorCall.name !== ANCHOR ? [r.anchorCall.name] : []));
+  return { before, rulesBefore: earlier.filter((r) => r.anchorCall === null) };
 }
 
 /**
@@ -34,18 +24,18 @@ export function anchorsBefore(printed: string, kind: "rdr-anchor" | "anchor"): {
  * (translation: the first match wins, so ours never applies), or an earlier `quick` filter rule
  * on a forward's guest port (it decides before our pass).
  */
-export function shadowingRules(specs: readonly VmSpec[], where: string, translation: readonly string[], filter: readonly string[]): Finding[] {
+export function shadowingRules(specs: readonly VmSpec[], where: string, translation: readonly PrintedRule[], filter: readonly PrintedRule[]): Finding[] {
   const findings: Finding[] = [];
   for (const spec of specs) {
     for (const f of spec.forwards) {
-      const rdr = translation.find((r) => /^(rdr|binat)\b/.test(r) && (rulePorts(r) ?? [{ first: 1, last: 65535 }]).some((p) => overlaps(p, f.host)));
+      const rdr = translation.find((r) => r.redirects && (r.ports ?? [{ first: 1, last: 65535 }]).some((p) => overlaps(p, f.host)));
       if (rdr) {
-        const pass = /^rdr pass\b/.test(rdr) ? " It is an `rdr pass`: what it redirects skips filtering altogether." : "";
-        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} redirects host port ${formatRange(f.host)} before LimaWAN can: \`${rdr}\``, hint: `That rule wins (translation is first match): remove it, or pick another host port.${pass}` });
+        const pass = rdr.passes ? ` It is a \`${rdr.keyword} pass\` rule: what it redirects skips filtering altogether.` : "";
+        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} redirects host port ${formatRange(f.host)} before LimaWAN can: \`${rdr.text}\``, hint: `That rule wins (translation is first match): remove it, or pick another host port.${pass}` });
       }
-      const quick = filter.find((r) => /^(pass|block)\b.* quick\b/.test(r) && (rulePorts(r) ?? []).some((p) => overlaps(p, f.guest) || overlaps(p, f.host)));
+      const quick = filter.find((r) => r.filters && r.quick && (r.ports ?? []).some((p) => overlaps(p, f.guest) || overlaps(p, f.host)));
       if (quick) {
-        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} has a quick rule for its ports ahead of LimaWAN's: \`${quick}\``, hint: "A quick rule evaluated first decides: LimaWAN's allow-list, limits and bans never see that traffic." });
+        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} has a quick rule for its ports ahead of LimaWAN's: \`${quick.text}\``, hint: "A quick rule evaluated first decides: LimaWAN's allow-list, limits and bans never see that traffic." });
       }
     }
   }
@@ -59,7 +49,10 @@ export function wanInterfaces(specs: readonly VmSpec[], defaults: readonly strin
 
 /** WAN interfaces `set skip on` exempts from PF: LimaWAN's rules on them never fire. */
 export function skippedWan(skipped: ReadonlySet<string>, specs: readonly VmSpec[], defaults: readonly string[]): Finding[] {
-  return wanInterfaces(specs, defaults).filter((i) => skipped.has(i)).map((i) => ({ level: "fail" as const, detail: `PF skips ${i} (\`set skip on ${i}\` in the loaded ruleset): no forward on it can work`, hint: `Remove \`set skip on ${i}\` from pf.conf (it is meant for lo0), or forward on another interface.` }));
+  return wanInterfaces(specs, defaults).filter((i) => skipped.has(i)).map((i) => {
+    const option = skipOption([i]).option ?? i;
+    return { level: "fail" as const, detail: `PF skips ${i} (\`${option}\` in the loaded ruleset): no forward on it can work`, hint: `Remove \`${option}\` from pf.conf (it is meant for lo0), or forward on another interface.` };
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import { IP_FORWARDING } from "../host/sysctl.js";
 import type { Output } from "../output.js";
 import { installAnchorPoints, uninstallAnchorPoints } from "./anchor-points.js";
 import { converge } from "./converge.js";
-import { anchorPointsIn } from "./pf-conf-edit.js";
+import { anchorPointsIn } from "../../compiler/pf/pf-conf-edit.js";
 import { readState, writeState } from "./state.js";
 
 /** The anchor points in pf.conf, recorded as install's. Returns whether pf.conf changed. */

@@ -1,7 +1,7 @@
 // pf.conf adapter: back up, write a candidate beside the real file, have pfctl parse it, move
 // it into place atomically (rename). A rejected candidate never replaces the file, so the Mac
 // always boots with a pf.conf pfctl accepts. The file is for the next boot: LimaWAN never loads
-// it (engine/anchor-points.ts). The edits themselves are pure (engine/pf-conf-edit.ts).
+// it (engine/anchor-points.ts). The edits themselves are pure (compiler/pf/pf-conf-edit.ts).
 import { existsSync } from "node:fs";
 import { readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";

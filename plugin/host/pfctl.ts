@@ -4,7 +4,10 @@
 // loaded only when the anchor points must be (re)installed.
 // The parsers below are pure and exported: test/host/pfctl-formats.test.ts runs them on macOS
 // pfctl's own output (test/fixtures/macos/), which the darwin suite records on a real Mac.
-import { ANCHOR } from "../../compiler/emit-pf.js";
+import { ANCHOR } from "../../compiler/pf/anchor-points.js";
+import { anchorPointsOf, type LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
+import { listingLines, readPrintedRule } from "../../compiler/pf/printed-rule.js";
+import type { MainPart } from "../../compiler/pf/rule-sections.js";
 import { CliError, EXIT } from "../errors.js";
 import type { CommandResult, Runner } from "./run.js";
 
@@ -94,18 +97,18 @@ export class Pfctl {
     return /^Status:\s*Enabled/m.test(result.stdout);
   }
 
-  /** Are `rdr-anchor "limawan"` and `anchor "limawan"` in the loaded main ruleset? */
+  /** Are our anchor's two points (rdr-anchor and anchor) in the loaded main ruleset? */
   async loadedAnchorPoints(): Promise<{ rdr: boolean; filter: boolean }> {
     return this.anchorPointsIn(await this.loadedMainRuleset());
   }
 
   /** Whether a main ruleset as loadedMainRuleset reads it refers to our anchor, in each part. */
-  anchorPointsIn(loaded: { translation: string; filter: string }): { rdr: boolean; filter: boolean } {
+  anchorPointsIn(loaded: LoadedRuleset): { rdr: boolean; filter: boolean } {
     return anchorPointsOf(loaded, this.anchor);
   }
 
   /** The main ruleset as loaded now: `-s nat` (translation) and `-s rules` (scrub and filter). */
-  async loadedMainRuleset(): Promise<{ translation: string; filter: string }> {
+  async loadedMainRuleset(): Promise<LoadedRuleset> {
     const [nat, rules] = await Promise.all([this.runner.run("pfctl", ["-sn"]), this.runner.run("pfctl", ["-sr"])]);
     this.expectOk(nat, "pfctl could not list translation rules");
     this.expectOk(rules, "pfctl could not list filter rules");
@@ -117,7 +120,7 @@ export class Pfctl {
    * and filter rules; everything else (options, tables, dummynet, the other part) stays.
    * Parse-checked with `-n` first, so a text pfctl refuses changes nothing.
    */
-  async replaceMainPart(part: "translation" | "filter", text: string): Promise<void> {
+  async replaceMainPart(part: MainPart, text: string): Promise<void> {
     const only = part === "translation" ? "-N" : "-R";
     this.expectOk(await this.runner.run("pfctl", ["-n", only, "-f", "-"], { input: text }), `pfctl rejects the main ruleset's ${part} rules with LimaWAN's anchor point; nothing was changed`);
     this.expectOk(await this.runner.change("pfctl", [only, "-f", "-"], { input: text }), `pfctl could not load the main ruleset's ${part} rules`);
@@ -253,7 +256,7 @@ export function parseRuleCounters(stdout: string): Map<string, LabelCounters> {
   let label: string | null = null;
   for (const line of stdout.split("\n")) {
     if (!/^\s/.test(line)) {
-      label = /\blabel "([^"]*)"/.exec(line)?.[1] ?? null;
+      label = readPrintedRule(line).label;
       continue;
     }
     const counted = /^\s+\[\s*Evaluations:\s*(\d+)\s+Packets:\s*(\d+)\s+Bytes:\s*(\d+)\s+States:\s*(\d+)\s*\]/.exec(line);
@@ -302,34 +305,8 @@ export function releaseOutcome(result: CommandResult): "released" | "unknown-tok
   return "failed";
 }
 
-/**
- * A line of `pfctl -sn` / `-sr` that is the anchor point `KIND "NAME"`: printed with `all` (quoted,
- * as loaded; pf.conf may leave `all` out). A point restricted to some traffic (`rdr-anchor
- * "limawan" on en0 all`) is not ours: PF would skip the anchor for the rest, so it counts as
- * missing and `up` adds the whole one.
- */
-export function anchorPointLine(kind: "rdr-anchor" | "anchor", anchor: string): RegExp {
-  const name = anchor.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  return new RegExp(`^${kind} "${name}"( all)?$`);
-}
-
-/**
- * Whether each part of a main ruleset as `pfctl -sn`/`-sr` print it refers to `anchor`: what the
- * adapter reports (status, doctor) and what the ruleset edits (up) go by.
- */
-export function anchorPointsOf(loaded: { translation: string; filter: string }, anchor: string): { rdr: boolean; filter: boolean } {
-  return { rdr: hasAnchorPoint(loaded.translation, "rdr-anchor", anchor), filter: hasAnchorPoint(loaded.filter, "anchor", anchor) };
-}
-
-export function hasAnchorPoint(listing: string, kind: "rdr-anchor" | "anchor", anchor: string): boolean {
-  const point = anchorPointLine(kind, anchor);
-  return printedLines(listing).some((line) => point.test(line));
-}
-
 /** A pfctl listing's lines without their indentation, blank ones dropped: one item a line. */
-export function printedLines(stdout: string): string[] {
-  return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
-}
+export const printedLines = listingLines;
 
 /** `pfctl -t T -T show`: one address a line, indented 3 spaces (`   10.0.0.1`, `   !10.0.0.0/8`). */
 export const parseTableEntries = printedLines;

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { insertAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
+import { insertAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { standinServer } from "../e2e/harness.js";
 import { composeMain, differences, openSession, readLoadedState, Refused, refusals, sessionNames, type LoadedState, type Output, type SessionHost } from "../darwin/session.mjs";

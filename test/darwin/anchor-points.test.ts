@@ -1,13 +1,12 @@
 // The anchor points on the real kernel (issue 12): macOS Internet Sharing inserts four references
 // into the loaded main ruleset when a vmnet network starts, and they are in no pf.conf
 // (PF-FACTS.md §4a); loading pf.conf would drop them and with them the VMs' NAT. LimaWAN puts its
-// points into the ruleset as loaded and takes them out the same way (loaded-ruleset-edit.ts,
+// points into the ruleset as loaded and takes them out the same way (compiler/pf/loaded-ruleset-edit.ts,
 // pfctl -N / -R). Here session anchors stand in for Internet Sharing's and for LimaWAN's, so
 // neither the Mac's own references nor a LimaWAN install are touched; the ruleset found is put
 // back at the end (and the session checks PF is as it was).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "../../plugin/engine/loaded-ruleset-edit.js";
-import { anchorPointsOf } from "../../plugin/host/pfctl.js";
+import { anchorPointsOf, withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { pf, session } from "./context.js";
 
 const SHARING = `${session.anchor}-sharing`;

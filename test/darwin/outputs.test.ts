@@ -5,9 +5,9 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CompiledAnchor } from "../../compiler/emit-pf.js";
-import { removeAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
+import { removeAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
+import { hasAnchorPoint } from "../../compiler/pf/loaded-ruleset-edit.js";
 import {
-  hasAnchorPoint,
   isMissingAnchor,
   isMissingTable,
   parseEnableToken,

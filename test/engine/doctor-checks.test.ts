@@ -1,29 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { compileFile } from "../../compiler/pipeline.js";
-import { anchorsBefore, bridgedWan, limaForwardClashes, rulePorts, shadowingRules, skippedWan, wanInterfaces } from "../../plugin/engine/doctor-checks.js";
+import { readPrintedRule } from "../../compiler/pf/printed-rule.js";
+import { anchorsBefore, bridgedWan, limaForwardClashes, shadowingRules, skippedWan, wanInterfaces } from "../../plugin/engine/doctor-checks.js";
 import { limaPortForwards } from "../../plugin/host/lima.js";
 import { limaYaml } from "./fake-host.js";
 
 const spec = compileFile({ vm: "web", file: "/lima/web/lima.yaml", text: limaYaml("expose ssh 22 as 2222", "expose games 27015-27020/udp as 37015-37020 on en1") }).spec!;
 
-describe("rulePorts", () => {
-  it("reads the matched ports of a printed rule, not the redirection's target", () => {
-    expect(rulePorts("rdr pass on en0 inet proto tcp from any to any port = 8080 -> 127.0.0.1 port 9000")).toEqual([{ first: 8080, last: 8080 }]);
-    expect(rulePorts("pass in quick proto udp from any port 53 to any port 27015:27016")).toEqual([{ first: 53, last: 53 }, { first: 27015, last: 27016 }]);
-    expect(rulePorts("block drop in quick on en0 all")).toBeNull();
-  });
-});
-
 describe("anchorsBefore", () => {
   it("lists the anchors (wildcards as printed) and plain rules ahead of ours, never those after", () => {
     const printed = ['rdr-anchor "com.apple/*" all', 'rdr-anchor "vpn" all', "rdr on en1 proto tcp from any to any port = 80 -> 10.0.0.2 port 80", 'rdr-anchor "limawan" all', 'rdr-anchor "late" all'].join("\n");
-    expect(anchorsBefore(printed, "rdr-anchor")).toEqual({ before: ["com.apple/*", "vpn"], rulesBefore: ["rdr on en1 proto tcp from any to any port = 80 -> 10.0.0.2 port 80"] });
+    const found = anchorsBefore(printed, "rdr-anchor");
+    expect({ before: found.before, rulesBefore: found.rulesBefore.map((r) => r.text) }).toEqual({ before: ["com.apple/*", "vpn"], rulesBefore: ["rdr on en1 proto tcp from any to any port = 80 -> 10.0.0.2 port 80"] });
   });
 });
 
+const rules = (lines: string[]) => lines.map(readPrintedRule);
+
 describe("shadowingRules", () => {
   it("warns of an earlier rdr on a forwarded host port and an earlier quick rule on its guest port", () => {
-    const found = shadowingRules([spec], "anchor \"vpn\"", ["rdr on en1 inet proto udp from any to any port 37018:37030 -> 10.0.0.9 port 1"], ["pass in quick proto tcp from any to any port = 22"]);
+    const found = shadowingRules([spec], "anchor \"vpn\"", rules(["rdr on en1 inet proto udp from any to any port 37018:37030 -> 10.0.0.9 port 1"]), rules(["pass in quick proto tcp from any to any port = 22"]));
     expect(found.map((f) => f.detail)).toEqual([
       expect.stringMatching(/^web\/ssh: anchor "vpn" has a quick rule/),
       expect.stringMatching(/^web\/games: anchor "vpn" redirects host port 37015-37020/),
@@ -31,7 +27,7 @@ describe("shadowingRules", () => {
   });
 
   it("ignores rules on other ports and filter rules that are not quick", () => {
-    expect(shadowingRules([spec], "x", ["nat on en0 from 10.0.0.0/8 to any -> (en0)", "rdr on en0 proto tcp from any to any port = 2223 -> 10.0.0.2 port 22"], ["pass in proto tcp from any to any port = 22"])).toEqual([]);
+    expect(shadowingRules([spec], "x", rules(["nat on en0 from 10.0.0.0/8 to any -> (en0)", "rdr on en0 proto tcp from any to any port = 2223 -> 10.0.0.2 port 22"]), rules(["pass in proto tcp from any to any port = 22"]))).toEqual([]);
   });
 });
 

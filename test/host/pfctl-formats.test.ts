@@ -2,8 +2,8 @@
 // whatever the darwin suite recorded on a real Mac (test/fixtures/macos/recorded/). A parser
 // that misreads these makes every command forget the applied VMs (state.ts trusts them).
 import { describe, expect, it } from "vitest";
+import { hasAnchorPoint } from "../../compiler/pf/loaded-ruleset-edit.js";
 import {
-  hasAnchorPoint,
   isMissingAnchor,
   isMissingTable,
   parseEnableToken,

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { insertAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
+import { insertAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { pfctlFixtures, type PfctlFixture } from "../pfctl-fixtures.js";
 

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseRuleset } from "./pfctl/ruleset.mjs";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
-import { insertAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
+import { insertAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
 
 const golden = new URL("../golden/", import.meta.url);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { anchorPointsOf, Pfctl } from "../../plugin/host/pfctl.js";
+import { anchorPointsOf, withAnchorPoints, withoutAnchorPoints, type LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
+import { Pfctl } from "../../plugin/host/pfctl.js";
 import { createRunner } from "../../plugin/host/run.js";
-import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset } from "../../plugin/engine/loaded-ruleset-edit.js";
 
 // What a Mac prints with a vmnet shared network running: Apple's points from /etc/pf.conf, and
 // Internet Sharing's references inserted at run time (PF-FACTS.md §4a, corectl#105).

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
-import { anchorPointsIn, BEGIN_MARKER, END_MARKER, FILTER_POINT, insertAnchorPoints, RDR_POINT, removeAnchorPoints } from "../../plugin/engine/pf-conf-edit.js";
+import { FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-points.js";
+import { anchorPointsIn, BEGIN_MARKER, END_MARKER, insertAnchorPoints, removeAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
 
 
 const statements = (text: string) => text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));

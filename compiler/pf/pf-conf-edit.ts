@@ -5,23 +5,22 @@
 // order") and the Mac boots without PF rules. So `rdr-anchor "limawan"` goes right after
 // Apple's `rdr-anchor "com.apple/*"` and `anchor "limawan"` right after `anchor "com.apple/*"`.
 // Each insertion is wrapped in marker comments so removal takes out exactly what we added.
+import { ANCHOR, APPLE_ANCHOR, FILTER_POINT, isAnchorPoint, RDR_POINT, type OurPointKind } from "./anchor-points.js";
+import { isLoadAnchor, sectionOf, sectionRank, type RuleSection } from "./rule-sections.js";
 
-export const ANCHOR_NAME = "limawan";
 export const BEGIN_MARKER = "# limawan: begin (added by limactl-limawan; `limactl limawan uninstall` removes it)";
 export const END_MARKER = "# limawan: end";
-export const RDR_POINT = `rdr-anchor "${ANCHOR_NAME}"`;
-export const FILTER_POINT = `anchor "${ANCHOR_NAME}"`;
-
-const TRANSLATION = /^\s*(no\s+)?(nat|rdr|binat|nat-anchor|rdr-anchor|binat-anchor)\b/;
-const FILTERING = /^\s*(pass|block|anchor|antispoof)\b/;
-const LOAD_ANCHOR = /^\s*load\s+anchor\b/;
 
 export interface AnchorPoints { rdr: boolean; filter: boolean }
 
+/** A pf.conf line without its comment. */
+const statement = (line: string) => line.replace(/#.*/, "").trim();
+
 /** Which of our anchor points a pf.conf text holds (outside comments). */
 export function anchorPointsIn(text: string): AnchorPoints {
-  const lines = text.split("\n").map((l) => l.replace(/#.*/, "").trim());
-  return { rdr: lines.includes(RDR_POINT), filter: lines.includes(FILTER_POINT) };
+  const statements = text.split("\n").map(statement);
+  const holds = (kind: OurPointKind) => statements.some((s) => isAnchorPoint(s, kind, ANCHOR));
+  return { rdr: holds("rdr-anchor"), filter: holds("anchor") };
 }
 
 export type InsertResult = { ok: true; text: string; changed: boolean } | { ok: false; reason: string };
@@ -66,21 +65,27 @@ export function removeAnchorPoints(text: string): { text: string; changed: boole
 }
 
 function rdrInsertionIndex(lines: readonly string[]): number {
-  const apple = lines.findIndex((l) => l.trim() === 'rdr-anchor "com.apple/*"');
+  const apple = lines.findIndex((l) => isAnchorPoint(statement(l), "rdr-anchor", APPLE_ANCHOR));
   if (apple >= 0) return apple + 1;
-  const lastTranslation = findLastIndex(lines, (l) => TRANSLATION.test(l));
+  const lastTranslation = findLastIndex(lines, (l) => sectionOf(statement(l)) === "translation");
   if (lastTranslation >= 0) return lastTranslation + 1;
-  const firstFilter = lines.findIndex((l) => FILTERING.test(l) || LOAD_ANCHOR.test(l));
-  return firstFilter >= 0 ? firstFilter : endIndex(lines);
+  const firstLater = lines.findIndex((l) => comesAfter(statement(l), "translation") || isLoadAnchor(l));
+  return firstLater >= 0 ? firstLater : endIndex(lines);
 }
 
 function filterInsertionIndex(lines: readonly string[]): number {
-  const apple = lines.findIndex((l) => l.trim() === 'anchor "com.apple/*"');
+  const apple = lines.findIndex((l) => isAnchorPoint(statement(l), "anchor", APPLE_ANCHOR));
   if (apple >= 0) return apple + 1;
-  const lastFilter = findLastIndex(lines, (l) => FILTERING.test(l));
+  const lastFilter = findLastIndex(lines, (l) => sectionOf(statement(l)) === "filtering");
   if (lastFilter >= 0) return lastFilter + 1;
-  const firstLoad = lines.findIndex((l) => LOAD_ANCHOR.test(l));
+  const firstLoad = lines.findIndex((l) => isLoadAnchor(l));
   return firstLoad >= 0 ? firstLoad : endIndex(lines);
+}
+
+/** A statement of a section pfctl wants after `section`'s. */
+function comesAfter(s: string, section: RuleSection): boolean {
+  const own = sectionOf(s);
+  return own !== null && sectionRank(own) > sectionRank(section);
 }
 
 /** Before a final empty string (the text ended with a newline), so the file keeps its ending. */
