@@ -17,6 +17,7 @@ import {
   type InterfaceName,
   type Ipv4Address,
   type PortRange,
+  type VmName,
   type VmSpec,
 } from "./ir.js";
 import { ANCHOR } from "./pf/anchor-points.js";
@@ -40,6 +41,8 @@ export interface CompiledAnchor {
   forwards: ForwardPfNames[];
   /** For line i of `text` (0-based): the forward whose rule it is; null for a comment or a VM-wide rule. */
   origins: (ForwardPfNames | null)[];
+  /** The VM-wide rules (a VM's routed-traffic blocks): line index → the VM they were written for. */
+  vmRules: ReadonlyMap<number, VmName>;
 }
 
 export type EmitResult = ({ ok: true } & CompiledAnchor) | { ok: false; diagnostics: Diagnostic[] };
@@ -98,10 +101,14 @@ export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResu
   }
   // Last among the filter rules, after every VM's quick passes: what reached a VM's address on a
   // WAN interface without one of its forwards' tags was routed to it, around the forwards' rules.
+  const routedBlocks: { at: number; vm: VmName }[] = [];
   for (const { spec, address } of ordered) {
     if (spec.allowRouted || spec.forwards.length === 0) continue;
     const wan = new Set(spec.forwards.flatMap((f) => f.interfaces ?? facts.defaultInterfaces));
-    for (const iface of wan) sections.filter.push(`block drop in quick on ${iface} inet from any to ${address}`, null);
+    for (const iface of wan) {
+      routedBlocks.push({ at: sections.filter.origins.length, vm: spec.vm });
+      sections.filter.push(`block drop in quick on ${iface} inet from any to ${address}`, null);
+    }
   }
   const header = [`# LimaWAN anchor "${ANCHOR}": generated from x-limawan annotations, do not edit.`];
   for (const { spec, address } of ordered) header.push(`# vm ${spec.vm} ${address}: ${spec.forwards.length} forward(s)`);
@@ -112,7 +119,9 @@ export function emitAnchor(vms: readonly PlacedVm[], facts: HostFacts): EmitResu
     ...sections.translation.origins,
     ...sections.filter.origins,
   ];
-  return { ok: true, text: text as AnchorText, forwards, origins };
+  const filterStart = origins.length - sections.filter.origins.length;
+  const vmRules = new Map(routedBlocks.map(({ at, vm }) => [filterStart + at, vm]));
+  return { ok: true, text: text as AnchorText, forwards, origins, vmRules };
 }
 
 function emitForward(forward: Forward, names: ForwardPfNames, address: Ipv4Address, interfaces: readonly InterfaceName[], out: Sections): void {

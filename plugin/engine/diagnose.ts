@@ -413,34 +413,35 @@ function anchorRulesStep(facts: DiagnoseFacts, spec: VmSpec, forward: Forward, v
     return step("anchor-rules", "fail", `rules labelled ${label} are loaded, but LimaWAN's record has no such forward: it cannot tell what they do`, `\`${up}\` loads the anchor again from the annotation.`);
   }
   const recordedInterfaces = parseRecordedInterfaces(state.interfaces);
-  const loaded = forwardRules(applied.spec, forward.name, applied.address, recordedInterfaces ?? facts.defaultInterface);
+  const loaded = forwardRules(applied.spec, recorded, applied.address, recordedInterfaces ?? facts.defaultInterface);
   // What `up` would load now: this annotation, this address, the default route's interface.
-  const wanted = forwardRules(spec, forward.name, vmAddress ?? applied.address, facts.defaultInterface ?? recordedInterfaces);
+  const wanted = forwardRules(spec, forward, vmAddress ?? applied.address, facts.defaultInterface ?? recordedInterfaces);
   const integrity = anchorRecordIntact(state) ? "" : " (LimaWAN's record does not hash to the anchor it says it loaded)";
   if (loaded === null || wanted === null) return step("anchor-rules", "unknown", `loaded (${label}); the rules cannot be rendered to compare them`);
   if (loaded.hash !== wanted.hash) {
     return step(
       "anchor-rules",
       "fail",
-      `loaded rules are stale: ${describeChange(loaded.text, wanted.text)} (rules sha256 ${loaded.hash.slice(0, 12)}, the annotation's now ${wanted.hash.slice(0, 12)})${integrity}`,
+      `loaded rules are stale: ${describeChange(loaded, wanted)} (rules sha256 ${loaded.hash.slice(0, 12)}, the annotation's now ${wanted.hash.slice(0, 12)})${integrity}`,
       `\`${up}\` loads the current rules${recordedInterfaces && facts.defaultInterface && !recordedInterfaces.includes(facts.defaultInterface) ? ` (add \`--interface ${recordedInterfaces.join(",")}\` if you chose that interface)` : ""}.`,
     );
   }
   return step("anchor-rules", integrity ? "warn" : "pass", `loaded, as the annotation says (${label}, rules sha256 ${wanted.hash.slice(0, 12)})${integrity}`, integrity ? `\`${up}\` loads the anchor again.` : undefined);
 }
 
-interface ForwardRules { text: string; hash: string }
+/** A forward's rules as the compiler writes them for one address and set of interfaces: its IR, and its lines' sha256. */
+interface ForwardRules { forward: Forward; address: Ipv4Address; interfaces: readonly InterfaceName[]; hash: string }
 
-/** The forward's own lines of the anchor, and their sha256. */
-function forwardRules(spec: VmSpec, forward: string, address: Ipv4Address, interfaces: InterfaceName | readonly InterfaceName[] | null | undefined): ForwardRules | null {
+/** The forward's own lines of the anchor, hashed; null when no interface is known for it. */
+function forwardRules(spec: VmSpec, forward: Forward, address: Ipv4Address, interfaces: InterfaceName | readonly InterfaceName[] | null | undefined): ForwardRules | null {
   const list = interfaces === null || interfaces === undefined ? [] : typeof interfaces === "string" ? [interfaces] : [...interfaces];
   if (list.length === 0 && spec.forwards.some((f) => f.interfaces === null)) return null;
-  const facts: HostFacts = { defaultInterfaces: (list.length > 0 ? list : ["en0"]) as [InterfaceName, ...InterfaceName[]] };
+  const defaults = (list.length > 0 ? list : ["en0"]) as [InterfaceName, ...InterfaceName[]];
+  const facts: HostFacts = { defaultInterfaces: defaults };
   const compiled = emitAnchor([{ spec, address }], facts);
   if (!compiled.ok) return null;
-  const lines = compiled.text.split("\n").filter((_, i) => compiled.origins[i]?.forward === forward);
-  const text = lines.join("\n");
-  return { text, hash: hashAnchor(text) };
+  const lines = compiled.text.split("\n").filter((_, i) => compiled.origins[i]?.forward === forward.name);
+  return { forward, address, interfaces: forward.interfaces ?? defaults, hash: hashAnchor(lines.join("\n")) };
 }
 
 /** The recorded anchor hash is that of the recorded VMs rendered again (converge records both at once). */
@@ -448,15 +449,22 @@ function anchorRecordIntact(state: State): boolean {
   return state.anchorHash === null || loadedRules(state).matchesRecord;
 }
 
-/** What differs between the loaded and the wanted rules, in a user's words: the first rdr line of each. */
-function describeChange(loaded: string, wanted: string): string {
-  const rdr = (text: string) => text.split("\n").find((l) => l.startsWith("rdr ")) ?? text.split("\n")[0] ?? "";
-  const target = (line: string) => /^rdr on (\S+) inet proto (\S+) .*port (\S+) tag .* -> (\S+) port (\S+)$/.exec(line);
-  const [a, b] = [target(rdr(loaded)), target(rdr(wanted))];
-  if (a && b && (a[1] !== b[1] || a[3] !== b[3] || a[4] !== b[4] || a[5] !== b[5])) {
-    return `they forward ${a[2]} ${a[1]}:${a[3]} → ${a[4]}:${a[5]}; the annotation and address now say ${b[2]} ${b[1]}:${b[3]} → ${b[4]}:${b[5]}`;
-  }
+/**
+ * What differs between the loaded and the wanted rules, in a user's words, from the two
+ * forwards as recorded and as annotated: where they redirect (protocol, interface, ports,
+ * address), else their options.
+ */
+function describeChange(loaded: ForwardRules, wanted: ForwardRules): string {
+  const [a, b] = [redirection(loaded), redirection(wanted)];
+  if (a !== b) return `they forward ${a}; the annotation and address now say ${b}`;
   return "their options (sources, limits, logging) differ from the annotation's";
+}
+
+/** `tcp en0:2222 → 192.168.105.2:22`: the first interface's redirection (the others follow it). */
+function redirection(rules: ForwardRules): string {
+  const { forward, address, interfaces } = rules;
+  const interfacesNote = interfaces.length > 1 ? ` (and ${interfaces.slice(1).join(", ")})` : "";
+  return `${forward.protocol} ${interfaces[0]}:${formatRange(forward.host)} → ${address}:${formatRange(forward.guest)}${interfacesNote}`;
 }
 
 function hostPortStep(facts: DiagnoseFacts, forward: Forward): Step {

@@ -25,13 +25,14 @@ export function loadedRules(state: State): LoadedRules {
   if (vms.length === 0 || !interfaces) return { matchesRecord: state.anchorHash === null, rules: [] };
   const compiled = emitAnchor(vms.map((vm) => ({ spec: vm.spec, address: vm.address })), { defaultInterfaces: [interfaces[0]!, ...interfaces.slice(1)] });
   if (!compiled.ok) return { matchesRecord: false, rules: [] };
-  const byAddress = new Map(vms.map((vm) => [vm.address as string, vm.instance]));
+  const byVm = new Map(vms.map((vm) => [vm.spec.vm as string, vm.instance]));
+  const instanceOf = (vm: string) => byVm.get(vm) ?? vm;
   const lines = compiled.text.split("\n").slice(0, -1);
   const rules = lines.map((rule, i): RuleOrigin => {
     const origin = compiled.origins[i];
     if (origin) return { rule, origin: { vm: origin.vm, forward: origin.forward, file: origin.file, line: origin.line } };
-    const routedTo = / to ([0-9.]+)$/.exec(rule)?.[1];
-    return { rule, origin: !rule.startsWith("#") && routedTo && byAddress.has(routedTo) ? { vm: byAddress.get(routedTo)!, forward: null, file: null, line: null } : null };
+    const vm = compiled.vmRules.get(i);
+    return { rule, origin: vm === undefined ? null : { vm: instanceOf(vm), forward: null, file: null, line: null } };
   });
   return { matchesRecord: hashAnchor(compiled.text) === state.anchorHash, rules };
 }

@@ -266,6 +266,15 @@ describe("the compiled set: what the anchor installs, and where each rule came f
     // The ban table, then per interface: no rdr, rdr, block, pass.
     expect(compiled.origins.filter((o) => o?.forward === "ssh")).toHaveLength(1 + 2 * 4);
   });
+
+  it("ties each VM-wide rule (a routed-traffic block) to its VM, and nothing else", () => {
+    const lines = compiled.text.split("\n");
+    const routed = lines.flatMap((line, i) => (/^block drop in quick on \S+ inet from any to /.test(line) ? [i] : []));
+    expect(routed.length).toBeGreaterThan(0);
+    expect([...compiled.vmRules.keys()]).toEqual(routed);
+    const addressOf: Record<string, string> = { web: VM_ADDRESS, db: "192.168.105.3" };
+    for (const i of routed) expect(lines[i]!.endsWith(` to ${addressOf[compiled.vmRules.get(i)!]}`)).toBe(true);
+  });
 });
 
 describe("traffic routed to a VM rather than redirected", () => {

@@ -155,6 +155,17 @@ describe("diagnose: each broken host fails the step that names it, and only that
     expect(verdictOf(d, "anchor-rules").detail).toMatch(/stale: they forward tcp en0:2222 → 192\.168\.105\.7:22; the annotation and address now say tcp en0:2222 → 192\.168\.105\.2:22/);
   });
 
+  it("names what moved, from the recorded and annotated forwards: a port range, a protocol", () => {
+    const before = specOf("expose games 27015-27020/udp as 37015-37020", "expose http 80 as 8080");
+    const after = specOf("expose games 27015-27020 as 37015-37020", "expose http 80 as 8081");
+    const facts = { ...healthy(after), state: ok(appliedState(before)) };
+    facts.pf.labels = ok(new Set(["limawan:web:games", "limawan:web:http"]));
+    const d = diagnose(facts);
+    const details = d.forwards.map((f) => f.steps.find((s) => s.id === "anchor-rules")!.detail);
+    expect(details[0]).toMatch(/stale: they forward udp en0:37015-37020 → 192\.168\.105\.2:27015-27020; the annotation and address now say tcp en0:37015-37020 → 192\.168\.105\.2:27015-27020/);
+    expect(details[1]).toMatch(/stale: they forward tcp en0:8080 → 192\.168\.105\.2:80; the annotation and address now say tcp en0:8081 → 192\.168\.105\.2:80/);
+  });
+
   it("rules loaded before an option changed are stale too; the unchanged forward is not", () => {
     const before = specOf("expose ssh 22 as 2222", "expose http 80 as 8080");
     const after = specOf("expose ssh 22 as 2222 limit 5/30s", "expose http 80 as 8080");
