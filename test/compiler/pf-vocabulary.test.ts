@@ -6,7 +6,7 @@ import { anchorCallOf, anchorPoint, isAnchorPoint, printedAnchorPoint } from "..
 import { hasAnchorPoint } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { readPrintedRule } from "../../compiler/pf/printed-rule.js";
 import { isInPart, sectionOf } from "../../compiler/pf/rule-sections.js";
-import { skipOption } from "../../compiler/pf/skip-option.js";
+import { isSkipName, skipOption } from "../../compiler/pf/skip-option.js";
 import { parseRuleset } from "../standins/pfctl/ruleset.mjs";
 
 describe("anchor points", () => {
@@ -103,5 +103,14 @@ describe("the skip option", () => {
     expect(skipOption(new Set(["lo0", "utun3", "bridge100"]))).toEqual({ option: "set skip on { lo0 utun3 bridge100 }", unusable: [] });
     expect(skipOption([])).toEqual({ option: null, unusable: [] });
     expect(skipOption(["lo0", "inet6", "a;b", "x".repeat(16)])).toEqual({ option: "set skip on lo0", unusable: ["inet6", "a;b", "x".repeat(16)] });
+  });
+
+  it("what it writes, pfctl (the stand-in) reads back as those very interfaces", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.stringMatching(/^[a-z]{1,8}[0-9]{1,3}$/).filter(isSkipName), { minLength: 1, maxLength: 5 }), (names) => {
+        const parsed = parseRuleset(`${skipOption(names).option}\n`);
+        return parsed.errors.length === 0 && JSON.stringify(parsed.skip) === JSON.stringify(names);
+      }),
+    );
   });
 });

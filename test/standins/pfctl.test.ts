@@ -1,7 +1,11 @@
 // The pfctl stand-in must accept what macOS pfctl accepts and reject what it rejects, or the
 // end-to-end tests prove nothing.
-import { readdirSync, readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
 import { parseRuleset } from "./pfctl/ruleset.mjs";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { insertAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
@@ -39,5 +43,57 @@ describe("pfctl stand-in parser", () => {
     ['pass in quick on inet6 inet proto tcp from any to 192.168.105.2 port 22 tagged "lw_web_ssh" flags S/SA keep state', "stdin:1: syntax error"],
   ])("rejects %j", (text, error) => {
     expect(parseRuleset(text).errors).toEqual([error]);
+  });
+});
+
+describe("pfctl stand-in: interface skip flags (PF-FACTS.md §4b)", () => {
+  const PFCTL = fileURLToPath(new URL("bin/pfctl", import.meta.url));
+  const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-pfctl-skip-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const standin = (name: string) => {
+    const state = path.join(dir, `${name}.json`);
+    return (argv: string[], input?: string) => {
+      const r = spawnSync(PFCTL, argv, { input, encoding: "utf8", env: { ...process.env, PFCTL_STANDIN_STATE: state, PFCTL_STANDIN_ALLOW_USER: "1", MACOS_STANDIN_SERVER: "" } });
+      return { exitCode: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+  };
+  const skipped = (pfctl: ReturnType<typeof standin>) => pfctl(["-s", "Interfaces", "-v"]).stdout.split("\n").filter((l) => l.endsWith(" (skip)")).map((l) => l.split(" ")[0]);
+  const MAIN = `set skip on { lo0 en1 }\n${APPLE_PF_CONF}`;
+
+  it("a whole main ruleset sets the flags of its `set skip`; -s Interfaces without -v shows none", () => {
+    const pfctl = standin("whole");
+    expect(pfctl(["-f", "-"], MAIN).exitCode).toBe(0);
+    expect(skipped(pfctl)).toEqual(["lo0", "en1"]);
+    expect(pfctl(["-s", "Interfaces"]).stdout).not.toMatch(/skip/);
+  });
+
+  it("every main -f clears them: -N and -R set none again, -O sets exactly its own", () => {
+    const pfctl = standin("partial");
+    pfctl(["-f", "-"], MAIN);
+    expect(pfctl(["-N", "-f", "-"], 'rdr-anchor "com.apple/*"\n').exitCode).toBe(0);
+    expect(skipped(pfctl)).toEqual([]);
+    pfctl(["-f", "-"], MAIN);
+    expect(pfctl(["-R", "-f", "-"], 'anchor "com.apple/*"\n').exitCode).toBe(0);
+    expect(skipped(pfctl)).toEqual([]);
+    expect(pfctl(["-m", "-O", "-f", "-"], "set skip on lo0\n").exitCode).toBe(0);
+    expect(skipped(pfctl)).toEqual(["lo0"]);
+    expect(pfctl(["-sr"]).stdout).toBe('anchor "com.apple/*" all\n'); // -O left the rules alone
+  });
+
+  it("a refused main load has cleared them too; -n, an anchor load and a missing file clear nothing", () => {
+    const pfctl = standin("refused");
+    pfctl(["-f", "-"], MAIN);
+    expect(pfctl(["-n", "-f", "-"], "pass in all\n").exitCode).toBe(0);
+    expect(pfctl(["-a", "limawan", "-f", "-"], "pass in all\n").exitCode).toBe(0);
+    expect(pfctl(["-f", path.join(dir, "no-such-file")]).exitCode).toBe(1);
+    expect(skipped(pfctl)).toEqual(["lo0", "en1"]);
+    expect(pfctl(["-R", "-f", "-"], "pass in on en0 rdr-to 10.0.0.1\n").exitCode).toBe(1);
+    expect(skipped(pfctl)).toEqual([]);
+  });
+
+  it("refuses a `set skip` pfctl's grammar refuses", () => {
+    expect(parseRuleset("set skip on { }\n").errors).toEqual(["stdin:1: syntax error"]);
+    expect(parseRuleset("set skip on inet6\n").errors).toEqual(["stdin:1: syntax error"]);
+    expect(parseRuleset("set skip lo0\n").errors).toEqual(["stdin:1: syntax error"]);
   });
 });

@@ -52,7 +52,8 @@ function pfctl(call, file) {
   return withLock(file, () => {
     const state = readState(file, INITIAL);
     const code = run(call, opts, state);
-    if (code === 0 && !opts.n) writeState(file, state);
+    // A main-ruleset load pfctl refused has cleared the skip flags all the same (load below).
+    if (!opts.n && (code === 0 || opts.flagsReset)) writeState(file, state);
     return code;
   });
 }
@@ -75,7 +76,7 @@ function parseArgs(argv) {
         o[c] = value;
         break;
       }
-      if (!"nvEedqNRgrm".includes(c)) return { error: `illegal option -- ${c}` };
+      if (!"nvEedqNORgrm".includes(c)) return { error: `illegal option -- ${c}` };
       o.flags.add(c);
     }
   }
@@ -169,6 +170,13 @@ function load(call, o, state) {
     err(`pfctl: ${o.f}: No such file or directory\n`);
     return 1;
   }
+  if (!o.a && !o.n) {
+    // main() clears every interface's skip flag before any main-ruleset load, whatever -N, -R,
+    // -O or -m say (pfctl_clear_interface_flags; Apple's pfctl, PF-FACTS.md §4b), and sets
+    // flags again only from the `set skip` options it loads.
+    state.skip = [];
+    o.flagsReset = true;
+  }
   const parsed = parseRuleset(text, o.f === "-" ? "stdin" : o.f);
   if (parsed.errors.length > 0) {
     // Under -n pfctl exits straight after the parser's messages (§h).
@@ -177,15 +185,18 @@ function load(call, o, state) {
   }
   if (o.n) return 0;
   if (!o.a) {
-    // -N loads only the translation rules, -R only the scrub and filter rules: the other kinds,
-    // and dummynet anchors (a ruleset of their own), stay as they are loaded (pfctl(8)).
+    // -N loads only the translation rules, -R only the scrub and filter rules, -O only the
+    // options (several combine; none means all): the other kinds, and dummynet anchors (a
+    // ruleset of their own), stay as they are loaded (pfctl(8), PF-FACTS.md §4b).
+    const only = ["N", "R", "O"].filter((flag) => o.flags.has(flag));
+    const loads = (flag) => only.length === 0 || only.includes(flag);
     const dummynet = state.main.translation.filter((r) => r.startsWith("dummynet-anchor"));
-    const only = o.flags.has("N") ? "nat" : o.flags.has("R") ? "filter" : null;
-    if (only !== "filter") state.main.translation = only === "nat" ? [...parsed.translation.filter((r) => !r.startsWith("dummynet-anchor")), ...dummynet] : parsed.translation;
-    if (only !== "nat") {
+    if (loads("N")) state.main.translation = only.length === 0 ? parsed.translation : [...parsed.translation.filter((r) => !r.startsWith("dummynet-anchor")), ...dummynet];
+    if (loads("R")) {
       state.main.normalization = parsed.normalization;
       state.main.filtering = parsed.filtering;
     }
+    if (loads("O")) state.skip = parsed.skip;
     return 0;
   }
   // Loading into an anchor replaces its rules atomically; a table declared without an
@@ -343,7 +354,8 @@ function show(o, state, out, err) {
     }
     case "Interfaces":
     case "I":
-      // Interfaces PF knows; -v flags those `set skip on` left out of filtering (PF-FACTS.md §5).
+      // Interfaces PF knows; -v flags those `set skip on` left out of filtering (pfctl's
+      // print_iface). Every main-ruleset load clears the flags (load above).
       for (const name of state.interfaces ?? ["lo0", "en0", "en1", "bridge100"]) out(`${name}${o.flags.has("v") && (state.skip ?? []).includes(name) ? " (skip)" : ""}\n`);
       return 0;
     case "References":

@@ -55,10 +55,10 @@ function quoted(text, keyword) {
 /**
  * @param {string} text
  * @param {string} file name used in messages (`stdin` for `-f -`)
- * @returns {{ errors: string[], tables: Array<{name:string, persist:boolean, const:boolean, entries:string[]|null}>, translation: string[], filtering: string[], normalization: string[] }}
+ * @returns {{ errors: string[], tables: Array<{name:string, persist:boolean, const:boolean, entries:string[]|null}>, translation: string[], filtering: string[], normalization: string[], options: string[], skip: string[] }}
  */
 export function parseRuleset(text, file = "stdin") {
-  const result = { errors: [], tables: [], translation: [], filtering: [], normalization: [] };
+  const result = { errors: [], tables: [], translation: [], filtering: [], normalization: [], options: [], skip: [] };
   let highest = 0;
   const fail = (line, message) => result.errors.push(`${file}:${line}: ${message}`);
   for (const { line, text: s } of statements(text)) {
@@ -94,11 +94,26 @@ export function parseRuleset(text, file = "stdin") {
       continue;
     }
     highest = RANK[section];
-    const error = section === "translation" ? checkTranslation(s) : section === "filtering" ? checkFilter(s) : null;
+    const error = section === "translation" ? checkTranslation(s) : section === "filtering" ? checkFilter(s) : section === "options" ? checkOption(s, result.skip) : null;
     if (error) fail(line, error);
-    else result[section === "options" ? "normalization" : section]?.push(s);
+    else result[section]?.push(s);
   }
   return result;
+}
+
+/**
+ * `set skip on IF` or `set skip on { IF … }` (parse.y: `SET SKIP interface`); each name goes into
+ * `skip`, which the load sets as the interfaces' skip flags. Other options are accepted as they
+ * are (none is modelled).
+ */
+function checkOption(s, skip) {
+  if (!/^set skip\b/.test(s)) return null;
+  const m = /^set skip on (?:\{ ?([^{}]*?) ?\}|([^\s{}]+))$/.exec(s);
+  if (!m) return "syntax error";
+  const names = (m[1] ?? m[2]).split(/[\s,]+/).filter(Boolean);
+  if (names.length === 0 || names.some((n) => KEYWORDS.has(n) || !/^[A-Za-z0-9_.]{1,15}$/.test(n))) return "syntax error";
+  skip.push(...names.filter((n) => !skip.includes(n)));
+  return null;
 }
 
 function protoOf(s) {
