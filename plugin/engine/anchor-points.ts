@@ -1,10 +1,13 @@
 // The two anchor points, put in and taken out: in /etc/pf.conf for the next boot (a pure edit,
 // checked by pfctl before it replaces the file) and in the main ruleset as it is loaded now
 // (compiler/pf/loaded-ruleset-edit.ts): never by loading pf.conf, which would drop the references macOS
-// inserted at run time — Internet Sharing's, which carry vmnet's NAT (PF-FACTS.md §4a).
+// inserted at run time — Internet Sharing's, which carry vmnet's NAT (PF-FACTS.md §4a). Every
+// such load also clears the interface skip flags (PF-FACTS.md §4b): they are read first and
+// loaded back after.
 import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-points.js";
 import { anchorPointsIn, insertAnchorPoints, removeAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
+import { skipOption } from "../../compiler/pf/skip-option.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import type { Output } from "../output.js";
@@ -50,10 +53,12 @@ export async function uninstallAnchorPoints(host: Host, out: Output): Promise<bo
 }
 
 /** Put back what installAnchorPoints changed (a later step of the same change failed). */
-export async function undoAnchorPoints(host: Host, change: PointsChange): Promise<void> {
-  for (const part of ["filter", "translation"] as const) {
-    const before = change.loaded[part];
-    if (before !== null) await host.pfctl.replaceMainPart(part, before);
+export async function undoAnchorPoints(host: Host, out: Output, change: PointsChange): Promise<void> {
+  const parts = (["filter", "translation"] as const).filter((part) => change.loaded[part] !== null);
+  if (parts.length > 0) {
+    await keepingSkipFlags(host, out, async () => {
+      for (const part of parts) await host.pfctl.replaceMainPart(part, change.loaded[part]!);
+    });
   }
   if (change.pfConf !== null) await host.pfConf.replace(change.pfConf, await host.pfConf.read());
 }
@@ -78,18 +83,47 @@ async function changeLoaded(host: Host, out: Output, edit: (loaded: LoadedRulese
   const loaded = await host.pfctl.loadedMainRuleset();
   const change = edit(loaded);
   const before: RulesetChange = { translation: null, filter: null };
-  if (change.translation !== null) {
-    await host.pfctl.replaceMainPart("translation", change.translation);
-    before.translation = loaded.translation;
-  }
-  if (change.filter !== null) {
-    try {
-      await host.pfctl.replaceMainPart("filter", change.filter);
-      before.filter = loaded.filter;
-    } catch (error) {
-      if (before.translation !== null) await host.pfctl.replaceMainPart("translation", before.translation).catch((e: Error) => out.warn(`could not put the translation rules back: ${e.message}`));
-      throw error;
+  if (change.translation === null && change.filter === null) return before;
+  await keepingSkipFlags(host, out, async () => {
+    if (change.translation !== null) {
+      await host.pfctl.replaceMainPart("translation", change.translation);
+      before.translation = loaded.translation;
     }
-  }
+    if (change.filter !== null) {
+      try {
+        await host.pfctl.replaceMainPart("filter", change.filter);
+        before.filter = loaded.filter;
+      } catch (error) {
+        if (before.translation !== null) await host.pfctl.replaceMainPart("translation", before.translation).catch((e: Error) => out.warn(`could not put the translation rules back: ${e.message}`));
+        throw error;
+      }
+    }
+  });
   return before;
+}
+
+/**
+ * Runs `load` (main-ruleset loads), then loads back the interface skip flags found before it:
+ * every main-ruleset `pfctl -f` clears them, and a `-N` or `-R` load sets none again
+ * (PF-FACTS.md §4b), so a pf.conf's `set skip on lo0` would silently turn filtering and state
+ * keeping on for all loopback traffic. Also when `load` fails: a load pfctl refused after
+ * parsing, or one of two that went through, has cleared them too.
+ */
+async function keepingSkipFlags(host: Host, out: Output, load: () => Promise<void>): Promise<void> {
+  const skipped = await host.pfctl.skippedInterfaces();
+  try {
+    await load();
+  } catch (error) {
+    await loadSkipFlags(host, out, skipped).catch((e: Error) => out.warn(`could not set PF's interface skip flags again (${[...skipped].join(", ")}): ${e.message}`));
+    throw error;
+  }
+  await loadSkipFlags(host, out, skipped);
+}
+
+async function loadSkipFlags(host: Host, out: Output, skipped: ReadonlySet<string>): Promise<void> {
+  const { option, unusable } = skipOption(skipped);
+  if (unusable.length > 0) out.warn(`PF skipped interface(s) ${unusable.map((name) => JSON.stringify(name)).join(", ")}, whose names LimaWAN cannot write back: PF now filters them`);
+  if (option === null) return;
+  await host.pfctl.loadOptions(option);
+  out.verbose(`loaded PF's interface skip flags back (every main-ruleset load clears them): ${option}`);
 }

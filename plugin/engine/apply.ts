@@ -71,7 +71,7 @@ async function applyOne(host: Host, out: Output, action: Action, record: HostRec
     case "install-anchor-points": {
       out.warn("the limawan anchor points are missing from PF's loaded ruleset; restoring them");
       const change = await installAnchorPoints(host, out);
-      undo.push(() => undoAnchorPoints(host, change));
+      undo.push(() => undoAnchorPoints(host, out, change));
       return change.pfConf !== null ? { ...record, pfConf: record.pfConf ?? { addedBy: "up", backup: host.pfConf.backup } } : record;
     }
     case "enable-ip-forwarding": {

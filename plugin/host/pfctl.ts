@@ -117,13 +117,27 @@ export class Pfctl {
 
   /**
    * Replace one part of the loaded main ruleset: `-N` the translation rules, `-R` the scrub
-   * and filter rules; everything else (options, tables, dummynet, the other part) stays.
-   * Parse-checked with `-n` first, so a text pfctl refuses changes nothing.
+   * and filter rules; everything else (options, tables, dummynet, the other part) stays — but
+   * not the interface skip flags, which every main-ruleset load clears (PF-FACTS.md §4b): the
+   * caller loads them back (loadOptions). Parse-checked with `-n` first, so a text pfctl
+   * refuses changes nothing.
    */
   async replaceMainPart(part: MainPart, text: string): Promise<void> {
     const only = part === "translation" ? "-N" : "-R";
     this.expectOk(await this.runner.run("pfctl", ["-n", only, "-f", "-"], { input: text }), `pfctl rejects the main ruleset's ${part} rules with LimaWAN's anchor point; nothing was changed`);
     this.expectOk(await this.runner.change("pfctl", [only, "-f", "-"], { input: text }), `pfctl could not load the main ruleset's ${part} rules`);
+  }
+
+  /**
+   * Load `options` (pf.conf `set` lines) and nothing else (`-O`), merged into the options loaded
+   * now (`-m`): without -m an options load also sets every limit, timeout, debug level and host
+   * id it does not name back to its default (pfctl.c pfctl_load_options). Checked with -n first:
+   * the load clears the interface skip flags before it parses (pfctl.c main()).
+   */
+  async loadOptions(options: string): Promise<void> {
+    const input = `${options.trimEnd()}\n`;
+    this.expectOk(await this.runner.run("pfctl", ["-n", "-m", "-O", "-f", "-"], { input }), "pfctl rejects the options LimaWAN would load back; nothing was changed");
+    this.expectOk(await this.runner.change("pfctl", ["-m", "-O", "-f", "-"], { input }), "pfctl could not load the options back");
   }
 
   /** Per-label counters of our anchor's filter rules (`pfctl -a limawan -s labels`). */

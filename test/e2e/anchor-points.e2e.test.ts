@@ -5,6 +5,7 @@
 import { execa } from "execa";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { createSandbox, type Sandbox, standin } from "./harness.js";
 
 vi.setConfig({ testTimeout: 60_000 });
@@ -27,8 +28,8 @@ afterEach(async () => {
 
 const pfctl = async (args: string[], input?: string) => (await execa(standin("pfctl"), args, { env: sb.env, reject: false, ...(input !== undefined ? { input } : {}) })).stdout;
 const mainRuleset = async () => `${await pfctl(["-sn"])}\n${await pfctl(["-sr"])}`;
-/** No call loaded a whole main ruleset: only its translation (-N) or filter (-R) part, or an anchor. */
-const wholeRulesetLoads = () => sb.pfctlCalls().filter((c) => c.argv.includes("-f") && !c.argv.includes("-a") && !c.argv.includes("-n") && !c.argv.includes("-N") && !c.argv.includes("-R"));
+/** No call (from the `from`th on) loaded a whole main ruleset: only its translation (-N), filter (-R) or options (-O) part, or an anchor. */
+const wholeRulesetLoads = (from = 0) => sb.pfctlCalls().slice(from).filter((c) => c.argv.includes("-f") && !["-a", "-n", "-N", "-R", "-O"].some((flag) => c.argv.includes(flag)));
 
 async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -103,5 +104,44 @@ describe("the watcher and another tool's ruleset", () => {
     const status = await sb.run(["status"]);
     expect(status.stdout).toMatch(/anchor points: missing/);
     expect(status.stdout).toMatch(/another tool keeps removing them/);
+  });
+});
+
+describe("PF's interface skip flags, which every main-ruleset load clears (PF-FACTS.md §4b)", () => {
+  /** The interfaces `pfctl -s Interfaces -v` marks `(skip)`. */
+  const skipped = async () => (await pfctl(["-s", "Interfaces", "-v"])).split("\n").filter((l) => l.endsWith(" (skip)")).map((l) => l.split(" ")[0]);
+  /** A pf.conf that skips the loopback, as guides suggest, loaded at boot: no LimaWAN points in it. */
+  const bootWithSkip = async () => {
+    await pfctl(["-f", "-"], `set skip on lo0\n${APPLE_PF_CONF}`);
+    expect(await skipped()).toEqual(["lo0"]);
+  };
+
+  it("up puts its anchor points into the loaded ruleset and lo0 stays skipped", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    await bootWithSkip();
+    const callsBefore = sb.pfctlCalls().length;
+    const up = await sb.run(["up", "web", "--verbose"]);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(await mainRuleset()).toMatch(/^rdr-anchor "limawan" all$/m);
+    expect(await skipped()).toEqual(["lo0"]);
+    expect(up.stderr).toMatch(/interface skip flags back .*: set skip on lo0$/m);
+    expect(wholeRulesetLoads(callsBefore)).toEqual([]);
+  });
+
+  it("install and uninstall keep them too; a load pfctl refuses gives them back before up fails", async () => {
+    await bootWithSkip();
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    expect(await skipped()).toEqual(["lo0"]);
+    expect((await sb.run(["uninstall"])).exitCode).toBe(0);
+    expect(await skipped()).toEqual(["lo0"]);
+
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    const up = await sb.run(["up", "web"], { env: { PFCTL_STANDIN_FAIL: "-R -f -", PFCTL_STANDIN_FAIL_MESSAGE: "pfctl: DIOCXCOMMIT: Device busy" } });
+    expect(up.exitCode).not.toBe(0);
+    expect(up.stderr).toMatch(/could not load the main ruleset's filter rules/);
+    expect(await mainRuleset()).not.toMatch(/"limawan"/); // the translation part was put back
+    expect(await skipped()).toEqual(["lo0"]);
   });
 });
