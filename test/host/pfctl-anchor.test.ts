@@ -68,4 +68,14 @@ describe("Pfctl's anchor", () => {
     expect((await pfctlFor().loadedMainRuleset()).translation).toBe('rdr-anchor "limawan-test-7" all\n'); // the translation part alone replaced
     await expect(pfctlFor().replaceMainPart("filter", "pass in on en0 rdr-to 10.0.0.1\n")).rejects.toThrow(/rejects the main ruleset's filter rules/);
   });
+
+  it("loads options alone and merged (-m -O): skip flags back after a part's load cleared them", async () => {
+    await pfctlFor().replaceMainPart("filter", 'anchor "com.apple/*" all\n');
+    await pfctlFor().loadOptions("set skip on { lo0 en1 }");
+    expect([...(await pfctlFor().skippedInterfaces())]).toEqual(["lo0", "en1"]);
+    expect(show("-sr")).toBe('anchor "com.apple/*" all\n');
+    await pfctlFor().replaceMainPart("translation", 'rdr-anchor "com.apple/*" all\n');
+    expect((await pfctlFor().skippedInterfaces()).size).toBe(0);
+    await expect(pfctlFor().loadOptions("set skip on { }")).rejects.toThrow(/rejects the options/);
+  });
 });
