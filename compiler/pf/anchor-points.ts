@@ -55,3 +55,18 @@ export function isAnchorPoint(line: string, kind: AnchorKind, anchor: string): b
   const call = anchorCallOf(line);
   return call !== null && call.kind === kind && call.name === anchor && (call.rest === "" || call.rest === "all");
 }
+
+const REASSEMBLE = " fragment reassemble";
+
+/**
+ * The bare form of a printed scrub-anchor point: `scrub-anchor "X" all fragment reassemble` →
+ * `scrub-anchor "X" all`. pfctl prints the scrub options back, and `scrub-anchor` is Apple's own
+ * addition: nothing read shows its grammar accepting them again (PF-FACTS.md §4a). Reassembly is
+ * the flagless default: print_rule (pfctl_parser.c) prints `fragment reassemble` for every scrub
+ * rule that has neither `crop` nor `drop-ovl`. Null for any other line.
+ */
+export function bareAnchorPoint(line: string): string | null {
+  const printed = line.trim();
+  if (anchorCallOf(printed)?.kind !== "scrub-anchor" || !printed.endsWith(REASSEMBLE)) return null;
+  return printed.slice(0, -REASSEMBLE.length);
+}

@@ -4,7 +4,7 @@
 // vmnet's NAT — and the VMs would lose their internet until the service restarts. Each part is
 // then loaded alone (`pfctl -N`: translation rules only; `pfctl -R`: filter rules only), so
 // options, tables and dummynet anchors the printout does not show are left as they are.
-import { ANCHOR, APPLE_ANCHOR, anchorCallOf, isAnchorPoint, printedAnchorPoint, type OurPointKind } from "./anchor-points.js";
+import { ANCHOR, APPLE_ANCHOR, anchorCallOf, bareAnchorPoint, isAnchorPoint, printedAnchorPoint, type OurPointKind } from "./anchor-points.js";
 import { listingLines } from "./printed-rule.js";
 import { isInPart, type MainPart } from "./rule-sections.js";
 
@@ -66,6 +66,25 @@ function withPoint(existing: readonly string[], part: MainPart, anchor: string):
   const out = [...existing];
   out.splice(at + 1, 0, printedAnchorPoint(kind, anchor));
   return text(out);
+}
+
+/** A line pfctl printed, and the bare form loaded instead. */
+export interface BaredLine { printed: string; bare: string }
+
+/**
+ * A part as pfctl printed it, with each printed line that has a bare form in that form (a
+ * scrub-anchor's `fragment reassemble`): what `up` loads when pfctl refuses the printed text.
+ * `bared` lists each line changed, printed and bare; empty when there is none.
+ */
+export function withBareAnchorPoints(part: string): { text: string; bared: BaredLine[] } {
+  const bared: BaredLine[] = [];
+  const lines = listingLines(part).map((line) => {
+    const bare = bareAnchorPoint(line);
+    if (bare === null) return line;
+    bared.push({ printed: line, bare });
+    return bare;
+  });
+  return { text: text(lines), bared };
 }
 
 function findLast(items: readonly string[], predicate: (item: string) => boolean): number {

@@ -7,6 +7,7 @@
 import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-points.js";
 import { anchorPointsIn, insertAnchorPoints, removeAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
+import type { MainPart } from "../../compiler/pf/rule-sections.js";
 import { skipOption } from "../../compiler/pf/skip-option.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
@@ -57,7 +58,7 @@ export async function undoAnchorPoints(host: Host, out: Output, change: PointsCh
   const parts = (["filter", "translation"] as const).filter((part) => change.loaded[part] !== null);
   if (parts.length > 0) {
     await keepingSkipFlags(host, out, async () => {
-      for (const part of parts) await host.pfctl.replaceMainPart(part, change.loaded[part]!);
+      for (const part of parts) await loadPart(host, out, part, change.loaded[part]!);
     });
   }
   if (change.pfConf !== null) await host.pfConf.replace(change.pfConf, await host.pfConf.read());
@@ -86,20 +87,30 @@ async function changeLoaded(host: Host, out: Output, edit: (loaded: LoadedRulese
   if (change.translation === null && change.filter === null) return before;
   await keepingSkipFlags(host, out, async () => {
     if (change.translation !== null) {
-      await host.pfctl.replaceMainPart("translation", change.translation);
+      await loadPart(host, out, "translation", change.translation);
       before.translation = loaded.translation;
     }
     if (change.filter !== null) {
       try {
-        await host.pfctl.replaceMainPart("filter", change.filter);
+        await loadPart(host, out, "filter", change.filter);
         before.filter = loaded.filter;
       } catch (error) {
-        if (before.translation !== null) await host.pfctl.replaceMainPart("translation", before.translation).catch((e: Error) => out.warn(`could not put the translation rules back: ${e.message}`));
+        if (before.translation !== null) await loadPart(host, out, "translation", before.translation).catch((e: Error) => out.warn(`could not put the translation rules back: ${e.message}`));
         throw error;
       }
     }
   });
   return before;
+}
+
+/**
+ * One part loaded, saying in which form: as pfctl printed it, or with the lines pfctl refused
+ * so in their bare form (PF-FACTS.md §4a; which one Apple's pfctl takes is unverified).
+ */
+async function loadPart(host: Host, out: Output, part: MainPart, text: string): Promise<void> {
+  const { bared } = await host.pfctl.replaceMainPart(part, text);
+  if (bared.length === 0) out.verbose(`loaded the main ruleset's ${part} rules as pfctl printed them`);
+  for (const line of bared) out.info(`pfctl refused \`${line.printed}\` as it printed it; loaded it as \`${line.bare}\` (the same rule: reassembling fragments is the default)`);
 }
 
 /**

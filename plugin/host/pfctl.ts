@@ -5,7 +5,7 @@
 // The parsers below are pure and exported: test/host/pfctl-formats.test.ts runs them on macOS
 // pfctl's own output (test/fixtures/macos/), which the darwin suite records on a real Mac.
 import { ANCHOR } from "../../compiler/pf/anchor-points.js";
-import { anchorPointsOf, type LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
+import { anchorPointsOf, withBareAnchorPoints, type BaredLine, type LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { listingLines, readPrintedRule } from "../../compiler/pf/printed-rule.js";
 import type { MainPart } from "../../compiler/pf/rule-sections.js";
 import { CliError, EXIT } from "../errors.js";
@@ -120,12 +120,25 @@ export class Pfctl {
    * and filter rules; everything else (options, tables, dummynet, the other part) stays — but
    * not the interface skip flags, which every main-ruleset load clears (PF-FACTS.md §4b): the
    * caller loads them back (loadOptions). Parse-checked with `-n` first, so a text pfctl
-   * refuses changes nothing.
+   * refuses changes nothing. The text is pfctl's own listing, and pfctl may refuse a line as it
+   * printed it (a scrub-anchor's `fragment reassemble`, PF-FACTS.md §4a): then the text is
+   * checked again with those lines in their bare form, and loaded so. `bared` says which.
    */
-  async replaceMainPart(part: MainPart, text: string): Promise<void> {
+  async replaceMainPart(part: MainPart, text: string): Promise<{ bared: BaredLine[] }> {
     const only = part === "translation" ? "-N" : "-R";
-    this.expectOk(await this.runner.run("pfctl", ["-n", only, "-f", "-"], { input: text }), `pfctl rejects the main ruleset's ${part} rules with LimaWAN's anchor point; nothing was changed`);
-    this.expectOk(await this.runner.change("pfctl", [only, "-f", "-"], { input: text }), `pfctl could not load the main ruleset's ${part} rules`);
+    const check = (input: string) => this.runner.run("pfctl", ["-n", only, "-f", "-"], { input });
+    let load: { text: string; bared: BaredLine[] } = { text, bared: [] };
+    const printed = await check(text);
+    if (printed.exitCode !== 0) {
+      const bare = withBareAnchorPoints(text);
+      // Both refused (or nothing to make bare): pfctl's answer to the text as printed.
+      if (bare.bared.length === 0 || (await check(bare.text)).exitCode !== 0) {
+        this.expectOk(printed, `pfctl rejects the main ruleset's ${part} rules with LimaWAN's anchor point; nothing was changed`);
+      }
+      load = bare;
+    }
+    this.expectOk(await this.runner.change("pfctl", [only, "-f", "-"], { input: load.text }), `pfctl could not load the main ruleset's ${part} rules`);
+    return { bared: load.bared };
   }
 
   /**

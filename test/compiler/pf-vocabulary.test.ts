@@ -1,9 +1,10 @@
 // The PF vocabulary the plugin asks of the compiler (compiler/pf/): anchor points and their
-// recogniser, the one section classifier, a printed rule read back, and the skip option.
+// recogniser, the one section classifier, a printed rule read back, the skip option, and the
+// bare form of a printed scrub-anchor line.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { anchorCallOf, anchorPoint, isAnchorPoint, printedAnchorPoint } from "../../compiler/pf/anchor-points.js";
-import { hasAnchorPoint } from "../../compiler/pf/loaded-ruleset-edit.js";
+import { anchorCallOf, anchorPoint, bareAnchorPoint, isAnchorPoint, printedAnchorPoint } from "../../compiler/pf/anchor-points.js";
+import { hasAnchorPoint, withBareAnchorPoints } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { readPrintedRule } from "../../compiler/pf/printed-rule.js";
 import { isInPart, sectionOf } from "../../compiler/pf/rule-sections.js";
 import { isSkipName, skipOption } from "../../compiler/pf/skip-option.js";
@@ -28,6 +29,18 @@ describe("anchor points", () => {
     expect(anchorCallOf('scrub-anchor "com.apple/*" all fragment reassemble')).toEqual({ kind: "scrub-anchor", name: "com.apple/*", rest: "all fragment reassemble" });
     expect(anchorCallOf('dummynet-anchor "com.apple/*"')).toEqual({ kind: "dummynet-anchor", name: "com.apple/*", rest: "" });
     expect(anchorCallOf("rdr on en0 inet proto tcp from any to any port = 80 -> 10.0.0.2 port 80")).toBeNull();
+  });
+
+  it("a printed scrub-anchor has a bare form without `fragment reassemble`; nothing else has one", () => {
+    expect(bareAnchorPoint('scrub-anchor "com.apple.internet-sharing" all fragment reassemble')).toBe('scrub-anchor "com.apple.internet-sharing" all');
+    expect(bareAnchorPoint('scrub-anchor "x" all')).toBeNull();
+    expect(bareAnchorPoint('anchor "x" all')).toBeNull();
+    expect(bareAnchorPoint("scrub in all fragment reassemble")).toBeNull();
+    const part = 'scrub-anchor "com.apple/*" all fragment reassemble\nanchor "com.apple/*" all\n';
+    expect(withBareAnchorPoints(part)).toEqual({
+      text: 'scrub-anchor "com.apple/*" all\nanchor "com.apple/*" all\n',
+      bared: [{ printed: 'scrub-anchor "com.apple/*" all fragment reassemble', bare: 'scrub-anchor "com.apple/*" all' }],
+    });
   });
 });
 

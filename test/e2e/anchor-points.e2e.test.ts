@@ -80,6 +80,30 @@ describe("the anchor points and what macOS inserted at run time", () => {
   });
 });
 
+describe("the printed scrub-anchor line fed back (PF-FACTS.md §4a)", () => {
+  it("up loads it bare when pfctl refuses it as printed, and says so; as printed when pfctl takes it", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    sb.startInternetSharing();
+    const refused = await sb.run(["up", "web"], { env: { PFCTL_STANDIN_REJECT_SCRUB_OPTIONS: "1" } });
+    expect(refused.exitCode, refused.stderr).toBe(0);
+    expect(refused.stderr).toContain('pfctl refused `scrub-anchor "com.apple.internet-sharing" all fragment reassemble` as it printed it; loaded it as `scrub-anchor "com.apple.internet-sharing" all`');
+    const loaded = await mainRuleset();
+    for (const reference of SHARING) expect(loaded).toContain(reference); // printed with its (default) reassembly again
+    expect(loaded).toMatch(/^anchor "limawan" all$/m);
+
+    // The points gone again (a stock ruleset loaded, vmnet's network restarted); this pfctl takes the printed form.
+    await pfctl(["-f", "-"], APPLE_PF_CONF);
+    sb.startInternetSharing();
+    expect(await mainRuleset()).not.toMatch(/"limawan"/);
+    const taken = await sb.run(["up", "web", "--verbose"]);
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    expect(taken.stderr).not.toMatch(/pfctl refused/);
+    expect(taken.stderr).toMatch(/^loaded the main ruleset's filter rules as pfctl printed them$/m);
+    expect(await mainRuleset()).toMatch(/^anchor "limawan" all$/m);
+  });
+});
+
 describe("the watcher and another tool's ruleset", () => {
   it("puts the points back when another tool drops them; when it keeps doing so, pauses and says so once", async () => {
     await sb.addInstance("web", WEB);

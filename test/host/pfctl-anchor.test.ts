@@ -69,6 +69,18 @@ describe("Pfctl's anchor", () => {
     await expect(pfctlFor().replaceMainPart("filter", "pass in on en0 rdr-to 10.0.0.1\n")).rejects.toThrow(/rejects the main ruleset's filter rules/);
   });
 
+  it("loads a printed scrub-anchor line bare where pfctl refuses it as printed, saying so; as printed where pfctl takes it", async () => {
+    const printed = 'scrub-anchor "com.apple.internet-sharing" all fragment reassemble\nanchor "com.apple/*" all\n';
+    expect(await pfctlFor().replaceMainPart("filter", printed)).toEqual({ bared: [] });
+    env.PFCTL_STANDIN_REJECT_SCRUB_OPTIONS = "1";
+    expect(await pfctlFor().replaceMainPart("filter", printed)).toEqual({
+      bared: [{ printed: 'scrub-anchor "com.apple.internet-sharing" all fragment reassemble', bare: 'scrub-anchor "com.apple.internet-sharing" all' }],
+    });
+    expect(show("-sr")).toBe(printed); // pfctl prints the default reassembly back
+    // Refused in either form: pfctl's own words about the text as printed.
+    await expect(pfctlFor().replaceMainPart("filter", `${printed}pass in on en0 rdr-to 10.0.0.1\n`)).rejects.toThrow(/rejects the main ruleset's filter rules/);
+  });
+
   it("loads options alone and merged (-m -O): skip flags back after a part's load cleared them", async () => {
     await pfctlFor().replaceMainPart("filter", 'anchor "com.apple/*" all\n');
     await pfctlFor().loadOptions("set skip on { lo0 en1 }");

@@ -46,6 +46,16 @@ describe("pfctl stand-in parser", () => {
   });
 });
 
+describe("pfctl stand-in: PFCTL_STANDIN_REJECT_SCRUB_OPTIONS, Apple's grammar refusing a scrub-anchor as pfctl prints it", () => {
+  it("refuses `scrub-anchor … all fragment reassemble` and takes the bare form; without it takes both", () => {
+    const printed = 'scrub-anchor "com.apple.internet-sharing" all fragment reassemble\nanchor "com.apple/*" all\n';
+    const bare = 'scrub-anchor "com.apple.internet-sharing" all\nanchor "com.apple/*" all\n';
+    expect(parseRuleset(printed, "stdin", { rejectScrubAnchorOptions: true }).errors).toEqual(["stdin:1: syntax error"]);
+    expect(parseRuleset(bare, "stdin", { rejectScrubAnchorOptions: true }).errors).toEqual([]);
+    expect(parseRuleset(printed).errors).toEqual([]);
+  });
+});
+
 describe("pfctl stand-in: interface skip flags (PF-FACTS.md §4b)", () => {
   const PFCTL = fileURLToPath(new URL("bin/pfctl", import.meta.url));
   const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-pfctl-skip-"));

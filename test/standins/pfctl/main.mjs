@@ -177,7 +177,7 @@ function load(call, o, state) {
     state.skip = [];
     o.flagsReset = true;
   }
-  const parsed = parseRuleset(text, o.f === "-" ? "stdin" : o.f);
+  const parsed = parseRuleset(text, o.f === "-" ? "stdin" : o.f, { rejectScrubAnchorOptions: call.env.PFCTL_STANDIN_REJECT_SCRUB_OPTIONS === "1" });
   if (parsed.errors.length > 0) {
     // Under -n pfctl exits straight after the parser's messages (§h).
     err(`${parsed.errors.join("\n")}\n${o.n ? "" : "pfctl: Syntax error in config file: pf rules not loaded\n"}`);

@@ -55,9 +55,12 @@ function quoted(text, keyword) {
 /**
  * @param {string} text
  * @param {string} file name used in messages (`stdin` for `-f -`)
+ * @param {{ rejectScrubAnchorOptions?: boolean }} [grammar] `rejectScrubAnchorOptions`: refuse
+ *   a scrub-anchor with scrub options (`… all fragment reassemble`, as pfctl prints it), as
+ *   Apple's grammar may: whether it takes them back is unverified (PF-FACTS.md §4a)
  * @returns {{ errors: string[], tables: Array<{name:string, persist:boolean, const:boolean, entries:string[]|null}>, translation: string[], filtering: string[], normalization: string[], options: string[], skip: string[] }}
  */
-export function parseRuleset(text, file = "stdin") {
+export function parseRuleset(text, file = "stdin", grammar = {}) {
   const result = { errors: [], tables: [], translation: [], filtering: [], normalization: [], options: [], skip: [] };
   let highest = 0;
   const fail = (line, message) => result.errors.push(`${file}:${line}: ${message}`);
@@ -80,7 +83,10 @@ export function parseRuleset(text, file = "stdin") {
       }
       continue;
     } else if (word === "set") section = "options";
-    else if (word === "scrub" || word === "scrub-anchor") section = "normalization";
+    else if (word === "scrub-anchor" && grammar.rejectScrubAnchorOptions && !/^scrub-anchor ("[^"]*"|\S+)( all)?$/.test(s)) {
+      fail(line, "syntax error");
+      continue;
+    } else if (word === "scrub" || word === "scrub-anchor") section = "normalization";
     else if (word === "altq" || word === "queue") section = "queueing";
     else if (["nat", "rdr", "binat", "no", "nat-anchor", "rdr-anchor", "binat-anchor", "dummynet-anchor"].includes(word)) section = "translation";
     else if (["pass", "block", "anchor", "antispoof"].includes(word)) section = "filtering";
