@@ -91,8 +91,9 @@ function usage(err, message) {
 
 /**
  * An anchor exists in the kernel while the main ruleset refers to it (`X/*` refers to X) or it
- * holds rules or tables; reading one that does not makes pfctl fail with DIOCGETRULES
- * (docs/PFCTL-OUTPUT.md §h). Empty records left in the state file count as absent.
+ * holds rules or tables; listing one that does not makes pfctl warn about DIOCGETRULES, and exit
+ * 0: main() ignores the listing's result (docs/PFCTL-OUTPUT.md §h). Empty records left in the
+ * state file count as absent.
  */
 function anchorExists(state, name) {
   const referenced = [...state.main.translation, ...state.main.filtering, ...state.main.normalization].some((rule) => {
@@ -282,7 +283,7 @@ function tableCommand(call, o, state, addresses) {
 
 function show(o, state, out, err) {
   const listsRules = ["n", "nat", "r", "rules", "l", "labels", "dummynet"].includes(o.s);
-  if (o.a && listsRules && !anchorExists(state, o.a)) return err("pfctl: DIOCGETRULES: Invalid argument\n"), 1;
+  if (o.a && listsRules && !anchorExists(state, o.a)) return err("pfctl: DIOCGETRULES: Invalid argument\n"), 0;
   // Reading never creates an anchor.
   const rules = o.a ? (state.anchors[o.a] ?? { translation: [], filtering: [], tables: {} }) : state.main;
   switch (o.s) {
