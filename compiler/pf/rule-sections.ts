@@ -58,12 +58,13 @@ export const PART_SECTIONS: Readonly<Record<MainPart, readonly RuleSection[]>> =
   filter: ["normalization", "filtering"],
 };
 
+/** Whether a statement belongs among the rules `part` holds. */
 export function isInPart(statement: string, part: MainPart): boolean {
   const section = sectionOf(statement);
   return section !== null && PART_SECTIONS[part].includes(section);
 }
 
-/** Whether a statement of section `a` must come before one of `b` (or may stand beside it). */
+/** A section's place in pfctl's order (0 first): a statement of a lower rank must come earlier. */
 export function sectionRank(section: RuleSection): number {
   return SECTIONS.indexOf(section);
 }

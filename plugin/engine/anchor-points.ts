@@ -1,9 +1,9 @@
 // The two anchor points, put in and taken out: in /etc/pf.conf for the next boot (a pure edit,
 // checked by pfctl before it replaces the file) and in the main ruleset as it is loaded now
-// (compiler/pf/loaded-ruleset-edit.ts): never by loading pf.conf, which would drop the references macOS
-// inserted at run time — Internet Sharing's, which carry vmnet's NAT (PF-FACTS.md §4a). Every
-// such load also clears the interface skip flags (PF-FACTS.md §4b): they are read first and
-// loaded back after.
+// (compiler/pf/loaded-ruleset-edit.ts): never by loading pf.conf, which would drop the
+// references macOS inserted at run time — Internet Sharing's, which carry vmnet's NAT
+// (PF-FACTS.md §4a). Every such load also clears the interface skip flags (PF-FACTS.md §4b):
+// they are read first and loaded back after.
 import { withAnchorPoints, withoutAnchorPoints, type LoadedRuleset, type RulesetChange } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-points.js";
 import { anchorPointsIn, insertAnchorPoints, removeAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";

@@ -1,11 +1,10 @@
 // The pfctl stand-in must accept what macOS pfctl accepts and reject what it rejects, or the
 // end-to-end tests prove nothing.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { main } from "./pfctl/main.mjs";
 import { parseRuleset } from "./pfctl/ruleset.mjs";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { insertAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
@@ -57,14 +56,15 @@ describe("pfctl stand-in: PFCTL_STANDIN_REJECT_SCRUB_OPTIONS, Apple's grammar re
 });
 
 describe("pfctl stand-in: interface skip flags (PF-FACTS.md §4b)", () => {
-  const PFCTL = fileURLToPath(new URL("bin/pfctl", import.meta.url));
   const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-pfctl-skip-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** A fresh stand-in, each call run in this process as the stand-in server runs it. */
   const standin = (name: string) => {
-    const state = path.join(dir, `${name}.json`);
-    return (argv: string[], input?: string) => {
-      const r = spawnSync(PFCTL, argv, { input, encoding: "utf8", env: { ...process.env, PFCTL_STANDIN_STATE: state, PFCTL_STANDIN_ALLOW_USER: "1", MACOS_STANDIN_SERVER: "" } });
-      return { exitCode: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    const env = { PFCTL_STANDIN_STATE: path.join(dir, `${name}.json`) };
+    return (argv: string[], input = "") => {
+      const call = { argv, env, euid: 0, pid: process.pid, cwd: dir, stdin: () => input, stdout: "", stderr: "" };
+      const exitCode = main(call);
+      return { exitCode, stdout: call.stdout, stderr: call.stderr };
     };
   };
   const skipped = (pfctl: ReturnType<typeof standin>) => pfctl(["-s", "Interfaces", "-v"]).stdout.split("\n").filter((l) => l.endsWith(" (skip)")).map((l) => l.split(" ")[0]);
