@@ -1,7 +1,7 @@
 // Whether an edit of lima.yaml did exactly what `expose`/`unexpose` meant, read twice: by the
 // yaml library (as LimaWAN reads the file) and line by line as libyaml breaks lines (as Lima
 // reads it). Pure; a refusal says why.
-import { isMap, isScalar, visit, type Document, type Pair } from "yaml";
+import { isMap, isScalar, visit, type Document, type Node, type Pair } from "yaml";
 import { DiagnosticSink } from "../compiler/diagnostic.js";
 import { ANNOTATION_KEY, extractAnnotation } from "../compiler/extract.js";
 import { aliasResolver, readYaml } from "../compiler/read-yaml.js";
@@ -51,33 +51,43 @@ export function editProblem(before: string, after: string, expected: readonly st
 }
 
 // libyaml (Lima's YAML reader) breaks lines at all of these; the yaml library only at \n and \r\n.
-const LIBYAML_BREAK = /\r\n|[\n\r\u0085\u2028\u2029]/;
 const LIBYAML_ONLY_BREAK = /\r(?!\n)|[\u0085\u2028\u2029]/g;
+const LIMA_READS_OTHERWISE = "Lima would read the edited file differently outside the annotation (a character it takes as a line break); edit by hand";
 
 /**
- * The second reading: the file split where libyaml splits lines. Outside the annotation (from its
- * key to the next line that starts in column 0) the lines that are not blank must be the same as before, so no
- * character the yaml library reads as text can start a new lima.yaml key for Lima; and the edit
- * may add no line break only libyaml sees.
+ * The second reading: the file as Lima reads it, broken into lines where libyaml breaks them.
+ * Its top-level keys and their values outside the annotation must be what they were, so no
+ * character the yaml library reads as text can start a new lima.yaml key for Lima; and the
+ * edit may add no line break only libyaml sees. Judged by what the file says, not by its layout:
+ * `limactl edit --set` writes lists in column 0 (`x-limawan:` then `- …`), and that is one key.
  */
 export function limaReadsTheSame(before: string, after: string): string | null {
-  const outside = (text: string) => {
-    const lines = text.split(LIBYAML_BREAK);
-    const out: string[] = [];
-    let inAnnotation = false;
-    for (const line of lines) {
-      if (line.trim() === "") continue; // where a blank line falls means nothing to Lima
-      const topLevel = !/^[ \t#]/.test(line);
-      if (topLevel) inAnnotation = line.startsWith(`${ANNOTATION_KEY}:`) || line.startsWith(`"${ANNOTATION_KEY}":`) || line.startsWith(`'${ANNOTATION_KEY}':`);
-      if (!inAnnotation) out.push(line);
-    }
-    return out;
-  };
   const count = (text: string) => text.match(LIBYAML_ONLY_BREAK)?.length ?? 0;
-  if (count(after) > count(before) || JSON.stringify(outside(before)) !== JSON.stringify(outside(after))) {
-    return "Lima would read the edited file differently outside the annotation (a character it takes as a line break); edit by hand";
-  }
+  if (count(after) > count(before)) return LIMA_READS_OTHERWISE;
+  const was = keysOutsideAnnotation(before);
+  const now = keysOutsideAnnotation(after);
+  if (was === null || now === null || JSON.stringify(was) !== JSON.stringify(now)) return LIMA_READS_OTHERWISE;
   return null;
+}
+
+/**
+ * Every top-level key but the annotation, with its value as written, in the file read with
+ * libyaml's line breaks; null when that reading is not one mapping without errors. Each break
+ * only libyaml sees is one character, replaced by \n: offsets stay those of the file.
+ */
+function keysOutsideAnnotation(text: string): Array<[string, string]> | null {
+  const asLima = text.replace(LIBYAML_ONLY_BREAK, "\n");
+  const { doc, problems } = readYaml(asLima);
+  if (!doc || problems.length > 0) return null;
+  const top = topLevel(doc);
+  if (!top) return null;
+  return top.others.map((pair) => {
+    const key = pair.key as Node | null;
+    const value = pair.value as Node | null;
+    const keyText = key?.range ? asLima.slice(key.range[0], key.range[1]) : "";
+    const valueText = value?.range ? asLima.slice(value.range[0], value.range[1]) : "";
+    return [keyText, valueText];
+  });
 }
 
 /** An alias outside the annotation whose node reads differently after the edit (or is gone), or null. */

@@ -98,7 +98,33 @@ export function removeForward(source: string, file: string, name: string): EditR
   const index = expected.indexOf(target.text);
   if (index < 0) return fail("cannot find the statement in the annotation; edit by hand");
   expected.splice(index, 1);
-  return checked(source, edited.text, expected);
+  return checked(source, expected.length === 0 ? withoutEmptyAnnotation(edited.text) : edited.text, expected);
+}
+
+/**
+ * The file without its `x-limawan` key once the key holds nothing (the last statement went):
+ * an empty `x-limawan: |` or `[]` says nothing to anyone. Kept when it holds anything else (a
+ * comment line in its block) or does not stand on lines of its own (a flow mapping).
+ */
+function withoutEmptyAnnotation(text: string): string {
+  const read = readForEdit(text);
+  if ("reason" in read || !read.pair) return text;
+  const value = read.pair.value as Node | null;
+  const empty =
+    value === null ||
+    (isScalar(value) && (value.value === null || value.value === "")) ||
+    ((isSeq(value) || isMap(value)) && value.items.length === 0);
+  const key = keyOf(read.pair).range;
+  if (!empty || !key || value?.anchor) return text;
+  const from = lineStartOf(text, key[0]);
+  // An empty block's range runs on over the blank lines after it: they stay, as they were outside it.
+  let end = Math.max(key[1], value?.range?.[1] ?? 0);
+  while (end > key[1] && /\s/.test(text[end - 1]!)) end--;
+  const newline = text.indexOf("\n", Math.max(from, end - 1));
+  const to = newline < 0 ? text.length : newline + 1;
+  // Only the key's own lines: nothing before it on its line, nothing but a comment after its value.
+  if (text.slice(from, key[0]).trim() !== "" || !/^\s*(#.*)?$/.test(text.slice(end, to).replace(/\r?\n$/, ""))) return text;
+  return text.slice(0, from) + text.slice(to);
 }
 
 /** A node of the annotation that holds statement lines: the annotation itself or one list item. */

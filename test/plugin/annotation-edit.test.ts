@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { limaReadsTheSame } from "../../plugin/annotation-edit-check.js";
+import { limaReadsTheSame, statementLines } from "../../plugin/annotation-edit-check.js";
 import { addStatement, normaliseStatement, removeForward } from "../../plugin/annotation-edit.js";
 
 const BLOCK = `# my VM
@@ -107,7 +107,7 @@ describe("unexpose edits exactly, whatever the form, or refuses", () => {
     const flow = 'x-limawan: ["expose ssh as 2222", "expose http 80 as 8080"]\ncpus: 2\n';
     expect(removed(flow, "ssh")).toBe('x-limawan: ["expose http 80 as 8080"]\ncpus: 2\n');
     expect(removed(flow, "http")).toBe('x-limawan: ["expose ssh as 2222"]\ncpus: 2\n');
-    expect(removed('x-limawan: ["expose ssh as 2222"]\n', "ssh")).toBe("x-limawan: []\n");
+    expect(removed('cpus: 2\nx-limawan: ["expose ssh as 2222"]\n', "ssh")).toBe("cpus: 2\n");
   });
 
   it("a flow list of one item a line: the line, with its comment", () => {
@@ -119,7 +119,7 @@ describe("unexpose edits exactly, whatever the form, or refuses", () => {
   it("a quoted string of several statements: written again without the one removed", () => {
     expect(removed('x-limawan: "expose ssh as 2222\\nexpose http 80 as 8080"\ncpus: 2\n', "ssh")).toBe('x-limawan: "expose http 80 as 8080"\ncpus: 2\n');
     expect(removed("x-limawan:\n  - 'expose ssh as 2222\n\n    expose http 80 as 8080'\n  - expose dns 53/udp as 5353\n", "http")).toBe('x-limawan:\n  - "expose ssh as 2222"\n  - expose dns 53/udp as 5353\n');
-    expect(removed("x-limawan: expose ssh as 2222\n", "ssh")).toBe('x-limawan: ""\n');
+    expect(removed("x-limawan: expose ssh as 2222\ncpus: 2\n", "ssh")).toBe("cpus: 2\n");
   });
 
   it("a plain list item over several lines: all of its lines, and nothing of the next statement", () => {
@@ -200,5 +200,111 @@ describe("layout", () => {
 
   it("adds to a file whose last line has no line break", () => {
     expect(ok(addStatement("cpus: 2", "expose ssh as 2222"))).toBe("cpus: 2\nx-limawan: |\n  expose ssh as 2222\n");
+  });
+});
+
+describe("the layouts Lima itself writes", () => {
+  // `limactl edit --set` and `limactl create` (through yq and yamlfmt) write lists in column 0.
+  const INDENTLESS = "images:\n- location: /tmp/disk.img\n  arch: x86_64\nnetworks:\n- lima: shared\nx-limawan:\n- expose ssh 22 as 2222\n- expose http 80 as 8080\ncpus: 3\n";
+
+  it("adds an item to an indentless list, in column 0 like the others", () => {
+    expect(ok(addStatement(INDENTLESS, "expose dns 53/udp as 5353"))).toBe(INDENTLESS.replace("- expose http 80 as 8080\n", '- expose http 80 as 8080\n- "expose dns 53/udp as 5353"\n'));
+  });
+
+  it("removes an item from an indentless list, and the key with its last item", () => {
+    const once = ok(removeForward(INDENTLESS, "lima.yaml", "ssh"));
+    expect(once).toBe(INDENTLESS.replace("- expose ssh 22 as 2222\n", ""));
+    expect(ok(removeForward(once, "lima.yaml", "http"))).toBe(INDENTLESS.replace("x-limawan:\n- expose ssh 22 as 2222\n- expose http 80 as 8080\n", ""));
+  });
+
+  it("edits an indentless list in a CRLF file, keeping CRLF", () => {
+    const crlf = INDENTLESS.replace(/\n/g, "\r\n");
+    expect(ok(addStatement(crlf, "expose dns 53/udp as 5353"))).toBe(crlf.replace("- expose http 80 as 8080\r\n", '- expose http 80 as 8080\r\n- "expose dns 53/udp as 5353"\r\n'));
+    expect(ok(removeForward(crlf, "lima.yaml", "http"))).toBe(crlf.replace("- expose http 80 as 8080\r\n", ""));
+  });
+
+  it("still refuses a line break only Lima sees, in an indentless list too", () => {
+    expect(addStatement(INDENTLESS, "expose http 81 as 8081 #\u0085mounts: []")).toMatchObject({ ok: false, reason: expect.stringMatching(/^Lima would read/) });
+    expect(limaReadsTheSame(INDENTLESS, INDENTLESS.replace("- expose http 80 as 8080\n", "- expose http 80 as 8080 #\u2028mounts: []\n"))).toMatch(/Lima would read/);
+  });
+
+  it("judges by keys and values, not by indentation", () => {
+    // The same keys and values: a statement more in the annotation changes nothing Lima reads.
+    expect(limaReadsTheSame(INDENTLESS, INDENTLESS.replace("- expose ssh 22 as 2222\n", ""))).toBeNull();
+    // A key's value changed, or a key added outside the annotation: refused.
+    expect(limaReadsTheSame(INDENTLESS, INDENTLESS.replace("cpus: 3", "cpus: 4"))).toMatch(/Lima would read/);
+    expect(limaReadsTheSame(INDENTLESS, `${INDENTLESS}mounts: []\n`)).toMatch(/Lima would read/);
+    // A value Lima would see grow: the item after the annotation's list is a network for Lima.
+    expect(limaReadsTheSame(INDENTLESS, INDENTLESS.replace("- lima: shared\n", "- lima: shared\n- lima: host\n"))).toMatch(/Lima would read/);
+  });
+});
+
+describe("unexpose of the last statement removes the key", () => {
+  const removed = (source: string, name: string) => ok(removeForward(source, "lima.yaml", name));
+
+  it("from a block, a list, a flow list and a string alike", () => {
+    expect(removed("cpus: 2\nx-limawan: |\n  expose ssh as 2222\nmounts: []\n", "ssh")).toBe("cpus: 2\nmounts: []\n");
+    expect(removed("cpus: 2\nx-limawan:  # web\n  - expose ssh as 2222\n", "ssh")).toBe("cpus: 2\n");
+    expect(removed("x-limawan: [\n  \"expose ssh as 2222\",\n]\ncpus: 2\n", "ssh")).toBe("cpus: 2\n");
+    expect(removed("cpus: 2\r\nx-limawan: |\r\n  expose ssh as 2222\r\n", "ssh")).toBe("cpus: 2\r\n");
+    expect(removed("cpus: 2\nx-limawan: |\n  expose ssh as 2222", "ssh")).toBe("cpus: 2\n");
+  });
+
+  it("keeps the key when it still holds a comment line, or sits in a flow mapping", () => {
+    expect(removed("x-limawan: |\n  # forwards go here\n  expose ssh as 2222\n", "ssh")).toBe("x-limawan: |\n  # forwards go here\n");
+    expect(removed('{cpus: 2, x-limawan: ["expose ssh as 2222"]}\n', "ssh")).toBe("{cpus: 2, x-limawan: []}\n");
+  });
+
+  it("keeps the lines after the annotation, comments included", () => {
+    expect(removed("x-limawan: |\n  expose ssh as 2222\n\n# the rest\ncpus: 2\n", "ssh")).toBe("\n# the rest\ncpus: 2\n");
+  });
+});
+
+describe("every layout: what expose adds, unexpose takes away", () => {
+  // The annotation as each writer lays it out: a block by hand, an indented list by hand, and
+  // the indentless list `limactl edit --set` / `limactl create` write; keys before and after it
+  // in either layout, LF or CRLF.
+  const layouts: Record<string, (statements: string[]) => string> = {
+    block: (s) => `x-limawan: |\n${s.map((x) => `  ${x}\n`).join("")}`,
+    indented: (s) => `x-limawan:\n${s.map((x) => `  - ${x}\n`).join("")}`,
+    indentless: (s) => `x-limawan:\n${s.map((x) => `- ${x}\n`).join("")}`,
+  };
+  const before = ["", "cpus: 2\n", "networks:\n- lima: shared\n"];
+  const after = ["", "memory: 4GiB\n", "mounts:\n  - location: \"~\"\n", "mounts:\n- location: \"~\"\n"];
+  const arbFile = fc.record({
+    layout: fc.constantFrom(...Object.keys(layouts)),
+    ports: fc.uniqueArray(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 4 }),
+    before: fc.constantFrom(...before),
+    after: fc.constantFrom(...after),
+    crlf: fc.boolean(),
+  });
+  const build = (f: { layout: string; ports: number[]; before: string; after: string; crlf: boolean }, ports = f.ports) => {
+    const text = ports.length === 0 ? f.before + f.after : f.before + layouts[f.layout]!(ports.map((p) => `expose p${p} ${p} as ${p + 10000}`)) + f.after;
+    return f.crlf ? text.replace(/\n/g, "\r\n") : text;
+  };
+
+  it("adding a statement and removing it again gives back the file, byte for byte", () => {
+    fc.assert(
+      fc.property(arbFile, (f) => {
+        const file = build(f);
+        const added = ok(addStatement(file, "expose extra 9999 as 19999"));
+        expect(statementLines(added)).toEqual([...statementLines(file), "expose extra 9999 as 19999"]);
+        expect(ok(removeForward(added, "lima.yaml", "extra"))).toBe(file);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("removing every statement, one by one, leaves the file without the key", () => {
+    fc.assert(
+      fc.property(arbFile, (f) => {
+        let text = build(f);
+        f.ports.forEach((port, i) => {
+          text = ok(removeForward(text, "lima.yaml", `p${port}`));
+          expect(text).toBe(build(f, f.ports.slice(i + 1)));
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 });
