@@ -13,7 +13,8 @@ import { missingPointsReason } from "../engine/status-report.js";
 import { rootOwnedPaths } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { unreachableReason } from "../engine/vm-address.js";
-import { atLeast, limaPortForwards } from "../host/lima.js";
+import { printable } from "../../compiler/printable.js";
+import { atLeast, limaCannotRead, limaCannotReadHint, limaPortForwards } from "../host/lima.js";
 import { anchorsBefore, bridgedWan, limaForwardClashes, shadowingRules, skippedWan, wanInterfaces, type Finding } from "../engine/doctor-checks.js";
 import type { VmSpec } from "../../compiler/ir.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
@@ -88,13 +89,22 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   for (const instance of instances) {
     const text = await host.lima.readConfig(instance.name).catch(() => null);
     if (text === null) continue;
-    const result = compileFile({ vm: instance.name, file: host.lima.configFile(instance.name), text });
-    if (!result.annotated) continue;
+    const file = host.lima.configFile(instance.name);
+    const result = compileFile({ vm: instance.name, file, text });
+    // Lima knows nothing of an instance whose file it cannot read, its networks included: say
+    // that, in Lima's words. A failure for an annotated VM; a warning for one LimaWAN cannot
+    // tell (unreadable YAML); nothing for the others, which are not LimaWAN's.
+    const cannotRead = limaCannotRead(instance) ? await host.lima.cannotReadReason(instance) : null;
+    const unparsed = !result.annotated && result.diagnostics.some((d) => d.severity === "error");
+    if (!result.annotated && !unparsed) continue;
+    const name = `instance ${instance.name}`;
+    if (cannotRead !== null) add(name, unparsed ? "warn" : "fail", `Lima cannot read ${file}: ${printable(cannotRead)}`, limaCannotReadHint(file));
     const errors = result.diagnostics.filter((d) => d.severity === "error");
     const unreachable = unreachableReason(instance);
-    if (errors.length > 0) add(`instance ${instance.name}`, "fail", `${errors.length} annotation error(s)`, `limactl limawan check ${instance.name}`);
-    else if (unreachable) add(`instance ${instance.name}`, "fail", unreachable.message, unreachable.hint);
-    else add(`instance ${instance.name}`, "ok", `${result.spec!.forwards.length} forward(s), ${instance.status.toLowerCase()}`);
+    if (errors.length > 0) add(name, unparsed ? "warn" : "fail", unparsed ? `LimaWAN cannot read ${file}: ${errors.length} error(s)` : `${errors.length} annotation error(s)`, `limactl limawan check ${instance.name}`);
+    else if (cannotRead !== null) continue;
+    else if (unreachable) add(name, "fail", unreachable.message, unreachable.hint);
+    else add(name, "ok", `${result.spec!.forwards.length} forward(s), ${instance.status.toLowerCase()}`);
     if (!result.spec) continue;
     specs.push(result.spec);
     for (const f of limaForwardClashes(result.spec, limaPortForwards(text))) add(`instance ${instance.name}`, f.level, f.detail, f.hint);

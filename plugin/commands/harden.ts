@@ -8,7 +8,7 @@ import type { Context } from "../context.js";
 import { BACKUP_DIR, planHardening, type FileChange } from "../engine/harden.js";
 import { applyHardening, applyUndo, readHardenFacts, readUndo } from "../engine/harden-guest.js";
 import { unifiedDiff } from "../engine/unified-diff.js";
-import { notRunning } from "../engine/vm-address.js";
+import { notStarted } from "../engine/vm-address.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { noSuchInstance } from "../host/lima.js";
 
@@ -19,7 +19,7 @@ export async function harden(ctx: Context, args: string[], options: HardenOption
   const { host, out } = ctx;
   const [instance] = await host.lima.list([name]);
   if (!instance) throw noSuchInstance(name);
-  if (instance.status !== "Running") throw notRunning(name, instance.status);
+  if (instance.status !== "Running") throw notStarted(ctx.host, instance);
 
   if (options.undo) {
     const undo = await readUndo(host, name);

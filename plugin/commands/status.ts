@@ -8,6 +8,8 @@ import { loadedRules } from "../engine/loaded-rules.js";
 import { emptyState, readState } from "../engine/state.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
 import { EXIT, failedForWantOfRoot, type ExitCode } from "../errors.js";
+import { printable } from "../../compiler/printable.js";
+import { limaCannotRead, limaCannotReadHint, NoSuchInstance } from "../host/lima.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 
 export interface StatusOptions { stats?: boolean; rules?: boolean }
@@ -20,6 +22,7 @@ export async function status(ctx: Context, args: string[], options: StatusOption
     try {
       return await fn();
     } catch (error) {
+      if (error instanceof NoSuchInstance) throw error; // a name Lima does not know: an error, as for `up`
       unreadable.push({ what, message: error instanceof Error ? error.message : String(error), needsRoot: failedForWantOfRoot(error, ctx.environment.isRoot) });
       return null;
     }
@@ -39,7 +42,10 @@ export async function status(ctx: Context, args: string[], options: StatusOption
     attempt("launchd daemon", () => host.launchd.status()),
   ]);
   const pfConfPoints = await pfConfHoldsPoints(host);
-  const report = statusReport({ names: args, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, now: Date.now() });
+  // Lima lists an instance it cannot read with no status: say why, in Lima's words.
+  const limaErrors = new Map<string, string>();
+  for (const read of desired?.read ?? []) if (limaCannotRead(read.instance)) limaErrors.set(read.instance.name, await host.lima.cannotReadReason(read.instance));
+  const report = statusReport({ names: args, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, limaErrors, now: Date.now() });
   if (ctx.out.options.json) ctx.out.json(report);
   else if (options.stats) printStats(ctx, report);
   else printStatus(ctx, report);
@@ -101,8 +107,12 @@ function printStatus(ctx: Context, report: StatusReport): void {
 
   for (const row of instances) {
     lines.push("");
-    lines.push(`${c.bold(row.instance)}  ${row.status}${row.address ? `  ${row.address}` : ""}`);
-    if (row.notForwarded) lines.push(`  ${c.red("not forwarded")}: ${row.notForwarded}`);
+    lines.push(`${c.bold(printable(row.instance))}  ${row.limaError !== null ? c.red("Lima cannot read its lima.yaml") : row.status}${row.address ? `  ${row.address}` : ""}`);
+    if (row.limaError !== null) {
+      const file = ctx.host.lima.configFile(row.instance);
+      lines.push(`  ${printable(row.limaError)}`, `  ${c.dim(limaCannotReadHint(file))}`);
+    }
+    if (row.notForwarded) lines.push(`  ${c.red("not forwarded")}: ${printable(row.notForwarded)}`);
     if (row.heldDown) lines.push(`  ${c.yellow("held down")} by \`limactl limawan down\`: the watch daemon leaves it alone; \`limactl limawan up ${row.instance}\` forwards it again`);
     if (!row.annotated) {
       lines.push("  no x-limawan annotation");

@@ -11,7 +11,7 @@ import type { Host } from "../host/index.js";
 import { noSuchInstance, type Instance } from "../host/lima.js";
 import type { AppliedVm, State } from "./state.js";
 import { guestAddress } from "./locate-guest.js";
-import { noAddress, notRunning, unreachableError, unreachableReason } from "./vm-address.js";
+import { noAddress, notStarted, unreachableError, unreachableReason } from "./vm-address.js";
 
 /** Ports probed per range at most: a 10,000-port range is not worth 10,000 binds. */
 const MAX_PROBES_PER_FORWARD = 256;
@@ -101,11 +101,13 @@ export async function desiredState(host: Host, state: State, selection: Selectio
   if (selection.read === "named") {
     for (const name of selection.names) {
       if (!byName.has(name)) throw noSuchInstance(name);
-      if (!running(name)) throw notRunning(name, byName.get(name)!.status);
+      if (!running(name)) throw notStarted(host, byName.get(name)!);
     }
     names = [...new Set(selection.names)];
     heldDown = heldDown.filter((name) => !names.includes(name));
   } else if (selection.read === "every") {
+    // A name Lima does not list is an error, as for `up`, unless forwards of it are still applied (a deleted VM).
+    for (const name of selection.names ?? []) if (!byName.has(name) && !(name in applied)) throw noSuchInstance(name);
     names = selection.names ? selection.names.filter((n) => byName.has(n)) : listing.map((i) => i.name);
   } else {
     names = listing.filter((i) => running(i.name)).map((i) => i.name);

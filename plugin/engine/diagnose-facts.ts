@@ -5,7 +5,7 @@
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { CliError, EXIT, failedForWantOfRoot } from "../errors.js";
 import type { Host } from "../host/index.js";
-import { guestDevice, noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
+import { guestDevice, limaCannotRead, noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
 import type { PortProbe } from "../host/listeners.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { pfConfHoldsPoints } from "./anchor-points.js";
@@ -67,6 +67,7 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
   return {
     instance: name,
     status: instance.status,
+    limaError: limaCannotRead(instance) ? await host.lima.cannotReadReason(instance) : null,
     unreachable,
     device,
     network: routableNetworks(instance)[0]?.lima ?? null,

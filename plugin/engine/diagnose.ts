@@ -9,7 +9,9 @@ import { emitAnchor, type HostFacts } from "../../compiler/emit-pf.js";
 import { formatRange, protocolsOf, type Forward, type InterfaceName, type Ipv4Address, type VmSpec } from "../../compiler/ir.js";
 import { forwardPfNames } from "../../compiler/pf-names.js";
 import { FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-points.js";
+import { printable } from "../../compiler/printable.js";
 import type { InterfaceState } from "../host/ifconfig.js";
+import { limaCannotReadHint } from "../host/lima.js";
 import type { GuestRoute, GuestSocket } from "../host/lima-guest.js";
 import type { PortProbe } from "../host/listeners.js";
 import { hashAnchor } from "./anchor-hash.js";
@@ -66,8 +68,10 @@ export type AddressFact =
 
 export interface DiagnoseFacts {
   instance: string;
-  /** limactl list's status: Running, Stopped, Broken. */
+  /** limactl list's status: Running, Stopped, Broken; "" when Lima cannot read lima.yaml. */
   status: string;
+  /** Lima's error when it cannot read lima.yaml (status ""), else null. */
+  limaError?: string | null;
   /** Why PF cannot reach the VM at all (no vmnet network), or null. */
   unreachable: { message: string; hint: string } | null;
   /** The guest interface of its vmnet network (lima0) and that network's name (shared). */
@@ -197,12 +201,15 @@ function vmSteps(facts: DiagnoseFacts): VmSteps {
   const name = facts.instance;
   const running = facts.status === "Running";
   const vmAddress = facts.address?.kind === "found" ? facts.address.address : null;
-  const notRunning = `the VM is ${facts.status.toLowerCase() || "not running"}`;
+  const unreadable = facts.status === "";
+  const notRunning = unreadable ? "Lima cannot read its lima.yaml" : `the VM is ${facts.status.toLowerCase()}`;
   return {
     annotation: annotationStep(facts),
     running: running
       ? step("vm-running", "pass", "Running")
-      : step("vm-running", "fail", `${facts.status || "unknown status"}: nothing answers for its forwards`, `limactl start ${name}`),
+      : unreadable
+        ? step("vm-running", "fail", `Lima cannot read ${facts.file}${facts.limaError ? `: ${printable(facts.limaError)}` : ""}`, limaCannotReadHint(facts.file))
+        : step("vm-running", "fail", `${facts.status}: nothing answers for its forwards`, `limactl start ${name}`),
     address: !running ? skipped("address", notRunning) : addressStep(facts),
     guestInterface: !running || facts.unreachable ? skipped("guest-interface", !running ? notRunning : "no vmnet network") : guestInterfaceStep(facts, vmAddress),
     guestRoute: !running || facts.unreachable ? skipped("guest-route", !running ? notRunning : "no vmnet network") : guestRouteStep(facts),

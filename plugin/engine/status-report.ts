@@ -41,6 +41,8 @@ export interface StatusInput {
   unreadable: Unreadable[];
   /** pf.conf holds our points (null: unreadable). */
   pfConfPoints: boolean | null;
+  /** Instances whose lima.yaml Lima cannot read, with Lima's error. */
+  limaErrors?: ReadonlyMap<string, string>;
   now: number;
 }
 
@@ -74,6 +76,7 @@ export function statusReport(input: StatusInput): StatusReport {
         conflicts,
         heldDown: state?.heldDown.includes(name) ?? false,
         notForwarded: desired?.skipped.find((s) => s.instance === name)?.reason ?? null,
+        limaError: input.limaErrors?.get(name) ?? null,
       },
       state?.vms[name],
       labels,
@@ -123,6 +126,8 @@ export interface InstanceStatus {
   status: string;
   /** `down` took it out: the watcher leaves it alone until `up` names it again. */
   heldDown: boolean;
+  /** Lima cannot read its lima.yaml (it lists it with an empty status): Lima's error. */
+  limaError: string | null;
   address: string | null;
   /** Why the VM cannot be forwarded now (an address refused, no vmnet network, an unreadable file), or null. */
   notForwarded: string | null;
@@ -144,6 +149,7 @@ export interface InstanceInput {
   conflicts: ReadonlyMap<number, string>;
   heldDown?: boolean;
   notForwarded?: string | null;
+  limaError?: string | null;
 }
 
 export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefined, labels: ReadonlyMap<string, LabelCounters> | null, defaultInterfaces: readonly string[]): InstanceStatus {
@@ -190,6 +196,7 @@ export function instanceStatus(input: InstanceInput, applied: AppliedVm | undefi
     instance: input.instance,
     status: input.status,
     heldDown: input.heldDown ?? false,
+    limaError: input.limaError ?? null,
     address: input.address,
     notForwarded: input.notForwarded ?? null,
     annotated: input.annotated,

@@ -3,7 +3,7 @@
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
-import { noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
+import { limaCannotRead, limaCannotReadError, noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
 import type { Output } from "../output.js";
 import { guestAddress } from "./locate-guest.js";
 
@@ -16,6 +16,7 @@ export async function vmAddress(host: Host, out: Output, name: string, waitSecon
   for (let attempt = 0; ; attempt++) {
     const [instance] = await host.lima.list([name]);
     if (!instance) throw noSuchInstance(name);
+    if (limaCannotRead(instance)) throw limaCannotReadError(instance, host.lima.configFile(name)); // waiting will not fix the file
     const unreachable = instance.status === "Running" ? unreachableReason(instance) : null;
     if (unreachable) throw unreachableError(name, unreachable);
     const address = instance.status === "Running" ? await guestAddress(host, instance) : null;
@@ -42,6 +43,11 @@ export function unreachableReason(instance: Instance): { message: string; hint: 
 /** `up`'s refusal of a VM PF cannot reach (unreachableReason says why). */
 export function unreachableError(name: string, reason: { message: string; hint: string }): CliError {
   return new CliError(EXIT.FAILURE, `instance \`${name}\` ${reason.message}`, reason.hint);
+}
+
+/** Why a command needs the instance running and it is not: not started, or Lima cannot read its lima.yaml. */
+export function notStarted(host: Host, instance: Instance): CliError {
+  return limaCannotRead(instance) ? limaCannotReadError(instance, host.lima.configFile(instance.name)) : notRunning(instance.name, instance.status);
 }
 
 export function notRunning(name: string, status: string, waitSeconds = 0): CliError {

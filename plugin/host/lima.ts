@@ -14,6 +14,8 @@ import { isMap, isScalar, isSeq, parse as parseYaml } from "yaml";
 import type { Ipv4Address, PortRange } from "../../compiler/ir.js";
 import { readYaml } from "../../compiler/read-yaml.js";
 import { CliError, EXIT } from "../errors.js";
+import { printable } from "../../compiler/printable.js";
+import { fatalMessage, instanceErrors, parseLogLines } from "./lima-log.js";
 import { readUserFile } from "./files.js";
 import { LimaGuest, parseIpAddrsJson } from "./lima-guest.js";
 import type { Runner } from "./run.js";
@@ -26,6 +28,11 @@ export interface Instance {
   dir: string;
   network: LimaNetwork[];
   hostAgentPID?: number;
+  /**
+   * What Lima said is wrong with the instance (`instance \`NAME\` has errors` on list's stderr:
+   * `--json` loses the errors themselves, LIMA-FACTS.md §2), bounded, not yet escaped.
+   */
+  errors?: string;
 }
 
 export interface LimaVersion { major: number; minor: number; patch: number; text: string }
@@ -57,7 +64,25 @@ export class Lima {
       if (unmatched) throw noSuchInstance(names.join(", "));
       throw new CliError(EXIT.HOST_COMMAND, "`limactl list --json` failed", undefined, result.stderr);
     }
-    return parseInstanceList(result.stdout);
+    return parseInstanceList(result.stdout, result.stderr);
+  }
+
+  /** `limactl validate FILE`, as the VMs' owner: null when Lima accepts the file, else what it said. */
+  async validate(file: string): Promise<string | null> {
+    const result = await this.runner.run("limactl", ["validate", file], { asUser: true });
+    if (result.exitCode === 0) return null;
+    return fatalMessage(parseLogLines(result.stderr)) ?? `limactl validate exited with ${result.exitCode}`;
+  }
+
+  /**
+   * Why Lima cannot read an instance's lima.yaml (limaCannotRead): the error its listing logged,
+   * else what `limactl validate` says of the file. `validate` merges a `base:` before checking,
+   * so for that error only the listing has Lima's words.
+   */
+  async cannotReadReason(instance: Instance): Promise<string> {
+    if (instance.errors) return instance.errors;
+    const said = await this.validate(this.configFile(instance.name)).catch(() => null);
+    return said ?? "Lima gave no reason (`limactl list` logs it)";
   }
 
   /** `limactl --version`, or null when limactl is missing or says something else. */
@@ -189,15 +214,20 @@ export interface InstanceHandlers {
   event(event: LimaEvent): void;
 }
 
+/** An instance named on the command line that Lima does not list: the same error from every command. */
+export class NoSuchInstance extends CliError {}
+
 export function noSuchInstance(name: string, where = ""): CliError {
-  return new CliError(EXIT.FAILURE, `no Lima instance named \`${name}\``, `See \`limactl list\` for the instances you have${where}.`);
+  return new NoSuchInstance(EXIT.FAILURE, `no Lima instance named \`${name}\``, `See \`limactl list\` for the instances you have${where}.`);
 }
 
 function isInstanceDir(name: string): boolean {
   return !name.startsWith("_") && !name.startsWith(".");
 }
 
-export function parseInstanceList(stdout: string): Instance[] {
+/** `limactl list --json`'s stdout (JSON Lines) and stderr (logrus lines: each instance's errors). */
+export function parseInstanceList(stdout: string, stderr = ""): Instance[] {
+  const errors = instanceErrors(parseLogLines(stderr));
   const instances: Instance[] = [];
   for (const line of stdout.split("\n")) {
     if (!line.trim()) continue;
@@ -215,9 +245,32 @@ export function parseInstanceList(stdout: string): Instance[] {
       dir: typeof v.dir === "string" ? v.dir : "",
       network: Array.isArray(v.network) ? v.network : [],
       ...(typeof v.hostAgentPID === "number" ? { hostAgentPID: v.hostAgentPID } : {}),
+      ...(errors.has(v.name) ? { errors: errors.get(v.name)! } : {}),
     });
   }
   return instances;
+}
+
+/**
+ * Lima lists an instance whose lima.yaml it cannot load (invalid YAML, a field it refuses such
+ * as `base:`) with an empty status and no config or network (LIMA-FACTS.md §2): it knows nothing
+ * else about it, not even whether it has a vmnet network.
+ */
+export function limaCannotRead(instance: Instance): boolean {
+  return instance.status === "";
+}
+
+/** A command that needs the instance, refused: Lima itself cannot read its lima.yaml. */
+export function limaCannotReadError(instance: Instance, file: string, reason = instance.errors): CliError {
+  return new CliError(
+    EXIT.FAILURE,
+    `Lima cannot read the lima.yaml of \`${instance.name}\`${reason ? `: ${printable(reason)}` : ""}`,
+    limaCannotReadHint(file),
+  );
+}
+
+export function limaCannotReadHint(file: string): string {
+  return `Fix ${file}: \`limactl validate ${file}\` checks it, \`limactl list\` repeats Lima's error.`;
 }
 
 /** `limactl version 2.2.0` (or `v2.2.0-153-g183a60d7` from a git build) — LIMA-FACTS.md §8. */

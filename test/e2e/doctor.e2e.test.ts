@@ -138,3 +138,30 @@ describe("doctor: what else could keep a forward from working", () => {
     expect(exitCode).toBe(1);
   });
 });
+
+describe("an instance whose lima.yaml Lima cannot read", () => {
+  // A `base:` left in an instance's file: Lima refuses it in validation and lists the instance
+  // with an empty status and no network (LIMA-FACTS.md §2).
+  const invalid = web("base: template:ubuntu-lts\n");
+
+  it("doctor says Lima cannot read it, in Lima's words, not that it lacks a vmnet network", async () => {
+    await sb.addInstance("web", invalid);
+    const { exitCode, checks } = await doctor();
+    expect(exitCode).toBe(1);
+    const web = checks.filter((c) => c.name === "instance web");
+    expect(web).toEqual([{ name: "instance web", level: "fail", detail: `Lima cannot read ${sb.paths.limaHome}/web/lima.yaml: field \`base\` must be empty for YAML validation`, hint: expect.stringMatching(/^Fix .*web\/lima\.yaml: `limactl validate .*` checks it, `limactl list` repeats Lima's error\.$/) }]);
+    expect(JSON.stringify(checks)).not.toMatch(/vmnet/);
+  });
+
+  it("status says so instead of a blank status, and up refuses it the same way", async () => {
+    await sb.addInstance("web", invalid);
+    const status = await sb.run(["status", "web"]);
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).toMatch(/^web {2}Lima cannot read its lima\.yaml\n {2}field `base` must be empty for YAML validation\n {2}Fix /m);
+    const json = JSON.parse((await sb.run(["status", "--json"])).stdout) as { instances: Array<{ instance: string; status: string; limaError: string | null }> };
+    expect(json.instances).toEqual([expect.objectContaining({ instance: "web", status: "", limaError: "field `base` must be empty for YAML validation" })]);
+    const up = await sb.run(["up", "web"]);
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr).toMatch(/^error: Lima cannot read the lima\.yaml of `web`: field `base` must be empty for YAML validation$/m);
+  });
+});

@@ -215,9 +215,18 @@ describe("desiredState for status and down", () => {
 
   it("status reads only the instances asked for", async () => {
     const host = fakeHost({ a: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.2" }, b: { yaml: limaYaml("expose http 80 as 8081"), address: "192.168.105.3" } });
-    const desired = await desiredState(host, emptyState(), { read: "every", names: ["b", "nope"] });
+    const desired = await desiredState(host, emptyState(), { read: "every", names: ["b"] });
     expect(desired.read.map((r) => r.instance.name)).toEqual(["b"]);
     expect(host.lookups).toEqual(["b"]);
+  });
+
+  it("status of a name Lima does not list is an error, as for up; of a deleted VM still applied, not", async () => {
+    const host = fakeHost({ a: { yaml: limaYaml("expose http 80 as 8080"), address: "192.168.105.2" } });
+    const refused = await refusal(desiredState(host, emptyState(), { read: "every", names: ["a", "nope"] }));
+    expect(refused.message).toBe((await refusal(desiredState(host, emptyState(), { read: "named", names: ["nope"] }, UP_POLICY))).message);
+    expect(refused.exitCode).toBe(1);
+    const state = applied({ gone: { yaml: limaYaml("expose ssh 22 as 2201"), address: "192.168.105.9" } });
+    expect((await desiredState(host, state, { read: "every", names: ["gone"] })).read).toEqual([]);
   });
 
   it("down keeps the applied VMs it does not name, holds those it names, and reads nothing", async () => {

@@ -26,6 +26,13 @@ mounts:
 networks:
   - lima: shared
     macAddress: "52:55:55:0a:07:e1"
+param:
+  SITE: example.org
+provision:
+  - mode: system
+    script: |
+      #!/bin/sh
+      echo {{.Param.SITE}} >/etc/site-name
 x-limawan: |
   expose http 80 as 8080
 `;
@@ -148,7 +155,7 @@ describe.concurrent("limactl list --json", () => {
   });
 
   test("prints JSON Lines, alphabetically, with the fixture's keys in the fixture's order", async ({ sb, expect }) => {
-    await sb.addInstance("web", WEB);
+    expect((await sb.limactl(["create", "--name", "web", "-"], { input: WEB })).exitCode).toBe(0);
     await sb.addInstance("db", DB);
     await sb.startVm("web");
     const r = await listJson(sb);
@@ -165,6 +172,10 @@ describe.concurrent("limactl list --json", () => {
     expect(web!.dir).toBe(path.join(sb.paths.limaHome, "web"));
     expect(web!.LimaHome).toBe(sb.paths.limaHome);
     expect(web!.memory).toBe(4 * 1024 ** 3);
+    // The lima-version file as a build writes it, and the params with the scripts that use them filled in.
+    expect(web!.limaVersion).toBe("v2.2.0"); // a tagged build's; the fixture's is a git build's (v2.2.0-153-g183a60d7)
+    expect(web!.param).toEqual({ SITE: "example.org" });
+    expect(web!.config.provision).toEqual([{ mode: "system", script: "#!/bin/sh\necho example.org >/etc/site-name\n" }]);
   });
 
   test("never puts x-limawan into config, and warns about it on stderr as Lima does (stdout stays JSON)", async ({ sb, expect }) => {
@@ -172,7 +183,7 @@ describe.concurrent("limactl list --json", () => {
     const r = await listJson(sb);
     expect(JSON.stringify(r.objects[0]!.config)).not.toMatch(/x-limawan/);
     expect(r.stderr).toMatch(
-      /^time="[^"]+" level=warning msg="Non-strict YAML detected; please check for typos" comment="main file `[^`]+\/web\/lima\.yaml`" error="\[10:1\] unknown field \\"x-limawan\\"/m,
+      /^time="[^"]+" level=warning msg="Non-strict YAML detected; please check for typos" comment="main file `[^`]+\/web\/lima\.yaml`" error="\[17:1\] unknown field \\"x-limawan\\"/m,
     );
   });
 

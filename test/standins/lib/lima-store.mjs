@@ -244,6 +244,9 @@ export function loadLimaYaml(home, file) {
     if (value !== undefined) config[key] = value;
   }
 
+  // limactl create and validate merge `base:` templates first; an instance's lima.yaml that still
+  // names one fails validation (pkg/limayaml/validate.go), which lists it with no status.
+  if (y.base !== undefined && y.base !== null && y.base !== "" && !(Array.isArray(y.base) && y.base.length === 0)) errors.push("field `base` must be empty for YAML validation");
   if (!Array.isArray(config.images) || config.images.length === 0) errors.push("field `images` must be set");
   if (!ARCHES.includes(config.arch)) errors.push(`field \`arch\` must be one of [${ARCHES.join(" ")}]; got ${goQuoteRaw(String(config.arch))}`);
   if (!VM_TYPES.includes(config.vmType)) errors.push(`failed to resolve vm for ${file}\nunsupported vmType ${goQuoteRaw(String(config.vmType))} (the stand-in knows ${VM_TYPES.join(", ")})`);
@@ -310,6 +313,12 @@ export function loadLimaYaml(home, file) {
     networks.push(ordered);
   });
 
+  // Params fill the provision scripts that use them (pkg/limayaml: the scripts are templates).
+  if (Array.isArray(config.provision) && config.param && typeof config.param === "object") {
+    config.provision = config.provision.map((p) =>
+      p && typeof p.script === "string" ? { ...p, script: p.script.replace(/\{\{\s*\.Param\.(\w+)\s*\}\}/g, (m, key) => (key in config.param ? String(config.param[key]) : m)) } : p,
+    );
+  }
   // `networks` sits between `message` and `env` in the struct.
   const ordered = {};
   for (const key of LIMA_YAML_KEYS) {
@@ -443,8 +452,10 @@ export function instanceJson(home, inst) {
   if (inst.sshConfigFile) o.sshConfigFile = inst.sshConfigFile;
   if (inst.hostAgentPID) o.hostAgentPID = inst.hostAgentPID;
   if (inst.driverPID) o.driverPID = inst.driverPID;
-  // Errors are encoded as {} and yq deletes empty objects, leaving an empty list (LIMA-FACTS §2).
-  if (inst.errors.length > 0) o.errors = [];
+  // Errors are encoded as {} and yq deletes empty objects, leaving an empty list (LIMA-FACTS §2);
+  // but a directory without lima.yaml holds an *fs.PathError, whose exported fields survive.
+  if (inst.brokenDir) o.errors = [{ Op: "open", Path: path.join(inst.dir, "lima.yaml"), Err: 2 }];
+  else if (inst.errors.length > 0) o.errors = [];
   if (inst.config) o.config = inst.config;
   if (inst.config) o.sshAddress = "127.0.0.1";
   o.protected = Boolean(inst.protected);

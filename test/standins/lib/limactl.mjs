@@ -1,6 +1,6 @@
 // `limactl` stand-in: Lima 2.2's CLI over a real $LIMA_HOME layout (LIMA-FACTS.md). Commands:
 // --version, list, create, delete, start, stop, shell (the guest's few commands: guest-shell.mjs),
-// watch, and `limactl NAME` → the `limactl-NAME` plugin, as Lima ≥ 2.0 runs plugins.
+// validate, watch, and `limactl NAME` → the `limactl-NAME` plugin, as Lima ≥ 2.0 runs plugins.
 // It writes only under $LIMA_HOME and to $LIMAWAN_DHCPD_LEASES.
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -67,6 +67,8 @@ export async function main(argv) {
         return await stop(rest);
       case "shell":
         return shell(rest);
+      case "validate":
+        return validate(rest);
       case "watch":
         if (HAS_WATCH) return watchCommand(rest);
         break;
@@ -245,12 +247,33 @@ function create(args) {
     const loaded = loadLimaYaml(home, path.join(building, "lima.yaml"));
     for (const { comment, error } of loaded.warnings) log.warn("Non-strict YAML detected; please check for typos", { comment: comment.replace(building, dir), error });
     if (loaded.errors.length > 0) log.fatal(`the YAML is invalid: ${loaded.errors.join("\n")}`);
-    writeFileSync(path.join(building, "lima-version"), LIMA_VERSION);
+    // version.Version as built: a tagged git build's `v2.2.0` (`--version` prints it without the v).
+    writeFileSync(path.join(building, "lima-version"), `v${LIMA_VERSION}`);
     renameSync(building, dir);
   } finally {
     rmSync(building, { recursive: true, force: true });
   }
   log.info(`Run \`limactl start ${name}\` to start the instance.`);
+}
+
+/** `limactl validate FILE…`: each file loaded and validated as an instance's would be. */
+function validate(args) {
+  const { flags, positional } = parseFlags(args, { fill: { type: "bool" } });
+  if (flags.fill) standinFailure("limactl", "validate --fill is not implemented by the stand-in");
+  if (positional.length === 0) log.fatal(`"limactl validate" requires at least 1 arg(s), only received 0`);
+  const home = limaHome();
+  for (const file of positional) {
+    const text = readFileSync(file, "utf8");
+    // Lima merges `base:` templates before validating; the stand-in has none to merge.
+    if (/^base\s*:/m.test(text)) standinFailure("limactl", "validate: files with `base:` templates are not supported");
+    const loaded = loadLimaYaml(home, path.resolve(file));
+    // Lima reads the file twice (the template, then the instance it would make): two warnings.
+    for (let i = 0; i < 2; i++) for (const { error } of loaded.warnings) log.warn("Non-strict YAML detected; please check for typos", { comment: file, error });
+    const [first] = loaded.errors;
+    if (first?.startsWith("failed to unmarshal YAML")) log.fatal(first.replace(/\(main file `([^`]*)`\)/, "($1)"));
+    if (loaded.errors.length > 0) log.fatal(`failed to validate YAML file ${goQuoteRaw(file)}: ${loaded.errors.join("\n")}`);
+    log.info(`${goQuoteRaw(file)}: OK`);
+  }
 }
 
 function remove(args) {
