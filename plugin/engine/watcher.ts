@@ -30,8 +30,17 @@ export class Watcher {
   private readonly closers: Array<() => void> = [];
   private readonly reported = new Map<string, string>();
   private readonly lastPhase = new Map<string, LimaPhase>();
-  /** Lima's own event stream is being followed: ha.pid and ha.stdout.log need not be. */
+  /** Lima's own event stream is being followed: ha.pid and ha.stdout.log need not be, for the instances it covers. */
   private limaStream = false;
+  /**
+   * The instances the current `limactl watch` follows: those whose lima.yaml existed when it
+   * started. It misses an instance whose directory came before its lima.yaml (`limactl create`
+   * makes both, in that order) and every instance made after it began without a Lima home:
+   * those are followed through their own files, as without a stream.
+   */
+  private covered = new Set<string>();
+  /** Starts `limactl watch` again at once (set while the stream is followed). */
+  private restartStream: (() => void) | null = null;
   /** Said once per fight: another tool keeps removing the anchor points, and the watcher pauses. */
   private fightUntil: number | null = null;
   /** After a failed run, no new run before this time, whatever events say (back-off). */
@@ -51,14 +60,24 @@ export class Watcher {
       // `limactl stop -f` or a crash.
       hostAgent: (name, present) => {
         if (!present) this.trigger(`${name} host agent gone`);
-        else if (!this.limaStream) this.trigger(`${name} host agent started`);
+        else if (!this.streamFollows(name)) this.trigger(`${name} host agent started`);
       },
-      deleted: (name) => this.trigger(`${name} deleted`),
-      wantsEventLog: () => !this.limaStream,
+      deleted: (name) => {
+        this.covered.delete(name); // one made again under this name is new to the stream
+        this.trigger(`${name} deleted`);
+      },
+      wantsEventLog: (name) => !this.streamFollows(name),
       event: (event) => this.onEvent(event),
+      // `limactl watch` begun without a Lima home never notices instances made in it: start it again.
+      homeAppeared: () => {
+        this.log(`${lima.limaHome} now exists; following Lima's events there`);
+        this.restartStream?.();
+        this.trigger(`${lima.limaHome} appeared`);
+      },
     });
     this.closers.push(() => instances.close());
-    if (!instances.watching) this.log(`cannot watch ${lima.limaHome}; relying on Lima's events and the periodic check`);
+    if (instances.watching === "parent") this.log(`${lima.limaHome} does not exist yet; watching for it`);
+    else if (!instances.watching) this.log(`cannot watch ${lima.limaHome}; relying on Lima's events and the periodic check`);
     const closeLeases = await leases.watch(() => this.trigger("DHCP leases changed", 0));
     if (closeLeases) this.closers.push(closeLeases);
     else this.log(`cannot watch the directory of ${leases.file}; address changes are seen by the periodic check`);
@@ -155,30 +174,51 @@ export class Watcher {
     if (event.phase !== "booting") this.trigger(`${event.instance} ${event.phase}`, 0);
   }
 
-  /** `limactl watch --json` (Lima ≥ 2.1), restarted with back-off if it dies. */
+  private streamFollows(name: string): boolean {
+    return this.limaStream && this.covered.has(name);
+  }
+
+  /** `limactl watch --json` (Lima ≥ 2.1), restarted with back-off if it dies, at once when asked. */
   private async followLimaEvents(): Promise<void> {
-    if (!atLeast(await this.ctx.host.lima.version(), 2, 1)) {
+    const { lima } = this.ctx.host;
+    if (!atLeast(await lima.version(), 2, 1)) {
       this.log("limactl watch needs Lima 2.1; following the instance directories instead");
       return;
     }
     let delay = this.options.minBackoffMs;
     let current: { stop(): void } | null = null;
+    let generation = 0;
     this.closers.push(() => current?.stop());
     const spawn = async () => {
+      const mine = ++generation;
       if (this.stopped) return;
-      this.limaStream = true;
-      const stream = await this.ctx.host.lima.followEvents((event) => {
+      const covered = new Set(await lima.instanceNames());
+      const stream = await lima.followEvents((event) => {
         delay = this.options.minBackoffMs;
         this.onEvent(event);
       });
+      if (mine !== generation || this.stopped) {
+        stream.stop(); // a restart came meanwhile: the newer stream is the one
+        return;
+      }
       current = stream;
+      this.covered = covered;
+      this.limaStream = true;
       void stream.exited.then(() => {
+        if (mine !== generation) return; // stopped for a restart
         this.limaStream = false;
+        current = null;
         if (this.stopped) return;
         this.log(`limactl watch exited; restarting in ${Math.round(delay / 1000)}s`);
         setTimeout(() => void spawn(), delay);
         delay = Math.min(delay * 2, this.options.maxBackoffMs);
       });
+    };
+    this.restartStream = () => {
+      const old = current;
+      current = null;
+      void spawn(); // takes the next generation before the old stream's exit is seen
+      old?.stop();
     };
     await spawn();
   }

@@ -130,9 +130,11 @@ export class Lima {
   /**
    * The instance directories, for Lima < 2.1 and for what `limactl watch` does not report:
    * an instance created or deleted, its lima.yaml edited, its host agent gone (`stop -f`, a
-   * crash). `events` also reads ha.stdout.log's newest event when asked to (no event stream).
+   * crash). `events` also reads ha.stdout.log's newest event for the instances it is asked for
+   * (no event stream, or one that does not follow them). A Lima home that does not exist yet is
+   * waited for in its parent directory; `homeAppeared` says when it comes.
    */
-  async watchInstances(handlers: InstanceHandlers): Promise<{ close(): void; watching: boolean }> {
+  async watchInstances(handlers: InstanceHandlers): Promise<{ close(): void; watching: "home" | "parent" | null }> {
     const watchers = new Map<string, FSWatcher>();
     const watchOne = (name: string) => {
       const dir = path.join(this.limaHome, name);
@@ -140,7 +142,7 @@ export class Lima {
         const watcher = fsWatch(dir, (_event, file) => {
           if (file === "lima.yaml") handlers.configChanged(name);
           else if (file === "ha.pid") handlers.hostAgent(name, existsSync(path.join(dir, file)));
-          else if (file === "ha.stdout.log" && handlers.wantsEventLog()) void this.lastLoggedEvent(name).then((e) => e && handlers.event(e));
+          else if (file === "ha.stdout.log" && handlers.wantsEventLog(name)) void this.lastLoggedEvent(name).then((e) => e && handlers.event(e));
         });
         watcher.on("error", () => undefined);
         watchers.set(name, watcher);
@@ -160,18 +162,37 @@ export class Lima {
         }
       }
     };
-    await scan();
     let home: FSWatcher | null = null;
-    try {
-      home = fsWatch(this.limaHome, () => void scan());
-      home.on("error", () => undefined);
-    } catch {
-      home = null;
+    let parent: FSWatcher | null = null;
+    const watchHome = (): boolean => {
+      try {
+        home = fsWatch(this.limaHome, () => void scan());
+        home.on("error", () => undefined);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await scan();
+    if (!watchHome() && !existsSync(this.limaHome)) {
+      // No Lima home yet (no instance was ever made): its parent says when it is created.
+      try {
+        parent = fsWatch(path.dirname(this.limaHome), (_event, file) => {
+          if (home || (file !== null && file !== path.basename(this.limaHome)) || !watchHome()) return;
+          parent?.close();
+          parent = null;
+          void scan().then(() => handlers.homeAppeared());
+        });
+        parent.on("error", () => undefined);
+      } catch {
+        parent = null;
+      }
     }
     return {
-      watching: home !== null,
+      watching: home !== null ? "home" : parent !== null ? "parent" : null,
       close: () => {
-        home?.close();
+        (home as FSWatcher | null)?.close();
+        (parent as FSWatcher | null)?.close();
         for (const w of watchers.values()) w.close();
       },
     };
@@ -209,9 +230,11 @@ export interface InstanceHandlers {
   /** ha.pid appeared (a start in progress) or disappeared (stopped, killed, crashed). */
   hostAgent(name: string, present: boolean): void;
   deleted(name: string): void;
-  /** Whether ha.stdout.log should be read (no `limactl watch` stream to say it). */
-  wantsEventLog(): boolean;
+  /** Whether the instance's ha.stdout.log should be read (no `limactl watch` stream says its events). */
+  wantsEventLog(name: string): boolean;
   event(event: LimaEvent): void;
+  /** The Lima home, missing when the watch began, now exists. */
+  homeAppeared(): void;
 }
 
 /** An instance named on the command line that Lima does not list: the same error from every command. */

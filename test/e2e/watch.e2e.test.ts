@@ -2,9 +2,9 @@
 // stand-ins, VMs started and stopped through the limactl stand-in (which writes host-agent
 // events and DHCP leases like Lima and bootpd), PF read back through the pfctl stand-in.
 import { execa, type ResultPromise } from "execa";
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSandbox, type Sandbox, standin } from "./harness.js";
+import { createSandbox, DEFAULT_YAML, type Sandbox, standin } from "./harness.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
 // test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
@@ -50,6 +50,25 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for: ${what}`);
+}
+
+/** Until the watcher has asked pfctl nothing for a second: no run in progress or pending. */
+async function quiet(): Promise<void> {
+  const calls = () => {
+    try {
+      return readFileSync(`${sb.env.PFCTL_STANDIN_STATE}.calls`, "utf8").length;
+    } catch {
+      return 0;
+    }
+  };
+  let last = -1;
+  await eventually(async () => {
+    const now = calls();
+    if (now === last) return true;
+    last = now;
+    await new Promise((r) => setTimeout(r, 1000));
+    return false;
+  }, "the watcher idle", 20_000);
 }
 
 function startWatcher(): ResultPromise {
@@ -183,6 +202,60 @@ describe("watch", () => {
     const result = await w;
     expect(result.exitCode).toBe(0);
     expect(await anchorNat()).toMatch(/2201/);
+  });
+});
+
+describe("watch: new instances", () => {
+  // A periodic check far off: what forwards a new VM here is the watcher noticing it, not that.
+  const SLOW_CHECK = { LIMAWAN_WATCH_INTERVAL_MS: "600000" };
+
+  /** A watcher, its stderr so far, and whether its `limactl watch` stream has started. */
+  function watcherWithLog(env: Record<string, string> = {}): { log: () => string; streaming: () => Promise<boolean> } {
+    let log = "";
+    const w = sb.runBackground(["watch"], { env: { ...SLOW_CHECK, ...env } });
+    watchers.push(w);
+    w.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    const streaming = async () => /limactl watch --json/.test((await execa("ps", ["-o", "args=", "--ppid", String(w.pid)], { reject: false })).stdout);
+    return { log: () => log, streaming };
+  }
+
+  it("forwards a new VM at its first start as fast as any other, though `limactl watch` missed it", async () => {
+    const { log, streaming } = watcherWithLog();
+    await eventually(streaming, "the watcher's `limactl watch` started");
+    await new Promise((r) => setTimeout(r, 1000)); // and looking at the Lima home
+    // As `limactl create` makes it: the directory, then (here 300 ms later) lima.yaml. The
+    // stream looks at the directory once, before lima.yaml is there, and never follows it.
+    // Bridged: no DHCP lease on this Mac whose change would start a run (the guest says its address).
+    const bridged = annotated(2299).replace("lima: shared", "lima: bridged");
+    const created = await sb.limactl(["create", "--name", "late", "-"], { input: bridged, env: { LIMACTL_STANDIN_CREATE_PAUSE_MS: "300" } });
+    expect(created.exitCode, String(created.stderr)).toBe(0);
+    writeFileSync(`${sb.paths.limaHome}/late/standin-ip`, "192.168.1.50\n"); // the LAN's DHCP server's answer
+    await quiet(); // the run lima.yaml's arrival started is over: only the start itself may start one now
+    await sb.startVm("late");
+    const started = Date.now();
+    await eventually(async () => /2299/.test(await anchorNat()), "late forwarded", 5_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(log()).not.toMatch(/periodic check/);
+  });
+
+  it("a Lima home made after the watcher started: watched as it appears, its VMs forwarded at once", async () => {
+    const parent = `${sb.paths.root}/later`;
+    const home = `${parent}/.lima`;
+    mkdirSync(parent, { mode: 0o755 });
+    if (sb.vmUser) chownSync(parent, sb.vmUser.uid, sb.vmUser.gid);
+    const { log } = watcherWithLog({ LIMA_HOME: home });
+    await eventually(() => /does not exist yet; watching for it/.test(log()), "watcher waiting for the Lima home");
+    await new Promise((r) => setTimeout(r, 500));
+    // `limactl watch` started without a Lima home never notices an instance made in it.
+    mkdirSync(home, { mode: 0o755 });
+    if (sb.vmUser) chownSync(home, sb.vmUser.uid, sb.vmUser.gid);
+    await eventually(() => /now exists; following Lima's events there/.test(log()), "watcher noticing the Lima home");
+    const yaml = `${DEFAULT_YAML}${annotated(2298)}`;
+    expect((await sb.limactl(["create", "--name", "first", "-"], { input: yaml, env: { LIMA_HOME: home } })).exitCode).toBe(0);
+    await sb.limactl(["start", "first"], { env: { LIMA_HOME: home } });
+    await eventually(async () => /2298/.test(await anchorNat()), "first forwarded", 5_000);
+    await sb.limactl(["stop", "first"], { env: { LIMA_HOME: home } });
+    await eventually(async () => !/2298/.test(await anchorNat()), "first's forward removed on stop", 5_000);
   });
 });
 

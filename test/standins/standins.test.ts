@@ -2,11 +2,11 @@
 // that accepts anything proves nothing. Formats are checked against the fixtures in
 // test/fixtures/lima (copied from the design notes' fixtures) and the facts in LIMA-FACTS.md / PF-FACTS.md.
 import { execa } from "execa";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import plist from "plist";
 import { afterAll, describe, expect as globalExpect, test as base, vi } from "vitest";
-import { createSandbox, STANDIN_BIN, type Sandbox } from "../e2e/harness.js";
+import { createSandbox, DEFAULT_YAML, STANDIN_BIN, type Sandbox } from "../e2e/harness.js";
 import { parseRfc3339Ns } from "./lib/go-format.mjs";
 import { isAlive } from "./lib/lima-store.mjs";
 
@@ -390,6 +390,48 @@ describe.concurrent("limactl shell", () => {
 });
 
 describe.concurrent("limactl watch --json", () => {
+  test("like Lima's, misses a new instance whose directory came before its lima.yaml, and every one without a Lima home at its start", async ({ sb, expect }) => {
+    const user = sb.vmUser ? { uid: sb.vmUser.uid, gid: sb.vmUser.gid } : {};
+    const watch = (env: Record<string, string>) => {
+      const w = execa(path.join(STANDIN_BIN, "limactl"), ["watch", "--json"], { env: { ...sb.env, ...env }, extendEnv: false, reject: false, ...user });
+      spawned.push(w.pid!);
+      const out = { stdout: "", stderr: "" };
+      w.stdout!.on("data", (d: Buffer) => (out.stdout += d.toString()));
+      w.stderr!.on("data", (d: Buffer) => (out.stderr += d.toString()));
+      return { w, out };
+    };
+    const missing = path.join(sb.paths.root, "later");
+    const early = watch({});
+    const homeless = watch({ LIMA_HOME: missing });
+    try {
+      await until(() => early.out.stderr.includes("Watching for events...") && homeless.out.stderr.includes("Watching for events..."), "watchers ready");
+      expect(homeless.out.stderr).toMatch(/level=warning msg="Failed to watch lima directory for new instances" error="lstat [^"]*\/later: no such file or directory"/);
+      // `limactl create` makes the directory, then lima.yaml: 300 ms apart here.
+      const created = await sb.limactl(["create", "--name", "slow", "-"], { input: "networks:\n  - lima: shared\n", env: { LIMACTL_STANDIN_CREATE_PAUSE_MS: "300" } });
+      expect(created.exitCode, String(created.stderr)).toBe(0);
+      await sb.addInstance("quick", "networks:\n  - lima: shared\n"); // lima.yaml there as the directory appears
+      await until(() => early.out.stderr.includes("New instance detected: quick"), "quick noticed");
+      await sb.startVm("slow");
+      await sb.startVm("quick");
+      await until(() => early.out.stdout.includes('"instance":"quick"'), "quick's events");
+      expect(early.out.stdout).not.toMatch(/"instance":"slow"/);
+      expect(early.out.stderr).not.toMatch(/New instance detected: slow/);
+
+      mkdirSync(missing, { mode: 0o755 });
+      if (sb.vmUser) chownSync(missing, sb.vmUser.uid, sb.vmUser.gid);
+      const late = await sb.limactl(["create", "--name", "late", "-"], { input: `${DEFAULT_YAML}networks:\n  - lima: shared\n`, env: { LIMA_HOME: missing } });
+      expect(late.exitCode, String(late.stderr)).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(homeless.out.stderr).not.toMatch(/New instance detected/);
+      await sb.stopVm("slow", { force: true });
+      await sb.stopVm("quick", { force: true });
+    } finally {
+      early.w.kill("SIGTERM");
+      homeless.w.kill("SIGTERM");
+      await Promise.all([early.w, homeless.w]);
+    }
+  });
+
   test("streams the events of a start and a stop within moments, including an instance created after it started", async ({ sb, expect }) => {
     await sb.addInstance("web", WEB);
     const user = sb.vmUser ? { uid: sb.vmUser.uid, gid: sb.vmUser.gid } : {};
@@ -454,7 +496,7 @@ describe.concurrent("limactl create / delete", () => {
     const file = path.join(sb.paths.root, "web.yaml");
     writeFileSync(file, WEB, { mode: 0o644 });
     const created = await tool(sb, "limactl", ["create", "--name", "web", file]);
-    expect(created.exitCode, created.stderr).toBe(0);
+    expect(created.exitCode, String(created.stderr)).toBe(0);
     expect(readFileSync(path.join(sb.paths.limaHome, "web/lima.yaml"), "utf8")).toBe(WEB);
     expect((await tool(sb, "limactl", ["create", "--name", "web", file])).stderr).toMatch(/instance `web` already exists/);
     await sb.startVm("web");

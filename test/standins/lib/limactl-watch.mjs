@@ -62,20 +62,30 @@ export function watchCommand(args) {
   if (watchAll && initial.length === 0) status("No instances found");
   for (const name of initial) follow(name);
 
+  status("Watching for events...");
   if (watchAll) {
-    // New instance directories (with their lima.yaml): fs.watch on $LIMA_HOME plus a poll.
+    // New instances as Lima's watcher sees them (fsnotify on $LIMA_HOME, cmd/limactl/watch.go):
+    // a directory is looked at once, when its create event arrives, and followed only if its
+    // lima.yaml is already there — `limactl create` makes the directory first, so it is often
+    // missed. Without $LIMA_HOME at the start there is nothing to watch, and nothing is ever
+    // noticed. Here fs.watch gives the create events, and a poll those fs.watch drops.
+    const seen = new Set(initial);
     const scan = () => {
-      for (const name of instanceNames(home)) {
+      const names = instanceNames(home);
+      for (const name of seen) if (!names.includes(name)) seen.delete(name); // removed: a new one may come
+      for (const name of names) {
+        if (seen.has(name)) continue;
+        seen.add(name);
         if (tails.has(name) || !existsSync(path.join(home, name, "lima.yaml"))) continue;
         status(`New instance detected: ${name}`);
         follow(name);
       }
     };
-    setInterval(scan, POLL_MS);
     try {
       watch(home, () => scan()).on("error", () => undefined);
-    } catch {
-      // $LIMA_HOME missing: the poll finds it once it exists
+      setInterval(scan, POLL_MS);
+    } catch (error) {
+      log.warn("Failed to watch lima directory for new instances", { error: `lstat ${home}: ${error.code === "ENOENT" ? "no such file or directory" : error.message}` });
     }
   }
   // Stand-in safety, not Lima: a test sandbox removed under a leftover watcher ends it.
@@ -86,5 +96,4 @@ export function watchCommand(args) {
       process.exit(1);
     }
   }, 250);
-  status("Watching for events...");
 }

@@ -3,7 +3,7 @@
 // validate, watch, and `limactl NAME` → the `limactl-NAME` plugin, as Lima ≥ 2.0 runs plugins.
 // It writes only under $LIMA_HOME and to $LIMAWAN_DHCPD_LEASES.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify as yamlStringify } from "yaml";
@@ -237,22 +237,27 @@ function create(args) {
   const dir = instanceDir(home, name);
   if (existsSync(dir)) log.fatal(`instance ${goQuoteRaw(name)} already exists (${goQuoteRaw(dir)})`);
 
-  // Built beside the store under a dot-name (which Lima skips), then renamed into place, so a
-  // concurrent `list` never sees a directory without lima.yaml.
+  // Checked first under a dot-name (which Lima skips); then made as Lima makes it: the directory,
+  // then lima.yaml in it (a `list` in between sees it Broken; `watch` may miss it, LIMA-FACTS.md
+  // §4). LIMACTL_STANDIN_CREATE_PAUSE_MS holds the directory without lima.yaml that long.
   mkdirSync(home, { recursive: true });
   const building = path.join(home, `.standin-create-${name}-${process.pid}`);
   mkdirSync(building);
+  let loaded;
   try {
     writeFileSync(path.join(building, "lima.yaml"), text);
-    const loaded = loadLimaYaml(home, path.join(building, "lima.yaml"));
-    for (const { comment, error } of loaded.warnings) log.warn("Non-strict YAML detected; please check for typos", { comment: comment.replace(building, dir), error });
-    if (loaded.errors.length > 0) log.fatal(`the YAML is invalid: ${loaded.errors.join("\n")}`);
-    // version.Version as built: a tagged git build's `v2.2.0` (`--version` prints it without the v).
-    writeFileSync(path.join(building, "lima-version"), `v${LIMA_VERSION}`);
-    renameSync(building, dir);
+    loaded = loadLimaYaml(home, path.join(building, "lima.yaml"));
   } finally {
     rmSync(building, { recursive: true, force: true });
   }
+  for (const { comment, error } of loaded.warnings) log.warn("Non-strict YAML detected; please check for typos", { comment: comment.replace(building, dir), error });
+  if (loaded.errors.length > 0) log.fatal(`the YAML is invalid: ${loaded.errors.join("\n")}`);
+  mkdirSync(dir);
+  const pause = Number(process.env.LIMACTL_STANDIN_CREATE_PAUSE_MS || 0);
+  if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+  writeFileSync(path.join(dir, "lima.yaml"), text);
+  // version.Version as built: a tagged git build's `v2.2.0` (`--version` drops the v).
+  writeFileSync(path.join(dir, "lima-version"), `v${LIMA_VERSION}`);
   log.info(`Run \`limactl start ${name}\` to start the instance.`);
 }
 
