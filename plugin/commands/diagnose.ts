@@ -44,7 +44,7 @@ async function reportContext(ctx: Context, name: string, options: DiagnoseOption
   const facts: Array<[string, string]> = [];
   if (macos) facts.push(["macOS", macos]);
   if (darwin) facts.push(["Darwin", darwin]);
-  facts.push(["Lima", lima ? lima.text.replace(/^limactl version /, "") : "not found"]);
+  facts.push(["Lima", lima ? ("major" in lima ? lima.text.replace(/^limactl version /, "") : `version unknown (${lima.text})`) : "not found"]);
   facts.push(["Node.js", process.version], ["run as", environment.isRoot ? "root" : "the user (PF and LimaWAN's record unread: add --sudo)"]);
   return {
     version: VERSION,

@@ -34,8 +34,11 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   add("root", isRoot ? "ok" : "warn", isRoot ? "running as root" : "not root: PF state cannot be read", isRoot ? undefined : "`limactl limawan doctor --sudo` reads PF too.");
 
   const version = await host.lima.version();
-  if (!version) add("Lima", "fail", "limactl not found on PATH (or it printed no version)", "Install Lima 2.0 or newer: brew install lima");
-  else if (!atLeast(version, 2, 0)) add("Lima", "fail", version.text, "LimaWAN is a Lima 2.0 plugin: upgrade Lima.");
+  if (!version) add("Lima", "fail", "limactl not found on PATH", "Install Lima 2.0 or newer: brew install lima");
+  else if (!("major" in version)) {
+    // Found is found: a build from source says `limactl version <unknown>`.
+    add("Lima", "warn", `limactl found, version unknown (it says \`${printable(version.text)}\`)`, "LimaWAN needs Lima 2.0 (2.1 for `limactl watch`); the watcher follows the instance directories while it cannot tell.");
+  } else if (!atLeast(version, 2, 0)) add("Lima", "fail", version.text, "LimaWAN is a Lima 2.0 plugin: upgrade Lima.");
   else if (!atLeast(version, 2, 1)) add("Lima", "warn", version.text, "Lima 2.1 adds `limactl watch`; the watcher falls back to the instance directories.");
   else add("Lima", "ok", version.text);
 

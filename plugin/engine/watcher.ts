@@ -181,8 +181,9 @@ export class Watcher {
   /** `limactl watch --json` (Lima ≥ 2.1), restarted with back-off if it dies, at once when asked. */
   private async followLimaEvents(): Promise<void> {
     const { lima } = this.ctx.host;
-    if (!atLeast(await lima.version(), 2, 1)) {
-      this.log("limactl watch needs Lima 2.1; following the instance directories instead");
+    const version = await lima.version();
+    if (!atLeast(version, 2, 1)) {
+      this.log(version && !("major" in version) ? "cannot tell Lima's version (limactl watch needs 2.1); following the instance directories instead" : "limactl watch needs Lima 2.1; following the instance directories instead");
       return;
     }
     let delay = this.options.minBackoffMs;

@@ -36,6 +36,8 @@ export interface Instance {
 }
 
 export interface LimaVersion { major: number; minor: number; patch: number; text: string }
+/** limactl ran, but said no version LimaWAN can read: a build from source prints `limactl version <unknown>`. */
+export interface UnknownLimaVersion { text: string }
 
 /** What a host-agent event means for forwarding: only `running` and `stopping` are acted on. */
 export type LimaPhase = "booting" | "running" | "stopping";
@@ -85,10 +87,12 @@ export class Lima {
     return said ?? "Lima gave no reason (`limactl list` logs it)";
   }
 
-  /** `limactl --version`, or null when limactl is missing or says something else. */
-  async version(): Promise<LimaVersion | null> {
+  /** `limactl --version`; null when limactl cannot be run at all (not on PATH, not executable). */
+  async version(): Promise<LimaVersion | UnknownLimaVersion | null> {
     const result = await this.runner.run("limactl", ["--version"], { asUser: true }).catch(() => null);
-    return result && result.exitCode === 0 ? parseVersion(result.stdout) : null;
+    if (!result) return null;
+    const said = (result.exitCode === 0 ? result.stdout : result.stderr).trim().split("\n")[0] ?? "";
+    return (result.exitCode === 0 ? parseVersion(result.stdout) : null) ?? { text: said.slice(0, 200) };
   }
 
   /** `limactl start NAME`, as the VMs' owner; throws with Lima's last lines when it fails. */
@@ -302,8 +306,8 @@ export function parseVersion(stdout: string): LimaVersion | null {
   return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text: stdout.trim() } : null;
 }
 
-export function atLeast(version: LimaVersion | null, major: number, minor: number): boolean {
-  return version !== null && (version.major > major || (version.major === major && version.minor >= minor));
+export function atLeast(version: LimaVersion | UnknownLimaVersion | null, major: number, minor: number): boolean {
+  return version !== null && "major" in version && (version.major > major || (version.major === major && version.minor >= minor));
 }
 
 /** A host-agent event (`{"status":{…}}` in ha.stdout.log) → what it means for forwarding. */

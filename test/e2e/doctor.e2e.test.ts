@@ -165,3 +165,22 @@ describe("an instance whose lima.yaml Lima cannot read", () => {
     expect(up.stderr).toMatch(/^error: Lima cannot read the lima\.yaml of `web`: field `base` must be empty for YAML validation$/m);
   });
 });
+
+describe("doctor and Lima's version", () => {
+  it("a limactl that cannot say its version (a build from source) is found, its version unknown", async () => {
+    const source = await createSandbox({ limaVersion: "<unknown>" });
+    try {
+      const result = await source.run(["doctor", "--json"]);
+      const lima = (JSON.parse(result.stdout) as { checks: Check[] }).checks.find((c) => c.name === "Lima");
+      expect(lima).toEqual({ name: "Lima", level: "warn", detail: "limactl found, version unknown (it says `limactl version <unknown>`)", hint: expect.stringMatching(/Lima 2\.0/) });
+    } finally {
+      await source.cleanup();
+    }
+  });
+
+  it("no limactl at all is not found", async () => {
+    const result = await sb.run(["doctor", "--json"], { env: { PATH: sb.pathWithout("limactl") } });
+    const lima = (JSON.parse(result.stdout) as { checks: Check[] }).checks.find((c) => c.name === "Lima");
+    expect(lima).toMatchObject({ level: "fail", detail: "limactl not found on PATH" });
+  });
+});

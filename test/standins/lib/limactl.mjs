@@ -17,7 +17,8 @@ import { start, stop, stopForcibly } from "./limactl-lifecycle.mjs";
 import { watchCommand } from "./limactl-watch.mjs";
 
 const BIN_DIR = fileURLToPath(new URL("../bin/", import.meta.url));
-const [MAJOR, MINOR] = LIMA_VERSION.split(".").map(Number);
+// A build from source without a version says `<unknown>`: it is today's Lima.
+const [MAJOR, MINOR] = /^\d+\.\d+/.test(LIMA_VERSION) ? LIMA_VERSION.split(".").map(Number) : [Infinity, 0];
 /** Lima ≥ 2.1 refuses root in main(), before any flag (even --version); 2.0 did it in PersistentPreRunE. */
 const ROOT_CHECK_IN_MAIN = MAJOR > 2 || (MAJOR === 2 && MINOR >= 1);
 /** `limactl watch` arrived in 2.1 too. */
@@ -257,7 +258,7 @@ function create(args) {
   if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
   writeFileSync(path.join(dir, "lima.yaml"), text);
   // version.Version as built: a tagged git build's `v2.2.0` (`--version` drops the v).
-  writeFileSync(path.join(dir, "lima-version"), `v${LIMA_VERSION}`);
+  writeFileSync(path.join(dir, "lima-version"), /^\d/.test(LIMA_VERSION) ? `v${LIMA_VERSION}` : LIMA_VERSION);
   log.info(`Run \`limactl start ${name}\` to start the instance.`);
 }
 
