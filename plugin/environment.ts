@@ -15,7 +15,7 @@ export const OVERRIDE_NAMES = ["LIMAWAN_PF_CONF", "LIMAWAN_STATE_DIR", "LIMAWAN_
  * colour choices. Passed as `--env NAME=VALUE` arguments, never through sudo's environment:
  * a sudo rule allowing `VAR=value` (SETENV) would let a user hand root NODE_OPTIONS too.
  */
-export const PASSED_TO_ROOT = ["LIMA_HOME", ...OVERRIDE_NAMES, "LIMAWAN_WATCH_INTERVAL_MS", "LIMAWAN_INVOKER_PATH", "LIMAWAN_PUBLIC_ADDRESS_URL", "NO_COLOR", "FORCE_COLOR"] as const;
+export const PASSED_TO_ROOT = ["LIMA_HOME", ...OVERRIDE_NAMES, "LIMAWAN_WATCH_INTERVAL_MS", "LIMAWAN_INVOKER_PATH", "LIMAWAN_INVOKER_PID", "LIMAWAN_PUBLIC_ADDRESS_URL", "NO_COLOR", "FORCE_COLOR"] as const;
 
 /** Where `diagnose --external` asks for the Mac's public address (LIMAWAN_PUBLIC_ADDRESS_URL). */
 export const DEFAULT_PUBLIC_ADDRESS_URL = "https://api.ipify.org";
@@ -41,6 +41,11 @@ export interface Environment {
   watchIntervalMs: number;
   /** What `diagnose --external` asks for the public address (plain-text answer). */
   publicAddressUrl: string;
+  /**
+   * The process that ran the user's side of a sudo re-run (LIMAWAN_INVOKER_PID: limactl, or the
+   * shell): `watch` and `monitor --follow` stop when it is gone (host/invoker.ts).
+   */
+  invokerPid: number | null;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -55,6 +60,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     invokingUser,
     watchIntervalMs: Number(env.LIMAWAN_WATCH_INTERVAL_MS) > 0 ? Number(env.LIMAWAN_WATCH_INTERVAL_MS) : 30_000,
     publicAddressUrl: env.LIMAWAN_PUBLIC_ADDRESS_URL || DEFAULT_PUBLIC_ADDRESS_URL,
+    invokerPid: /^[1-9]\d{0,9}$/.test(env.LIMAWAN_INVOKER_PID ?? "") ? Number(env.LIMAWAN_INVOKER_PID) : null,
     paths: {
       limaHome: env.LIMA_HOME || path.join(home, ".lima"),
       pfConf: env.LIMAWAN_PF_CONF || "/etc/pf.conf",

@@ -58,7 +58,9 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
         // install, which makes the copy from this build.
         const { rootCopy } = ctx.host;
         const installed = command.name() !== "install" && rootCopy.holds(bundleDir()) && rootCopy.problems().length === 0 ? rootCopy.launcher : null;
-        exitCode = await rerunAsRoot(argv.filter((a) => a !== "--sudo"), env, ctx.environment.paths.limaHome, `\`limactl limawan ${command.name()}\``, installed);
+        // The root side cannot see limactl go (sudo stays): it is told whom to watch.
+        const invoker = { ...env, LIMAWAN_INVOKER_PID: env.LIMAWAN_INVOKER_PID || String(process.ppid) };
+        exitCode = await rerunAsRoot(argv.filter((a) => a !== "--sudo"), invoker, ctx.environment.paths.limaHome, `\`limactl limawan ${command.name()}\``, installed);
         return;
       }
       exitCode = await handler(ctx, args, options);

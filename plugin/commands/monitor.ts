@@ -12,6 +12,7 @@ import { monitorEvents, monitorSnapshot, parseDuration, redrawFrame, type Monito
 import { appliedPfNames, readState, type State } from "../engine/state.js";
 import { requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { whenInvokerGone } from "../host/invoker.js";
 import type { TableEntry } from "../host/pfctl.js";
 
 export interface MonitorOptions { follow?: boolean; interval?: string; alertCmd?: string; olderThan?: string }
@@ -45,9 +46,15 @@ async function follow(ctx: Context, options: MonitorOptions): Promise<ExitCode> 
   if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 3600) throw new CliError(EXIT.USAGE, `--interval ${options.interval}: give seconds (0.1–3600)`);
   const terminal = Boolean((process.stdout as NodeJS.WriteStream).isTTY) && !ctx.out.options.json;
   let stopped = false;
-  const stop = () => (stopped = true);
+  let wake: (() => void) | null = null;
+  const stop = () => {
+    stopped = true;
+    wake?.();
+  };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // Run by `limactl limawan monitor --follow`: limactl passes no signal on, so its end is noticed here.
+  const cancel = whenInvokerGone(ctx.environment.invokerPid, stop);
   let previous: MonitorSnapshot | null = null;
   while (!stopped) {
     const snapshot = await snap(ctx);
@@ -59,8 +66,18 @@ async function follow(ctx: Context, options: MonitorOptions): Promise<ExitCode> 
     }
     for (const event of events) if (options.alertCmd && (event.event === "banned" || event.event === "forward-down")) await alert(ctx, options.alertCmd, event);
     previous = snapshot;
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    if (stopped) break;
+    // The wait ends early when stopped: an --interval of an hour must not keep an orphan that long.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, seconds * 1000);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    wake = null;
   }
+  cancel();
   return EXIT.OK;
 }
 

@@ -5,7 +5,7 @@ import { chownSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CLI, createSandbox, ptyScriptArgs, type Sandbox, standin } from "./harness.js";
 
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const WEB = `networks:
   - lima: shared
@@ -135,5 +135,21 @@ describe("monitor", () => {
     expect((await pfctl(["-a", "limawan", "-t", BAN, "-T", "show"])).stdout.trim()).toBe("198.51.100.88");
     expect((await sb.run(["monitor", "expire"])).exitCode).toBe(2);
     expect((await sb.run(["monitor", "unban", "web", "ssh", "not-an-address"])).exitCode).toBe(2);
+  });
+});
+
+describe("monitor --follow under limactl", () => {
+  it("stops at once when the process that started it is gone, however long its interval (limactl passes no signal on)", async () => {
+    // The user's side of a sudo re-run names it (LIMAWAN_INVOKER_PID): here a process of its own.
+    const invoker = execa("sleep", ["60"], { reject: false });
+    const follow = sb.runBackground(["monitor", "--follow", "--interval", "3600"], { env: { LIMAWAN_INVOKER_PID: String(invoker.pid) } });
+    let out = "";
+    follow.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => setTimeout(r, 1500)); // its first snapshot taken, an hour's wait begun
+    invoker.kill("SIGKILL");
+    await invoker;
+    const result = await Promise.race([follow, new Promise<null>((r) => setTimeout(() => r(null), 5_000))]);
+    expect(result, "monitor --follow still runs 5 s after its invoker went").not.toBeNull();
+    expect(result!.exitCode).toBe(0);
   });
 });

@@ -60,6 +60,31 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
     expect(sb.sudoCalls()).toHaveLength(2);
   });
 
+  it("watch run by limactl stops cleanly once limactl is gone: limactl passes no signal on, and sudo stays", async () => {
+    await sandbox();
+    // limactl's part, played by a shell: it runs the plugin as the user and is then killed alone,
+    // as a SIGTERM to limactl (or a closed terminal) does. Its plugin re-runs itself through sudo.
+    const limactl = execa("/bin/sh", ["-c", '"$0" "$1" watch & wait', process.execPath, CLI], {
+      env: sb.userEnv,
+      extendEnv: false,
+      reject: false,
+      uid: sb.vmUser!.uid,
+      gid: sb.vmUser!.gid,
+      cwd: path.join(sb.paths.root, "home"),
+    });
+    const deadline = Date.now() + 20_000;
+    while (!/port 8080 tag/.test(await anchorNat()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await anchorNat()).toMatch(/port 8080 tag/); // the root watcher runs
+    limactl.kill("SIGKILL");
+    // Its output ends when the last process holding it (the root watcher) has exited.
+    const result = await Promise.race([limactl, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    expect(result, "the root watcher still runs 10 s after limactl went").not.toBeNull();
+    expect(result!.stderr).toMatch(/the process that started it is gone: stopping; rules of running VMs stay in place/);
+    expect(await anchorNat()).toMatch(/port 8080 tag/);
+    const ps = await execa("ps", ["-eo", "args="]);
+    expect(ps.stdout.split("\n").filter((line) => line.includes(sb.paths.limaHome) && / watch\b/.test(line))).toEqual([]);
+  });
+
   it("works on a managed Mac whose sudoers sets a secure_path without Homebrew (no node on it)", async () => {
     await sandbox({ sudoers: { securePath: true } });
     const up = await sb.runAsUser(["up", "web"]);

@@ -4,7 +4,7 @@
 import { execa, type ResultPromise } from "execa";
 import { appendFileSync, chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSandbox, DEFAULT_YAML, type Sandbox, standin } from "./harness.js";
+import { CLI, createSandbox, DEFAULT_YAML, type Sandbox, standin } from "./harness.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
 // test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
@@ -297,3 +297,37 @@ describe("install, uninstall, start", () => {
     expect(await anchorNat()).toMatch(/2201/);
   });
 });
+
+describe("watch under limactl", () => {
+  it("stops cleanly when its parent is gone (limactl killed alone passes no signal on), leaving the rules", async () => {
+    await sb.addInstance("a", annotated(2201));
+    await sb.startVm("a");
+    // limactl's part, played by a shell that is killed alone; the watcher is its child.
+    const log = `${sb.paths.root}/watch.log`;
+    // In the CLI's namespace (the stand-ins where macOS keeps the tools); unshare execs the shell itself.
+    const [file, ...argv] = sb.inMacos(["/bin/sh", "-c", '"$0" "$1" watch 2>"$2" & echo $!; wait', process.execPath, CLI, log]);
+    const parent = execa(file!, argv, { env: sb.env, extendEnv: false, reject: false });
+    let pid = 0;
+    parent.stdout!.on("data", (d: Buffer) => (pid ||= Number(d.toString().trim())));
+    await eventually(async () => /2201/.test(await anchorNat()), "a forwarded", 20_000);
+    parent.kill("SIGKILL");
+    await parent;
+    await eventually(() => !running(pid), "the orphaned watcher gone", 5_000);
+    expect(readFileSync(log, "utf8")).toMatch(/the process that started it is gone: stopping; rules of running VMs stay in place/);
+    expect(await anchorNat()).toMatch(/2201/);
+  });
+});
+
+/** Whether the process runs (a zombie nobody reaped yet has ended). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
