@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { stringify as yamlStringify } from "yaml";
+import { isMap, parseDocument, stringify as yamlStringify } from "yaml";
 import { parseFlags, UsageError } from "./cli-flags.mjs";
 import { goQuoteRaw } from "./go-format.mjs";
 import { readGuestState } from "./guest.mjs";
@@ -230,7 +230,8 @@ function create(args) {
   if (positional.length > 1) log.fatal(`"limactl create" accepts at most 1 arg(s), received ${positional.length}`);
   const source = positional[0];
   if (/^[a-z]+:/.test(source) && !source.startsWith("/")) standinFailure("limactl", `create: template locators like ${source} are not supported; pass a file`);
-  const text = source === "-" ? readFileSync(0, "utf8") : readFileSync(source, "utf8");
+  const given = source === "-" ? readFileSync(0, "utf8") : readFileSync(source, "utf8");
+  const text = withoutBase(given);
   const name = flags.name ?? (source === "-" ? "" : path.basename(source).replace(/\.ya?ml$/i, ""));
   const invalidName = validateInstanceName(name);
   if (invalidName) log.fatal(invalidName);
@@ -280,6 +281,18 @@ function validate(args) {
     if (loaded.errors.length > 0) log.fatal(`failed to validate YAML file ${goQuoteRaw(file)}: ${loaded.errors.join("\n")}`);
     log.info(`${goQuoteRaw(file)}: OK`);
   }
+}
+
+/**
+ * Lima merges a template's `base:` into it at create (pkg/limatmpl/embed.go) and writes the
+ * result through yq and yamlfmt: the key goes, lists lose their indentation. The stand-in has no
+ * templates to merge: it drops the key and writes the rest as yamlfmt would.
+ */
+function withoutBase(text) {
+  const doc = parseDocument(text);
+  if (!isMap(doc.contents) || !doc.has("base")) return text;
+  doc.delete("base");
+  return doc.toString({ indentSeq: false, lineWidth: 0 });
 }
 
 function remove(args) {
