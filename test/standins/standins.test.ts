@@ -404,16 +404,16 @@ describe.concurrent("limactl watch --json", () => {
     const early = watch({});
     const homeless = watch({ LIMA_HOME: missing });
     try {
-      await until(() => early.out.stderr.includes("Watching for events...") && homeless.out.stderr.includes("Watching for events..."), "watchers ready");
+      await until(() => early.out.stderr.includes("Watching for events...") && homeless.out.stderr.includes("Watching for events..."), "watchers ready", 20_000);
       expect(homeless.out.stderr).toMatch(/level=warning msg="Failed to watch lima directory for new instances" error="lstat [^"]*\/later: no such file or directory"/);
       // `limactl create` makes the directory, then lima.yaml: 300 ms apart here.
       const created = await sb.limactl(["create", "--name", "slow", "-"], { input: "networks:\n  - lima: shared\n", env: { LIMACTL_STANDIN_CREATE_PAUSE_MS: "300" } });
       expect(created.exitCode, String(created.stderr)).toBe(0);
       await sb.addInstance("quick", "networks:\n  - lima: shared\n"); // lima.yaml there as the directory appears
-      await until(() => early.out.stderr.includes("New instance detected: quick"), "quick noticed");
+      await until(() => early.out.stderr.includes("New instance detected: quick"), "quick noticed", 10_000);
       await sb.startVm("slow");
       await sb.startVm("quick");
-      await until(() => early.out.stdout.includes('"instance":"quick"'), "quick's events");
+      await until(() => early.out.stdout.includes('"instance":"quick"'), "quick's events", 10_000);
       expect(early.out.stdout).not.toMatch(/"instance":"slow"/);
       expect(early.out.stderr).not.toMatch(/New instance detected: slow/);
 
@@ -448,7 +448,7 @@ describe.concurrent("limactl watch --json", () => {
     });
     watcher.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     try {
-      await until(() => stderr.includes("Watching for events..."), "watch ready");
+      await until(() => stderr.includes("Watching for events..."), "watch ready", 20_000); // a node start, on a loaded machine
       await sb.startVm("web");
       // `limactl start` returns once the running event is in ha.stdout.log: from then on the
       // stream has it to itself (the start's own process fan-out is machine load, not latency).

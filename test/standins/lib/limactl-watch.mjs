@@ -8,7 +8,7 @@ import { parseFlags } from "./cli-flags.mjs";
 import { EventTail, POLL_MS } from "./event-tail.mjs";
 import { dateTime, goQuoteRaw, nowNs, parseRfc3339Ns } from "./go-format.mjs";
 import { log } from "./logrus.mjs";
-import { inspect, instanceNames, limaHome } from "./lima-store.mjs";
+import { inspect, instanceNames, limaHome, logLoadWarnings } from "./lima-store.mjs";
 
 const status = (message) => process.stderr.write(`${dateTime()} ${message}\n`);
 
@@ -26,6 +26,7 @@ export function watchCommand(args) {
       log.warn(`Failed to inspect instance ${goQuoteRaw(name)}`, { error: `open ${path.join(home, name, "lima.yaml")}: no such file or directory` });
       return;
     }
+    logLoadWarnings(inst); // Lima loads each instance it follows: one Non-strict YAML warning each
     const tail = new EventTail(
       path.join(inst.dir, "ha.stdout.log"),
       begin,
