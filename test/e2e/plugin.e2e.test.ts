@@ -457,16 +457,18 @@ describe("refusals", () => {
     expect(r.stderr).toMatch(/`limactl` was not found on PATH/);
   });
 
+  it("an unknown instance is the same error, exit 1, for every command that names one", async () => {
+    await sb.addInstance("web", WEB);
+    const commands = [["up", "nope"], ["status", "nope"], ["status", "web", "nope"], ["down", "nope"], ["ip", "nope"], ["expose", "nope", "http 80 as 8080"], ["unexpose", "nope", "http"], ["check", "nope"], ["plan", "nope"], ["diagnose", "nope"], ["harden", "nope"], ["start", "nope"]];
+    const results = await Promise.all(commands.map((args) => sb.run(args)));
+    expect(results.map((r, i) => [commands[i]!.join(" "), r.exitCode, r.stderr.split("\n")[0]])).toEqual(commands.map((args) => [args.join(" "), 1, "error: no Lima instance named `nope`"]));
+  }, 120_000);
+
   it("unknown instance and stopped instance: exit 1", async () => {
     await sb.addInstance("web", WEB);
     const unknown = await sb.run(["up", "nope"]);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toMatch(/no Lima instance named `nope`/);
-    // Every command that names an instance says the same, with the same exit code.
-    for (const args of [["status", "nope"], ["status", "web", "nope"], ["down", "nope"], ["ip", "nope"], ["expose", "nope", "http 80 as 8080"], ["unexpose", "nope", "http"], ["check", "nope"], ["plan", "nope"], ["diagnose", "nope"], ["harden", "nope"], ["start", "nope"]]) {
-      const r = await sb.run(args);
-      expect([args.join(" "), r.exitCode, r.stderr.split("\n")[0]]).toEqual([args.join(" "), 1, "error: no Lima instance named `nope`"]);
-    }
     const stopped = await sb.run(["up", "web"]);
     expect(stopped.exitCode).toBe(1);
     expect(stopped.stderr).toMatch(/`web` is stopped[\s\S]*limactl start web/);
