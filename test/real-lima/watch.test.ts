@@ -92,9 +92,9 @@ describe.skipIf(!REAL_LIMACTL)(tierName("limactl watch --json, real"), () => {
     const later = path.join(sb.root, "later");
     const { real, standin } = await watchBoth({ LIMA_HOME: later });
     try {
-      for (const stream of [real, standin]) {
-        expect(stream.stderr()).toMatch(new RegExp(`level=warning msg="Failed to watch lima directory for new instances" error="lstat ${later}: no such file or directory"`));
-      }
+      // Printed after "Watching for events...", by both.
+      const warning = `level=warning msg="Failed to watch lima directory for new instances" error="lstat ${later}: no such file or directory"`;
+      await until(() => [real, standin].every((s) => s.stderr().includes(warning)), "both saying they cannot watch the Lima home");
       sb.write(path.join(sb.home, "whole", "lima.yaml"), limaYaml(sb));
       sb.write(path.join(later, ".keep"), "");
       renameSync(path.join(sb.home, "whole"), path.join(later, "whole"));

@@ -86,7 +86,8 @@ const events = (sb: Sandbox, name: string) =>
     .map((l) => JSON.parse(l) as { time: string; status: Record<string, unknown> });
 const leases = (sb: Sandbox) => (existsSync(sb.paths.dhcpdLeases) ? readFileSync(sb.paths.dhcpdLeases, "utf8") : "");
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 3_000): Promise<void> {
+// A deadline to fail by, not a speed to meet: node starts take seconds on a loaded runner.
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -405,7 +406,8 @@ describe.concurrent("limactl watch --json", () => {
     const homeless = watch({ LIMA_HOME: missing });
     try {
       await until(() => early.out.stderr.includes("Watching for events...") && homeless.out.stderr.includes("Watching for events..."), "watchers ready", 20_000);
-      expect(homeless.out.stderr).toMatch(/level=warning msg="Failed to watch lima directory for new instances" error="lstat [^"]*\/later: no such file or directory"/);
+      // After "Watching for events...", as Lima prints it.
+      await until(() => /level=warning msg="Failed to watch lima directory for new instances" error="lstat [^"]*\/later: no such file or directory"/.test(homeless.out.stderr), "the homeless watcher's warning");
       // `limactl create` makes the directory, then lima.yaml: 300 ms apart here.
       const created = await sb.limactl(["create", "--name", "slow", "-"], { input: "networks:\n  - lima: shared\n", env: { LIMACTL_STANDIN_CREATE_PAUSE_MS: "300" } });
       expect(created.exitCode, String(created.stderr)).toBe(0);
@@ -430,7 +432,7 @@ describe.concurrent("limactl watch --json", () => {
       homeless.w.kill("SIGTERM");
       await Promise.all([early.w, homeless.w]);
     }
-  });
+  }, 90_000); // two watchers, a create, two starts and stops: a dozen node starts
 
   test("streams the events of a start and a stop within moments, including an instance created after it started", async ({ sb, expect }) => {
     await sb.addInstance("web", WEB);
