@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { printable } from "../../compiler/printable.js";
 import { Lima, limaCannotRead, limaCannotReadError, parseInstanceList } from "../../plugin/host/lima.js";
 import { fatalMessage, instanceErrors, MAX_LOG_VALUE, parseLogLine, parseLogLines } from "../../plugin/host/lima-log.js";
-import type { Leases } from "../../plugin/host/leases.js";
 import type { CommandResult, Runner } from "../../plugin/host/run.js";
 
 const FIXTURES = new URL("../fixtures/lima/", import.meta.url);
@@ -66,7 +65,7 @@ describe("why Lima cannot read a file", () => {
   const lima = (validate: CommandResult) => {
     const calls: string[][] = [];
     const runner = { dryRun: false, run: async (_program: string, args: readonly string[]) => (calls.push([...args]), validate) } as unknown as Runner;
-    return { lima: new Lima(runner, "/home/u/.lima", {} as Leases), calls };
+    return { lima: new Lima(runner, "/home/u/.lima"), calls };
   };
   const invalid = { name: "web", status: "", dir: "/home/u/.lima/web", network: [] };
 

@@ -4,7 +4,6 @@
 // read. The limactl stand-in, on the same Lima home, must say the same.
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Leases } from "../../plugin/host/leases.js";
 import { Lima, limaCannotRead, type Instance } from "../../plugin/host/lima.js";
 import { createRunner } from "../../plugin/host/run.js";
 import { jsonLines, LIMA_USER, limaYaml, machineId, REAL_LIMACTL, RealLimaSandbox, tierName, type HostAgent } from "./real-lima.js";
@@ -24,7 +23,7 @@ describe.skipIf(!REAL_LIMACTL)(tierName("limactl list --json, real"), () => {
     sb.instance("yamlerror", "images: [\n  - location: /tmp/disk.img\nx-limawan: |\n  expose ssh 22 as 2222\n");
     agent = await sb.hostAgent("web");
     const runner = createRunner({ env: sb.env, user: LIMA_USER ? { ...LIMA_USER, home: sb.home } : null, limaHome: sb.limaHome, dryRun: false, report: () => undefined });
-    lima = new Lima(runner, sb.limaHome, new Leases(path.join(sb.root, "no-leases")));
+    lima = new Lima(runner, sb.limaHome);
   });
   afterAll(async () => {
     await sb.cleanup();
