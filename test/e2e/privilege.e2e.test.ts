@@ -64,14 +64,10 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
     await sandbox();
     // limactl's part, played by a shell: it runs the plugin as the user and is then killed alone,
     // as a SIGTERM to limactl (or a closed terminal) does. Its plugin re-runs itself through sudo.
-    const limactl = execa("/bin/sh", ["-c", '"$0" "$1" watch & wait', process.execPath, CLI], {
-      env: sb.userEnv,
-      extendEnv: false,
-      reject: false,
-      uid: sb.vmUser!.uid,
-      gid: sb.vmUser!.gid,
-      cwd: path.join(sb.paths.root, "home"),
-    });
+    // In the sandbox's namespace, where sudo is the stand-in at /usr/bin/sudo; its last step
+    // execs the shell as the user, so the process killed below is the shell itself.
+    const [file, ...argv] = sb.inMacos(["/bin/sh", "-c", '"$0" "$1" watch & wait', process.execPath, CLI], sb.vmUser!);
+    const limactl = execa(file!, argv, { env: sb.userEnv, extendEnv: false, reject: false, cwd: path.join(sb.paths.root, "home") });
     const deadline = Date.now() + 20_000;
     while (!/port 8080 tag/.test(await anchorNat()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await anchorNat()).toMatch(/port 8080 tag/); // the root watcher runs

@@ -220,7 +220,8 @@ describe("watch: new instances", () => {
   }
 
   it("forwards a new VM at its first start as fast as any other, though `limactl watch` missed it", async () => {
-    const { log, streaming } = watcherWithLog();
+    // The Mac on a LAN (192.168.1.0/24) that the bridged VM joins.
+    const { log, streaming } = watcherWithLog({ IFCONFIG_STANDIN_ADDRESSES: "en0=192.168.1.20/24,bridge100=192.168.105.1/24" });
     await eventually(streaming, "the watcher's `limactl watch` started");
     await new Promise((r) => setTimeout(r, 1000)); // and looking at the Lima home
     // As `limactl create` makes it: the directory, then (here 300 ms later) lima.yaml. The
@@ -230,10 +231,11 @@ describe("watch: new instances", () => {
     const created = await sb.limactl(["create", "--name", "late", "-"], { input: bridged, env: { LIMACTL_STANDIN_CREATE_PAUSE_MS: "300" } });
     expect(created.exitCode, String(created.stderr)).toBe(0);
     writeFileSync(`${sb.paths.limaHome}/late/standin-ip`, "192.168.1.50\n"); // the LAN's DHCP server's answer
+    sb.setArp("192.168.1.50", sb.macAddress("late")); // the Mac's neighbour table vouches for it
     await quiet(); // the run lima.yaml's arrival started is over: only the start itself may start one now
     await sb.startVm("late");
     const started = Date.now();
-    await eventually(async () => /2299/.test(await anchorNat()), "late forwarded", 5_000);
+    await eventually(async () => /2299/.test(await anchorNat()), "late forwarded", 5_000).catch((e) => { throw new Error(`${String(e)}\n${log()}`); });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(log()).not.toMatch(/periodic check/);
   });
