@@ -11,7 +11,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { insertAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { standinServer } from "../e2e/harness.js";
-import { composeMain, differences, openSession, readLoadedState, Refused, refusals, sessionNames, type LoadedState, type Output, type SessionHost } from "../darwin/session.mjs";
+import { composeMain, differences, openSession, parseSkipped, readLoadedState, Refused, refusals, sessionNames, skipOption, type LoadedState, type Output, type SessionHost } from "../darwin/session.mjs";
 
 const STANDIN_BIN = fileURLToPath(new URL("../standins/bin", import.meta.url));
 const RUN = fileURLToPath(new URL("../darwin/run.mjs", import.meta.url));
@@ -74,6 +74,7 @@ function loadedApple(): LoadedState {
     nat: 'nat-anchor "com.apple/*" all\nrdr-anchor "com.apple/*" all\n',
     rules: 'scrub-anchor "com.apple/*" all fragment reassemble\nanchor "com.apple/*" all\n',
     dummynet: 'dummynet-anchor "com.apple/*" all\n',
+    skip: [],
     tokens: [],
     enabled: false,
     limawan: { nat: "", rules: "", tables: "" },
@@ -123,6 +124,22 @@ describe("what the session refuses (pure)", () => {
     );
   });
 
+  it("carries the skip flags found as an option, first: all of them to restore, all but lo0's for the tests", () => {
+    const skipping = { ...loadedApple(), skip: ["en1", "lo0"] };
+    expect(composeMain(skipping, null).split("\n")[0]).toBe("set skip on { en1 lo0 }");
+    expect(composeMain(skipping, sessionNames(7)).split("\n")[0]).toBe("set skip on { en1 }");
+    expect(composeMain({ ...loadedApple(), skip: ["lo0"] }, sessionNames(7))).toBe(composeMain(loadedApple(), sessionNames(7)));
+    expect(composeMain(loadedApple(), null)).not.toMatch(/^set /m);
+  });
+
+  it("reads the skip flags from -s Interfaces -v, and writes back only names an interface can have", () => {
+    expect(parseSkipped("lo0 (skip)\nen0\nbridge100 (skip)\nen1\n")).toEqual(["bridge100", "lo0"]);
+    expect(parseSkipped("lo0\nen0\n")).toEqual([]);
+    expect(skipOption([])).toEqual([]);
+    expect(skipOption(["en1", "utun3"])).toEqual(["set skip on { en1 utun3 }"]);
+    expect(() => skipOption(["en0 }\npass all"])).toThrow(/cannot be written back/);
+  });
+
   it("names every difference from the state it started from", () => {
     const after = { ...loadedApple(), tokens: ["18446743525445205896"], enabled: true, rules: 'anchor "com.apple/*" all\n' };
     expect(differences(loadedApple(), after)).toEqual([
@@ -131,6 +148,7 @@ describe("what the session refuses (pure)", () => {
       "PF was disabled and is now enabled",
     ]);
     expect(differences(loadedApple(), loadedApple())).toEqual([]);
+    expect(differences({ ...loadedApple(), skip: ["lo0"] }, loadedApple())).toEqual(["interfaces PF skips (pfctl -s Interfaces -v) differ: before lo0, after none"]);
   });
 });
 
@@ -153,6 +171,33 @@ describe("a session against the stand-ins", () => {
     expect(tool("pfctl")(["-a", "limawan-test-7", "-sr"]).stdout).toBe("");
     expect(tool("ifconfig")(["lo0"]).stdout).not.toMatch(/127\.77/);
     expect(session.close()).toEqual([]); // a second close (signal after finally) does nothing
+  });
+
+  it("keeps the skip flags it found: lo0 filtered while the tests run, the others kept, all of them back after — even when a test's main-ruleset load cleared them", () => {
+    loadMain(`set skip on { lo0 en1 }\n${APPLE_PF_CONF}`);
+    const before = loaded();
+    expect(before.skip).toEqual(["en1", "lo0"]); // the premise: the stand-in sets them from a load
+    const logged: string[] = [];
+    const session = openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF, log: (l) => logged.push(l) });
+    expect(loaded().skip).toEqual(["en1"]);
+    expect(logged).toContainEqual(expect.stringMatching(/PF skips lo0 on this Mac.*skipped again after/));
+    expect(readFileSync(session.baseFile, "utf8")).toMatch(/^set skip on \{ en1 lo0 \}\n/);
+
+    // What anchor-points.test.ts does: a -N load of the main ruleset, which clears every flag.
+    expect(tool("pfctl")(["-N", "-f", "-"], loaded().nat).exitCode).toBe(0);
+    expect(loaded().skip).toEqual([]);
+
+    expect(session.close()).toEqual([]);
+    expect(loaded()).toEqual(before);
+  });
+
+  it("reports skip flags it could not put back", () => {
+    loadMain(`set skip on en1\n${APPLE_PF_CONF}`);
+    const session = openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF });
+    // A restore file without its `set skip` (the session as it was before issue 20): the read-back must see it.
+    const restore = readFileSync(session.baseFile, "utf8");
+    writeFileSync(session.baseFile, restore.replace(/^set skip .*\n/, ""));
+    expect(session.close()).toEqual(["interfaces PF skips (pfctl -s Interfaces -v) differ: before en1, after none"]);
   });
 
   it("refuses Internet Sharing's runtime anchors and changes nothing", () => {

@@ -112,7 +112,7 @@ async function main() {
         keepDir = left.some((l) => l.startsWith("loading the main ruleset as it was"));
         exitCode = 1;
       } else {
-        log("PF restored: main ruleset, enable references, status and the limawan anchor read back as before the tests");
+        log("PF restored: main ruleset, interface skip flags, enable references, status and the limawan anchor read back as before the tests");
       }
     }
     if (keepDir) log(`kept ${dir} (it holds the main ruleset to restore)`);

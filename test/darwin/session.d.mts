@@ -8,6 +8,8 @@ export interface LoadedState {
   nat: string;
   rules: string;
   dummynet: string;
+  /** Interfaces PF skips (`set skip on`), sorted. */
+  skip: string[];
   tokens: string[];
   enabled: boolean;
   limawan: { nat: string; rules: string; tables: string };
@@ -25,6 +27,9 @@ export interface Session {
 export const TEST_ANCHOR_PREFIX: string;
 export function sessionNames(pid: number): SessionNames;
 export function readLoadedState(pfctl: SessionHost["pfctl"]): LoadedState;
+export function parseSkipped(listing: string): string[];
+export function skipOption(interfaces: string[]): string[];
+export function testSkip(loaded: LoadedState): string[];
 export function refusals(loaded: LoadedState, pfConf: string, options?: { acceptRuntimeRules?: boolean }): string[];
 export function composeMain(loaded: LoadedState, names: SessionNames | null): string;
 export function differences(before: LoadedState, after: LoadedState): string[];

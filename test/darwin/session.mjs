@@ -5,7 +5,8 @@
 //
 // What a session does (README "Real-PF tests on a Mac"):
 //  1. reads PF's loaded state: the main ruleset's translation (-sn), filter (-sr) and dummynet
-//     rules, the enable references and status, and the `limawan` anchor;
+//     rules, the interfaces' skip flags (-s Interfaces -v), the enable references and status,
+//     and the `limawan` anchor;
 //  2. refuses, changing nothing, when the `limawan` anchor holds rules (live forwards), when the
 //     loaded main ruleset holds anything but anchor points named in /etc/pf.conf (runtime
 //     anchors such as Internet Sharing's, PF-FACTS.md §4a: loading the main ruleset would drop
@@ -17,15 +18,25 @@
 //     "limawan-test-PID-block"`, checked with `pfctl -n` first and with `-m` so PF's options
 //     stay as they are; then checks PF printed back exactly that;
 //  4. adds lo0 aliases for the test clients;
-//  5. closes: empties its two anchors, loads the main ruleset as it was, releases every enable
-//     reference a test recorded and still holds, removes the aliases, and compares PF with
-//     step 1 — any difference is reported, and fails the run.
+//  5. closes: empties its two anchors, loads the main ruleset as it was (its skip flags with
+//     it), releases every enable reference a test recorded and still holds, removes the
+//     aliases, and compares PF with step 1 — any difference is reported, and fails the run.
+//
+// Skip flags: every `pfctl -f` of the main ruleset first clears every interface's skip flag
+// and sets again only those its own `set skip` names (PF-FACTS.md §4b: pfctl.c main() calls
+// pfctl_clear_interface_flags whenever it loads rules without -a; parse.y's `set skip` sets them
+// while options load). So both rulesets the session loads carry a `set skip on { … }`: the
+// restore file the flags found, the test file the same but lo0, which the tests need PF to see.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseReferences } from "../../dist/plugin/host/pfctl.js";
 
 export const TEST_ANCHOR_PREFIX = "limawan-test-";
 const POINT = /^(scrub-anchor|nat-anchor|rdr-anchor|binat-anchor|dummynet-anchor|anchor) "([^"]+)"(?:\s|$)/;
+/** The interface the tests run on: PF must filter it while they do, whatever it skipped before. */
+const TEST_INTERFACE = "lo0";
+// An interface name as the kernel makes them (IFNAMSIZ 16 with its NUL): letters, digits, `.`, `_`.
+const INTERFACE_NAME = /^[A-Za-z0-9_.]{1,15}$/;
 
 /** The anchors and lo0 client addresses of the session run by process `pid`. */
 export function sessionNames(pid) {
@@ -58,13 +69,38 @@ function readAnchor(pfctl, anchor, args) {
   throw new Error(`pfctl -a ${anchor} ${args.join(" ")} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
 }
 
-/** What the session compares: the main ruleset, references, status, and the `limawan` anchor. */
+/**
+ * The interfaces `pfctl -s Interfaces -v` marks ` (skip)`, sorted (pfctl's print_iface prints
+ * the name, then ` (skip)` under -v when the flag is set; Apple's pfctl(8): "When used together
+ * with -v, it additionally lists which interfaces have skip rules activated").
+ */
+export function parseSkipped(listing) {
+  return lines(listing)
+    .map((l) => /^(\S+) \(skip\)$/.exec(l)?.[1])
+    .filter((name) => name !== undefined)
+    .sort();
+}
+
+/** The option that sets exactly these skip flags, or nothing when there are none. */
+export function skipOption(interfaces) {
+  const bad = interfaces.filter((i) => !INTERFACE_NAME.test(i));
+  if (bad.length > 0) throw new Error(`pfctl listed skipped interfaces whose names cannot be written back: ${JSON.stringify(bad)}`);
+  return interfaces.length > 0 ? [`set skip on { ${interfaces.join(" ")} }`] : [];
+}
+
+/** The skip flags the tests run with: the ones found, but never on the interface they use. */
+export function testSkip(loaded) {
+  return loaded.skip.filter((i) => i !== TEST_INTERFACE);
+}
+
+/** What the session compares: the main ruleset, skip flags, references, status, and the `limawan` anchor. */
 export function readLoadedState(pfctl) {
   return {
     nat: read(pfctl, ["-sn"]),
     rules: read(pfctl, ["-sr"]),
     // A standalone -s dummynet may print the -sa title; it is no rule.
     dummynet: lines(read(pfctl, ["-s", "dummynet"])).filter((l) => l !== "DUMMYNET RULES:").map((l) => `${l}\n`).join(""),
+    skip: parseSkipped(read(pfctl, ["-s", "Interfaces", "-v"])),
     tokens: parseReferences(read(pfctl, ["-s", "References"])).map((r) => r.token).sort(),
     enabled: /^Status:\s*Enabled/m.test(read(pfctl, ["-s", "info"])),
     limawan: {
@@ -113,9 +149,11 @@ export function refusals(loaded, pfConf, { acceptRuntimeRules = false } = {}) {
 }
 
 /**
- * The main ruleset as loaded, in pfctl's order (scrub, translation, dummynet, filtering), with
- * the session's anchor points when `names` is given: its rdr point after the loaded
- * translation rules, its filter points after the loaded filter rules. Anchor points are
+ * The main ruleset as loaded, in pfctl's order (options, scrub, translation, dummynet,
+ * filtering), with the session's anchor points when `names` is given: its rdr point after the
+ * loaded translation rules, its filter points after the loaded filter rules. The options are
+ * the skip flags found (without lo0's when `names` is given: testSkip), which neither -sn nor
+ * -sr prints and every main-ruleset load resets. Anchor points are
  * written as /etc/pf.conf writes them (`scrub-anchor "com.apple/*"`), which pfctl prints back
  * as it printed them (`… all fragment reassemble`); whether the printed form itself parses
  * is not known (PF-FACTS.md §4a). Other rules stay as printed.
@@ -129,6 +167,7 @@ export function composeMain(loaded, names) {
   const scrub = rules.filter((l) => /^scrub(-anchor)?\s/.test(l));
   const filter = rules.filter((l) => !scrub.includes(l));
   const out = [
+    ...skipOption(names ? testSkip(loaded) : loaded.skip),
     ...scrub,
     ...lines(loaded.nat).map(asWritten),
     ...(names ? [`rdr-anchor "${names.anchor}"`] : []),
@@ -139,20 +178,26 @@ export function composeMain(loaded, names) {
   return `${out.join("\n")}\n`;
 }
 
-/** What pfctl prints for the session's points, appended to what was loaded. */
+/** What pfctl prints for the session's points, appended to what was loaded, and the skip flags the tests run with. */
 function expectedWithPoints(loaded, names) {
   return {
     nat: `${loaded.nat}rdr-anchor "${names.anchor}" all\n`,
     rules: `${loaded.rules}anchor "${names.anchor}" all\nanchor "${names.blockAnchor}" all\n`,
     dummynet: loaded.dummynet,
+    skip: testSkip(loaded),
   };
 }
+
+const skipped = (interfaces) => (interfaces.length > 0 ? interfaces.join(", ") : "none");
 
 /** Differences between two readings of PF, as sentences (empty: the same). */
 export function differences(before, after) {
   const found = [];
   for (const [what, key] of [["translation rules (pfctl -sn)", "nat"], ["filter rules (pfctl -sr)", "rules"], ["dummynet rules", "dummynet"]]) {
     if (before[key] !== after[key]) found.push(`main ruleset's ${what} differ:\n--- before\n${before[key]}--- after\n${after[key]}`);
+  }
+  if (before.skip.join(" ") !== after.skip.join(" ")) {
+    found.push(`interfaces PF skips (pfctl -s Interfaces -v) differ: before ${skipped(before.skip)}, after ${skipped(after.skip)}`);
   }
   for (const key of ["nat", "rules", "tables"]) {
     if (before.limawan[key] !== after.limawan[key]) found.push(`the limawan anchor's ${key} changed:\n--- before\n${before.limawan[key]}--- after\n${after.limawan[key]}`);
@@ -196,8 +241,12 @@ export function openSession({ host, dir, pid, pfConf, acceptRuntimeRules = false
   const baseFile = path.join(dir, "base.pf.conf");
   const testFile = path.join(dir, "test.pf.conf");
   const tokenFile = path.join(dir, "tokens");
-  writeFileSync(baseFile, composeMain(before, null));
-  writeFileSync(testFile, composeMain(before, names));
+  try {
+    writeFileSync(baseFile, composeMain(before, null));
+    writeFileSync(testFile, composeMain(before, names));
+  } catch (error) {
+    throw new Refused([error.message]);
+  }
   writeFileSync(tokenFile, "");
   for (const file of [baseFile, testFile]) {
     const check = host.pfctl(["-n", "-m", "-f", file]);
@@ -219,6 +268,9 @@ export function openSession({ host, dir, pid, pfConf, acceptRuntimeRules = false
       return closeSession(host, session, log);
     },
   };
+  if (before.skip.includes(TEST_INTERFACE)) {
+    log(`PF skips ${TEST_INTERFACE} on this Mac (\`set skip on ${TEST_INTERFACE}\`): the tests need PF to see it, so it is filtered while they run and skipped again after`);
+  }
   log(`loading the main ruleset with the test anchor points; if this run is killed outright, restore PF with: sudo pfctl -m -f ${baseFile}`);
   const load = host.pfctl(["-m", "-f", testFile]);
   const problemsAfterLoad = [];
@@ -229,6 +281,9 @@ export function openSession({ host, dir, pid, pfConf, acceptRuntimeRules = false
     const wanted = expectedWithPoints(before, names);
     for (const key of ["nat", "rules", "dummynet"]) {
       if (loaded[key] !== wanted[key]) problemsAfterLoad.push(`PF does not print back the ruleset it was given (${key}):\n--- expected\n${wanted[key]}--- printed\n${loaded[key]}`);
+    }
+    if (loaded.skip.join(" ") !== wanted.skip.join(" ")) {
+      problemsAfterLoad.push(`PF does not skip the interfaces the loaded ruleset names: expected ${skipped(wanted.skip)}, pfctl -s Interfaces -v says ${skipped(loaded.skip)}`);
     }
   }
   if (problemsAfterLoad.length === 0) {
