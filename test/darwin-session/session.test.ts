@@ -11,7 +11,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { insertAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { standinServer } from "../e2e/harness.js";
-import { composeMain, differences, openSession, parseSkipped, readLoadedState, Refused, refusals, sessionNames, skipOption, type LoadedState, type Output, type SessionHost } from "../darwin/session.mjs";
+import { composeMain, DEFAULT_FIRST_CLIENT_PORT, differences, openSession, parseSkipped, readLoadedState, Refused, refusals, sessionNames, skipOption, testPorts, type LoadedState, type Output, type SessionHost } from "../darwin/session.mjs";
 
 const STANDIN_BIN = fileURLToPath(new URL("../standins/bin", import.meta.url));
 const RUN = fileURLToPath(new URL("../darwin/run.mjs", import.meta.url));
@@ -34,6 +34,7 @@ beforeEach(() => {
     PFCTL_STANDIN_STATE: path.join(dir, "pf.json"),
     MACOS_STANDIN_SERVER: server,
     IFCONFIG_STANDIN_STATE: path.join(dir, "ifconfig.json"),
+    SYSCTL_STANDIN_STATE: path.join(dir, "sysctl.json"),
     TMPDIR: dir,
   };
 });
@@ -45,7 +46,7 @@ const tool =
     const r = spawnSync(program, args, { input, encoding: "utf8", env });
     return { exitCode: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
-const host = (): SessionHost => ({ pfctl: tool("pfctl"), ifconfig: tool("ifconfig") });
+const host = (): SessionHost => ({ pfctl: tool("pfctl"), ifconfig: tool("ifconfig"), sysctl: tool("sysctl") });
 const loaded = (): LoadedState => readLoadedState(tool("pfctl"));
 
 /** Load a main ruleset into the stand-in, as a boot or a service would have. */
@@ -140,6 +141,17 @@ describe("what the session refuses (pure)", () => {
     expect(() => skipOption(["en0 }\npass all"])).toThrow(/cannot be written back/);
   });
 
+  it("takes test ports below the first port the kernel gives clients, or below macOS's default when sysctl cannot say", () => {
+    const ok = (stdout: string) => ({ exitCode: 0, stdout, stderr: "" });
+    expect(testPorts(ok("49152\n"))).toEqual({ low: 32768, high: 49151, why: expect.stringMatching(/below net\.inet\.ip\.portrange\.first \(49152\)/) });
+    expect(testPorts(ok("10000\n"))).toMatchObject({ low: 1024, high: 9999 });
+    expect(DEFAULT_FIRST_CLIENT_PORT).toBe(49152);
+    const unknown = testPorts({ exitCode: 1, stdout: "", stderr: "sysctl: unknown oid 'net.inet.ip.portrange.first'" });
+    expect(unknown).toEqual({ low: 32768, high: 49151, why: expect.stringMatching(/macOS's default.*unknown oid/) });
+    for (const printed of ["", "65536", "4x", "-1"]) expect(testPorts(ok(printed))).toMatchObject({ low: 32768, high: 49151 });
+    expect(() => testPorts(ok("2000"))).toThrow(/leaves fewer than 1024/);
+  });
+
   it("names every difference from the state it started from", () => {
     const after = { ...loadedApple(), tokens: ["18446743525445205896"], enabled: true, rules: 'anchor "com.apple/*" all\n' };
     expect(differences(loadedApple(), after)).toEqual([
@@ -156,6 +168,7 @@ describe("a session against the stand-ins", () => {
   it("loads its anchor points and lo0 aliases, then puts PF back exactly, releasing a reference a test left held", () => {
     const before = loaded();
     const session = openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF });
+    expect(session.ports).toMatchObject({ low: 32768, high: 49151 }); // the stand-in's sysctl says 49152
     const during = loaded();
     expect(during.nat).toBe(`${before.nat}rdr-anchor "limawan-test-7" all\n`);
     expect(during.rules).toBe(`${before.rules}anchor "limawan-test-7" all\nanchor "limawan-test-7-block" all\n`);
@@ -213,6 +226,13 @@ describe("a session against the stand-ins", () => {
     const before = loaded();
     const session = openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF, acceptRuntimeRules: true });
     expect(session.close()).toEqual([]);
+    expect(loaded()).toEqual(before);
+  });
+
+  it("refuses, changing nothing, when the Mac leaves no room for test ports below its client ports", () => {
+    writeFileSync(path.join(dir, "sysctl.json"), JSON.stringify({ "net.inet.ip.portrange.first": "1500" }));
+    const before = loaded();
+    expect(() => openSession({ host: host(), dir, pid: 7, pfConf: APPLE_PF_CONF })).toThrow(/portrange\.first is 1500/);
     expect(loaded()).toEqual(before);
   });
 
@@ -276,7 +296,8 @@ ${code === "wait" ? "setInterval(() => undefined, 1000);" : `process.exit(${code
   ])("tests exiting %i: run exits %i, PF put back, its directory gone", (code, status) => {
     const before = loaded();
     const r = runOnce({ LIMAWAN_DARWIN_TEST_COMMAND: fakeTests(code), FAKE_READY: path.join(dir, "ready.json") });
-    expect([r.status, r.stderr]).toEqual([status, expect.stringMatching(/PF restored/)]);
+    expect([r.status, r.stderr]).toEqual([status, expect.stringMatching(/test ports: 32768–49151, below net\.inet\.ip\.portrange\.first[^]*PF restored/)]);
+    expect(JSON.parse(readFileSync(path.join(dir, "ready.json"), "utf8")).ports).toMatchObject({ low: 32768, high: 49151 });
     expect(loaded()).toEqual(before);
     expect(readdirSync(dir).filter((f) => f.startsWith("limawan-darwin-"))).toEqual([]);
     expect(tool("ifconfig")(["lo0"]).stdout).not.toMatch(/127\.77/);

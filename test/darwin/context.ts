@@ -11,7 +11,7 @@ import { compileFile } from "../../compiler/pipeline.js";
 import { Pfctl } from "../../plugin/host/pfctl.js";
 import { createRunner, type CommandResult, type Runner } from "../../plugin/host/run.js";
 import type { PfctlFixture } from "../pfctl-fixtures.js";
-import { recordToken } from "./session.mjs";
+import { recordToken, type TestPorts } from "./session.mjs";
 
 export interface DarwinSession {
   anchor: string;
@@ -21,6 +21,8 @@ export interface DarwinSession {
   mainText: string;
   tokenFile: string;
   dir: string;
+  /** Where tests take their ports (session.mjs testPorts): below the Mac's client ports. */
+  ports: TestPorts;
 }
 
 function readSession(): DarwinSession {
@@ -74,19 +76,59 @@ export function lo0Anchor(annotation: readonly string[], vm = "127.0.0.1"): Comp
   return emitted;
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on now. */
-export async function freePort(): Promise<number> {
+const taken = new Set<number>();
+
+/** Whether a TCP listener and a UDP socket can both have `port` on `host` now. */
+async function bindable(port: number, host: string): Promise<boolean> {
   const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  const tcp = await new Promise<boolean>((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => resolve(true));
+  });
+  if (tcp) await new Promise((resolve) => server.close(resolve));
+  if (!tcp) return false;
+  const socket = dgram.createSocket("udp4");
+  const udp = await new Promise<boolean>((resolve) => {
+    socket.once("error", () => resolve(false));
+    socket.bind(port, host, () => resolve(true));
+  });
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return udp;
+}
+
+/**
+ * A port nothing uses now on `host` (TCP and UDP), from the session's test range — never
+ * one the kernel could give a client as its source port (session.mjs testPorts) — and never
+ * one this file took before.
+ */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const { low, high } = session.ports;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (taken.has(port)) continue;
+    taken.add(port);
+    if (await bindable(port, host)) return port;
+  }
+  throw new Error(`no free port found in ${low}–${high} after 200 tries`);
 }
 
 /** A listener on `host` (the "VM", 127.0.0.1 unless said): answers each line with the peer's address; keeps connections open. */
 export interface TcpPeer { port: number; peers: string[]; close(): Promise<void> }
 
+/** A listener on `host`: on `port`, or (0) on a free port of the session's test range. */
 export async function tcpListener(port = 0, host = "127.0.0.1"): Promise<TcpPeer> {
+  if (port !== 0) return listenOn(port, host);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await listenOn(await freePort(host), host);
+    } catch (error) {
+      // Taken since it was checked: another one.
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 10) throw error;
+    }
+  }
+}
+
+async function listenOn(port: number, host: string): Promise<TcpPeer> {
   const peers: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -96,7 +138,10 @@ export async function tcpListener(port = 0, host = "127.0.0.1"): Promise<TcpPeer
     socket.on("error", () => undefined);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
   return {
     port: (server.address() as net.AddressInfo).port,
     peers,

@@ -77,7 +77,7 @@ async function main() {
   try {
     try {
       open = session.openSession({
-        host: { pfctl: run("pfctl"), ifconfig: run("ifconfig") },
+        host: { pfctl: run("pfctl"), ifconfig: run("ifconfig"), sysctl: run("sysctl") },
         dir,
         pid: process.pid,
         pfConf: readFileSync(process.env.LIMAWAN_PF_CONF || "/etc/pf.conf", "utf8"),
@@ -89,7 +89,8 @@ async function main() {
       return 1;
     }
     const description = path.join(dir, "session.json");
-    writeFileSync(description, JSON.stringify({ ...open.names, mainText: open.mainText, tokenFile: open.tokenFile, dir }, null, 2));
+    writeFileSync(description, JSON.stringify({ ...open.names, ports: open.ports, mainText: open.mainText, tokenFile: open.tokenFile, dir }, null, 2));
+    log(`test ports: ${open.ports.low}–${open.ports.high}, ${open.ports.why}`);
     if (signalled) return signalled === "SIGINT" ? 130 : 143;
 
     const command = process.env.LIMAWAN_DARWIN_TEST_COMMAND

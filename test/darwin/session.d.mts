@@ -2,7 +2,10 @@ export interface Output { exitCode: number; stdout: string; stderr: string }
 export interface SessionHost {
   pfctl(args: string[], input?: string): Output;
   ifconfig(args: string[]): Output;
+  sysctl?(args: string[]): Output;
 }
+/** The ports tests take (inclusive), and why there. */
+export interface TestPorts { low: number; high: number; why: string }
 export interface SessionNames { anchor: string; blockAnchor: string; aliases: string[] }
 export interface LoadedState {
   nat: string;
@@ -16,6 +19,7 @@ export interface LoadedState {
 }
 export interface Session {
   names: SessionNames;
+  ports: TestPorts;
   before: LoadedState;
   baseFile: string;
   tokenFile: string;
@@ -27,6 +31,8 @@ export interface Session {
 export const TEST_ANCHOR_PREFIX: string;
 export function sessionNames(pid: number): SessionNames;
 export function readLoadedState(pfctl: SessionHost["pfctl"]): LoadedState;
+export const DEFAULT_FIRST_CLIENT_PORT: number;
+export function testPorts(sysctlResult: Output): TestPorts;
 export function parseSkipped(listing: string): string[];
 export function skipOption(interfaces: string[]): string[];
 export function testSkip(loaded: LoadedState): string[];

@@ -17,7 +17,8 @@
 //     `rdr-anchor "limawan-test-PID"`, `anchor "limawan-test-PID"` and `anchor
 //     "limawan-test-PID-block"`, checked with `pfctl -n` first and with `-m` so PF's options
 //     stay as they are; then checks PF printed back exactly that;
-//  4. adds lo0 aliases for the test clients;
+//  4. adds lo0 aliases for the test clients, and picks the range the tests take their ports
+//     from: below the first port macOS gives clients (testPorts);
 //  5. closes: empties its two anchors, loads the main ruleset as it was (its skip flags with
 //     it), releases every enable reference a test recorded and still holds, removes the
 //     aliases, and compares PF with step 1 — any difference is reported, and fails the run.
@@ -33,6 +34,15 @@ import { parseReferences } from "../../dist/plugin/host/pfctl.js";
 
 export const TEST_ANCHOR_PREFIX = "limawan-test-";
 const POINT = /^(scrub-anchor|nat-anchor|rdr-anchor|binat-anchor|dummynet-anchor|anchor) "([^"]+)"(?:\s|$)/;
+/**
+ * Where macOS starts handing out client ports when sysctl cannot say: xnu
+ * bsd/netinet/in_pcb.c `ipport_firstauto = IPPORT_HIFIRSTAUTO` (49152), the start of RFC 6335
+ * §6's dynamic range; `sysctl net.inet.ip.portrange.first` reads it.
+ */
+export const DEFAULT_FIRST_CLIENT_PORT = 49152;
+const TEST_PORT_SPAN = 16384;
+const MIN_TEST_PORTS = 1024;
+
 /** The interface the tests run on: PF must filter it while they do, whatever it skipped before. */
 const TEST_INTERFACE = "lo0";
 // An interface name as the kernel makes them (IFNAMSIZ 16 with its NUL): letters, digits, `.`, `_`.
@@ -91,6 +101,27 @@ export function skipOption(interfaces) {
 /** The skip flags the tests run with: the ones found, but never on the interface they use. */
 export function testSkip(loaded) {
   return loaded.skip.filter((i) => i !== TEST_INTERFACE);
+}
+
+/**
+ * The ports the tests take for listeners and forwarded host ports, from what `sysctl -n
+ * net.inet.ip.portrange.first` printed: the span just below it, never below 1024. A port the
+ * kernel can hand a client as its source port must not be a forwarded one: the client's
+ * SYN-ACK to it on lo0 would be redirected again, and the connection hangs (meow-rs#354).
+ */
+export function testPorts(sysctlResult) {
+  const printed = sysctlResult.exitCode === 0 ? sysctlResult.stdout.trim() : "";
+  const first = /^\d{1,5}$/.test(printed) && Number(printed) <= 65535 ? Number(printed) : null;
+  const below = first ?? DEFAULT_FIRST_CLIENT_PORT;
+  const low = Math.max(1024, below - TEST_PORT_SPAN);
+  const high = below - 1;
+  if (high - low + 1 < MIN_TEST_PORTS) {
+    throw new Error(`net.inet.ip.portrange.first is ${below}: clients may take almost every port, which leaves fewer than ${MIN_TEST_PORTS} below it (and above 1023) for the tests`);
+  }
+  const why = first !== null
+    ? `below net.inet.ip.portrange.first (${first}), where the Mac's client ports start`
+    : `below ${DEFAULT_FIRST_CLIENT_PORT}, macOS's default net.inet.ip.portrange.first (sysctl gave nothing usable: ${JSON.stringify((sysctlResult.stderr || printed).trim().slice(0, 200))})`;
+  return { low, high, why };
 }
 
 /** What the session compares: the main ruleset, skip flags, references, status, and the `limawan` anchor. */
@@ -218,7 +249,8 @@ export class Refused extends Error {
 }
 
 /**
- * Start a session. `host.pfctl(args, input?)` and `host.ifconfig(args)` run the programs and
+ * Start a session. `host.pfctl(args, input?)`, `host.ifconfig(args)` and `host.sysctl(args)`
+ * (optional: without it the ports are picked below macOS's default) run the programs and
  * return {exitCode, stdout, stderr}; `dir` is the session's own directory (it keeps the
  * restore file and the tokens tests take); `pfConf` is /etc/pf.conf's text.
  * Throws Refused (nothing changed) or an Error after putting back what it changed.
@@ -232,6 +264,12 @@ export function openSession({ host, dir, pid, pfConf, acceptRuntimeRules = false
     throw new Refused([`reading PF's loaded state: ${error.message}`]);
   }
   const problems = refusals(before, pfConf, { acceptRuntimeRules });
+  let ports = null;
+  try {
+    ports = testPorts(host.sysctl ? host.sysctl(["-n", "net.inet.ip.portrange.first"]) : { exitCode: 127, stdout: "", stderr: "no sysctl given" });
+  } catch (error) {
+    problems.push(error.message);
+  }
   const lo0 = host.ifconfig(["lo0"]);
   if (lo0.exitCode !== 0) problems.push(`ifconfig lo0 failed: ${lo0.stderr.trim()}`);
   const taken = names.aliases.filter((a) => new RegExp(`\\sinet ${a.replace(/\./g, "\\.")}\\s`).test(lo0.stdout));
@@ -255,6 +293,7 @@ export function openSession({ host, dir, pid, pfConf, acceptRuntimeRules = false
 
   const session = {
     names,
+    ports,
     before,
     baseFile,
     tokenFile,

@@ -13,6 +13,8 @@ const INITIAL = {
   "kern.osrelease": "24.6.0",
   "kern.ostype": "Darwin",
   "net.inet.ip.forwarding": "0",
+  // Where the kernel starts handing out client ports: xnu bsd/netinet/in_pcb.c ipport_firstauto.
+  "net.inet.ip.portrange.first": "49152",
   "net.inet6.ip6.forwarding": "0",
 };
 const WRITABLE = new Set(["net.inet.ip.forwarding", "net.inet6.ip6.forwarding"]);
