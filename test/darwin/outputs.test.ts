@@ -166,7 +166,23 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
     record("table-expire", ["-a", session.anchor, "-t", banTable!, "-T", "expire", "0"], expired, {}, { anchorText: anchor.text, tables: { [banTable!]: [address] } });
   });
 
-  it("this Mac's /etc/pf.conf is Apple's (test/fixtures/macos/pf.conf), LimaWAN's anchor points aside", () => {
-    expect(removeAnchorPoints(readFileSync("/etc/pf.conf", "utf8")).text).toBe(APPLE_PF_CONF);
+  // A CI runner's pf.conf is the image's, and must be Apple's: anything else is a fact of ours
+  // gone wrong. A contributor's Mac may have an edited one (guides add `set skip on lo0`,
+  // blocks, anchors): that is worth knowing, but says nothing about LimaWAN, which edits the
+  // loaded ruleset and never pf.conf (PF-FACTS.md §4a).
+  const onCiRunner = process.env.CI === "true" || process.env.GITHUB_ACTIONS === "true";
+
+  it(`this Mac's /etc/pf.conf is Apple's (test/fixtures/macos/pf.conf), LimaWAN's anchor points aside${onCiRunner ? "" : " (information only: not a CI runner)"}`, async ({ annotate }) => {
+    const found = removeAnchorPoints(readFileSync("/etc/pf.conf", "utf8")).text;
+    if (onCiRunner || found === APPLE_PF_CONF) {
+      expect(found).toBe(APPLE_PF_CONF);
+      return;
+    }
+    const ours = found.split("\n");
+    const apple = APPLE_PF_CONF.split("\n");
+    const at = [...Array(Math.max(ours.length, apple.length)).keys()].find((i) => ours[i] !== apple[i]) ?? 0;
+    const note = `this Mac's /etc/pf.conf is not Apple's default: from line ${at + 1}, it has ${JSON.stringify(ours[at] ?? "(end of file)")} where Apple's has ${JSON.stringify(apple[at] ?? "(end of file)")}. Information only (strict on CI runners).`;
+    console.info(note);
+    await annotate(note, "notice");
   });
 });
