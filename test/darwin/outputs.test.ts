@@ -85,17 +85,29 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
     record("labels", ["-a", session.anchor, "-s", "labels"], result, { labels: want }, { anchorText: anchor.text });
   });
 
-  it("-v -s rules: each rule's counters, states among them, the same as -s labels'", async () => {
+  it("-v -s rules: each rule's counters, states among them, agreeing with -s labels read on either side", async () => {
+    // status and monitor read counters from -v -s rules alone: they must be what -s labels says.
+    // Two reads are two moments, and every packet on lo0 between them is evaluated against
+    // these rules: evaluations may only grow from one read to the next. Packets and bytes count
+    // what a rule passed — forwarded traffic, and nothing connects to this file's port — so
+    // they must be equal.
+    const labelsBefore = parseLabels((await pfctl(["-a", session.anchor, "-s", "labels"])).stdout);
     const result = await pfctl(["-a", session.anchor, "-v", "-s", "rules"]);
-    const counters = parseRuleCounters(result.stdout);
-    const states = Object.fromEntries([...counters].map(([label, c]) => [label, c.states]));
+    const labelsAfter = parseLabels((await pfctl(["-a", session.anchor, "-s", "labels"])).stdout);
     const want = Object.fromEntries(anchor.forwards.map((f) => [f.label, 0]));
-    expect(states).toEqual(want);
-    // status and monitor read counters from here alone: they must be what -s labels says.
-    const labels = parseLabels((await pfctl(["-a", session.anchor, "-s", "labels"])).stdout);
-    for (const [label, c] of counters) expect({ ...c, states: null }, label).toEqual(labels.get(label));
-    expect((await pf.counters()).get(anchor.forwards[0]!.label)?.states).toBe(0);
     record("rules-verbose", ["-a", session.anchor, "-v", "-s", "rules"], result, { states: want }, { anchorText: anchor.text });
+
+    const counters = parseRuleCounters(result.stdout);
+    expect(Object.fromEntries([...counters].map(([label, c]) => [label, c.states]))).toEqual(want);
+    for (const [label, c] of counters) {
+      const [before, after] = [labelsBefore.get(label), labelsAfter.get(label)];
+      expect(before, label).toBeDefined();
+      expect(after, label).toBeDefined();
+      for (const read of [before!, after!]) expect({ packets: c.packets, bytes: c.bytes }, label).toEqual({ packets: read.packets, bytes: read.bytes });
+      expect(c.evaluations, label).toBeGreaterThanOrEqual(before!.evaluations);
+      expect(c.evaluations, label).toBeLessThanOrEqual(after!.evaluations);
+    }
+    expect((await pf.counters()).get(anchor.forwards[0]!.label)?.states).toBe(0);
   });
 
   it("an anchor nothing refers to cannot be listed: DIOCGETRULES on stderr, exit 0 (main() ignores it); the adapter reads it as empty", async () => {
