@@ -263,7 +263,7 @@ const session = JSON.parse(readFileSync(process.env.LIMAWAN_DARWIN_SESSION, "utf
 execFileSync("pfctl", ["-a", session.anchor, "-f", "-"], { input: 'pass in quick on lo0 inet proto tcp to 127.0.0.1 port 9 keep state label "x"\\n', stdio: ["pipe", "ignore", "ignore"] });
 const token = /Token : (\\d+)/.exec(spawnSync("pfctl", ["-E"], { encoding: "utf8" }).stderr)[1];
 appendFileSync(session.tokenFile, token + "\\n");
-writeFileSync(process.env.FAKE_READY, JSON.stringify(session));
+writeFileSync(process.env.FAKE_READY, JSON.stringify({ ...session, evidence: process.env.LIMAWAN_EVIDENCE_DIR ?? null }));
 ${code === "wait" ? "setInterval(() => undefined, 1000);" : `process.exit(${code});`}
 `,
     );
@@ -301,6 +301,27 @@ ${code === "wait" ? "setInterval(() => undefined, 1000);" : `process.exit(${code
     expect(loaded()).toEqual(before);
     expect(readdirSync(dir).filter((f) => f.startsWith("limawan-darwin-"))).toEqual([]);
     expect(tool("ifconfig")(["lo0"]).stdout).not.toMatch(/127\.77/);
+  });
+
+  it("a recording run leaves, red as green, host dumps from before and after, its log, and the tests an evidence directory", () => {
+    const evidence = path.join(dir, "evidence");
+    const ready = path.join(dir, "ready.json");
+    const r = runOnce({ LIMAWAN_DARWIN_TEST_COMMAND: fakeTests(1), FAKE_READY: ready, LIMAWAN_RECORD_FIXTURES: "1", LIMAWAN_EVIDENCE_DIR: evidence });
+    expect(r.status).toBe(1);
+    expect(JSON.parse(readFileSync(ready, "utf8")).evidence).toBe(evidence);
+    const before = readFileSync(path.join(evidence, "host-before.txt"), "utf8");
+    const after = readFileSync(path.join(evidence, "host-after.txt"), "utf8");
+    for (const dump of [before, after]) {
+      // Every section is there with its exit status, whatever is missing here (sw_vers on Linux).
+      for (const command of ["sw_vers", "uname -a", "pfctl -s References", "pfctl -s Interfaces -v", "pfctl -sa", "ifconfig lo0", "sysctl net.inet.ip.portrange.first", "cat "]) {
+        expect(dump).toMatch(new RegExp(`^===== ${command.replace(/[.]/g, "\\.")}.*\n[^]*?^----- exit \\d+$`, "m"));
+      }
+      expect(dump).toMatch(/^===== pfctl -s Interfaces -v\nlo0\n/m); // the stand-in's, from PATH
+      expect(dump).toContain(APPLE_PF_CONF); // LIMAWAN_PF_CONF's
+    }
+    // The dumps bracket the session: its lo0 aliases are on neither side.
+    expect(before + after).not.toMatch(/127\.77\./);
+    expect(readFileSync(path.join(evidence, "run.log"), "utf8")).toMatch(/test ports: [^]*PF restored[^]*evidence in /);
   });
 
   it("SIGINT while the tests run: stops them, puts PF back, exits 130", async () => {

@@ -249,7 +249,11 @@ export function record(name: string, argv: string[], result: CommandResult, expe
   };
   const file = new URL(`${name}.json`, RECORDED);
   writeFileSync(file, `${JSON.stringify(fixture, null, 2)}\n`);
-  // Written as root: give it to the user who ran sudo, like the rest of their clone.
+  giveToSudoUser(file);
+}
+
+/** Written as root under sudo: give it to the user who ran sudo, like the rest of their clone. */
+export function giveToSudoUser(file: string | URL): void {
   const uid = Number(process.env.SUDO_UID);
   const gid = Number(process.env.SUDO_GID);
   if (uid > 0 && Number.isInteger(gid)) chownSync(file, uid, gid);

@@ -1,7 +1,8 @@
 // The pfctl adapter's parsers on what the real pfctl prints: -E, -X, -s References, -s labels,
 // -sn, -sr, -s dummynet, -s Interfaces, -s Tables, -T show/delete/expire, a missing table, a missing anchor.
 // With LIMAWAN_RECORD_FIXTURES=1 each output is also kept in test/fixtures/macos/recorded/,
-// which the Linux tests then hold the parsers and the pfctl stand-in to.
+// which the Linux tests then hold the parsers and the pfctl stand-in to — recorded before it is
+// checked, so a Mac that answers otherwise leaves the answer behind.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CompiledAnchor } from "../../compiler/emit-pf.js";
@@ -40,49 +41,49 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
     const holder = await enable();
     const enabled = await pfctl(["-E"]);
     const token = parseEnableToken(enabled);
+    if (token) recordToken(session.tokenFile, token);
+    record("enable", ["-E"], enabled, token ? { token } : {});
     expect(enabled.exitCode).toBe(0);
     expect(token).toMatch(/^\d+$/);
-    recordToken(session.tokenFile, token!);
-    record("enable", ["-E"], enabled, { token: token! });
 
     const listed = await pfctl(["-s", "References"]);
     const references = parseReferences(listed.stdout);
-    expect(references.map((r) => r.token)).toEqual(expect.arrayContaining([token, holder]));
     record("references", ["-s", "References"], listed, { tokens: [token!, holder] }, { references: references.length });
+    expect(references.map((r) => r.token)).toEqual(expect.arrayContaining([token, holder]));
 
     const released = await pfctl(["-X", token!]);
+    record("release-more", ["-X", token!], released, { outcome: "released" }, { references: references.length });
     expect(releaseOutcome(released)).toBe("released");
     expect(released.stderr).toMatch(/more pf enable reference\(s\) remaining, pf still enabled\./);
-    record("release-more", ["-X", token!], released, { outcome: "released" }, { references: references.length });
     expect(await pf.references()).not.toContain(token);
 
     const again = await pfctl(["-X", token!]);
+    record("release-unknown", ["-X", token!], again, { outcome: "unknown-token" }, { references: references.length - 1 });
     expect(again.exitCode).not.toBe(0);
     expect(releaseOutcome(again)).toBe("unknown-token");
-    record("release-unknown", ["-X", token!], again, { outcome: "unknown-token" }, { references: references.length - 1 });
 
     const last = await pfctl(["-X", holder]);
-    expect(releaseOutcome(last)).toBe("released");
-    expect(await pf.references()).not.toContain(holder);
     const remaining = references.length - 2;
     record(remaining === 0 ? "release-last" : "release-more-others", ["-X", holder], last, { outcome: "released" }, { references: remaining + 1 });
+    expect(releaseOutcome(last)).toBe("released");
+    expect(await pf.references()).not.toContain(holder);
     if (remaining === 0) {
       const none = await pfctl(["-s", "References"]);
-      expect(parseReferences(none.stdout)).toEqual([]);
       record("references-none", ["-s", "References"], none, { tokens: [] }, { references: 0 });
+      expect(parseReferences(none.stdout)).toEqual([]);
       const stopped = await pfctl(["-X", holder]);
-      expect(releaseOutcome(stopped)).toBe("not-enabled");
       record("release-not-enabled", ["-X", holder], stopped, { outcome: "not-enabled" }, { references: 0 });
+      expect(releaseOutcome(stopped)).toBe("not-enabled");
     }
   });
 
   it("-s labels: one line per labelled filter rule, seven counters", async () => {
     const result = await pfctl(["-a", session.anchor, "-s", "labels"]);
-    const labels = parseLabels(result.stdout);
     const want = Object.fromEntries(anchor.forwards.map((f) => [f.label, { states: null }]));
+    record("labels", ["-a", session.anchor, "-s", "labels"], result, { labels: want }, { anchorText: anchor.text });
+    const labels = parseLabels(result.stdout);
     expect([...labels.keys()]).toEqual(Object.keys(want));
     for (const counters of labels.values()) expect(counters.states).toBeNull();
-    record("labels", ["-a", session.anchor, "-s", "labels"], result, { labels: want }, { anchorText: anchor.text });
   });
 
   it("-v -s rules: each rule's counters, states among them, agreeing with -s labels read on either side", async () => {
@@ -125,13 +126,13 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
     const nat = await pfctl(["-sn"]);
     const rules = await pfctl(["-sr"]);
     const dummynet = await pfctl(["-s", "dummynet"]);
+    record("nat-main", ["-sn"], nat, { anchorPoints: { anchor: session.anchor, kind: "rdr-anchor", present: true } }, { main: session.mainText });
+    record("rules-main", ["-sr"], rules, { anchorPoints: { anchor: session.anchor, kind: "anchor", present: true } }, { main: session.mainText });
+    record("dummynet-main", ["-s", "dummynet"], dummynet, {}, { main: session.mainText });
     expect(hasAnchorPoint(nat.stdout, "rdr-anchor", session.anchor)).toBe(true);
     expect(hasAnchorPoint(rules.stdout, "anchor", session.anchor)).toBe(true);
     expect(await pf.loadedAnchorPoints()).toEqual({ rdr: true, filter: true });
     expect(dummynet.exitCode).toBe(0);
-    record("nat-main", ["-sn"], nat, { anchorPoints: { anchor: session.anchor, kind: "rdr-anchor", present: true } }, { main: session.mainText });
-    record("rules-main", ["-sr"], rules, { anchorPoints: { anchor: session.anchor, kind: "anchor", present: true } }, { main: session.mainText });
-    record("dummynet-main", ["-s", "dummynet"], dummynet, {}, { main: session.mainText });
   });
 
   it("-s Interfaces -v: one interface a line, `(skip)` after those `set skip on` exempts (pfctl's print_iface)", async () => {
@@ -146,20 +147,20 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
   it("-s Tables and -T show list the anchor's tables and a table's addresses", async () => {
     const { sourceTable, banTable } = anchor.forwards[0]!;
     const tables = await pfctl(["-a", session.anchor, "-s", "Tables"]);
+    record("tables", ["-a", session.anchor, "-s", "Tables"], tables, { tables: [banTable!, sourceTable!].sort() }, { anchorText: anchor.text });
     expect([...parseTableNames(tables.stdout)].sort()).toEqual([banTable!, sourceTable!].sort());
-    record("tables", ["-a", session.anchor, "-s", "Tables"], tables, { tables: parseTableNames(tables.stdout) }, { anchorText: anchor.text });
 
     const show = await pfctl(["-a", session.anchor, "-t", sourceTable!, "-T", "show"]);
+    record("table-show", ["-a", session.anchor, "-t", sourceTable!, "-T", "show"], show, { entries: [LISTED] }, { anchorText: anchor.text });
     expect(parseTableEntries(show.stdout)).toEqual([LISTED]);
     expect(await pf.tableEntries(sourceTable!)).toEqual([LISTED]);
-    record("table-show", ["-a", session.anchor, "-t", sourceTable!, "-T", "show"], show, { entries: [LISTED] }, { anchorText: anchor.text });
 
     const missingTable = `${banTable!.slice(0, 24)}_nope`;
     const missing = await pfctl(["-a", session.anchor, "-t", missingTable, "-T", "show"]);
+    record("table-missing", ["-a", session.anchor, "-t", missingTable, "-T", "show"], missing, { missing: true }, { anchorText: anchor.text });
     expect(missing.exitCode).not.toBe(0);
     expect(isMissingTable(missing.stderr)).toBe(true);
     expect(await pf.tableEntries(missingTable)).toEqual([]);
-    record("table-missing", ["-a", session.anchor, "-t", missingTable, "-T", "show"], missing, { missing: true }, { anchorText: anchor.text });
   });
 
   it("-T delete and -T expire say what they did on stderr", async () => {
@@ -167,15 +168,15 @@ describe("this Mac's pfctl, read by LimaWAN's parsers", () => {
     const address = session.aliases[5]!;
     expect((await pfctl(["-a", session.anchor, "-t", banTable!, "-T", "add", address])).exitCode).toBe(0);
     const deleted = await pfctl(["-a", session.anchor, "-t", banTable!, "-T", "delete", address]);
-    expect([deleted.exitCode, deleted.stderr]).toEqual([0, expect.stringMatching(/^1\/1 addresses deleted\.$/m)]);
     record("table-delete", ["-a", session.anchor, "-t", banTable!, "-T", "delete", address], deleted, {}, { anchorText: anchor.text, tables: { [banTable!]: [address] } });
+    expect([deleted.exitCode, deleted.stderr]).toEqual([0, expect.stringMatching(/^1\/1 addresses deleted\.$/m)]);
 
     expect((await pfctl(["-a", session.anchor, "-t", banTable!, "-T", "add", address])).exitCode).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const expired = await pfctl(["-a", session.anchor, "-t", banTable!, "-T", "expire", "0"]);
+    record("table-expire", ["-a", session.anchor, "-t", banTable!, "-T", "expire", "0"], expired, {}, { anchorText: anchor.text, tables: { [banTable!]: [address] } });
     expect([expired.exitCode, expired.stderr]).toEqual([0, expect.stringMatching(/^1\/1 addresses expired\.$/m)]);
     expect(await pf.tableEntries(banTable!)).toEqual([]);
-    record("table-expire", ["-a", session.anchor, "-t", banTable!, "-T", "expire", "0"], expired, {}, { anchorText: anchor.text, tables: { [banTable!]: [address] } });
   });
 
   // A CI runner's pf.conf is the image's, and must be Apple's: anything else is a fact of ours

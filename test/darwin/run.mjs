@@ -7,14 +7,54 @@
 // It fails, never skips: not macOS, not root, or no pfctl/ifconfig is an error with a reason.
 // LIMAWAN_PLATFORM and LIMAWAN_DARWIN_TEST_COMMAND (a JSON argv run instead of vitest) exist
 // for this script's own tests on Linux, against the stand-ins (test/darwin-session/).
+//
+// A recording run (LIMAWAN_RECORD_FIXTURES=1) also leaves what a red run must not lose in the
+// evidence directory (evidence/, or LIMAWAN_EVIDENCE_DIR): host dumps before and after
+// (host-dump.sh), this script's own log, a JUnit report of the tests (unless other reporters
+// are asked for), and PF's state at each failed test (failure-evidence.ts). The tests record
+// pfctl's outputs themselves, before they check them (test/fixtures/macos/recorded/).
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, appendFileSync, chownSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const log = (line) => process.stderr.write(`test:darwin: ${line}\n`);
+const recording = process.env.LIMAWAN_RECORD_FIXTURES === "1";
+const evidenceDir = recording ? path.resolve(process.env.LIMAWAN_EVIDENCE_DIR || path.join(REPO, "evidence")) : null;
+
+/** Written as root under sudo: give it to the user who ran sudo, like the rest of their clone. */
+function giveBack(file) {
+  const uid = Number(process.env.SUDO_UID);
+  const gid = Number(process.env.SUDO_GID);
+  if (uid > 0 && Number.isInteger(gid)) chownSync(file, uid, gid);
+}
+
+function keep(name, text) {
+  const file = path.join(evidenceDir, name);
+  writeFileSync(file, text);
+  giveBack(file);
+}
+
+const log = (line) => {
+  process.stderr.write(`test:darwin: ${line}\n`);
+  if (evidenceDir) {
+    appendFileSync(path.join(evidenceDir, "run.log"), `${new Date().toISOString()} ${line}\n`);
+    giveBack(path.join(evidenceDir, "run.log"));
+  }
+};
+
+/** host-dump.sh's report of this Mac and its PF, into the evidence directory. */
+function dumpHost(name) {
+  const r = spawnSync("/bin/sh", [fileURLToPath(new URL("host-dump.sh", import.meta.url))], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  keep(name, r.error ? `host-dump.sh did not run: ${r.error.message}\n` : r.stdout);
+}
+
+/** vitest's arguments: the caller's, and on a recording run a JUnit report beside the default one unless reporters were chosen. */
+function vitestArgs(args) {
+  if (!evidenceDir || args.some((a) => a.startsWith("--reporter"))) return args;
+  return [...args, "--reporter=default", "--reporter=junit", `--outputFile.junit=${path.join(evidenceDir, "darwin.junit.xml")}`];
+}
 
 function onPath(program) {
   return (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).some((dir) => {
@@ -44,11 +84,20 @@ function run(program) {
 }
 
 async function main() {
+  if (evidenceDir) {
+    mkdirSync(evidenceDir, { recursive: true });
+    giveBack(evidenceDir);
+    // Nothing from an earlier run may pass for this one's.
+    rmSync(path.join(evidenceDir, "darwin-failures"), { recursive: true, force: true });
+    for (const name of ["host-before.txt", "host-after.txt", "darwin.junit.xml"]) rmSync(path.join(evidenceDir, name), { force: true });
+    writeFileSync(path.join(evidenceDir, "run.log"), "");
+  }
   const refusal = preflight();
   if (refusal) {
     log(refusal);
     return 1;
   }
+  if (evidenceDir) dumpHost("host-before.txt");
   let session;
   try {
     session = await import("./session.mjs");
@@ -95,8 +144,9 @@ async function main() {
 
     const command = process.env.LIMAWAN_DARWIN_TEST_COMMAND
       ? JSON.parse(process.env.LIMAWAN_DARWIN_TEST_COMMAND)
-      : [process.execPath, path.join(REPO, "node_modules/vitest/vitest.mjs"), "run", "--config", path.join(REPO, "test/darwin/vitest.config.ts"), ...process.argv.slice(2)];
-    child = spawn(command[0], command.slice(1), { cwd: REPO, stdio: "inherit", env: { ...process.env, LIMAWAN_DARWIN_SESSION: description } });
+      : [process.execPath, path.join(REPO, "node_modules/vitest/vitest.mjs"), "run", "--config", path.join(REPO, "test/darwin/vitest.config.ts"), ...vitestArgs(process.argv.slice(2))];
+    const env = { ...process.env, LIMAWAN_DARWIN_SESSION: description, ...(evidenceDir ? { LIMAWAN_EVIDENCE_DIR: evidenceDir } : {}) };
+    child = spawn(command[0], command.slice(1), { cwd: REPO, stdio: "inherit", env });
     const [code, signal] = await new Promise((resolve) => {
       child.once("error", (error) => {
         log(`could not start the tests: ${error.message}`);
@@ -118,6 +168,10 @@ async function main() {
     }
     if (keepDir) log(`kept ${dir} (it holds the main ruleset to restore)`);
     else rmSync(dir, { recursive: true, force: true });
+    if (evidenceDir) {
+      dumpHost("host-after.txt");
+      log(`evidence in ${evidenceDir}, pfctl's recorded outputs in ${path.join(REPO, "test/fixtures/macos/recorded")} (README "Real-PF tests on a Mac" says how to send them)`);
+    }
   }
   return exitCode;
 }

@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     root: ".",
     include: ["test/darwin/**/*.test.ts"],
+    // PF's state at each failed test, on a recording run (failure-evidence.ts).
+    setupFiles: ["test/darwin/failure-evidence.ts"],
     fileParallelism: false,
     pool: "forks",
     testTimeout: 120_000,
