@@ -1,11 +1,17 @@
 // `npm test`: everything that is safe anywhere. test/darwin changes the kernel's PF and runs
 // only through `npm run test:darwin` (its own config); test/bench through `npm run bench`.
+// A tier this platform cannot run (test/tiers.ts: the e2e sandbox needs Linux) is left out with
+// one printed line, and test/tiers.test.ts reports it as a skipped test with its reason.
 import { availableParallelism } from "node:os";
 import { configDefaults, defineConfig } from "vitest/config";
+import { skippedTiers, skipNotice } from "./test/tiers.js";
+
+const skipped = skippedTiers(process.platform);
+for (const tier of skipped) process.stderr.write(`${skipNotice(tier)}\n`);
 
 export default defineConfig({
   test: {
-    exclude: [...configDefaults.exclude, "test/darwin/**"],
+    exclude: [...configDefaults.exclude, "test/darwin/**", ...skipped.flatMap(({ tier }) => tier.files)],
     // Tests that start several stand-in processes take 5 s alone on a shared 2-core runner;
     // files that need more set their own budget (vi.setConfig).
     testTimeout: 20_000,

@@ -23,6 +23,7 @@ import { guestFsRoot, hostPath, readGuestFile } from "../standins/lib/guest-fs.m
 import { bootpdMac, leasedAddress, upsertLease } from "../standins/lib/leases.mjs";
 import { inspect, isAlive } from "../standins/lib/lima-store.mjs";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
+import { SANDBOX_TIER, skippedTiers } from "../tiers.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = path.join(REPO, "plugin/bin/limactl-limawan");
@@ -256,6 +257,8 @@ export async function ptyScriptArgs(command: string): Promise<string[]> {
 }
 
 export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const [unavailable] = skippedTiers(process.platform, [SANDBOX_TIER]);
+  if (unavailable) throw new Error(`the e2e sandbox cannot run here: ${unavailable.reason}`);
   const sandbox = new SandboxImpl(options, await standinServer());
   live.add(sandbox);
   return sandbox;
