@@ -1,7 +1,7 @@
 // The darwin suite's PF session: what `npm run test:darwin` changes on a Mac, and how it puts
 // everything back. run.mjs drives it; test/darwin-session/ tests it on Linux against the pfctl
-// stand-in. Every host call goes through the two functions it is given, synchronously, so the
-// same code restores PF from `finally` and from a signal handler.
+// stand-in. Every host call goes through the functions it is given (pfctl, ifconfig, sysctl),
+// synchronously, so the same code restores PF from `finally` and from a signal handler.
 //
 // What a session does (README "Real-PF tests on a Mac"):
 //  1. reads PF's loaded state: the main ruleset's translation (-sn), filter (-sr) and dummynet
@@ -71,7 +71,11 @@ function read(pfctl, args) {
   return r.stdout;
 }
 
-/** An anchor's listing; an anchor that does not exist lists nothing (pfctl says so and exits 1). */
+/**
+ * An anchor's listing; an anchor that does not exist lists nothing. pfctl says so on stderr
+ * (`DIOCGETRULES: Invalid argument`), and its exit status is not to be relied on: main()
+ * ignores the listing's result (PF-FACTS.md §4b), so either status reads as empty here.
+ */
 function readAnchor(pfctl, anchor, args) {
   const r = pfctl(["-a", anchor, ...args]);
   if (r.exitCode === 0) return r.stdout;
