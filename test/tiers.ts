@@ -33,6 +33,7 @@ export const SANDBOX_TIER: TestTier = {
     "test/e2e/demo.e2e.test.ts",
     "test/e2e/diagnose.e2e.test.ts",
     "test/e2e/doctor.e2e.test.ts",
+    "test/e2e/guest-address.e2e.test.ts",
     "test/e2e/harden.e2e.test.ts",
     "test/e2e/harness.test.ts",
     "test/e2e/monitor.e2e.test.ts",

@@ -24,6 +24,8 @@ const SHARED_LIMA = path.resolve(REPO, "..", "shared", "lima");
 
 function findRealLima(): { bin: string; reason: null } | { bin: null; reason: string } {
   const bin = path.join(SHARED_LIMA, "bin", "limactl");
+  // ../shared/lima holds a Linux build (its README); a Mac skips the tier rather than fail on it.
+  if (process.platform !== "linux") return { bin: null, reason: `${bin} is a Linux build; this is ${process.platform}` };
   if (!existsSync(bin)) return { bin: null, reason: `no real limactl at ${bin} (a clone with nothing beside it)` };
   try {
     accessSync(bin, constants.X_OK);
