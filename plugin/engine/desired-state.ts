@@ -148,7 +148,7 @@ export async function desiredState(host: Host, state: State, selection: Selectio
     const results = compileFiles(read.map(sourceOf), { kept: Object.values(applied).map((vm) => vm.spec), claims: false });
     for (const [i, entry] of read.entries()) {
       entry.result = results[i]!;
-      if (running(entry.instance.name) && !options.skipAddresses) entry.address = await lookUpAddress(host, entry.instance, policy, skipped);
+      if (running(entry.instance.name) && !options.skipAddresses) entry.address = await lookUpAddress(host, entry.instance, policy, skipped, false);
     }
     return { vms: [], read, skipped, waiting: [], notes, heldDown };
   }
@@ -171,10 +171,10 @@ export async function desiredState(host: Host, state: State, selection: Selectio
       const name = entry.instance.name;
       const spec = entry.result.spec ?? entry.result.lastValid;
       if (!entry.result.annotated || !spec) continue;
-      if (!addresses.has(name)) addresses.set(name, await lookUpAddress(host, entry.instance, policy, skipped));
+      if (!addresses.has(name)) addresses.set(name, await lookUpAddress(host, entry.instance, policy, skipped, selection.read === "named"));
       entry.address = addresses.get(name) ?? null;
       if (entry.address) continue;
-      if (policy.unplaced === "refuse") throw noAddress(host, name);
+      if (policy.unplaced === "refuse" && !skipped.some((s) => s.instance === name)) throw noAddress(host, name);
       if (!applied[name]) {
         unplaced.add(name);
         dropped = true;
@@ -233,21 +233,24 @@ function sourceOf(entry: ReadVm): { vm: string; file: string; text: string } {
 
 /**
  * The VM's address now, from its lease or the guest; null when it has none yet. A VM PF cannot
- * reach, or an address PF must never redirect to, is refused (up) or reported (watch).
+ * reach, or an address PF must never redirect to, is refused (up) or reported (watch). A host
+ * command that failed on the VM's behalf (its guest printing past the output limit) fails `up`
+ * only for a VM it `named`: `up --all`, like the watcher, reports it and forwards the others.
  */
-async function lookUpAddress(host: Host, instance: Instance, policy: DesiredPolicy, skipped: Skipped[]): Promise<Ipv4Address | null> {
+async function lookUpAddress(host: Host, instance: Instance, policy: DesiredPolicy, skipped: Skipped[], named: boolean): Promise<Ipv4Address | null> {
   const unreachable = unreachableReason(instance);
   if (unreachable) {
     if (policy.unplaced === "refuse") throw unreachableError(instance.name, unreachable);
     skipped.push({ instance: instance.name, reason: `${unreachable.message}; ${unreachable.hint}`, diagnostics: [] });
     return null;
   }
-  if (policy.unplaced === "refuse") return guestAddress(host, instance);
   try {
     return await guestAddress(host, instance);
   } catch (error) {
-    // A refused address (guestAddress says why) is reported; a failed lookup just waits.
-    if (error instanceof CliError) skipped.push({ instance: instance.name, reason: error.message, diagnostics: [] });
+    const reported = error instanceof CliError;
+    if (policy.unplaced === "refuse" && (!reported || named || error.exitCode !== EXIT.HOST_COMMAND)) throw error;
+    // A refused address (guestAddress says why) or a failed command is reported; a failed lookup just waits.
+    if (reported) skipped.push({ instance: instance.name, reason: error.message, diagnostics: [] });
     return null;
   }
 }

@@ -7,6 +7,7 @@ import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { addressForMac, normaliseMac } from "../host/leases.js";
 import { guestDevice, routableNetworks, type Instance, type LimaNetwork } from "../host/lima.js";
+import { OutputTooLarge } from "../host/run.js";
 import { guestAddressRefusal, type GuestNetwork } from "./guest-address.js";
 
 /** A guest's address, and whether bootpd's lease or the guest itself (on `device`) gave it. */
@@ -31,7 +32,13 @@ export async function locateGuest(host: Host, instance: Instance): Promise<Locat
   }
   if (instance.status !== "Running" || networks.length === 0) return null;
   const device = guestDevice(instance);
-  const address = (await host.lima.guest.ipv4Addresses(instance.name, device).catch(() => []))[0];
+  // A guest without its address yet (or not answering yet) has none; one that prints past the
+  // output limit is refused, so the engine says why instead of waiting on it.
+  const addresses = await host.lima.guest.ipv4Addresses(instance.name, device).catch((error: unknown) => {
+    if (error instanceof OutputTooLarge) throw error;
+    return [];
+  });
+  const address = addresses[0];
   if (!address) return null;
   const network = kinds[0]!;
   const mac = normaliseMac(networks[0]!.macAddress ?? "");

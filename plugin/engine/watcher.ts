@@ -4,6 +4,7 @@
 import type { Context } from "../context.js";
 import { CliError } from "../errors.js";
 import { atLeast, type LimaEvent, type LimaPhase } from "../host/lima.js";
+import type { StreamEnd } from "../host/run.js";
 import { converge } from "./converge.js";
 import { sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
 import { describeAction } from "./plan-actions.js";
@@ -193,11 +194,22 @@ export class Watcher {
     const spawn = async () => {
       const mine = ++generation;
       if (this.stopped) return;
-      const covered = new Set(await lima.instanceNames());
-      const stream = await lima.followEvents((event) => {
-        delay = this.options.minBackoffMs;
-        this.onEvent(event);
-      });
+      let stream: { exited: Promise<StreamEnd>; stop(): void };
+      let covered: Set<string>;
+      try {
+        covered = new Set(await lima.instanceNames());
+        stream = await lima.followEvents((event) => {
+          delay = this.options.minBackoffMs;
+          this.onEvent(event);
+        });
+      } catch (error) {
+        // limactl gone from PATH, say: the directories and the periodic check still work.
+        if (mine !== generation || this.stopped) return;
+        this.log(`cannot run limactl watch (${error instanceof Error ? error.message : String(error)}); retrying in ${Math.round(delay / 1000)}s`);
+        setTimeout(() => void spawn(), delay);
+        delay = Math.min(delay * 2, this.options.maxBackoffMs);
+        return;
+      }
       if (mine !== generation || this.stopped) {
         stream.stop(); // a restart came meanwhile: the newer stream is the one
         return;
@@ -205,12 +217,12 @@ export class Watcher {
       current = stream;
       this.covered = covered;
       this.limaStream = true;
-      void stream.exited.then(() => {
+      void stream.exited.then((why) => {
         if (mine !== generation) return; // stopped for a restart
         this.limaStream = false;
         current = null;
         if (this.stopped) return;
-        this.log(`limactl watch exited; restarting in ${Math.round(delay / 1000)}s`);
+        this.log(`limactl watch exited${why ? ` (${why})` : ""}; restarting in ${Math.round(delay / 1000)}s`);
         setTimeout(() => void spawn(), delay);
         delay = Math.min(delay * 2, this.options.maxBackoffMs);
       });

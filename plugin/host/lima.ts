@@ -9,7 +9,6 @@
 import { existsSync, watch as fsWatch, type FSWatcher } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { isMap, isScalar, isSeq, parse as parseYaml } from "yaml";
 import type { Ipv4Address, PortRange } from "../../compiler/ir.js";
 import { readYaml } from "../../compiler/read-yaml.js";
@@ -18,7 +17,7 @@ import { printable } from "../../compiler/printable.js";
 import { fatalMessage, instanceErrors, parseLogLines } from "./lima-log.js";
 import { readUserFile } from "./files.js";
 import { LimaGuest, parseIpAddrsJson } from "./lima-guest.js";
-import type { Runner } from "./run.js";
+import type { Runner, StreamEnd } from "./run.js";
 
 export interface LimaNetwork { lima?: string; vzNAT?: boolean; socket?: string; macAddress?: string; interface?: string }
 
@@ -121,14 +120,18 @@ export class Lima {
     return readUserFile(this.configFile(name), this.owner);
   }
 
-  /** `limactl watch --json`: one LimaEvent per host-agent event, until it exits. */
-  async followEvents(onEvent: (event: LimaEvent) => void): Promise<{ exited: Promise<unknown>; stop(): void }> {
-    const { child } = await this.runner.stream("limactl", ["watch", "--json"], { asUser: true });
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const event = parseWatchLine(line);
-      if (event) onEvent(event);
+  /**
+   * `limactl watch --json`: one LimaEvent per host-agent event, until it exits; `exited` says
+   * why when LimaWAN stopped it (a line past the output limit).
+   */
+  async followEvents(onEvent: (event: LimaEvent) => void): Promise<{ exited: Promise<StreamEnd>; stop(): void }> {
+    return this.runner.stream("limactl", ["watch", "--json"], {
+      asUser: true,
+      onLine: (line) => {
+        const event = parseWatchLine(line);
+        if (event) onEvent(event);
+      },
     });
-    return { exited: child.then(() => undefined), stop: () => child.kill("SIGTERM") };
   }
 
   /**

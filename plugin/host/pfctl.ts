@@ -30,6 +30,13 @@ export function withoutNoise(stderr: string): string {
     .join("\n");
 }
 
+/**
+ * The most a listing of PF's own tables may print: states and ban tables grow with WAN traffic
+ * (a state is a line of ~100 bytes, and an overload table fills with every offending source),
+ * not with anything a guest prints, so the 1 MiB of other programs would be too little.
+ */
+export const PF_LISTING_LIMIT = 64 * 1024 * 1024;
+
 /** `states` is null where pfctl prints no states column: macOS never does (parseLabels). */
 export interface LabelCounters { evaluations: number; packets: number; bytes: number; states: number | null }
 
@@ -42,6 +49,11 @@ export class Pfctl {
     private readonly runner: Runner,
     readonly anchor: string = ANCHOR,
   ) {}
+
+  /** A listing (rules, labels, tables, states), read up to PF_LISTING_LIMIT. */
+  private list(args: string[]): Promise<CommandResult> {
+    return this.runner.run("pfctl", args, { outputLimit: PF_LISTING_LIMIT });
+  }
 
   /** `pfctl -n`: parse only. Throws with pfctl's own message when it rejects the text. */
   async checkAnchor(text: string): Promise<void> {
@@ -109,7 +121,7 @@ export class Pfctl {
 
   /** The main ruleset as loaded now: `-s nat` (translation) and `-s rules` (scrub and filter). */
   async loadedMainRuleset(): Promise<LoadedRuleset> {
-    const [nat, rules] = await Promise.all([this.runner.run("pfctl", ["-sn"]), this.runner.run("pfctl", ["-sr"])]);
+    const [nat, rules] = await Promise.all([this.list(["-sn"]), this.list(["-sr"])]);
     this.expectOk(nat, "pfctl could not list translation rules");
     this.expectOk(rules, "pfctl could not list filter rules");
     return { translation: nat.stdout, filter: rules.stdout };
@@ -155,7 +167,7 @@ export class Pfctl {
 
   /** Per-label counters of our anchor's filter rules (`pfctl -a limawan -s labels`). */
   async labels(): Promise<Map<string, LabelCounters>> {
-    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-s", "labels"]);
+    const result = await this.list(["-a", this.anchor, "-s", "labels"]);
     // Before install (or after uninstall) nothing refers to the anchor: there are no rules.
     if (isMissingAnchor(result.stderr)) return new Map();
     this.expectOk(result, "pfctl could not read rule counters");
@@ -168,14 +180,14 @@ export class Pfctl {
    * For `status` and `monitor`; converge needs only labels().
    */
   async counters(): Promise<Map<string, LabelCounters>> {
-    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-v", "-s", "rules"]);
+    const result = await this.list(["-a", this.anchor, "-v", "-s", "rules"]);
     if (isMissingAnchor(result.stderr)) return new Map();
     this.expectOk(result, "pfctl could not read rule counters");
     return parseRuleCounters(result.stdout);
   }
 
   async tableEntries(table: string): Promise<string[]> {
-    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-t", table, "-T", "show"]);
+    const result = await this.list(["-a", this.anchor, "-t", table, "-T", "show"]);
     if (result.exitCode !== 0) return [];
     return parseTableEntries(result.stdout);
   }
@@ -189,7 +201,7 @@ export class Pfctl {
 
   /** Every anchor under `name`, recursively (`-a NAME -s Anchors -v`: "  path" a line). */
   async anchorsUnder(name: string): Promise<string[]> {
-    const result = await this.runner.run("pfctl", ["-a", name, "-s", "Anchors", "-v"]);
+    const result = await this.list(["-a", name, "-s", "Anchors", "-v"]);
     if (isMissingAnchor(result.stderr)) return [];
     this.expectOk(result, `pfctl could not list the anchors under ${name}`);
     return printedLines(result.stdout);
@@ -198,7 +210,7 @@ export class Pfctl {
   /** Another anchor's rules (`-a NAME -sn`, `-sr`); empty for one the kernel does not have. */
   async anchorRules(name: string): Promise<{ translation: string; filter: string }> {
     const read = async (show: string) => {
-      const result = await this.runner.run("pfctl", ["-a", name, "-s", show]);
+      const result = await this.list(["-a", name, "-s", show]);
       if (isMissingAnchor(result.stderr)) return "";
       this.expectOk(result, `pfctl could not list the rules of anchor ${name}`);
       return result.stdout;
@@ -209,7 +221,7 @@ export class Pfctl {
 
   /** A table's addresses with when each was last cleared — for a ban table, when it was banned. */
   async tableEntriesSince(table: string): Promise<TableEntry[]> {
-    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-t", table, "-T", "show", "-v"]);
+    const result = await this.list(["-a", this.anchor, "-t", table, "-T", "show", "-v"]);
     if (result.exitCode !== 0 && isMissingTable(result.stderr)) return [];
     this.expectOk(result, `pfctl could not list table <${table}>`);
     return parseVerboseTableEntries(result.stdout);
@@ -217,7 +229,7 @@ export class Pfctl {
 
   /** Every state PF keeps (`pfctl -s state`); states belong to no anchor. */
   async states(): Promise<PfState[]> {
-    const result = await this.runner.run("pfctl", ["-s", "state"]);
+    const result = await this.list(["-s", "state"]);
     this.expectOk(result, "pfctl could not list states");
     return parseStates(result.stdout);
   }

@@ -1,11 +1,11 @@
 // Runs host programs: the macOS tools by absolute path (SYSTEM_PROGRAMS), limactl from the
 // user's PATH, as the user. Read-only calls always run; calls that change the host go through
 // `change`, which in --dry-run mode prints the exact command (and its stdin) instead of running it.
-import type { ResultPromise } from "execa";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
 import { CliError, EXIT } from "../errors.js";
+import { BoundedBytes, BoundedLines, formatLimit, OUTPUT_LIMIT_BYTES } from "./bounded-output.js";
 import { trustProblem } from "./trust.js";
 
 export interface CommandResult { exitCode: number; stdout: string; stderr: string }
@@ -34,7 +34,29 @@ export interface RunOptions {
   /** Run as the invoking (sudo) user, with their LIMA_HOME: Lima refuses to run as root. */
   asUser?: boolean;
   timeoutMs?: number;
+  /**
+   * The most stdout, and stderr, may hold (default OUTPUT_LIMIT_BYTES): past it the program is
+   * stopped and the call fails (OutputTooLarge). Only for output that grows with the host's own
+   * state (PF's state and ban tables), never with what a guest prints.
+   */
+  outputLimit?: number;
 }
+
+/** A program printed more than LimaWAN reads: it was stopped, and nothing it said is used. */
+export class OutputTooLarge extends CliError {
+  constructor(command: string, stream: "stdout" | "stderr", limit: number) {
+    super(
+      EXIT.HOST_COMMAND,
+      `\`${command}\` printed more than ${formatLimit(limit)} on ${stream}; LimaWAN stopped it and used none of it`,
+      command.startsWith("limactl shell")
+        ? "The guest answered with far more than the command prints: check that program inside the VM."
+        : "LimaWAN reads a program's output only up to that size.",
+    );
+  }
+}
+
+/** A followed stream's end: null when it ended by itself, else why LimaWAN stopped it. */
+export type StreamEnd = string | null;
 
 export interface Runner {
   readonly dryRun: boolean;
@@ -48,8 +70,11 @@ export interface Runner {
   report(line: string): void;
   /** How a program runs as the invoking user, as `asUser` runs limactl: uid, gid and environment (null: not root for a user). */
   userIdentity(): UserIdentity | null;
-  /** A long-running query whose stdout is read as a stream (`limactl watch --json`). */
-  stream(program: Program, args: readonly string[], options?: { asUser?: boolean }): Promise<{ child: ResultPromise }>;
+  /**
+   * A long-running query whose stdout is read line by line (`limactl watch --json`), each line
+   * at most OUTPUT_LIMIT_BYTES: a longer one stops the program. `exited` says why it ended.
+   */
+  stream(program: Program, args: readonly string[], options: { asUser?: boolean; onLine(line: string): void }): { exited: Promise<StreamEnd>; stop(): void };
 }
 
 export interface UserIdentity { uid: number; gid: number; env: NodeJS.ProcessEnv }
@@ -96,11 +121,13 @@ export function createRunner(context: RunnerContext): Runner {
     const asUser = Boolean(options.asUser && context.user);
     const found = locate(program, asUser);
     const { uid, gid, env } = childEnv(asUser) as { uid?: number; gid?: number; env: NodeJS.ProcessEnv };
-    const result = await spawnCollect(found, args, { env, uid, gid, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
+    const outputLimit = options.outputLimit ?? OUTPUT_LIMIT_BYTES;
+    const result = await spawnCollect(found, args, { env, uid, gid, input: options.input, timeoutMs: options.timeoutMs ?? 60_000, outputLimit });
     if ("error" in result) {
       if (result.error.code === "ENOENT") throw missing(program, program === "limactl" ? null : found);
       throw new CliError(EXIT.HOST_COMMAND, `${found} could not be run: ${result.error.message}`);
     }
+    if ("exceeded" in result) throw new OutputTooLarge([program, ...args].map(shellQuote).join(" "), result.exceeded, outputLimit);
     return result;
   };
   return {
@@ -116,12 +143,11 @@ export function createRunner(context: RunnerContext): Runner {
       }
       return { exitCode: 0, stdout: "", stderr: "" };
     },
-    async stream(program, args, options = {}) {
+    stream(program, args, options) {
       const asUser = Boolean(options.asUser && context.user);
       const found = locate(program, asUser);
-      const { execa } = await import("execa");
-      // Wrapped: a subprocess is a promise, and returning it from an async function would wait for it.
-      return { child: execa(found, [...args], { reject: false, buffer: false, stdin: "ignore", ...childEnv(asUser) }) };
+      const { uid, gid, env } = childEnv(asUser) as { uid?: number; gid?: number; env: NodeJS.ProcessEnv };
+      return followLines(found, args, { env, uid, gid, onLine: options.onLine, describe: () => [program, ...args].map(shellQuote).join(" ") });
     },
     userIdentity: () => (context.user ? { uid: context.user.uid, gid: context.user.gid, env: childEnv(true).env } : null),
     report: (line) => context.report(line),
@@ -131,36 +157,82 @@ export function createRunner(context: RunnerContext): Runner {
   };
 }
 
-/** Run a program to completion, collecting its output; a timeout kills it (SIGTERM). */
+/**
+ * Run a program to completion, collecting its output up to `outputLimit` bytes a stream; a
+ * timeout stops it (SIGTERM). Past the limit it is killed and its pipes closed at once: a
+ * program it started (ssh, under `limactl shell`) may still hold them, and then gets EPIPE.
+ */
 function spawnCollect(
   program: string,
   args: readonly string[],
-  options: { env: NodeJS.ProcessEnv; uid?: number; gid?: number; input?: string; timeoutMs: number },
-): Promise<CommandResult | { error: NodeJS.ErrnoException }> {
+  options: { env: NodeJS.ProcessEnv; uid?: number; gid?: number; input?: string; timeoutMs: number; outputLimit: number },
+): Promise<CommandResult | { error: NodeJS.ErrnoException } | { exceeded: "stdout" | "stderr" }> {
   return new Promise((resolve) => {
     const child = spawn(program, [...args], {
       env: options.env,
       ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
       stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout!.on("data", (d: Buffer) => stdout.push(d));
-    child.stderr!.on("data", (d: Buffer) => stderr.push(d));
+    const stdout = new BoundedBytes(options.outputLimit);
+    const stderr = new BoundedBytes(options.outputLimit);
     const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs);
-    child.once("error", (error: NodeJS.ErrnoException) => {
+    let settled = false;
+    const settle = (value: CommandResult | { error: NodeJS.ErrnoException } | { exceeded: "stdout" | "stderr" }) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      resolve({ error });
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") });
-    });
+      resolve(value);
+    };
+    const collect = (bytes: BoundedBytes, name: "stdout" | "stderr") => (chunk: Buffer) => {
+      if (bytes.add(chunk) || settled) return;
+      stopChild(child);
+      settle({ exceeded: name });
+    };
+    child.stdout!.on("data", collect(stdout, "stdout"));
+    child.stderr!.on("data", collect(stderr, "stderr"));
+    child.once("error", (error: NodeJS.ErrnoException) => settle({ error }));
+    child.once("close", (code, signal) => settle({ exitCode: code ?? (signal ? 128 : 1), stdout: stdout.text(), stderr: stderr.text() }));
     if (options.input !== undefined) {
       child.stdin!.on("error", () => undefined); // a program that exits without reading its input
       child.stdin!.end(options.input);
     }
   });
+}
+
+/** `limactl watch --json`: stdout line by line, each bounded; stderr is not read. */
+function followLines(
+  program: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; uid?: number; gid?: number; onLine(line: string): void; describe(): string },
+): { exited: Promise<StreamEnd>; stop(): void } {
+  const child = spawn(program, [...args], {
+    env: options.env,
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const lines = new BoundedLines(OUTPUT_LIMIT_BYTES);
+  const exited = new Promise<StreamEnd>((resolve) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      const complete = lines.add(chunk);
+      if (complete === null) {
+        stopChild(child);
+        resolve(`\`${options.describe()}\` printed a line longer than ${formatLimit(lines.limit)}; LimaWAN stopped it`);
+        return;
+      }
+      for (const line of complete) options.onLine(line);
+    });
+    child.once("error", (error) => resolve(`\`${options.describe()}\` could not be run: ${error.message}`));
+    child.once("close", () => resolve(null));
+  });
+  // Our end of the pipe closes too: a program it started may hold the other end.
+  return { exited, stop: () => stopChild(child, "SIGTERM") };
+}
+
+/** Stop a child (by default one whose output is beyond reading), and close our ends of its pipes. */
+function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): void {
+  child.kill(signal);
+  child.stdout?.destroy();
+  child.stderr?.destroy();
 }
 
 /** Root runs no system program a user could have replaced (a damaged system, or a link planted in its path). */

@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 // The stand-ins' own model of a Lima instance, its guest and bootpd's lease file.
-import { changeAddress, guestNetworks, OVERRIDE_FILE, readGuestState, writeGuestState, type GuestService, type GuestSocket } from "../standins/lib/guest.mjs";
+import { changeAddress, guestNetworks, OVERRIDE_FILE, readGuestState, writeGuestState, type GuestFlood, type GuestService, type GuestSocket } from "../standins/lib/guest.mjs";
 import { guestFsRoot, hostPath, readGuestFile } from "../standins/lib/guest-fs.mjs";
 import { bootpdMac, leasedAddress, upsertLease } from "../standins/lib/leases.mjs";
 import { inspect, isAlive } from "../standins/lib/lima-store.mjs";
@@ -144,9 +144,10 @@ export interface Sandbox {
   /**
    * Change the running guest (test/standins/lib/guest-shell.mjs): `withoutIpv4` names interfaces
    * DHCP left without an address (Lima issue 3100; no default route through them either),
-   * `listening` replaces the sockets its daemons open (`[]`: nothing listens).
+   * `listening` replaces the sockets its daemons open (`[]`: nothing listens), `flood` makes a
+   * program print junk instead of answering (`null`: answer again).
    */
-  setGuest(name: string, facts: { withoutIpv4?: string[]; listening?: GuestSocket[] }): void;
+  setGuest(name: string, facts: { withoutIpv4?: string[]; listening?: GuestSocket[]; flood?: GuestFlood | null }): void;
   /** A file on the guest's disk (made at its first boot), or null. */
   guestFile(name: string, file: string): string | null;
   /** Write (text) or remove (null) a file on the guest's disk, as the guest's own root would. */
@@ -523,11 +524,15 @@ await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
     return nw.macAddress;
   }
 
-  setGuest(name: string, facts: { withoutIpv4?: string[]; listening?: GuestSocket[] }): void {
+  setGuest(name: string, facts: { withoutIpv4?: string[]; listening?: GuestSocket[]; flood?: GuestFlood | null }): void {
     const dir = path.join(this.paths.limaHome, name);
     const state = readGuestState(dir);
     if (!state?.booted) throw new Error(`${name} has not booted: start it first`);
-    writeGuestState(dir, { ...state, ...facts });
+    const { flood, ...rest } = facts;
+    const next = { ...state, ...rest };
+    if (flood === null) delete next.flood;
+    else if (flood) next.flood = flood;
+    writeGuestState(dir, next);
     this.chownTree(path.join(dir, "standin-guest.json"));
   }
 

@@ -14,8 +14,11 @@
 // networks; its files from standin-guest-fs/ (guest-fs.mjs). Tests steer both:
 //   standin-guest.json `withoutIpv4`: interfaces DHCP left without an address (Lima issue 3100)
 //   standin-guest.json `listening`: [{protocol, address, port}] replacing the derived sockets
+//   standin-guest.json `flood`: {program, bytes, stream}: that program (`ip`, `ss`, `cat`…) prints
+//     `bytes` of junk on stdout (or stream "stderr") instead of answering, as a broken or hostile
+//     guest may; it stops when the reader goes (EPIPE), so hundreds of MB cost only what is read
 // and read back `services` (each reload or restart, with the configuration it loaded).
-import { readFileSync, renameSync, rmSync, mkdirSync, writeFileSync, existsSync, statSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, mkdirSync, writeFileSync, writeSync, existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { guestNetworks, readGuestState, writeGuestState } from "./guest.mjs";
 import { guestFileKind, guestFsRoot, hostPath, readGuestFile } from "./guest-fs.mjs";
@@ -47,7 +50,9 @@ export function runGuestCommand({ home, inst, argv, stdin }) {
   }
   const guest = { home, inst, asRoot, root: guestFsRoot(inst.dir), state: readGuestState(inst.dir) ?? {}, stdin, out, err, refuse };
   const program = words.shift() ?? "";
-  switch (program.replace(/^\/(usr\/)?s?bin\//, "")) {
+  const name = program.replace(/^\/(usr\/)?s?bin\//, "");
+  if (guest.state.flood?.program === name) return flood(guest.state.flood);
+  switch (name) {
     case "ip":
       return ip(guest, words);
     case "ss":
@@ -75,6 +80,27 @@ export function runGuestCommand({ home, inst, argv, stdin }) {
     default:
       return refuse();
   }
+}
+
+/**
+ * `bytes` of 1 KiB lines of junk on fd 1 (or 2), written straight to the descriptor: through
+ * process.stdout they could queue in memory. The reader closing its end ends it (EPIPE; Node
+ * ignores SIGPIPE), with the status of a command SIGPIPE killed.
+ */
+function flood({ bytes, stream }) {
+  const fd = stream === "stderr" ? 2 : 1;
+  const chunk = Buffer.from(`${"x".repeat(1023)}\n`.repeat(64));
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let left = bytes; left > 0; ) {
+    try {
+      left -= writeSync(fd, chunk, 0, Math.min(left, chunk.length));
+    } catch (error) {
+      if (error.code === "EPIPE") return 141;
+      if (error.code !== "EAGAIN") throw error;
+      Atomics.wait(pause, 0, 0, 5); // a non-blocking pipe that is full: wait for the reader
+    }
+  }
+  return 0;
 }
 
 // ------------------------------------------------------------------------------------------
