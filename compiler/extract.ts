@@ -40,7 +40,6 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
   }
   if (value === null || (isScalar(value) && value.value === null)) return { present: true, lines: [] };
 
-  const sourceLines = source.split("\n").map((l) => l.replace(/\r$/, ""));
   const typeHint =
     "Write the annotation as a block of lines (x-limawan: |) or as a list of strings, one statement each.";
 
@@ -58,7 +57,7 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
       );
       return { present: true, lines: [] };
     }
-    return { present: true, lines: scalarLines(value, source, sourceLines, lineCounter) };
+    return { present: true, lines: scalarLines(value, source, lineCounter) };
   }
 
   if (isSeq(value)) {
@@ -68,7 +67,7 @@ export function extractAnnotation(source: string, sink: DiagnosticSink): Annotat
       if (isAlias(item)) {
         sink.error(CODES.YAML_SYNTAX, nodeSpan(item, spanOf), unanchoredAlias(item.source), YAML_HINT);
       } else if (isScalar(item) && typeof item.value === "string") {
-        lines.push(...scalarLines(item, source, sourceLines, lineCounter));
+        for (const line of scalarLines(item, source, lineCounter)) lines.push(line);
       } else {
         const at = isNode(entry) && entry.range ? spanOf(entry.range[0], entry.range[1]) : nodeSpan(value, spanOf);
         sink.error(CODES.ANNOTATION_TYPE, at, `each item of ${ANNOTATION_KEY} must be a string statement`, typeHint);
@@ -88,7 +87,7 @@ export function valueLines(text: string): string[] {
   return values;
 }
 
-function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCounter: LineCounter): AnnotationLine[] {
+function scalarLines(node: Scalar, source: string, lineCounter: LineCounter): AnnotationLine[] {
   const text = node.value as string;
   const start = node.range?.[0] ?? 0;
   const values = valueLines(text);
@@ -96,11 +95,17 @@ function scalarLines(node: Scalar, source: string, sourceLines: string[], lineCo
   if (node.type === Scalar.BLOCK_LITERAL) {
     // Content starts on the line after the `|` header, one value line per source line;
     // the column is wherever that exact text ends up on the source line (any indentation).
+    // Source lines are found by the offsets the parse recorded, not cut out as strings: a
+    // 1 MiB block has 262,000 of them.
     const header = lineCounter.linePos(start).line; // 1-based
+    const starts = lineCounter.lineStarts;
     return values.map((value, k) => {
-      const sourceLine = sourceLines[header + k] ?? "";
-      const exact = sourceLine.endsWith(value);
-      return { text: value, line: header + k + 1, column: exact ? sourceLine.length - value.length + 1 : 1, exact };
+      const from = starts[header + k] ?? source.length;
+      const next = starts[header + k + 1];
+      let end = next === undefined ? source.length : next - 1;
+      if (end > from && source.charCodeAt(end - 1) === 13) end--; // a CRLF file's \r
+      const exact = end - from >= value.length && source.startsWith(value, end - value.length);
+      return { text: value, line: header + k + 1, column: exact ? end - from - value.length + 1 : 1, exact };
     });
   }
 

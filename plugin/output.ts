@@ -2,7 +2,7 @@
 // stderr/stdout is a terminal and neither --no-color nor NO_COLOR says otherwise. Messages
 // carry file names, arguments and tools' output: their control characters are escaped.
 import pc from "picocolors";
-import { sortDiagnostics, type Diagnostic } from "../compiler/diagnostic.js";
+import { countDiagnostics, sortDiagnostics, type Diagnostic } from "../compiler/diagnostic.js";
 import { printableJson, printableLines } from "../compiler/printable.js";
 import { renderDiagnostics, type Paint } from "../compiler/render-diagnostics.js";
 
@@ -56,14 +56,14 @@ export class Output {
 
   /**
    * Diagnostics for people: code frames from `sources` (file → text; a file missing there gets
-   * no frame), then a count. With --json they travel in the command's JSON instead.
+   * no frame), the first 50 of each file and how many more, then a count of them all. With
+   * --json they travel in the command's JSON instead.
    */
   diagnostics(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, string>): void {
     if (diagnostics.length === 0 || this.options.json) return;
     this.stderr.write(`${renderDiagnostics(sortDiagnostics(diagnostics), sources, this.paint)}\n`);
-    const errors = diagnostics.filter((d) => d.severity === "error").length;
-    const warnings = diagnostics.length - errors;
-    const summary = [errors ? `${errors} error(s)` : "", warnings ? `${warnings} warning(s)` : ""].filter(Boolean).join(", ");
+    const { errors, warnings } = countDiagnostics(diagnostics);
+    const summary = [errors ? `${errors.toLocaleString("en-US")} error(s)` : "", warnings ? `${warnings.toLocaleString("en-US")} warning(s)` : ""].filter(Boolean).join(", ");
     this.stderr.write(`\n${summary}\n`);
   }
 

@@ -44,7 +44,7 @@ export class VmValidator {
     private readonly policy: Policy = DEFAULT_POLICY,
   ) {
     this.names = new ForwardNames(sink);
-    this.errorsBefore = errorCount(sink);
+    this.errorsBefore = sink.errorCount;
   }
 
   /** Every check that needs only this forward (and the names before it). */
@@ -112,15 +112,11 @@ export class VmValidator {
       placed.push(claim);
     }
     validateHostOverlaps(placed, sink);
-    const ownErrors = errorCount(sink);
+    const ownErrors = sink.errorCount;
     validateClashes(placed, this.others, sink);
 
     if (ownErrors > this.errorsBefore || !isVmName(this.vm)) return { spec: null, standalone: null };
     const spec: VmSpec = { vm: this.vm, file: this.file, forwards: placed.map((c) => c.forward), allowRouted: vmWide.allowRouted };
-    return { spec: errorCount(sink) > ownErrors ? null : spec, standalone: spec };
+    return { spec: sink.errorCount > ownErrors ? null : spec, standalone: spec };
   }
-}
-
-function errorCount(sink: DiagnosticSink): number {
-  return sink.items.filter((d) => d.severity === "error").length;
 }

@@ -76,55 +76,64 @@ export interface ConvergeRequest {
    * a user typed — or, for the watcher, unless another tool keeps removing them (a fight).
    */
   restorePoints?: "always" | "unless-fighting";
-  /** Told the desired state before anything changes (warnings, notes), so a failure cannot lose them. */
+  /**
+   * Told the desired state (diagnostics, notes, skipped VMs) once the state lock is released,
+   * whether the run succeeded or failed, so a failure cannot lose them: rendering a bad file's
+   * diagnostics takes the user's time, not that of every command waiting for the lock.
+   */
   onDesired?: (desired: DesiredState) => void;
 }
 
 export async function converge(host: Host, out: Output, request: ConvergeRequest): Promise<ConvergeResult> {
-  return host.state.locked(async () => {
-    const { recorded, observed } = await observeOrAssume(host, out);
-    const before = reconcileState(recorded, observed);
-    const desired = await desiredState(host, before, request.selection, request.policy, request.desiredOptions);
-    request.onDesired?.(desired);
+  let told: DesiredState | null = null;
+  try {
+    return await host.state.locked(async () => {
+      const { recorded, observed } = await observeOrAssume(host, out);
+      const before = reconcileState(recorded, observed);
+      const desired = await desiredState(host, before, request.selection, request.policy, request.desiredOptions);
+      told = desired;
 
-    const specs = desired.vms.map((vm) => vm.spec);
-    const recordedInterfaces = request.keepInterfaces ? parseRecordedInterfaces(before.interfaces) : undefined;
-    const facts = specs.length > 0 ? await wanInterfaces(host, specs, request.interfaces ?? recordedInterfaces) : null;
-    const compiled = facts ? emitAnchor(desired.vms.map((vm) => ({ spec: vm.spec, address: vm.address })), facts) : null;
-    if (compiled && !compiled.ok) {
-      // The set compile reports PF-name collisions per VM; this is the emitter's own guard.
-      throw new CliError(EXIT.FAILURE, "the forwards' PF names collide; nothing was applied", "Rename the forwards the diagnostics name.", undefined, {
-        items: compiled.diagnostics,
-        sources: sourcesOf(desired),
-      });
-    }
-    const text = compiled?.ok ? compiled.text : ("" as AnchorText);
-    const forwards = compiled?.ok ? compiled.forwards : [];
-    const wanted: WantedAnchor = {
-      text,
-      hash: hashAnchor(text),
-      labels: new Set(forwards.map((f) => f.label)),
-      tables: tablesOf(forwards),
-    };
-    const installed = { anchorHash: before.anchorHash, tables: tablesOf(appliedPfNames(before)) };
-    const planned = planActions(wanted, installed, observed);
-    const pointsMissing = planned.some((a) => a.kind === "install-anchor-points");
-    const decision = pointsMissing && request.restorePoints === "unless-fighting" ? decideRestore(before.points, Date.now()) : null;
-    const actions = decision && !decision.restore ? planned.filter((a) => a.kind !== "install-anchor-points") : planned;
+      const specs = desired.vms.map((vm) => vm.spec);
+      const recordedInterfaces = request.keepInterfaces ? parseRecordedInterfaces(before.interfaces) : undefined;
+      const facts = specs.length > 0 ? await wanInterfaces(host, specs, request.interfaces ?? recordedInterfaces) : null;
+      const compiled = facts ? emitAnchor(desired.vms.map((vm) => ({ spec: vm.spec, address: vm.address })), facts) : null;
+      if (compiled && !compiled.ok) {
+        // The set compile reports PF-name collisions per VM; this is the emitter's own guard.
+        throw new CliError(EXIT.FAILURE, "the forwards' PF names collide; nothing was applied", "Rename the forwards the diagnostics name.", undefined, {
+          items: compiled.diagnostics,
+          sources: sourcesOf(desired),
+        });
+      }
+      const text = compiled?.ok ? compiled.text : ("" as AnchorText);
+      const forwards = compiled?.ok ? compiled.forwards : [];
+      const wanted: WantedAnchor = {
+        text,
+        hash: hashAnchor(text),
+        labels: new Set(forwards.map((f) => f.label)),
+        tables: tablesOf(forwards),
+      };
+      const installed = { anchorHash: before.anchorHash, tables: tablesOf(appliedPfNames(before)) };
+      const planned = planActions(wanted, installed, observed);
+      const pointsMissing = planned.some((a) => a.kind === "install-anchor-points");
+      const decision = pointsMissing && request.restorePoints === "unless-fighting" ? decideRestore(before.points, Date.now()) : null;
+      const actions = decision && !decision.restore ? planned.filter((a) => a.kind !== "install-anchor-points") : planned;
 
-    // The state alone is not enough: it may have been lost while rules stayed loaded.
-    const record = await applyActions(host, out, actions, before, before.anchorHash === null && observed.labels.size === 0);
-    const after: State = {
-      ...before,
-      ...record,
-      vms: Object.fromEntries(desired.vms.map((vm) => [vm.instance, vm])),
-      // Null when nothing of ours is loaded (VMs whose annotations expose nothing included).
-      anchorHash: wanted.labels.size > 0 ? wanted.hash : null,
-      interfaces: facts ? [...facts.defaultInterfaces] : [],
-      heldDown: desired.heldDown,
-      points: decision ? decision.history : before.points,
-    };
-    if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await writeState(host, after);
-    return { actions, before, after, desired, pointsRestored: actions.some((a) => a.kind === "install-anchor-points"), pointsFight: decision && !decision.restore ? decision.fight : null };
-  });
+      // The state alone is not enough: it may have been lost while rules stayed loaded.
+      const record = await applyActions(host, out, actions, before, before.anchorHash === null && observed.labels.size === 0);
+      const after: State = {
+        ...before,
+        ...record,
+        vms: Object.fromEntries(desired.vms.map((vm) => [vm.instance, vm])),
+        // Null when nothing of ours is loaded (VMs whose annotations expose nothing included).
+        anchorHash: wanted.labels.size > 0 ? wanted.hash : null,
+        interfaces: facts ? [...facts.defaultInterfaces] : [],
+        heldDown: desired.heldDown,
+        points: decision ? decision.history : before.points,
+      };
+      if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await writeState(host, after);
+      return { actions, before, after, desired, pointsRestored: actions.some((a) => a.kind === "install-anchor-points"), pointsFight: decision && !decision.restore ? decision.fight : null };
+    });
+  } finally {
+    if (told) request.onDesired?.(told);
+  }
 }

@@ -136,6 +136,7 @@ export async function benchCompile({ sizes = SIZES, forwardsPerSize = 100_000, t
 /** Benchmarks run after the compile benchmark: module paths relative to this file, each exporting run(). */
 const BENCHES = [
   "./keys.mjs",
+  "./bad-lines.mjs",
   "./startup.mjs",
 ];
 

@@ -1,7 +1,7 @@
 // Every diagnostic the compiler can produce: its code, severity, file, line and column in
 // lima.yaml (not in the extracted annotation text), and the message or hint a user relies on.
 import { describe, expect, it } from "vitest";
-import { CODES, type Diagnostic } from "../../compiler/diagnostic.js";
+import { CODES, countDiagnostics, MAX_DIAGNOSTICS_PER_FILE, type Diagnostic } from "../../compiler/diagnostic.js";
 import { emitAnchor } from "../../compiler/emit-pf.js";
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { forwardIdentifiers } from "../../compiler/pf-names.js";
@@ -162,6 +162,29 @@ describe("LW0xx: the file and the annotation's syntax", () => {
     expect(diagnosticsOf(yamlBlock("expose web 80 as 8080\t# tabs are fine")).diagnostics).toEqual([]);
     // Elsewhere in lima.yaml, text is Lima's business.
     expect(diagnosticsOf(`message: "Grüße"\n${yamlBlock("expose web 80 as 8080")}`).diagnostics).toEqual([]);
+  });
+
+  it("lists the first 1,000 problems of a file and counts the rest in one LW008 at the first left out", () => {
+    covered.add(CODES.TOO_MANY_DIAGNOSTICS);
+    // Unknown words, syntax errors (parsed again alone only while listed) and warnings alike.
+    const statements = [
+      ...Array.from({ length: 600 }, () => "exopse"),
+      ...Array.from({ length: 600 }, () => "expose 22 as"),
+      ...Array.from({ length: 300 }, (_, i) => `expose f${i} ${1000 + i} as ${20000 + i} from 10.0.0.1/8`),
+    ];
+    const result = compileFile({ vm: "web", file: FILE, text: yamlBlock(...statements) });
+    expect(result.diagnostics).toHaveLength(MAX_DIAGNOSTICS_PER_FILE + 1);
+    expect(result.diagnostics.slice(0, 600).every((d) => d.code === CODES.UNKNOWN_STATEMENT)).toBe(true);
+    expect(result.diagnostics.slice(600, 1000).every((d) => d.code === CODES.SYNTAX && /Expected/.test(d.message))).toBe(true);
+    const summary = result.diagnostics.at(-1)!;
+    check([summary], [{ code: "LW008", line: 4 + 1000, column: 3, message: /^500 more problem\(s\) in this file are not listed, the first of them here \(200 error\(s\), 300 warning\(s\)\)$/, hint: /first 1,000 problems/ }]);
+    expect(summary).toMatchObject({ severity: "error", omitted: { errors: 200, warnings: 300 } });
+    expect(countDiagnostics(result.diagnostics)).toEqual({ errors: 1200, warnings: 300 });
+    expect(result.spec).toBeNull();
+    // Warnings past the list leave a file valid: its LW008 is a warning too.
+    const warned = compileFile({ vm: "web", file: FILE, text: yamlBlock(...Array.from({ length: 1002 }, (_, i) => `expose f${i} ${1000 + i} as ${20000 + i} from 10.0.0.1/8`)) });
+    expect(warned.diagnostics.at(-1)).toMatchObject({ code: "LW008", severity: "warning", omitted: { errors: 0, warnings: 2 } });
+    expect(warned.spec?.forwards).toHaveLength(1002);
   });
 
   it("reports a syntax error at the column where the grammar gave up (LW010)", () => {

@@ -31,6 +31,8 @@ function generated(kind: string): string {
       return `junk: "${"x".repeat(1024 * 1024)}"\nx-limawan: |\n  expose ssh as 2222\n`;
     case "deep-nesting":
       return `junk:\n${Array.from({ length: 120 }, (_, i) => `${"  ".repeat(i)}- `).join("\n")}x\nx-limawan: |\n  expose ssh as 2222\n`;
+    case "many-warnings":
+      return `x-limawan: |\n${Array.from({ length: 1001 }, (_, i) => `  expose f${i} ${2000 + i} as ${2000 + i} from 10.0.0.1/8\n`).join("")}`;
     default:
       throw new Error(`no generator for ${kind}`);
   }

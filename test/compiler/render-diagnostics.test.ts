@@ -1,7 +1,8 @@
 // Diagnostics as people read them: header, code frame with a caret under the columns, hint.
 import { describe, expect, it } from "vitest";
 import { excerpt, printable, printableJson, printableLines } from "../../compiler/printable.js";
-import { renderDiagnostic, renderDiagnostics, type Paint } from "../../compiler/render-diagnostics.js";
+import { countDiagnostics, sortDiagnostics } from "../../compiler/diagnostic.js";
+import { NO_PAINT, renderDiagnostic, renderDiagnostics, SHOWN_PER_FILE, SourceLines, type Paint } from "../../compiler/render-diagnostics.js";
 import { compile, yamlBlock } from "./helpers.js";
 
 describe("renderDiagnostic", () => {
@@ -63,6 +64,33 @@ describe("renderDiagnostic", () => {
     const wide = renderDiagnostic(invalid, new Map([[d!.file, text]])).split("\n");
     expect(wide[0]).toContain("`\\x1b]0;TITLE\\x07en0` is not an interface name");
     expect(wide[2]!.slice(wide[2]!.indexOf("^"))).toBe("^".repeat("\\x1b]0;TITLE\\x07en0".length));
+  });
+});
+
+describe("renderDiagnostics on a file of bad lines", () => {
+  // 1 MiB of one-word lines: 262,000 unknown statements (LW011).
+  const text = `x-limawan: |\n${"  x\n".repeat(262_000)}`;
+  const result = compile(text, "web", "web/lima.yaml");
+
+  it("shows a file's first 50 diagnostics with their frames, then how many more, LW008's count included", () => {
+    expect(countDiagnostics(result.diagnostics)).toEqual({ errors: 262_000, warnings: 0 });
+    const blocks = renderDiagnostics(sortDiagnostics(result.diagnostics), new Map([["web/lima.yaml", text]])).split("\n\n");
+    expect(blocks).toHaveLength(SHOWN_PER_FILE + 1);
+    expect(blocks[0]!.split("\n")).toEqual(["web/lima.yaml:2:3: error LW011: unknown statement `x`", "    2 |   x", "      |   ^", expect.stringMatching(/^  hint: /)]);
+    expect(blocks[49]!.split("\n")[1]).toBe("   51 |   x");
+    expect(blocks[50]).toBe("and 261,950 more in web/lima.yaml");
+  });
+
+  it("caps each file on its own, in the order given, and says nothing more for a file within the cap", () => {
+    const few = compile(yamlBlock("exopse", "exopse"), "db", "db/lima.yaml").diagnostics;
+    const blocks = renderDiagnostics([...few, ...result.diagnostics], new Map(), NO_PAINT, 3).split("\n\n");
+    expect(blocks.map((b) => b.split(":")[0])).toEqual(["db/lima.yaml", "db/lima.yaml", "web/lima.yaml", "web/lima.yaml", "web/lima.yaml", "and 261,997 more in web/lima.yaml"]);
+  });
+
+  it("reads a line by its number as split at \\n would, without the \\r of a CRLF file", () => {
+    const lines = new SourceLines("a\r\nb\n\nc");
+    expect([1, 2, 3, 4, 5].map((n) => lines.line(n))).toEqual(["a", "b", "", "c", undefined]);
+    expect(new SourceLines("").line(1)).toBe("");
   });
 });
 
