@@ -27,7 +27,7 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
     env = { ...processEnv, ...taken.env };
     argv = taken.argv;
   } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.stderr.write(`error: ${printableLines((error as Error).message)}\n`);
     return EXIT.USAGE;
   }
   const program = new Command("limactl limawan")

@@ -6,6 +6,7 @@
 // banned or forward-down event as JSON on its stdin (mail, a webhook: README).
 import { spawn } from "node:child_process";
 import { forwardPfNames } from "../../compiler/pf-names.js";
+import { printableJson, printableLines } from "../../compiler/printable.js";
 import { parseIpv4Address } from "../../compiler/validate/addresses.js";
 import type { Context } from "../context.js";
 import { monitorEvents, monitorSnapshot, parseDuration, redrawFrame, type MonitorEvent, type MonitorSnapshot } from "../engine/monitor.js";
@@ -60,9 +61,10 @@ async function follow(ctx: Context, options: MonitorOptions): Promise<ExitCode> 
     const snapshot = await snap(ctx);
     const events = monitorEvents(previous, snapshot);
     if (terminal) {
-      process.stdout.write(redrawFrame(render(snapshot)));
+      // Written whole, past Output (redrawFrame's own sequences redraw in place), so escaped here.
+      process.stdout.write(redrawFrame(printableLines(render(snapshot))));
     } else {
-      for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
+      for (const event of events) process.stdout.write(`${printableJson(JSON.stringify(event))}\n`);
     }
     for (const event of events) if (options.alertCmd && (event.event === "banned" || event.event === "forward-down")) await alert(ctx, options.alertCmd, event);
     previous = snapshot;

@@ -1,8 +1,12 @@
 // A diagnosis for people: the terminal's lines, and a Markdown report to paste into a bug report.
 // Pure. The report carries what a maintainer needs (versions, every step, the notes) and
 // nothing a reader of a public issue should see: public IPv4 addresses (the user's home or
-// office) are replaced, and no state, token or file content is included.
+// office) are replaced, and no state, token or file content is included. Step details and notes
+// carry what the guest and the Mac's tools said: in the report every such text is printable
+// (compiler/printable.ts) and inert as Markdown — no link, image, HTML, code span or table cell
+// of its own (the terminal's lines are escaped by Output).
 import ipaddr from "ipaddr.js";
+import { printable } from "../../compiler/printable.js";
 import type { Diagnosis, Step, StepId, Verdict } from "./diagnose.js";
 
 export interface Paint { pass(s: string): string; warn(s: string): string; fail(s: string): string; dim(s: string): string; bold(s: string): string }
@@ -61,35 +65,62 @@ export interface ReportContext {
 
 export function markdownReport(diagnosis: Diagnosis, context: ReportContext): string {
   const counts = verdictCounts(diagnosis);
+  // The home directory names the user: written `~`, before escaping could split it.
+  const home = context.home && context.home !== "/" ? context.home.replace(/\/$/, "") : null;
+  const text = (value: string, atLineStart = false) => markdownText(home ? value.split(home).join("~") : value, atLineStart);
+  const code = (value: string) => markdownCode(home ? value.split(home).join("~") : value);
   const out: string[] = [];
-  out.push(`# LimaWAN diagnose: \`${diagnosis.instance}\``, "");
-  out.push(`- LimaWAN ${context.version}`);
-  for (const [label, value] of context.facts) out.push(`- ${label}: ${value}`);
-  out.push(`- command: \`${context.command}\``, `- generated: ${context.generatedAt}`, "");
+  out.push(`# LimaWAN diagnose: ${code(diagnosis.instance)}`, "");
+  out.push(`- LimaWAN ${text(context.version)}`);
+  for (const [label, value] of context.facts) out.push(`- ${text(label)}: ${text(value)}`);
+  out.push(`- command: ${code(context.command)}`, `- generated: ${text(context.generatedAt)}`, "");
   out.push(`**Result: ${diagnosis.ok ? "no step failed" : "FAILED"}** — ${counts.pass} pass, ${counts.warn} warn, ${counts.fail} fail, ${counts.unknown} unknown, ${counts.skip} skipped.`, "");
   for (const forward of diagnosis.forwards) {
-    out.push(`## ${forward.name ? `\`${forward.name}\`${forward.route ? ` — ${forward.route}` : ""}` : "The VM (no forward to check)"}`, "");
+    out.push(`## ${forward.name ? `${code(forward.name)}${forward.route ? ` — ${text(forward.route)}` : ""}` : "The VM (no forward to check)"}`, "");
     out.push("| verdict | step | detail |", "|---|---|---|");
-    for (const step of forward.steps) out.push(`| ${LABEL[step.verdict]} | ${step.title} | ${cell(stepText(step))} |`);
+    for (const step of forward.steps) out.push(`| ${LABEL[step.verdict]} | ${text(step.title)} | ${stepCell(step, text)} |`);
     out.push("");
   }
   if (diagnosis.notes.length > 0) {
     out.push("## Notes", "");
-    for (const note of diagnosis.notes) out.push(`- ${note}`);
+    for (const note of diagnosis.notes) out.push(`- ${text(note, true)}`);
     out.push("");
   }
   out.push("Public IPv4 addresses are replaced by `<public address>` in this report.", "");
-  const text = context.home && context.home !== "/" ? out.join("\n").split(context.home.replace(/\/$/, "")).join("~") : out.join("\n");
-  return redactPublicAddresses(text);
+  return redactPublicAddresses(out.join("\n"));
 }
 
-function stepText(step: Step): string {
-  return step.fix && (step.verdict === "fail" || step.verdict === "warn") ? `${step.detail}<br>**fix:** ${step.fix}` : step.detail;
+function stepCell(step: Step, text: (value: string) => string): string {
+  return step.fix && (step.verdict === "fail" || step.verdict === "warn") ? `${text(step.detail)}<br>**fix:** ${text(step.fix)}` : text(step.detail);
 }
 
-/** A table cell: no pipes or line breaks to end it early. */
-function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
+/**
+ * Text inside one line of Markdown — a list item, a heading, a table cell — that reads as itself:
+ * control characters escaped (printable), line breaks as `<br>`, and backslash escapes
+ * (CommonMark §2.4) for every character that could start markup inline: emphasis, code spans,
+ * links and images, autolinks and HTML, entities, GFM's cell ends and strikethrough. `atLineStart`
+ * (a list item's text): nor does it begin a block inside it (a heading, quote, list or rule).
+ */
+export function markdownText(value: string, atLineStart = false): string {
+  const inline = value
+    .split(/\r?\n/)
+    .map((line) => printable(line).replace(/[\\`*_[\]<>&|~]/g, "\\$&"))
+    .join("<br>");
+  // Four leading spaces would start a code block; a digit, `.` or `)` an ordered list.
+  return atLineStart ? inline.trimStart().replace(/^[#>+=-]/, "\\$&").replace(/^(\d+)([.)])/, "$1\\$2") : inline;
+}
+
+/**
+ * A code span holding `value` as written: printable, on one line, fenced by more backticks than
+ * any run inside it (CommonMark §6.1), padded when it starts or ends with a backtick, and with
+ * `|` escaped, which GFM reads as a cell's end even inside a code span.
+ */
+export function markdownCode(value: string): string {
+  const inside = printable(value).replace(/\|/g, "\\|");
+  const longest = Math.max(0, ...(inside.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = inside.startsWith("`") || inside.endsWith("`") || /^ .* $/.test(inside) ? " " : "";
+  return `${fence}${pad}${inside}${pad}${fence}`;
 }
 
 /** Every IPv4 address on the public internet (ipaddr.js's `unicast` range) becomes `<public address>`. */

@@ -1,8 +1,13 @@
 // What a guest says, end to end through the built CLI: its output is read only up to a limit
 // (a guest whose `ip` prints hundreds of MB costs its own VM, never root's `up` or the watch
-// daemon). The guests are the stand-in's (test/standins/lib/guest-shell.mjs `flood`).
+// daemon), and its text reaches the terminal and bug reports escaped, never as terminal control
+// sequences or Markdown. The guests are the stand-in's (test/standins/lib/guest-shell.mjs:
+// `flood`, `listening`, its files).
 import { execa, type ResultPromise } from "execa";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { UBUNTU_SSHD_CONFIG } from "../standins/lib/guest-fs.mjs";
 import { createSandbox, type Sandbox, standin } from "./harness.js";
 
 vi.setConfig({ testTimeout: 60_000 });
@@ -89,5 +94,60 @@ describe("a guest that prints hundreds of MB", () => {
     expect(watcher.exitCode).toBeNull();
     expect(log).not.toMatch(STACK_TRACE);
     expect(log.split(`bad: ${FLOODED_IP}`).length - 1).toBe(1); // said once, not at every check
+  });
+});
+
+/** A window title, then a clear screen: what a guest's text must never do to the user's terminal. */
+const TITLE_AND_CLEAR = "\u001b]0;pwned\u0007\u001b[2J";
+/** Any raw control character but the line layout's: what neither the terminal nor a report may get. */
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+describe("a guest's text shown to the user", () => {
+  const web = `networks:
+  - lima: shared
+provision:
+  - mode: system
+    script: |
+      apt-get install -y nginx fail2ban
+x-limawan: |
+  expose http 80 as 28080
+`;
+
+  it("reaches diagnose's terminal lines and its --report escaped: no control sequence, no Markdown of the guest's", async () => {
+    sb = await createSandbox();
+    await sb.addInstance("web", web);
+    await sb.startVm("web");
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    sb.setGuest("web", {
+      listening: [
+        { protocol: "tcp", address: TITLE_AND_CLEAR, port: 80 },
+        { protocol: "tcp", address: "*[x](http://evil.example/)<img/src=x>`|", port: 80 },
+      ],
+    });
+    const shown = await sb.run(["diagnose", "web"]);
+    expect(shown.exitCode).toBe(1);
+    expect(shown.stdout + shown.stderr).not.toMatch(RAW_CONTROL);
+    expect(shown.stdout).toContain("tcp port 80 listens on \\x1b]0;pwned\\x07\\x1b[2J:80, *[x](http://evil.example/)<img/src=x>`|:80, not on 192.168.105.2");
+
+    const file = path.join(sb.paths.root, "home", "report.md");
+    const reported = await sb.run(["diagnose", "web", "--report", file]);
+    expect(reported.exitCode).toBe(1);
+    const report = readFileSync(file, "utf8");
+    expect(report).not.toMatch(RAW_CONTROL);
+    const row = report.split("\n").find((line) => line.startsWith("| FAIL | guest service |"))!;
+    // Shown as written, inert: backslash escapes for all Markdown would read, the escapes' own backslashes doubled.
+    expect(row).toContain("listens on \\\\x1b\\]0;pwned\\\\x07\\\\x1b\\[2J:80, \\*\\[x\\](http://evil.example/)\\<img/src=x\\>\\`\\|:80");
+    expect(row.split(/(?<!\\)\|/)).toHaveLength(5); // | verdict | step | detail |: the guest's `|` ends no cell
+  });
+
+  it("reaches harden --dry-run's diff of a guest file escaped", async () => {
+    sb = await createSandbox();
+    await sb.addInstance("web", web.replace("expose http 80 as 28080", "expose ssh 22 as 2222"));
+    await sb.startVm("web");
+    sb.setGuestFile("web", "/etc/ssh/sshd_config", `# ${TITLE_AND_CLEAR}\nPasswordAuthentication yes\n${UBUNTU_SSHD_CONFIG}`);
+    const dry = await sb.run(["harden", "web", "--dry-run"]);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(" # \\x1b]0;pwned\\x07\\x1b[2J\n-PasswordAuthentication yes\n");
+    expect(dry.stdout + dry.stderr).not.toMatch(RAW_CONTROL);
   });
 });

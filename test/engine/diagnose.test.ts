@@ -1,12 +1,14 @@
 // diagnose's judgement, from facts alone: a healthy host passes every step, and each way a host
 // can be broken fails (or warns about) exactly the step that names it, without stopping the rest.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { emitAnchor } from "../../compiler/emit-pf.js";
 import type { InterfaceName, Ipv4Address, VmSpec } from "../../compiler/ir.js";
 import { compileFile } from "../../compiler/pipeline.js";
 import { hashAnchor } from "../../plugin/engine/anchor-hash.js";
 import { diagnose, type DiagnoseFacts, type Diagnosis, type StepId, type Verdict } from "../../plugin/engine/diagnose.js";
-import { markdownReport, redactPublicAddresses, summaryLine } from "../../plugin/engine/diagnose-report.js";
+import { markdownCode, markdownReport, markdownText, redactPublicAddresses, summaryLine } from "../../plugin/engine/diagnose-report.js";
+import { printable } from "../../compiler/printable.js";
 import { emptyState, type State } from "../../plugin/engine/state.js";
 import { limaYaml } from "./fake-host.js";
 
@@ -349,8 +351,41 @@ describe("reports", () => {
 
   it("a path under the user's home is written ~", () => {
     const text = markdownReport(diagnose({ ...healthy(), file: "/Users/alice/.lima/web/lima.yaml" }), { version: "0.1.0", generatedAt: "x", facts: [], command: "c", home: "/Users/alice" });
-    expect(text).toContain("valid (~/.lima/web/lima.yaml)");
+    expect(text).toContain("valid (\\~/.lima/web/lima.yaml)"); // `~` escaped: GFM strikes through between two
     expect(text).not.toContain("alice");
+  });
+
+  it("Markdown text reads as what it says: printable, one line, and every character Markdown acts on escaped", () => {
+    const unit = fc.constantFrom("a", " ", "\\", "`", "*", "_", "[", "]", "<", ">", "&", "|", "~", "#", "1", ".", "-", "\n", "\r", "\u001b", "\u0007", "\u2028", "é");
+    fc.assert(
+      fc.property(fc.string({ unit }), fc.boolean(), (value, atLineStart) => {
+        const text = markdownText(value, atLineStart);
+        expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028]/);
+        // Each source line, its escapes undone, is what printable shows of it (a list item's text loses its leading spaces).
+        const lines = text.split("<br>").map((l) => l.replace(/\\([\\`*_[\]<>&|~#>+=.)-])/g, "$1"));
+        const expected = value.split(/\r?\n/).map((l) => printable(l));
+        if (atLineStart) expected[0] = expected[0]!.trimStart();
+        expect(lines).toEqual(expected);
+        // Nothing Markdown reads is left bare: escaped pairs and our own <br> taken away, no such character remains.
+        expect(text.replace(/\\[\s\S]/g, "").replace(/<br>/g, "")).not.toMatch(/[\\`*_[\]<>&|~]/);
+        if (atLineStart) expect(text).not.toMatch(/^(\s|[#>+=-]|\d+[.)])/);
+      }),
+    );
+  });
+
+  it("a Markdown code span holds its text as written, whatever backticks it has", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom("a", " ", "`", "|", "\n", "\u001b") }), (value) => {
+        const span = markdownCode(value);
+        const fence = /^`+/.exec(span)![0];
+        expect(span.endsWith(fence)).toBe(true);
+        let inside = span.slice(fence.length, span.length - fence.length);
+        // CommonMark §6.1: one space is stripped from each end when both have one (and not all are spaces).
+        if (inside.startsWith(" ") && inside.endsWith(" ") && inside.trim() !== "") inside = inside.slice(1, -1);
+        expect(inside.replace(/\\\|/g, "|")).toBe(printable(value));
+        expect(inside.match(/`+/g)?.every((run) => run.length !== fence.length) ?? true).toBe(true);
+      }),
+    );
   });
 
   it("redaction keeps private, CGNAT, documentation and loopback addresses", () => {
