@@ -103,7 +103,7 @@ export function requireHostAccess(environment: Environment, command: string, opt
   }
   if (!options.dryRun && !environment.isRoot) {
     // Only reachable when main.ts did not re-run the command through sudo.
-    throw new CliError(EXIT.ENVIRONMENT, `\`${command}\` changes PF and needs root`, "Add --dry-run to see what it would do.");
+    throw new CliError(EXIT.ENVIRONMENT, `\`${command}\` changes PF and needs root`, "Add --dry-run to see what it would do.", undefined, null, "needs-root");
   }
   if (environment.isRoot) {
     const problems = untrustedPaths(rootOwnedPaths(environment.paths));

@@ -17,6 +17,13 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/**
+ * What went wrong, as a code callers switch on (never a regex over the message, which is for
+ * people and changes): `needs-root` — root would have been allowed (a read or a change of
+ * root's); `state-damaged` — LimaWAN's state file does not read back as a state.
+ */
+export type ErrorReason = "needs-root" | "state-damaged";
+
 export class CliError extends Error {
   constructor(
     readonly exitCode: ExitCode,
@@ -26,16 +33,27 @@ export class CliError extends Error {
     readonly detail?: string,
     /** Diagnostics behind the error, rendered with code frames from `sources` where known. */
     readonly diagnostics: { items: readonly Diagnostic[]; sources: ReadonlyMap<string, string> } | null = null,
+    readonly reason: ErrorReason | null = null,
   ) {
     super(message);
   }
 }
 
 /**
- * Whether a read failed for want of root, so that root (`--sudo`) would have made it: the
- * adapters' "needs root" refusals and permission errors. A missing program or any other failure
- * is not, and is reported as itself.
+ * Whether a read failed for want of root, so that root (`--sudo`) would have made it: what the
+ * adapters code `needs-root`. A missing program, a damaged state file or any other failure is
+ * not, and is reported as itself.
  */
 export function failedForWantOfRoot(error: unknown, isRoot: boolean): boolean {
-  return !isRoot && error instanceof CliError && error.exitCode === EXIT.ENVIRONMENT && /needs root|permission denied|EACCES|EPERM/i.test(error.message);
+  return !isRoot && isReason(error, "needs-root");
+}
+
+export function isReason(error: unknown, reason: ErrorReason): error is CliError {
+  return error instanceof CliError && error.reason === reason;
+}
+
+/** A permission error of the file system (as Node reports it): root would have been allowed. */
+export function isPermissionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === "EACCES" || code === "EPERM";
 }

@@ -8,10 +8,10 @@ import { anchorPoint, FILTER_POINT, RDR_POINT } from "../../compiler/pf/anchor-p
 import type { LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { readListing } from "../../compiler/pf/printed-rule.js";
 import { pfConfHoldsPoints } from "../engine/anchor-points.js";
-import { readState } from "../engine/state.js";
+import { readState, readStateFile } from "../engine/state.js";
 import { missingPointsReason } from "../engine/status-report.js";
 import { rootOwnedPaths } from "../environment.js";
-import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { CliError, EXIT, failedForWantOfRoot, type ExitCode } from "../errors.js";
 import { unreachableReason } from "../engine/vm-address.js";
 import { printable } from "../../compiler/printable.js";
 import { atLeast, limaCannotRead, limaCannotReadHint, limaPortForwards } from "../host/lima.js";
@@ -60,6 +60,16 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     add("PF", enabled ? "ok" : "warn", enabled ? "enabled" : "disabled", enabled ? undefined : "`up` enables it with its own reference when a forward is applied");
   } catch (error) {
     add("PF", "unknown", error instanceof CliError ? error.message : String(error), error instanceof CliError && error.hint ? error.hint : "`limactl limawan doctor --sudo` reads PF too.");
+  }
+
+  // LimaWAN's record: damaged now, or rebuilt from PF since (the damaged file kept beside it).
+  try {
+    const [read, kept] = await Promise.all([readStateFile(host), host.state.damagedCopies()]);
+    if (!read.ok) add("state", "warn", `${host.state.file} is damaged (${read.reason})`, "`limactl limawan up --all` (or `down`) moves it aside and rebuilds it from PF's rules");
+    else if (kept.length > 0) add("state", "warn", `rebuilt from PF's rules after it was damaged; the damaged file is kept as ${kept.join(", ")}`, "Read it to see what went wrong, then remove it (`sudo rm` it).");
+    else add("state", "ok", `${host.state.file}: not damaged`);
+  } catch (error) {
+    add("state", "unknown", error instanceof Error ? error.message : String(error), failedForWantOfRoot(error, isRoot) ? "`limactl limawan doctor --sudo` reads it too." : undefined);
   }
 
   const forwarding = await host.sysctl.get(IP_FORWARDING).catch(() => null);

@@ -5,7 +5,8 @@ import type { Context } from "../context.js";
 import { pfConfHoldsPoints } from "../engine/anchor-points.js";
 import { desiredState } from "../engine/desired-state.js";
 import { loadedRules } from "../engine/loaded-rules.js";
-import { emptyState, readState } from "../engine/state.js";
+import { emptyState } from "../engine/state.js";
+import { inspectState } from "../engine/state-recovery.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
 import { EXIT, failedForWantOfRoot, type ExitCode } from "../errors.js";
 import { printable } from "../../compiler/printable.js";
@@ -29,8 +30,11 @@ export async function status(ctx: Context, args: string[], options: StatusOption
   };
 
   // Independent reads, side by side: each is a process start.
-  const stateRead = attempt("state", () => readState(host));
-  const [state, desired, labels, anchorPoints, enabled, references, forwarding, daemon] = await Promise.all([
+  // A damaged state file is shown rebuilt from PF (as the next up or down will rebuild it), and said to be damaged.
+  const inspected = attempt("state", () => inspectState(host));
+  const stateRead = inspected.then((i) => i?.state ?? null);
+  const [stateFile, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon] = await Promise.all([
+    inspected.then(async (i) => (i ? { damaged: i.damaged, movedAside: (await attempt("damaged state files", () => host.state.damagedCopies())) ?? [] } : null)),
     stateRead,
     stateRead.then((state) => attempt("Lima instances", () => desiredState(host, state ?? emptyState(), { read: "every", ...(args.length > 0 ? { names: args } : {}) }))),
     attempt("PF counters", () => host.pfctl.counters()),
@@ -45,7 +49,7 @@ export async function status(ctx: Context, args: string[], options: StatusOption
   // Lima lists an instance it cannot read with no status: say why, in Lima's words.
   const limaErrors = new Map<string, string>();
   for (const read of desired?.read ?? []) if (limaCannotRead(read.instance)) limaErrors.set(read.instance.name, await host.lima.cannotReadReason(read.instance));
-  const report = statusReport({ names: args, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, limaErrors, now: Date.now() });
+  const report = statusReport({ names: args, state, stateFile, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, limaErrors, now: Date.now() });
   if (ctx.out.options.json) ctx.out.json(report);
   else if (options.stats) printStats(ctx, report);
   else printStatus(ctx, report);
@@ -54,7 +58,8 @@ export async function status(ctx: Context, args: string[], options: StatusOption
 
 /** `--rules`: the loaded anchor, each rule with the lima.yaml line it came from. */
 async function rules(ctx: Context): Promise<ExitCode> {
-  const state = await readState(ctx.host);
+  const { state, damaged } = await inspectState(ctx.host);
+  if (damaged) ctx.out.warn(`${ctx.host.state.file} is damaged (${damaged}); the rules below are rendered from the state rebuilt from PF's rules`);
   const loaded = loadedRules(state);
   if (ctx.out.options.json) {
     ctx.out.json(loaded);
@@ -101,6 +106,12 @@ function printStatus(ctx: Context, report: StatusReport): void {
   } else {
     const pf = host.unreadable.find((u) => u.what.startsWith("PF"));
     lines.push(`PF: ${c.yellow("unknown")} (${pf?.needsRoot ? "reading PF needs root: limactl limawan status --sudo" : (pf?.message ?? "")})`);
+  }
+  if (host.stateFile?.damaged) {
+    lines.push(`state: ${c.red("damaged")} (${host.stateFile.damaged}); shown as rebuilt from PF's rules — \`limactl limawan up --all\` (or \`down\`) moves it aside and rebuilds it`);
+  }
+  if (host.stateFile && host.stateFile.movedAside.length > 0) {
+    lines.push(`state: ${c.yellow("rebuilt from PF")} after it was damaged; the damaged file is kept as ${host.stateFile.movedAside.join(", ")} (remove it once read)`);
   }
   if (host.daemon) lines.push(`watch daemon: ${host.daemon.loaded ? c.green("loaded") : host.daemon.installed ? c.yellow("installed, not loaded") : "not installed"}`);
   for (const u of host.unreadable) ctx.out.verbose(`could not read ${u.what}: ${u.message}`);

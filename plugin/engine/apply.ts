@@ -3,7 +3,7 @@
 // host is left as it was found (exit 4, "nothing changed").
 import type { Host } from "../host/index.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, isReason } from "../errors.js";
 import type { Output } from "../output.js";
 import { installAnchorPoints, undoAnchorPoints } from "./anchor-points.js";
 import { describeAction, type Action } from "./plan-actions.js";
@@ -23,7 +23,7 @@ export async function applyActions(host: Host, out: Output, actions: readonly Ac
       await host.pfctl.checkAnchor(load.text);
     } catch (error) {
       // pfctl -n opens /dev/pf, which is root's: a dry run by a user shows the rules unchecked.
-      if (!host.dryRun || !(error instanceof CliError) || error.exitCode !== EXIT.ENVIRONMENT) throw error;
+      if (!host.dryRun || !isReason(error, "needs-root")) throw error;
       out.warn(`the rules below were not checked with pfctl -n (${error.message})`);
     }
   }
@@ -59,7 +59,7 @@ export async function applyActions(host: Host, out: Output, actions: readonly Ac
       }
     }
     if (error instanceof CliError) {
-      throw new CliError(error.exitCode, `${error.message}; everything done before it was undone`, error.hint, error.detail);
+      throw new CliError(error.exitCode, `${error.message}; everything done before it was undone`, error.hint, error.detail, error.diagnostics, error.reason);
     }
     throw error;
   }

@@ -4,7 +4,7 @@
 import { emitAnchor, type AnchorText } from "../../compiler/emit-pf.js";
 import type { InterfaceName } from "../../compiler/ir.js";
 import { tablesOf } from "../../compiler/pf-names.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT, isReason } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import type { Output } from "../output.js";
@@ -13,7 +13,8 @@ import { applyActions } from "./apply.js";
 import { desiredState, sourcesOf, type DesiredOptions, type DesiredPolicy, type DesiredState, type Selection } from "./desired-state.js";
 import { planActions, type Action, type Observed, type WantedAnchor } from "./plan-actions.js";
 import { decideRestore } from "./points-fight.js";
-import { appliedPfNames, emptyState, parseRecordedInterfaces, readState, reconcileState, writeState, type State } from "./state.js";
+import { appliedPfNames, emptyState, parseRecordedInterfaces, reconcileState, writeState, type State } from "./state.js";
+import { recoverState } from "./state-recovery.js";
 import { wanInterfaces } from "./wan-interfaces.js";
 
 export interface ConvergeResult {
@@ -47,16 +48,16 @@ export async function observeHost(host: Host, state: State): Promise<Observed> {
 const NOTHING_APPLIED: Observed = { anchorPoints: { rdr: true, filter: true }, tokenHeld: false, forwarding: "0", labels: new Set() };
 
 /**
- * The recorded state and what PF says. A dry run by a user cannot read either (both are
- * root's) and never raises privileges itself: it plans against a host where nothing of
- * LimaWAN's is applied, and says so.
+ * The recorded state (a damaged one rebuilt from PF: state-recovery.ts) and what PF says. A dry
+ * run by a user cannot read either (both are root's) and never raises privileges itself: it
+ * plans against a host where nothing of LimaWAN's is applied, and says so.
  */
 async function observeOrAssume(host: Host, out: Output): Promise<{ recorded: State; observed: Observed }> {
   try {
-    const recorded = await readState(host);
+    const recorded = await recoverState(host, out);
     return { recorded, observed: await observeHost(host, recorded) };
   } catch (error) {
-    if (!host.dryRun || !(error instanceof CliError) || error.exitCode !== EXIT.ENVIRONMENT) throw error;
+    if (!host.dryRun || !isReason(error, "needs-root")) throw error;
     out.warn(`${error.message}: this dry run assumes nothing of LimaWAN's is applied yet (add --sudo to read PF and the state first)`);
     return { recorded: emptyState(), observed: NOTHING_APPLIED };
   }

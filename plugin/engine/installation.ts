@@ -8,14 +8,15 @@ import type { Output } from "../output.js";
 import { installAnchorPoints, uninstallAnchorPoints } from "./anchor-points.js";
 import { converge } from "./converge.js";
 import { anchorPointsIn } from "../../compiler/pf/pf-conf-edit.js";
-import { readState, writeState } from "./state.js";
+import { writeState } from "./state.js";
+import { recoverState } from "./state-recovery.js";
 
 /** The anchor points in pf.conf, recorded as install's. Returns whether pf.conf changed. */
 export async function installPfConf(host: Host, out: Output): Promise<boolean> {
   return host.state.locked(async () => {
     const change = await installAnchorPoints(host, out);
     const changed = change.pfConf !== null || change.loaded.translation !== null || change.loaded.filter !== null;
-    const state = await readState(host);
+    const state = await recoverState(host, out);
     if (changed || !state.pfConf) await writeState(host, { ...state, pfConf: { addedBy: "install", backup: host.pfConf.backup } });
     return changed;
   });
@@ -25,7 +26,7 @@ export async function installPfConf(host: Host, out: Output): Promise<boolean> {
 export async function removeEverything(host: Host, out: Output): Promise<void> {
   await converge(host, out, { selection: { read: "none", drop: "all" } });
   await host.state.locked(async () => {
-    const state = await readState(host);
+    const state = await recoverState(host, out);
     // Between the two locks another command (an `up`) may have applied rules: deleting the
     // state now would leave them loaded with nobody knowing of them, and leak a PF reference.
     if (!host.dryRun && (Object.keys(state.vms).length > 0 || state.pfToken !== null)) {

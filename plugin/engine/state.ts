@@ -71,37 +71,88 @@ export function parseState(text: string): { ok: true; state: State } | { ok: fal
     if (!spec || spec.vm !== name) return { ok: false, reason: `vms.${name}.spec is not what an annotation compiles to` };
     vms[name] = { instance: name, file: record.file, address, spec };
   }
-  if (!(state.anchorHash === null || (typeof state.anchorHash === "string" && /^[0-9a-f]{64}$/.test(state.anchorHash)))) return { ok: false, reason: "`anchorHash` is not a sha256" };
-  if (!isStringArray(state.interfaces) || (state.interfaces.length > 0 && parseRecordedInterfaces(state.interfaces) === undefined)) {
-    return { ok: false, reason: "`interfaces` is not a list of WAN interface names" };
-  }
-  if (!(state.pfToken === null || (typeof state.pfToken === "string" && /^\d{1,20}$/.test(state.pfToken)))) return { ok: false, reason: "`pfToken` is not a PF token" };
-  const forwarding = state.forwarding;
-  if (!(forwarding === null || (isRecord(forwarding) && typeof forwarding.prior === "string" && /^\d+$/.test(forwarding.prior) && typeof forwarding.changedByLimawan === "boolean"))) {
-    return { ok: false, reason: "`forwarding` is not a recorded sysctl value" };
-  }
-  const pfConf = state.pfConf;
-  if (!(pfConf === null || (isRecord(pfConf) && (pfConf.addedBy === "install" || pfConf.addedBy === "up") && typeof pfConf.backup === "string"))) {
-    return { ok: false, reason: "`pfConf` is not a pf.conf record" };
-  }
-  if (!isStringArray(state.heldDown)) return { ok: false, reason: "`heldDown` is not a list of instance names" };
-  const points = state.points;
-  if (!(isRecord(points) && Array.isArray(points.restores) && points.restores.every((t) => Number.isSafeInteger(t)) && (points.pausedUntil === null || Number.isSafeInteger(points.pausedUntil)))) {
-    return { ok: false, reason: "`points` is not the anchor points' restore history" };
+  for (const [field, problem] of Object.entries(FIELD_PROBLEMS)) {
+    const reason = problem(state[field]);
+    if (reason) return { ok: false, reason };
   }
   return { ok: true, state: { ...(state as unknown as State), vms } };
 }
 
-/** The state as recorded, validated (host/state-file.ts holds the text). */
-export async function readState(host: Host): Promise<State> {
+/** What each field but `version` and `vms` may hold, or why not: checked on every read, and one by one when a damaged file is salvaged. */
+const FIELD_PROBLEMS: Record<Exclude<keyof State, "version" | "vms">, (value: unknown) => string | null> = {
+  anchorHash: (v) => (v === null || (typeof v === "string" && /^[0-9a-f]{64}$/.test(v)) ? null : "`anchorHash` is not a sha256"),
+  interfaces: (v) => (isStringArray(v) && (v.length === 0 || parseRecordedInterfaces(v) !== undefined) ? null : "`interfaces` is not a list of WAN interface names"),
+  pfToken: (v) => (v === null || (typeof v === "string" && /^\d{1,20}$/.test(v)) ? null : "`pfToken` is not a PF token"),
+  forwarding: (v) =>
+    v === null || (isRecord(v) && typeof v.prior === "string" && /^\d+$/.test(v.prior) && typeof v.changedByLimawan === "boolean") ? null : "`forwarding` is not a recorded sysctl value",
+  pfConf: (v) => (v === null || (isRecord(v) && (v.addedBy === "install" || v.addedBy === "up") && typeof v.backup === "string") ? null : "`pfConf` is not a pf.conf record"),
+  heldDown: (v) => (isStringArray(v) ? null : "`heldDown` is not a list of instance names"),
+  points: (v) =>
+    isRecord(v) && Array.isArray(v.restores) && v.restores.every((t) => Number.isSafeInteger(t)) && (v.pausedUntil === null || Number.isSafeInteger(v.pausedUntil))
+      ? null
+      : "`points` is not the anchor points' restore history",
+};
+
+/** What a damaged file's host record still says: the fields that read back on their own. */
+export interface Salvaged {
+  /** The file's own fields that passed their check (none when it is not a version-1 JSON object). */
+  record: Partial<Pick<State, "pfToken" | "forwarding" | "pfConf" | "heldDown" | "points">>;
+  /** Those that did not: what LimaWAN no longer knows. */
+  lost: Array<"pfToken" | "forwarding" | "pfConf" | "heldDown" | "points">;
+}
+
+/**
+ * The parts of a damaged state file that are not about what PF holds, each kept only when it
+ * passes the check a whole file's would (a `vms` entry or the anchor's hash never is: they are
+ * rebuilt from PF). A file that is no version-1 JSON object gives nothing.
+ */
+export function salvageState(text: string): Salvaged {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = null;
+  }
+  const fields = ["pfToken", "forwarding", "pfConf", "heldDown", "points"] as const;
+  const record: Record<string, unknown> = {};
+  const lost: Salvaged["lost"] = [];
+  for (const field of fields) {
+    const found = isRecord(value) && value.version === STATE_VERSION && field in value ? value[field] : undefined;
+    if (found !== undefined && FIELD_PROBLEMS[field](found) === null) record[field] = found;
+    else lost.push(field);
+  }
+  return { record: record as Salvaged["record"], lost };
+}
+
+/** The state file as read: a state, none yet (empty), or damaged — with why and its text. */
+export type StateRead = { ok: true; state: State } | { ok: false; reason: string; text: string };
+
+export async function readStateFile(host: Host): Promise<StateRead> {
   const text = await host.state.read();
-  if (text === null) return emptyState();
+  if (text === null) return { ok: true, state: emptyState() };
   const parsed = parseState(text);
-  if (parsed.ok) return parsed.state;
-  throw new CliError(
+  return parsed.ok ? parsed : { ok: false, reason: parsed.reason, text };
+}
+
+/**
+ * The state as recorded, validated (host/state-file.ts holds the text). A damaged file is an
+ * error coded `state-damaged`: the commands that change PF rebuild it instead
+ * (state-recovery.ts); the ones that only read say so.
+ */
+export async function readState(host: Host): Promise<State> {
+  const read = await readStateFile(host);
+  if (read.ok) return read.state;
+  throw damagedStateError(host.state.file, read.reason);
+}
+
+export function damagedStateError(file: string, reason: string): CliError {
+  return new CliError(
     EXIT.ENVIRONMENT,
-    `${host.state.file} is damaged (${parsed.reason})`,
-    "Move it aside and run `limactl limawan up --all`; LimaWAN rebuilds it from what pfctl reports.",
+    `${file} is damaged (${reason})`,
+    "`limactl limawan up --all` (or `down`) moves it aside and rebuilds it from what pfctl reports.",
+    undefined,
+    null,
+    "state-damaged",
   );
 }
 

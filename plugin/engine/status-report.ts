@@ -12,7 +12,12 @@ import { appliedPfNames, type AppliedVm, type State } from "./state.js";
 /** What status could not read, and whether root would have let it. */
 export interface Unreadable { what: string; message: string; needsRoot: boolean }
 
+/** LimaWAN's state file: damaged now (why), and damaged files kept since (state-recovery.ts). */
+export interface StateFileStatus { damaged: string | null; movedAside: readonly string[] }
+
 export interface HostStatus {
+  /** null: the state could not be read (as a user: it is root's). */
+  stateFile: StateFileStatus | null;
   pf: { enabled: boolean; anchorPoints: { rdr: boolean; filter: boolean }; referenceHeld: boolean; missingPoints: string | null } | null;
   forwarding: string | null;
   daemon: DaemonStatus | null;
@@ -31,6 +36,7 @@ export interface StatusInput {
   /** Instances asked for (empty: every instance Lima lists and every applied one). */
   names: readonly string[];
   state: State | null;
+  stateFile: StateFileStatus | null;
   desired: DesiredState | null;
   labels: ReadonlyMap<string, LabelCounters> | null;
   anchorPoints: { rdr: boolean; filter: boolean } | null;
@@ -86,6 +92,7 @@ export function statusReport(input: StatusInput): StatusReport {
   const known = new Set(state ? appliedPfNames(state).map((n) => n.label) : []);
   return {
     host: {
+      stateFile: input.stateFile,
       pf:
         input.enabled !== null && input.anchorPoints !== null
           ? {

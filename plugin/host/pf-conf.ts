@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT, isPermissionError } from "../errors.js";
 import type { Pfctl } from "./pfctl.js";
 import type { Runner } from "./run.js";
 import { writeAtomic } from "./atomic-write.js";
@@ -27,7 +27,7 @@ export class PfConf {
     try {
       return await readFile(this.file, "utf8");
     } catch (error) {
-      throw new CliError(EXIT.ENVIRONMENT, `cannot read ${this.file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, "Set LIMAWAN_PF_CONF if your pf.conf lives elsewhere.");
+      throw new CliError(EXIT.ENVIRONMENT, `cannot read ${this.file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, "Set LIMAWAN_PF_CONF if your pf.conf lives elsewhere.", undefined, null, isPermissionError(error) ? "needs-root" : null);
     }
   }
 

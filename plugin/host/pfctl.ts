@@ -186,6 +186,14 @@ export class Pfctl {
     return parseRuleCounters(result.stdout);
   }
 
+  /** Our anchor's pass rules, what each sends where (a damaged state is rebuilt from them: engine/state-recovery.ts). */
+  async loadedPasses(): Promise<LoadedPass[]> {
+    const result = await this.runner.run("pfctl", ["-a", this.anchor, "-s", "rules"]);
+    if (result.exitCode !== 0 && isMissingAnchor(result.stderr)) return [];
+    this.expectOk(result, "pfctl could not list the limawan anchor's rules");
+    return parseLoadedPasses(result.stdout);
+  }
+
   async tableEntries(table: string): Promise<string[]> {
     const result = await this.list(["-a", this.anchor, "-t", table, "-T", "show"]);
     if (result.exitCode !== 0) return [];
@@ -254,7 +262,7 @@ export class Pfctl {
     if (result.exitCode === 0) return;
     const detail = withoutNoise(result.stderr);
     if (/Permission denied|Operation not permitted/.test(detail)) {
-      throw new CliError(EXIT.ENVIRONMENT, "pfctl needs root", "Add --sudo: LimaWAN then asks sudo itself.", detail);
+      throw new CliError(EXIT.ENVIRONMENT, "pfctl needs root", "Add --sudo: LimaWAN then asks sudo itself.", detail, null, "needs-root");
     }
     throw new CliError(EXIT.HOST_COMMAND, message, undefined, detail || `pfctl exited with ${result.exitCode}`);
   }
@@ -305,6 +313,26 @@ export function parseRuleCounters(stdout: string): Map<string, LabelCounters> {
     counters.set(label, { evaluations: sum.evaluations + evaluations, packets: sum.packets + packets, bytes: sum.bytes + bytes, states: (sum.states ?? 0) + states });
   }
   return counters;
+}
+
+/** A labelled pass rule of our anchor: on which interface, for which protocol, to which address and ports. */
+export interface LoadedPass { label: string; interface: string; protocol: string; address: string; ports: { first: number; last: number } }
+
+/**
+ * `pfctl -a limawan -s rules`: the labelled `pass in` rules, as print_rule writes the ones the
+ * emitter makes — `pass in [log] quick on IF inet proto P from … to ADDR port = N` (or `port
+ * N:M`) … `label "L"` (docs/PFCTL-OUTPUT.md §d). Anything else (block rules, another shape) is
+ * left out: it is not a forward's.
+ */
+export function parseLoadedPasses(stdout: string): LoadedPass[] {
+  const passes: LoadedPass[] = [];
+  for (const line of stdout.split("\n")) {
+    const rule = /^pass in (?:log(?: \([^)]*\))? )?quick on (\S+) inet proto (tcp|udp) from \S+ to (\d{1,3}(?:\.\d{1,3}){3}) port (?:= )?(\d+)(?::(\d+))? .*\blabel "([^"]*)"/.exec(line.trim());
+    if (!rule) continue;
+    const [, iface, protocol, address, first, last, label] = rule;
+    passes.push({ label: label!, interface: iface!, protocol: protocol!, address: address!, ports: { first: Number(first), last: Number(last ?? first) } });
+  }
+  return passes;
 }
 
 /** One holder of a PF enable reference, as `pfctl -s References` lists it. */

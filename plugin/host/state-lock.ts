@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { constants } from "node:fs";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import os from "node:os";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT, isPermissionError } from "../errors.js";
 
 export interface LockHolder {
   pid: number;
@@ -99,7 +99,7 @@ async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
     handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw new CliError(EXIT.ENVIRONMENT, `cannot create the lock ${file}: ${(error as Error).message}`);
+    throw new CliError(EXIT.ENVIRONMENT, `cannot create the lock ${file}: ${(error as Error).message}`, undefined, undefined, null, isPermissionError(error) ? "needs-root" : null);
   }
   try {
     await handle.writeFile(`${JSON.stringify(me)}\n`);
