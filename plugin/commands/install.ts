@@ -7,6 +7,7 @@ import { installPfConf, removeEverything } from "../engine/installation.js";
 import { OVERRIDE_NAMES, requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 import { daemonPlist, DAEMON_LABEL } from "../host/launchd.js";
+import { NOT_OURS } from "../host/root-copy.js";
 import { VERSION } from "../version.js";
 
 /** The daemon's own PATH: the system's only. Root runs the macOS tools by absolute path anyway (host/run.ts). */
@@ -55,7 +56,9 @@ export async function uninstall(ctx: Context): Promise<ExitCode> {
   const { host, out } = ctx;
   if (await host.launchd.uninstall()) out.info(`${ctx.dryRun ? "would remove" : "removed"} the watch daemon ${DAEMON_LABEL}`);
   await removeEverything(host, out);
-  if (await host.rootCopy.remove()) out.info(`${ctx.dryRun ? "would remove" : "removed"} ${host.rootCopy.dir}`);
+  const copy = await host.rootCopy.remove();
+  if (copy === "removed") out.info(`${ctx.dryRun ? "would remove" : "removed"} ${host.rootCopy.dir}`);
+  else if (copy === "not-ours") out.warn(`left ${host.rootCopy.dir} as it is: it ${NOT_OURS}`);
   out.info(ctx.dryRun ? "dry run: nothing changed" : "LimaWAN is uninstalled");
   return EXIT.OK;
 }

@@ -3,7 +3,7 @@
 // script, all owned by root and writable by root alone, in a directory only root can change
 // (LIMAWAN_LIBEXEC_DIR, default /opt/limawan: /opt is root's on a Mac, as for Lima's
 // socket_vmnet; Homebrew's prefixes, where npm puts the plugin, belong to the user).
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT_PATHS, type RootPaths } from "../environment.js";
 import { CliError, EXIT } from "../errors.js";
@@ -22,6 +22,8 @@ export interface CopySource {
 
 const ROOT_PATH_KEYS = Object.keys(ROOT_PATHS) as Array<keyof RootPaths>;
 const PATHS_FILE = "paths.json";
+/** Why a directory is not LimaWAN's copy: its marker is missing. */
+export const NOT_OURS = "is not a copy of LimaWAN (it has no lib/paths.json)";
 
 /**
  * The paths the copy whose bundle is in `bundle` was installed with; null when `bundle` is not a
@@ -64,14 +66,47 @@ export class RootCopy {
   }
 
   /**
+   * What the directory holds now: nothing, LimaWAN's copy (its own marker, lib/paths.json, a
+   * regular file in real directories, names the paths it acts on), or something else — never
+   * replaced or removed: LIMAWAN_LIBEXEC_DIR may name a directory that holds someone's data.
+   */
+  private present(): "none" | "empty" | "copy" | "other" {
+    const kind = (file: string) => {
+      try {
+        const stats = lstatSync(file);
+        return stats.isDirectory() ? "dir" : stats.isFile() ? "file" : "other";
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "ENOENT" ? "none" : "other";
+      }
+    };
+    const dir = kind(this.dir);
+    if (dir === "none") return "none";
+    if (dir === "dir" && readdirSync(this.dir).length === 0) return "empty";
+    return dir === "dir" && kind(this.lib) === "dir" && kind(path.join(this.lib, PATHS_FILE)) === "file" && installedPaths(this.lib) !== null ? "copy" : "other";
+  }
+
+  private notOurs(): CliError {
+    return new CliError(EXIT.FAILURE, `${this.dir} ${NOT_OURS}; refusing to replace it`, "Move it elsewhere, or set LIMAWAN_LIBEXEC_DIR to a directory of LimaWAN's own (default /opt/limawan).");
+  }
+
+  /** What is replaced or removed, as --dry-run says it. */
+  private describeReplaced(): string {
+    return this.present() === "empty" ? `the empty directory ${this.dir}` : `LimaWAN ${this.installedVersion() ?? "(unknown version)"}'s copy in ${this.dir}`;
+  }
+
+  /**
    * Make the copy: built beside the old one, checked, then moved into place, so a failed
-   * install leaves the old copy (and the daemon running it) as they were.
+   * install leaves the old copy (and the daemon running it) as they were. A directory that is not
+   * LimaWAN's copy is refused, never replaced.
    */
   async install(source: CopySource): Promise<{ node: string; nodeCopied: boolean }> {
+    const present = this.present();
+    if (present === "other") throw this.notOurs();
     // Run from this copy (sudo found it), its node is root's but goes with the old copy: copied again.
     const node = this.contains(source.node) ? { path: source.node, copy: true } : chooseNode(source.node);
     const installedNode = node.copy ? path.join(this.dir, "node") : node.path;
     if (this.runner.dryRun) {
+      if (present !== "none") this.runner.report(`would replace ${this.describeReplaced()}`);
       this.runner.report(`would copy ${source.bundle} to ${this.lib}${node.copy ? ` and ${source.node} to ${installedNode}` : ""} (owned by root, writable by root only)`);
       this.runner.noteWrite(this.launcher, launcherScript(installedNode, this.lib));
       return { node: installedNode, nodeCopied: node.copy };
@@ -81,9 +116,9 @@ export class RootCopy {
     const parentProblem = trustProblem(parent);
     if (parentProblem) throw untrusted(parent, parentProblem);
 
-    const building = `${this.dir}.new-${process.pid}`;
-    rmSync(building, { recursive: true, force: true });
-    mkdirSync(building, { mode: 0o755 });
+    // A fresh name beside the copy (mkdtemp): nothing already there is removed.
+    const building = mkdtempSync(`${this.dir}.new-`);
+    chmodSync(building, 0o755);
     try {
       cpSync(source.bundle, path.join(building, "lib"), { recursive: true, filter: (from) => !from.endsWith(".map") });
       writeFileSync(path.join(building, "lib", "package.json"), `${JSON.stringify({ version: source.version })}\n`);
@@ -93,7 +128,10 @@ export class RootCopy {
       rootOnly(building);
       const problem = [...walk(building)].map((f) => trustProblem(f)).find(Boolean);
       if (problem) throw new CliError(EXIT.FAILURE, `the copy for root is not root's alone: ${problem}`);
-      if (existsSync(this.dir)) renameSync(this.dir, `${building}.old`);
+      // Checked again just before: only LimaWAN's own copy is ever moved out of the way.
+      const now = this.present();
+      if (now === "other") throw this.notOurs();
+      if (now !== "none") renameSync(this.dir, `${building}.old`);
       renameSync(building, this.dir);
       rmSync(`${building}.old`, { recursive: true, force: true });
     } finally {
@@ -102,11 +140,14 @@ export class RootCopy {
     return { node: installedNode, nodeCopied: node.copy };
   }
 
-  async remove(): Promise<boolean> {
-    if (!existsSync(this.dir)) return false;
-    if (this.runner.dryRun) this.runner.report(`would remove ${this.dir}`);
+  /** Remove the copy; a directory that is not LimaWAN's copy is left as it is ("not-ours"). */
+  async remove(): Promise<"removed" | "absent" | "not-ours"> {
+    const present = this.present();
+    if (present === "none") return "absent";
+    if (present === "other") return "not-ours";
+    if (this.runner.dryRun) this.runner.report(`would remove ${this.describeReplaced()}`);
     else rmSync(this.dir, { recursive: true, force: true });
-    return true;
+    return "removed";
   }
 
   /** Whether the copy runs the same build as the bundle in `bundle`: its code and its loader, byte for byte (a rebuild keeps the version). */
