@@ -40,6 +40,21 @@ export function hasAnchorPoint(listing: string, kind: OurPointKind, anchor: stri
   return listingLines(listing).some((line) => isAnchorPoint(line, kind, anchor));
 }
 
+/** Internet Sharing's anchors: macOS calls `com.apple.internet-sharing` and anchors under it. */
+const INTERNET_SHARING = "com.apple.internet-sharing";
+
+/**
+ * Whether the loaded main ruleset calls Internet Sharing's anchor: macOS inserts those calls
+ * while a vmnet shared network runs and takes them out when it stops (PF-FACTS.md §4a). Its VMs
+ * reach the Internet through the Mac's NAT then, which needs IP forwarding (§4).
+ */
+export function internetSharingReferenced(loaded: LoadedRuleset): boolean {
+  return listingLines(`${loaded.translation}\n${loaded.filter}`).some((line) => {
+    const name = anchorCallOf(line)?.name;
+    return name !== undefined && (name === INTERNET_SHARING || name.startsWith(`${INTERNET_SHARING}/`));
+  });
+}
+
 /**
  * Our points added where pf.conf has them: `rdr-anchor` right after Apple's `rdr-anchor
  * "com.apple/*"` (else after the last translation rule), `anchor` right after Apple's `anchor

@@ -7,6 +7,7 @@ import { IP_FORWARDING } from "../host/sysctl.js";
 import type { Output } from "../output.js";
 import { installAnchorPoints, uninstallAnchorPoints } from "./anchor-points.js";
 import { converge } from "./converge.js";
+import { internetSharingReferenced } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { anchorPointsIn } from "../../compiler/pf/pf-conf-edit.js";
 import { writeState } from "./state.js";
 import { recoverState } from "./state-recovery.js";
@@ -37,8 +38,16 @@ export async function removeEverything(host: Host, out: Output): Promise<void> {
     if (removedFromFile) out.info(`removed the limawan anchor points from ${host.pfConf.file} and from the loaded ruleset`);
     else if (points.rdr || points.filter) out.warn(`${host.pfConf.file} has limawan anchor points LimaWAN did not add; left as they are`);
     if (state.forwarding?.changedByLimawan) {
-      await host.sysctl.set(IP_FORWARDING, state.forwarding.prior);
-      out.info(`restored ${IP_FORWARDING} to ${state.forwarding.prior} (LimaWAN had turned it on)`);
+      // vmnet's shared networks (Lima's `shared`, vzNAT, other tools' VMs) NAT through the Mac:
+      // turning forwarding off under them would cut their VMs off the Internet.
+      const sharing = await host.pfctl.loadedMainRuleset().then(internetSharingReferenced, () => null);
+      if (sharing === false) {
+        await host.sysctl.set(IP_FORWARDING, state.forwarding.prior);
+        out.info(`restored ${IP_FORWARDING} to ${state.forwarding.prior} (LimaWAN had turned it on)`);
+      } else {
+        const why = sharing ? "vmnet's shared networks are running (Internet Sharing's rules are loaded), and their VMs reach the Internet through it" : "PF could not be read to tell whether vmnet's shared networks, whose VMs need it, are running";
+        out.warn(`left ${IP_FORWARDING} at 1, though LimaWAN turned it on: ${why}; \`sudo sysctl -w ${IP_FORWARDING}=${state.forwarding.prior}\` once they are stopped`);
+      }
     }
     await host.state.remove();
     await host.pfConf.removeBackup();

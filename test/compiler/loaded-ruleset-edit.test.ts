@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anchorPointsOf, withAnchorPoints, withoutAnchorPoints, type LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
+import { anchorPointsOf, internetSharingReferenced, withAnchorPoints, withoutAnchorPoints, type LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { Pfctl } from "../../plugin/host/pfctl.js";
 import { createRunner } from "../../plugin/host/run.js";
 
@@ -46,5 +46,15 @@ describe("our anchor points in the loaded main ruleset", () => {
     const loaded = { translation: `${added.translation}rdr-anchor "limawan/other" all\n`, filter: added.filter! };
     expect(withoutAnchorPoints(loaded)).toEqual({ translation: `${SHARING.translation}rdr-anchor "limawan/other" all\n`, filter: SHARING.filter });
     expect(withoutAnchorPoints(SHARING)).toEqual({ translation: null, filter: null });
+  });
+});
+
+describe("Internet Sharing's references (vmnet's NAT is running)", () => {
+  it("are seen in either part, as the anchor or one under it, and not in Apple's own points or a rule merely naming it", () => {
+    expect(internetSharingReferenced(SHARING)).toBe(true);
+    expect(internetSharingReferenced({ translation: "", filter: 'anchor "com.apple.internet-sharing/bridge100" all\n' })).toBe(true);
+    const apple: LoadedRuleset = { translation: 'nat-anchor "com.apple/*" all\nrdr-anchor "com.apple/*" all\n', filter: 'anchor "com.apple/*" all\n' };
+    expect(internetSharingReferenced(apple)).toBe(false);
+    expect(internetSharingReferenced({ translation: "", filter: 'anchor "com.apple.internet-sharingX" all\npass in quick on en0 proto tcp from any to any port = 22 label "com.apple.internet-sharing"\n' })).toBe(false);
   });
 });

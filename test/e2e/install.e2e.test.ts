@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSandbox, type Sandbox } from "./harness.js";
+import { execa } from "execa";
+import { createSandbox, standin, type Sandbox } from "./harness.js";
 
 vi.setConfig({ testTimeout: 90_000 });
 
@@ -68,5 +69,26 @@ describe("install and uninstall touch only LimaWAN's own copy", () => {
     expect(output(dryUn)).toMatch(new RegExp(`would remove LimaWAN \\S+'s copy in ${dir}`));
     expect((await sb.run(["uninstall"])).exitCode).toBe(0);
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe("uninstall and IP forwarding", () => {
+  const WEB = "networks:\n  - lima: shared\nx-limawan: |\n  interface en0\n  expose http 80 as 8080\n";
+  const forwarding = async () => (await execa(standin("sysctl"), ["-n", "net.inet.ip.forwarding"], { env: sb.env })).stdout;
+
+  it("leaves forwarding on, and says so, while vmnet's shared networks NAT through it", async () => {
+    await sb.addInstance("web", WEB);
+    await sb.startVm("web");
+    expect(await forwarding()).toBe("0");
+    expect((await sb.run(["install"])).exitCode).toBe(0);
+    expect((await sb.run(["up", "web"])).exitCode).toBe(0);
+    expect(await forwarding()).toBe("1"); // LimaWAN turned it on, and recorded the 0 it found
+    sb.startInternetSharing(); // a shared-mode VM started since
+    const un = await sb.run(["uninstall"]);
+    expect(un.exitCode, un.stderr).toBe(0);
+    expect(un.stderr).toMatch(/left net\.inet\.ip\.forwarding at 1, though LimaWAN turned it on: vmnet's shared networks are running/);
+    expect(un.stderr).not.toMatch(/restored net\.inet\.ip\.forwarding/);
+    expect(await forwarding()).toBe("1");
+    expect(sb.sysctlCalls().filter((c) => c.argv.join(" ") === "-w net.inet.ip.forwarding=0")).toEqual([]);
   });
 });
