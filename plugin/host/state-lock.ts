@@ -1,12 +1,13 @@
-// The lock every command that changes the host holds: a file created exclusively (O_EXCL), naming
-// its holder — PID, the boot it runs in, a nonce. A waiter takes it over only when that holder is
+// The lock every command that changes the host holds: a file created whole and exclusively (a
+// record linked to the lock's name: link(2) never replaces), naming its holder — PID, the boot it
+// runs in, a nonce. A waiter takes it over only when that holder is
 // gone (no such process, or the record is from an earlier boot); a live holder keeps it however
 // long its work takes. A lock refreshed by a timer (proper-lockfile) could be taken from a holder
 // whose event loop a long compile kept busy, and the holder then died of ECOMPROMISED.
 import { crypto } from "./lazy-builtins.js";
 import { execFileSync } from "node:child_process";
 import { constants } from "node:fs";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { link, open, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import { CliError, EXIT, isPermissionError } from "../errors.js";
 
@@ -61,17 +62,32 @@ export function elapsedSeconds(etime: string): number {
   return ((days! * 24 + hours!) * 60 + minutes!) * 60 + seconds!;
 }
 
-export async function acquireLock(file: string, command: string, timeoutMs: number): Promise<() => Promise<void>> {
+export interface LockOptions {
+  /** How the waiter waits between looks (tests script what other processes do meanwhile). */
+  pause?: (ms: number) => Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function acquireLock(file: string, command: string, timeoutMs: number, options: LockOptions = {}): Promise<() => Promise<void>> {
+  const pause = options.pause ?? sleep;
   const me: LockHolder = { pid: process.pid, boot: currentBoot(), nonce: crypto().randomBytes(8).toString("hex"), command, since: Date.now() };
   const deadline = Date.now() + timeoutMs;
   // One `ps` per holder (its nonce) while waiting on it, not one a poll.
   let asked: { nonce: string; started: number | null } | null = null;
   for (;;) {
     if (await tryCreate(file, me)) return () => release(file, me);
-    const holder = await readHolder(file);
-    if (holder === "gone") continue; // released meanwhile: try again at once
+    const seen = await readRecord(file);
+    if (seen === "gone") continue; // released meanwhile: try again at once
+    const holder = parseHolder(seen.text);
     if (holder === null) {
-      await takeOver(file, null);
+      // No whole record: an older LimaWAN between creating the file and writing it, or one that
+      // died there (this one's records are whole from the start: tryCreate). Taken over only if
+      // the very same file (device, inode, size, mtime) still holds no record after a wait: a
+      // waiter that took it over meanwhile may have made a fresh one in its place.
+      await pause(POLL_MS);
+      const again = await readRecord(file);
+      if (again !== "gone" && again.identity === seen.identity && parseHolder(again.text) === null) await takeOver(file, (moved) => moved.identity === seen.identity);
       continue;
     }
     const startedAt = (pid: number) => {
@@ -79,7 +95,7 @@ export async function acquireLock(file: string, command: string, timeoutMs: numb
       return asked.started;
     };
     if (!holderAlive(holder, currentBoot(), startedAt)) {
-      await takeOver(file, holder);
+      await takeOver(file, (moved) => parseHolder(moved.text)?.nonce === holder.nonce);
       continue;
     }
     if (Date.now() >= deadline) {
@@ -89,70 +105,85 @@ export async function acquireLock(file: string, command: string, timeoutMs: numb
         "Wait for it to finish, then retry.",
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await pause(POLL_MS);
   }
 }
 
+/**
+ * Create the lock with its record already in it: the record is written to a file of our own,
+ * then linked to the lock's name, which fails if a lock exists (link(2) never replaces). So a
+ * lock file never exists empty or half-written.
+ */
 async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
-  let handle;
+  const own = `${file}.${me.pid}-${me.nonce}`;
   try {
-    handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const handle = await open(own, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(me)}\n`);
+    } finally {
+      await handle.close();
+    }
+    await link(own, file);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw new CliError(EXIT.ENVIRONMENT, `cannot create the lock ${file}: ${(error as Error).message}`, undefined, undefined, null, isPermissionError(error) ? "needs-root" : null);
+  } finally {
+    await rm(own, { force: true });
+  }
+}
+
+/** The lock file as found: its text, and which file it is (identity); "gone" when there is none. */
+interface LockRecord { text: string; identity: string }
+
+async function readRecord(file: string): Promise<LockRecord | "gone"> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    // Anything but a missing file (a link planted in root's directory …) is a record nobody wrote.
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : { text: "", identity: `unreadable ${(error as NodeJS.ErrnoException).code}` };
   }
   try {
-    await handle.writeFile(`${JSON.stringify(me)}\n`);
+    const info = await handle.stat();
+    const text = info.isFile() && info.size <= 4096 ? await handle.readFile("utf8") : "";
+    return { text, identity: `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}` };
   } finally {
     await handle.close();
   }
-  return true;
 }
 
-/** The holder's record; null when unreadable (a holder that died before writing it); "gone" when there is no lock. */
-async function readHolder(file: string): Promise<LockHolder | null | "gone"> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : null;
-  }
+/** A record's holder; null when there is no whole record (empty, half-written, garbled). */
+function parseHolder(text: string): LockHolder | null {
   try {
     const value = JSON.parse(text) as Partial<LockHolder>;
     if (typeof value.pid === "number" && typeof value.boot === "number" && typeof value.nonce === "string") return { command: "?", ...value } as LockHolder;
   } catch {
     // half-written by a holder that died while writing it
   }
-  return text === "" ? await emptyRecord(file) : null;
-}
-
-/** An empty record: a holder between creating the file and writing it, or one that died there. */
-async function emptyRecord(file: string): Promise<null | "gone"> {
-  await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  const again = await readFile(file, "utf8").catch(() => null);
-  return again === null ? "gone" : again === "" ? null : ((await readHolder(file)) as null);
+  return null;
 }
 
 /**
- * Move the dead holder's file aside, and only then remove it: if it turns out to be someone
- * else's fresh lock (taken over by another waiter meanwhile), it is put back.
+ * Move the judged file aside, and only then remove it: if what was moved is not the file judged
+ * (a waiter took that one over meanwhile, and this is someone's fresh lock), it is put back.
  */
-async function takeOver(file: string, dead: LockHolder | null): Promise<void> {
+async function takeOver(file: string, judged: (moved: LockRecord) => boolean): Promise<void> {
   const aside = `${file}.stale-${process.pid}-${crypto().randomBytes(4).toString("hex")}`;
   try {
     await rename(file, aside);
   } catch {
     return; // another waiter moved it first
   }
-  const moved = await readFile(aside, "utf8").catch(() => "");
-  if (dead !== null && !moved.includes(`"nonce":"${dead.nonce}"`)) {
+  const moved = await readRecord(aside);
+  if (moved === "gone" || !judged(moved)) {
     await rename(aside, file).catch(() => undefined);
     return;
   }
-  await rm(aside, { force: true });
+  await rm(aside, { force: true }).catch(() => undefined);
 }
 
 async function release(file: string, me: LockHolder): Promise<void> {
-  const holder = await readHolder(file);
-  if (holder !== null && holder !== "gone" && holder.nonce === me.nonce) await rm(file, { force: true });
+  const record = await readRecord(file);
+  if (record !== "gone" && parseHolder(record.text)?.nonce === me.nonce) await rm(file, { force: true });
 }

@@ -1,7 +1,11 @@
 // Who holds the state lock (plugin/host/state-lock.ts): a record's process must run, in this
 // boot, and must have started before it wrote the record; a later process has reused the PID.
-import { describe, expect, it } from "vitest";
-import { currentBoot, elapsedSeconds, holderAlive, type LockHolder } from "../../plugin/host/state-lock.js";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { acquireLock, currentBoot, elapsedSeconds, holderAlive, type LockHolder } from "../../plugin/host/state-lock.js";
 
 const holder = (extra: Partial<LockHolder> = {}): LockHolder => ({ pid: process.pid, boot: currentBoot(), nonce: "n", command: "up web", ...extra });
 
@@ -29,5 +33,72 @@ describe("the state lock's holder", () => {
   it("does not hold from an earlier boot, or once its process is gone", () => {
     expect(holderAlive(holder({ boot: currentBoot() - 86_400 }))).toBe(false);
     expect(holderAlive(holder({ pid: 2 ** 22 + 12_345 }))).toBe(false);
+  });
+});
+
+describe("taking the state lock", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-lock-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const lockFile = () => path.join(dir, `state-${++n}.lock`);
+  const live = (nonce: string) => `${JSON.stringify({ pid: process.pid, boot: currentBoot(), nonce, command: "up db", since: Date.now() - 1_000 })}\n`;
+
+  it("takes over an empty record no one ever wrote (a holder that died between creating and writing it)", async () => {
+    const file = lockFile();
+    writeFileSync(file, "");
+    const release = await acquireLock(file, "up web", 5_000);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ pid: process.pid, command: "up web" });
+    await release();
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("never takes over an empty record that another waiter put in place of the one it judged, nor that record once written", async () => {
+    const file = lockFile();
+    writeFileSync(file, ""); // a dead holder's
+    // What other processes do while this waiter waits: another waiter takes the dead record over
+    // and creates its own (an older LimaWAN: empty at first), then writes it.
+    const others = [
+      () => {
+        rmSync(file);
+        writeFileSync(file, "");
+      },
+      () => writeFileSync(file, live("theirs")),
+    ];
+    const pause = async () => {
+      others.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await expect(acquireLock(file, "up web", 300, { pause })).rejects.toThrow(/another limawan command holds .* \(PID \d+: up db\)/);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ nonce: "theirs" });
+  });
+
+  it("keeps one holder at a time among many, and a record is never seen empty or half-written", async () => {
+    const file = lockFile();
+    let holding = 0;
+    let most = 0;
+    const seen: string[] = [];
+    let done = false;
+    const watch = (async () => {
+      while (!done) {
+        const text = await readFile(file, "utf8").catch(() => null);
+        if (text !== null) seen.push(text);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const release = await acquireLock(file, `up vm${i}`, 20_000, { pause: () => new Promise((resolve) => setTimeout(resolve, 2)) });
+        most = Math.max(most, ++holding);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        holding--;
+        await release();
+      }),
+    );
+    done = true;
+    await watch;
+    expect(most).toBe(1);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const text of seen) expect(() => JSON.parse(text), JSON.stringify(text)).not.toThrow();
+    expect(readdirSync(dir).filter((f) => f.startsWith(path.basename(file)))).toEqual([]);
   });
 });
