@@ -17,11 +17,13 @@ const READ_CEILING_BYTES = 16 * 1024 * 1024;
  * root, the uid the file must belong to (whoever asked, or the daemon's user): root must not read,
  * and print in diagnostics, a file only root may read because a link in the user's Lima home
  * points there. Links are followed and the file opened is the one checked (no race with the link
- * changing); anything but a regular file (a FIFO, /dev/zero) is refused unread. `tail`: only the
- * last that many bytes (a log's last line).
+ * changing); anything but a regular file (a FIFO, /dev/zero, a terminal) is refused unread.
+ * `tail`: only the last that many bytes (a log's last line).
  */
 export async function readUserFile(file: string, owner: number | null, options: { tail?: number } = {}): Promise<string> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  // O_NONBLOCK: a FIFO opens without waiting for a writer; O_NOCTTY: a terminal does not become
+  // the controlling terminal of a process without one (the daemon). Both before the fstat below.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const info = await handle.stat();
     const problem = !info.isFile()

@@ -1,6 +1,7 @@
 // Reading the user's files as root (host/files.ts readUserFile): only a regular file, only the
 // owner's when one is named, and a log's tail without reading the rest.
 import { execFileSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -32,5 +33,33 @@ describe("readUserFile", () => {
     const log = path.join(dir, "ha.stdout.log");
     writeFileSync(log, `${"x".repeat(100_000)}\nlast line\n`);
     expect(await readUserFile(log, null, { tail: 16 })).toBe("xxxxx\nlast line\n");
+  });
+
+  it("never makes a terminal it is pointed at its process's controlling terminal (O_NOCTTY)", () => {
+    // A session leader without a controlling terminal (the launchd daemon) that opens a terminal
+    // without O_NOCTTY acquires it (POSIX open(); Linux's tty_open and XNU's alike): a hangup
+    // there then signals root's process, and the terminal's owner could send it signals.
+    // python3's pty makes a terminal no session owns; the reader runs as a new session's leader.
+    const files = pathToFileURL(fileURLToPath(new URL("../../dist/plugin/host/files.js", import.meta.url))).href;
+    const reader = path.join(dir, "reader.mjs");
+    writeFileSync(
+      reader,
+      `import { openSync } from "node:fs";
+import { readUserFile } from ${JSON.stringify(files)};
+const [terminal, how] = process.argv.slice(2);
+if (how === "plain") openSync(terminal, "r"); // the control: what an open without O_NOCTTY does
+else await readUserFile(terminal, null).catch((error) => console.log(error.message.replace(terminal, "TTY")));
+try { openSync("/dev/tty", "r"); console.log("controlling terminal: yes"); } catch { console.log("controlling terminal: no"); }
+`,
+    );
+    const python = `import os, pty, subprocess, sys
+master, slave = pty.openpty()
+name = os.ttyname(slave)
+os.close(slave)
+r = subprocess.run([sys.argv[1], sys.argv[2], name, sys.argv[3]], start_new_session=True, capture_output=True, text=True, timeout=30)
+sys.stdout.write(r.stdout + r.stderr)`;
+    const run = (how: string) => execFileSync("python3", ["-c", python, process.execPath, reader, how], { encoding: "utf8" });
+    expect(run("plain")).toBe("controlling terminal: yes\n");
+    expect(run("readUserFile")).toBe("refusing to read TTY: it is not a regular file\ncontrolling terminal: no\n");
   });
 });
