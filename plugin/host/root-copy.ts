@@ -3,7 +3,7 @@
 // script, all owned by root and writable by root alone, in a directory only root can change
 // (LIMAWAN_LIBEXEC_DIR, default /opt/limawan: /opt is root's on a Mac, as for Lima's
 // socket_vmnet; Homebrew's prefixes, where npm puts the plugin, belong to the user).
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, fstatSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { ROOT_PATHS, type RootPaths } from "../environment.js";
 import { CliError, EXIT } from "../errors.js";
@@ -120,10 +120,10 @@ export class RootCopy {
     const building = mkdtempSync(`${this.dir}.new-`);
     chmodSync(building, 0o755);
     try {
-      cpSync(source.bundle, path.join(building, "lib"), { recursive: true, filter: (from) => !from.endsWith(".map") });
+      copyTree(source.bundle, path.join(building, "lib"));
       writeFileSync(path.join(building, "lib", "package.json"), `${JSON.stringify({ version: source.version })}\n`);
       writeFileSync(path.join(building, "lib", PATHS_FILE), `${JSON.stringify(Object.fromEntries(ROOT_PATH_KEYS.map((k) => [k, source.paths[k]])))}\n`);
-      if (node.copy) cpSync(source.node, path.join(building, "node"));
+      if (node.copy) copyRegularFile(source.node, path.join(building, "node"));
       writeFileSync(path.join(building, "limactl-limawan"), launcherScript(installedNode, this.lib));
       rootOnly(building);
       const problem = [...walk(building)].map((f) => trustProblem(f)).find(Boolean);
@@ -210,14 +210,67 @@ function* walk(dir: string): Generator<string> {
   }
 }
 
-/** root:wheel, directories and executables 0755, other files 0644. */
+/**
+ * root:wheel, directories and executables 0755, other files 0644 — of the files in the copy
+ * being built, which holds only regular files and directories LimaWAN made (copyTree): a link
+ * there would be refused, never followed (lchown; no chmod through it).
+ */
 function rootOnly(dir: string): void {
   for (const file of walk(dir)) {
-    chownSync(file, 0, 0);
     const stats = lstatSync(file);
+    if (!stats.isFile() && !stats.isDirectory()) throw new CliError(EXIT.FAILURE, `the copy for root holds ${file}, which is not a regular file or directory`);
+    lchownSync(file, 0, 0);
     const executable = stats.isDirectory() || path.basename(file) === "node" || path.basename(file) === "limactl-limawan";
     chmodSync(file, executable ? 0o755 : 0o644);
   }
+}
+
+/**
+ * The bundle's regular files and directories into `to` (source maps left out). Anything else
+ * — a symbolic link, a FIFO, a device — is refused: root would copy, and make root's, whatever
+ * a link in the user's checkout points at (/etc/master.passwd, made world-readable).
+ */
+function copyTree(from: string, to: string): void {
+  mkdirSync(to, { mode: 0o700 });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    if (entry.isDirectory()) copyTree(source, path.join(to, entry.name));
+    else if (entry.isFile()) {
+      if (!entry.name.endsWith(".map")) copyRegularFile(source, path.join(to, entry.name));
+    } else throw notCopied(source, entry.isSymbolicLink() ? "a symbolic link" : "not a regular file or directory");
+  }
+}
+
+/**
+ * One regular file's bytes, read through a descriptor opened without following a link (and
+ * checked on that descriptor: a file swapped for a link or a FIFO after it was listed is
+ * refused), into a new file (O_EXCL: nothing there is written through).
+ */
+function copyRegularFile(from: string, to: string): void {
+  let input: number;
+  try {
+    input = openSync(from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    throw notCopied(from, (error as NodeJS.ErrnoException).code === "ELOOP" ? "a symbolic link" : ((error as NodeJS.ErrnoException).code ?? String(error)));
+  }
+  try {
+    if (!fstatSync(input).isFile()) throw notCopied(from, "not a regular file");
+    const output = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      const buffer = Buffer.alloc(1 << 20);
+      for (let read; (read = readSync(input, buffer, 0, buffer.length, null)) > 0; ) {
+        for (let written = 0; written < read; ) written += writeSync(output, buffer, written, read - written);
+      }
+    } finally {
+      closeSync(output);
+    }
+  } finally {
+    closeSync(input);
+  }
+}
+
+function notCopied(file: string, what: string): CliError {
+  return new CliError(EXIT.FAILURE, `refusing to copy ${file} for root: it is ${what}`, "Root copies only regular files and directories, and follows no link: rebuild the bundle (npm run build) or reinstall the package.");
 }
 
 function untrusted(file: string, problem: string): CliError {

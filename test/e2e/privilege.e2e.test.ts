@@ -225,6 +225,25 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     expect(existsSync(libexec)).toBe(false);
   });
 
+  it("install copies no link from the user's checkout, and makes nothing root's or world-readable through one", async () => {
+    await sandbox();
+    const { cli, node } = userCheckout(sb);
+    // Root's secret, and a link to it planted in the bundle the user's checkout holds.
+    const secret = path.join(sb.paths.root, "master.passwd");
+    writeFileSync(secret, "root:*:0:0::0:0:System Administrator:/var/root:/bin/sh\n", { mode: 0o600 });
+    execaSync("chown", ["1:1", secret]);
+    const bundle = path.join(path.dirname(path.dirname(path.dirname(cli))), "dist/limactl-limawan");
+    execaSync("ln", ["-s", secret, path.join(bundle, "notes.txt")]);
+    execaSync("chown", ["-h", `${sb.vmUser!.uid}:${sb.vmUser!.gid}`, path.join(bundle, "notes.txt")]);
+    const install = await sb.runAsUser(["install"], { cli, node });
+    expect(install.exitCode).toBe(1);
+    expect(install.stderr).toMatch(new RegExp(`refusing to copy ${bundle}/notes\\.txt for root: it is a symbolic link`));
+    const after = statSync(secret);
+    expect([after.uid, after.gid, after.mode & 0o777]).toEqual([1, 1, 0o600]);
+    expect(existsSync(sb.paths.libexecDir)).toBe(false);
+    expect(readdirSync(path.dirname(sb.paths.libexecDir)).filter((n) => n.startsWith("limawan"))).toEqual([]);
+  });
+
   it("install again replaces the copy from the user's build (never from the copy itself), and the copy keeps working", async () => {
     await sandbox();
     const { cli, node } = userCheckout(sb);
