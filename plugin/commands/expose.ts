@@ -58,9 +58,8 @@ async function edit(ctx: Context, instance: string, change: (text: string, file:
   ctx.out.diagnostics(compiled.diagnostics, new Map([[file, result.text]]));
   if (hasErrors(compiled.diagnostics)) throw new CliError(EXIT.FAILURE, `${file} was not changed`, "Fix the statement and try again.");
 
-  // Whoever asked for the edit: the user, or the user behind sudo (--sudo).
-  const owner = ctx.environment.invokingUser?.uid ?? process.getuid?.() ?? 0;
-  await host.files.rewrite(file, result.text, owner);
+  // Whoever asked for the edit: the user, or the user behind sudo (--sudo), with their own rights.
+  await host.files.rewrite(file, result.text, ctx.environment.invokingUser);
   if (!ctx.dryRun) ctx.out.info(`updated ${file}; apply with: limactl limawan up ${instance}  (the watch daemon applies it by itself)`);
   return EXIT.OK;
 }

@@ -4,7 +4,10 @@
 // directories only root can change, so a link there was planted — except where the caller has
 // already resolved a link it means to follow (a user's lima.yaml, nix-darwin's pf.conf).
 // Loaded on first use: most commands write nothing.
+import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { lstat } from "node:fs/promises";
+import path from "node:path";
+import { crypto } from "./lazy-builtins.js";
 import type { Options } from "write-file-atomic";
 import { CliError, EXIT } from "../errors.js";
 
@@ -15,4 +18,35 @@ export async function writeAtomic(file: string, text: string, options: Options):
   }
   const { default: writeFileAtomic } = await import("write-file-atomic");
   await writeFileAtomic(file, text, options);
+}
+
+/**
+ * Replace `file` (a regular file, not a link) with `text`, synchronously: a new file beside it
+ * (O_EXCL, O_NOFOLLOW), written, synced, given `mode` and — where the caller may — `owner`,
+ * then renamed over it. For a write made with a user's rights (host/user-file.ts), which must
+ * stay synchronous; write-file-atomic's own would fail where a user may not keep the group.
+ */
+export function replaceFileSync(file: string, text: string, options: { mode: number; owner: { uid: number; gid: number } }): void {
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.limawan-${process.pid}-${crypto().randomBytes(4).toString("hex")}`);
+  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    try {
+      const bytes = Buffer.from(text, "utf8");
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
+      fsyncSync(fd);
+      fchmodSync(fd, options.mode);
+      try {
+        fchownSync(fd, options.owner.uid, options.owner.gid);
+      } catch (error) {
+        // A user may not give a file a group they are not in: it keeps the one it was made with.
+        if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

@@ -1,13 +1,15 @@
 // lima.yaml files as the user has them: one named on the command line (plan, check), and the
-// instance's lima.yaml that `expose`/`unexpose` rewrite. Written atomically, keeping owner and
-// mode (under sudo the file must stay the user's, not become root's), through a symlink to the
-// file it names — only when that file is the user's own: a link planted to /etc/… must not
-// make LimaWAN write there.
+// instance's lima.yaml that `expose`/`unexpose` rewrite. Written atomically with the user's own
+// rights (under sudo too: host/user-file.ts), keeping owner and mode, through a symlink to the
+// file it names — only when that file is the user's own: a link planted to /etc/… must not make
+// LimaWAN write there.
 import { constants } from "node:fs";
-import { open, realpath, stat } from "node:fs/promises";
+import { realpathSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { CliError, EXIT } from "../errors.js";
-import { writeAtomic } from "./atomic-write.js";
+import { replaceFileSync } from "./atomic-write.js";
 import type { Runner } from "./run.js";
+import { withUserRights, type UserRights } from "./user-file.js";
 
 /** Larger files are refused unread: compiler/read-yaml.ts reports 1 MiB and up, and reading must stay bounded. */
 const READ_CEILING_BYTES = 16 * 1024 * 1024;
@@ -52,21 +54,31 @@ export class LimaYamlFiles {
     return readUserFile(file, null);
   }
 
-  /** Replace `file`'s text; `owner` is the user it must belong to (whoever asked for the edit). */
-  async rewrite(file: string, text: string, owner: number): Promise<void> {
-    const target = await realpath(file);
-    const info = await stat(target);
-    if (info.uid !== owner) {
-      throw new CliError(
-        EXIT.FAILURE,
-        `refusing to edit ${file}: ${target === file ? "it" : `it links to ${target}, which`} belongs to uid ${info.uid}, not to you (uid ${owner})`,
-        "Edit the file you own, or replace the link with a copy of it.",
-      );
+  /**
+   * Replace `file`'s text, for `user` (whoever asked for the edit; null: this process's own): the
+   * file it names must be theirs. Root for a user (--sudo) resolves, checks and writes with the
+   * user's rights (host/user-file.ts), so a directory on the way swapped for a link after the
+   * check leads nowhere the user could not write themselves.
+   */
+  async rewrite(file: string, text: string, user: UserRights | null): Promise<void> {
+    const owner = user?.uid ?? process.getuid?.() ?? 0;
+    try {
+      withUserRights(user, () => {
+        const target = realpathSync(file);
+        const info = statSync(target);
+        if (info.uid !== owner) {
+          throw new CliError(
+            EXIT.FAILURE,
+            `refusing to edit ${file}: ${target === file ? "it" : `it links to ${target}, which`} belongs to uid ${info.uid}, not to you (uid ${owner})`,
+            "Edit the file you own, or replace the link with a copy of it.",
+          );
+        }
+        if (this.runner.dryRun) this.runner.noteWrite(file, text);
+        else replaceFileSync(target, text, { mode: info.mode & 0o777, owner: { uid: info.uid, gid: info.gid } });
+      });
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(EXIT.FAILURE, `cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, "LimaWAN writes your lima.yaml with your own rights, also under sudo: make its directory yours to write.");
     }
-    if (this.runner.dryRun) {
-      this.runner.noteWrite(file, text);
-      return;
-    }
-    await writeAtomic(target, text, { mode: info.mode & 0o777, chown: { uid: info.uid, gid: info.gid } });
   }
 }

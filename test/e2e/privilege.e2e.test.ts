@@ -462,4 +462,30 @@ describe.runIf(runsAsRoot)("expose and unexpose edit only the user's own files",
     expect(readFileSync(own, "utf8")).toMatch(/expose ssh 22 as 2222/);
     expect(statSync(own).uid).toBe(sb.vmUser!.uid);
   });
+
+  it("expose --sudo writes with the user's rights: root replaces no file in a directory the user cannot write", async () => {
+    sb = await createSandbox();
+    await sb.addInstance("web", WEB);
+    const file = `${sb.paths.limaHome}/web/lima.yaml`;
+    // The user's own file, in a directory only root may change (the rename of a new file into it
+    // is root's to make): what a directory on the way swapped for a link would lead root into.
+    const rootsDir = path.join(sb.paths.root, "roots-dir");
+    mkdirSync(rootsDir, { mode: 0o755 });
+    const own = path.join(rootsDir, "web.yaml");
+    writeFileSync(own, WEB);
+    execaSync("chown", [`${sb.vmUser!.uid}:${sb.vmUser!.gid}`, own]);
+    execaSync("ln", ["-sf", own, file]);
+    const refused = await sb.run(["expose", "web", "ssh 22 as 2222"]); // root, for the user behind sudo
+    expect(refused.exitCode, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`cannot write ${file}: EACCES`));
+    expect(readFileSync(own, "utf8")).toBe(WEB);
+    expect(readdirSync(rootsDir)).toEqual(["web.yaml"]);
+    // Theirs to write: edited, and still theirs.
+    execaSync("chown", [`${sb.vmUser!.uid}:${sb.vmUser!.gid}`, rootsDir]);
+    const edited = await sb.run(["expose", "web", "ssh 22 as 2222"]);
+    expect(edited.exitCode, edited.stderr).toBe(0);
+    expect(readFileSync(own, "utf8")).toMatch(/expose ssh 22 as 2222/);
+    expect([statSync(own).uid, statSync(own).gid]).toEqual([sb.vmUser!.uid, sb.vmUser!.gid]);
+    expect(readdirSync(rootsDir)).toEqual(["web.yaml"]);
+  });
 });
