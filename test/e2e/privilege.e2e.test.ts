@@ -359,7 +359,7 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
     expect(sb.pfctlCalls().every((c) => c.euid === 0)).toBe(true);
   });
 
-  it("a user's links to /usr/bin/env in a root-owned sticky directory, first on PATH with scripts beside them: no command the sudoers rule covers runs them as root", async () => {
+  it("a user's links to /usr/bin/env in a root-owned sticky directory, first on PATH with scripts beside them: no command the sudoers rule covers runs them as root", { timeout: 90_000 }, async () => {
     await sandbox();
     expect((await sb.runAsUser(["install"])).exitCode).toBe(0);
     sb.setSudoers({ nopasswd: { commands: sudoersCommands((await sb.runAsUser(["sudoers"])).stdout) }, cachedCredential: false });
