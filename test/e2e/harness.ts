@@ -286,6 +286,22 @@ export function checkoutVeil(user: { uid: number; gid: number }): string | null 
   return veil;
 }
 
+let noStandins: string | null = null;
+/**
+ * `argv` run as `user` in a private mount namespace where the checkout is reachable
+ * (checkoutVeil), with nothing laid over the system's tools: for a test outside any sandbox that
+ * runs a program of the checkout as an unprivileged user (the darwin runner refusing non-root).
+ */
+export function asUserReachingCheckout(argv: string[], user: { uid: number; gid: number }): string[] {
+  if (!noStandins) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-no-standins-"));
+    for (const sub of ["usr/sbin", "usr/bin"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o755 });
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    noStandins = dir;
+  }
+  return ["unshare", "--mount", "--propagation", "private", "/bin/sh", NAMESPACE, noStandins, String(user.uid), String(user.gid), checkoutVeil(user) ?? "-", REPO, "--", ...argv];
+}
+
 function requireBuild(): void {
   if (!existsSync(BUILT_MAIN)) {
     throw new Error(`${BUILT_MAIN} is missing: run \`npm run build\` first (\`npm test\` does) — the e2e tests drive the built CLI.`);
