@@ -62,7 +62,8 @@ async function session(name: string, extraEnv: Record<string, string>) {
 }
 
 describe("the stand-ins through the stand-in server", () => {
-  it("answers every call as node running it on its own does", async () => {
+  // 26 calls twice, half of them starting node each: more than the default budget on a loaded runner.
+  it("answers every call as node running it on its own does", { timeout: 90_000 }, async () => {
     const alone = await session("alone", {});
     const served = await session("served", { MACOS_STANDIN_SERVER: await standinServer() });
     expect(served.results).toEqual(alone.results);
