@@ -4,11 +4,10 @@
 // since a managed Mac's secure_path may not hold Homebrew's; what sudo's env_reset drops goes
 // as `--env NAME=VALUE` arguments. Without a terminal sudo cannot ask for a password: then
 // `sudo -n`, and if that is refused, a message saying what to run instead.
-import { spawn } from "node:child_process";
-import { existsSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { PASSED_TO_ROOT } from "./environment.js";
 import { CliError, EXIT } from "./errors.js";
-import { SYSTEM_PROGRAMS } from "./host/run.js";
+import { runSudo, SUDO } from "./host/sudo.js";
 
 /** What the sudoers rule (commands/sudoers.ts) lets a member run without a password: forwarding, and reading PF. */
 export const PASSWORDLESS_COMMANDS: readonly string[] = ["up", "down", "start", "status", "doctor", "diagnose", "monitor"];
@@ -77,22 +76,11 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const program = installed ? [installed] : [process.execPath, realpathSync(process.argv[1]!)];
   const invocation = sudoInvocation({ program, args, env, limaHome, interactive });
-  const sudoPath = SYSTEM_PROGRAMS.sudo;
-  if (!existsSync(sudoPath)) {
+  const sudoPath = SUDO;
+  const sudo = await runSudo(invocation.command, interactive);
+  if ("missing" in sudo) {
     throw new CliError(EXIT.ENVIRONMENT, `${describe} needs root, and ${sudoPath} is missing`, `LimaWAN raises its privileges with the system's sudo, ${sudoPath}.`);
   }
-  const sudo = await new Promise<{ code: number; stderr: string } | { error: NodeJS.ErrnoException }>((resolve) => {
-    // With a terminal sudo asks for the password on it; without one its stderr is read, to tell
-    // its own refusal from the command's.
-    const child = spawn(sudoPath, invocation.command, { stdio: ["inherit", "inherit", interactive ? "inherit" : "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
-      process.stderr.write(d);
-    });
-    child.once("error", (error: NodeJS.ErrnoException) => resolve({ error }));
-    child.once("close", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGINT" ? 2 : 15), stderr }));
-  });
   if ("error" in sudo) {
     throw new CliError(
       EXIT.ENVIRONMENT,

@@ -13,6 +13,13 @@
 // line saying so, and test/tiers.test.ts lists the tier as a skipped test named with the reason,
 // so every report (the console, JUnit) shows it: never a failure for the platform, never a
 // silent pass.
+//
+// One thing besides the platform stops the sandbox tier: a checkout whose own files the VM user
+// cannot read (cloned with umask 077). Private parent directories are no obstacle (the namespace
+// hides them, macos-namespace.sh), but files only their owner may read would fail every e2e
+// test alike; instead the tier is left out and test/tiers.test.ts fails once, saying why.
+import { statSync } from "node:fs";
+import path from "node:path";
 
 export interface TestTier {
   name: string;
@@ -65,4 +72,34 @@ export function skippedTiers(platform: NodeJS.Platform, tiers: readonly TestTier
 /** The line vitest.config.ts prints for a skipped tier. */
 export function skipNotice({ tier, reason }: SkippedTier): string {
   return `npm test: the ${tier.name} tier (${tier.files.length} files) is ${reason}`;
+}
+
+/** The VM user of the sandbox (test/e2e/harness.ts) and the real-lima tier: uid/gid 65534, no other groups. */
+export const VM_USER = { uid: 65534, gid: 65534 } as const;
+
+/** What the VM user runs from the checkout: the built CLI, and limactl's stand-in with its libraries. */
+const RUN_BY_VM_USER = ["plugin/bin/limactl-limawan", "dist/limactl-limawan/main.cjs", "test/standins/bin/limactl", "test/standins/lib/guest.mjs"];
+
+/**
+ * Why the VM user cannot run the checkout at `repo` (a file or directory of it only its owner or
+ * group may read), or null. Only the checkout's own modes count: its parent directories may be
+ * private. A file not there (not built yet) is the harness's to report.
+ */
+export function unreadableCheckout(repo: string, user: { uid: number; gid: number } = VM_USER): string | null {
+  const dirs = new Set<string>([""]);
+  for (const file of RUN_BY_VM_USER) for (let dir = path.dirname(file); dir !== "."; dir = path.dirname(dir)) dirs.add(dir);
+  for (const relative of [...[...dirs].sort(), ...RUN_BY_VM_USER]) {
+    let info;
+    try {
+      info = statSync(path.join(repo, relative));
+    } catch {
+      continue;
+    }
+    const shift = info.uid === user.uid ? 6 : info.gid === user.gid ? 3 : 0;
+    const needs = info.isDirectory() ? 0o5 : 0o4;
+    if (((info.mode >> shift) & needs) !== needs) {
+      return `the e2e sandbox runs the CLI and limactl's stand-in as uid ${user.uid}, who cannot read ${path.join(repo, relative)} (mode ${(info.mode & 0o777).toString(8)}): clone with umask 022, or \`chmod -R o+rX\` the checkout (its parent directories may stay private)`;
+    }
+  }
+  return null;
 }

@@ -1,6 +1,5 @@
 // `doctor`: prerequisites and host checks, each with what to do about it. Exit 1 when
 // something needed is wrong; reads what it can without root and says what it could not.
-import { existsSync } from "node:fs";
 import { compileFile } from "../../compiler/pipeline.js";
 import { bundleDir } from "../bundle.js";
 import type { Context } from "../context.js";
@@ -14,7 +13,8 @@ import { rootOwnedPaths } from "../environment.js";
 import { CliError, EXIT, failedForWantOfRoot, type ExitCode } from "../errors.js";
 import { unreachableReason } from "../engine/vm-address.js";
 import { printable } from "../../compiler/printable.js";
-import { atLeast, limaCannotRead, limaCannotReadHint, limaPortForwards } from "../host/lima.js";
+import { atLeast, limaCannotRead, limaCannotReadHint } from "../host/lima.js";
+import { limaPortForwards } from "../host/lima-yaml.js";
 import { anchorsBefore, bridgedWan, limaForwardClashes, shadowingRules, skippedWan, wanInterfaces, type Finding } from "../engine/doctor-checks.js";
 import type { VmSpec } from "../../compiler/ir.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
@@ -88,7 +88,7 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
   else add("root's copy", "ok", `${host.rootCopy.launcher} (${installed}), root's alone`);
 
   // Everything else root reads or runs: each must be root's alone, all the way up.
-  const daemonPlist: Record<string, string> = existsSync(host.launchd.plistFile) ? { "the daemon's plist": host.launchd.plistFile } : {};
+  const daemonPlist: Record<string, string> = host.launchd.plistInstalled() ? { "the daemon's plist": host.launchd.plistFile } : {};
   const rootPaths = { ...rootOwnedPaths(ctx.environment.paths), ...daemonPlist };
   const untrusted = untrustedPaths(rootPaths);
   if (untrusted.length > 0) add("root-owned paths", "fail", untrusted.join("; "), "Root refuses to act on these: `sudo chown root:wheel` and `chmod go-w` each one named (or point LIMAWAN_* at root-owned paths).");

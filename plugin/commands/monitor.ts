@@ -4,7 +4,6 @@
 // those older than D. --follow redraws in place on a terminal and prints one JSON line per event
 // (banned, unbanned, forward-down, forward-up) when piped; --alert-cmd runs CMD with each
 // banned or forward-down event as JSON on its stdin (mail, a webhook: README).
-import { spawn } from "node:child_process";
 import { forwardPfNames } from "../../compiler/pf-names.js";
 import { printableJson, printableLines } from "../../compiler/printable.js";
 import { parseIpv4Address } from "../../compiler/validate/addresses.js";
@@ -13,6 +12,7 @@ import { monitorEvents, monitorSnapshot, parseDuration, redrawFrame, type Monito
 import { appliedPfNames, readState, type State } from "../engine/state.js";
 import { requireHostAccess } from "../environment.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
+import { runAlertCommand } from "../host/alert-command.js";
 import { whenInvokerGone } from "../host/invoker.js";
 import type { TableEntry } from "../host/pfctl.js";
 
@@ -83,26 +83,11 @@ async function follow(ctx: Context, options: MonitorOptions): Promise<ExitCode> 
   return EXIT.OK;
 }
 
-/**
- * Run CMD through /bin/sh with the event as JSON on stdin; its failure is said, not fatal. Root
- * runs it as the user who ran `limactl limawan monitor` (sudo's SUDO_USER), with their home and
- * PATH: the command is theirs, and must not become a way to run anything as root.
- */
+/** Run CMD with the event as JSON on stdin, as the user (host/alert-command.ts); its failure is said, not fatal. */
 async function alert(ctx: Context, command: string, event: MonitorEvent): Promise<void> {
-  const asUser = ctx.host.userIdentity() ?? {};
-  await new Promise<void>((resolve) => {
-    const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "ignore", "inherit"], ...asUser });
-    child.once("error", (error) => {
-      ctx.out.warn(`--alert-cmd could not be run: ${error.message}`);
-      resolve();
-    });
-    child.once("close", (code) => {
-      if (code !== 0) ctx.out.warn(`--alert-cmd exited with ${code} for ${event.event} ${event.instance}/${event.forward}`);
-      resolve();
-    });
-    child.stdin!.on("error", () => undefined);
-    child.stdin!.end(`${JSON.stringify(event)}\n`);
-  });
+  const outcome = await runAlertCommand(command, `${JSON.stringify(event)}\n`, ctx.host.userIdentity());
+  if ("error" in outcome) ctx.out.warn(`--alert-cmd could not be run: ${outcome.error}`);
+  else if (outcome.code !== 0) ctx.out.warn(`--alert-cmd exited with ${outcome.code} for ${event.event} ${event.instance}/${event.forward}`);
 }
 
 async function unban(ctx: Context, args: string[]): Promise<ExitCode> {

@@ -344,12 +344,11 @@ function forwardDiagnosis(facts: DiagnoseFacts, spec: VmSpec, forward: Forward, 
   return { name: forward.name, route, steps };
 }
 
-/** Does a socket bound to `address` take IPv4 connections to the VM's own address? */
-function reachable(address: string, vmAddress: Ipv4Address | null): "yes" | "loopback" | "ipv6-only" | "other" {
-  const bare = address.replace(/%.*$/, "");
-  if (bare === "0.0.0.0" || bare === "*" || (vmAddress && bare === vmAddress)) return "yes";
-  if (/^127\./.test(bare) || bare === "[::1]") return "loopback";
-  if (bare.startsWith("[")) return "ipv6-only";
+/** Does the socket take IPv4 connections to the VM's own address? (GuestSocket: facts from ss, parsed once in host/lima-guest.ts.) */
+function reachable(socket: GuestSocket, vmAddress: Ipv4Address | null): "yes" | "loopback" | "ipv6-only" | "other" {
+  if ((socket.wildcard && socket.family !== "ipv6") || (vmAddress && socket.family === "ipv4" && socket.host === vmAddress)) return "yes";
+  if (socket.loopback) return "loopback";
+  if (socket.family === "ipv6") return "ipv6-only";
   return vmAddress ? "other" : "yes";
 }
 
@@ -364,7 +363,7 @@ function guestListeningStep(facts: DiagnoseFacts, forward: Forward, vmAddress: I
   for (const protocol of protocolsOf(forward.protocol)) {
     for (let port = forward.guest.first; port <= last; port++) {
       const sockets = guest.sockets.value.filter((s) => s.protocol === protocol && s.port === port);
-      const good = sockets.find((s) => reachable(s.address, vmAddress) === "yes");
+      const good = sockets.find((s) => reachable(s, vmAddress) === "yes");
       if (good) {
         found.push(`${protocol} ${good.address}:${port}`);
         continue;
@@ -374,7 +373,7 @@ function guestListeningStep(facts: DiagnoseFacts, forward: Forward, vmAddress: I
         problems.push(`nothing ${protocol === "tcp" ? "listens on" : "is bound to"} ${protocol} port ${port}`);
         continue;
       }
-      const kinds = sockets.map((s) => reachable(s.address, vmAddress));
+      const kinds = sockets.map((s) => reachable(s, vmAddress));
       const where = sockets.map((s) => `${s.address}:${port}`).join(", ");
       problems.push(
         kinds.includes("loopback")

@@ -5,7 +5,7 @@ import { formatRange, protocolsOf, rangesOverlap as overlaps, type VmSpec } from
 import { ANCHOR, type OurPointKind } from "../../compiler/pf/anchor-points.js";
 import { readListing, type PrintedRule } from "../../compiler/pf/printed-rule.js";
 import { skipOption } from "../../compiler/pf/skip-option.js";
-import type { LimaPortForward } from "../host/lima.js";
+import type { LimaPortForward } from "../host/lima-yaml.js";
 
 export interface Finding { level: "ok" | "warn" | "fail"; detail: string; hint: string }
 

@@ -2,8 +2,6 @@
 // then make the changes — originals kept first, sshd's verdict asked before it reloads, and
 // everything put back when sshd or fail2ban refuses, so a failed harden never leaves the guest
 // with a configuration sshd would not start with.
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import type { VmSpec } from "../../compiler/ir.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
@@ -51,7 +49,7 @@ export async function readHardenFacts(host: Host, name: string, spec: VmSpec | n
     guest.readFile(name, MANIFEST),
   ]);
   if (sshdConfig === null) throw new CliError(EXIT.FAILURE, `${SSHD_CONFIG} is missing in ${name}`);
-  const limaKey = await readFile(path.join(host.lima.limaHome, "_config", "user.pub"), "utf8").catch(() => null);
+  const limaKey = await host.lima.userPublicKey();
   return { instance: name, user: user.name, authorizedKeys, limaKey, sshdConfig, dropIn, jail, fail2banInstalled, sshPorts: sshGuestPorts(spec), manifest: manifestOf(name, manifestText), ...services };
 }
 

@@ -3,7 +3,8 @@
 // host to "every running, annotated VM forwarded" with the same engine as `up`.
 import type { Context } from "../context.js";
 import { CliError } from "../errors.js";
-import { atLeast, type LimaEvent, type LimaPhase } from "../host/lima.js";
+import { atLeast } from "../host/lima.js";
+import type { LimaEvent, LimaPhase } from "../host/lima-events.js";
 import type { StreamEnd } from "../host/run.js";
 import { converge } from "./converge.js";
 import { sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";

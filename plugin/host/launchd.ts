@@ -48,8 +48,13 @@ export class Launchd {
     this.logFile = path.join(stateDir, "watch.log");
   }
 
+  /** Whether the daemon's plist is in the launchd directory (installed, loaded or not). */
+  plistInstalled(): boolean {
+    return existsSync(this.plistFile);
+  }
+
   async status(): Promise<DaemonStatus> {
-    const installed = existsSync(this.plistFile);
+    const installed = this.plistInstalled();
     return { installed, loaded: installed && (await this.loaded()), plist: this.plistFile, log: this.logFile };
   }
 

@@ -11,7 +11,13 @@ import type { CommandResult, Runner } from "./run.js";
 const GUEST_TIMEOUT_MS = 20_000;
 
 export interface GuestRoute { dev: string; gateway: string | null; metric: number }
-export interface GuestSocket { protocol: "tcp" | "udp"; address: string; port: number }
+/**
+ * A listening TCP or bound UDP socket in the guest, as facts: which family it takes connections
+ * of (`any`: an IPv6 socket that accepts IPv4 too), bound to every address (`wildcard`) or to
+ * loopback only, the host part without brackets or zone (`host`), and the local address as ss
+ * wrote it (`address`, to show).
+ */
+export interface GuestSocket { protocol: "tcp" | "udp"; family: "ipv4" | "ipv6" | "any"; wildcard: boolean; loopback: boolean; host: string; address: string; port: number }
 
 export class LimaGuest {
   constructor(private readonly runner: Runner) {}
@@ -163,8 +169,8 @@ export function parseRoutesJson(stdout: string): GuestRoute[] {
 
 /**
  * `ss -Hltun`: `Netid State Recv-Q Send-Q Local:Port Peer:Port [Process]`. The local address is
- * `0.0.0.0`, `*` (IPv6 any, accepting IPv4 too), `[::]` (IPv6 only), an address, or one scoped to
- * a device (`127.0.0.53%lo`, kept as written: the caller decides what reaches it).
+ * `0.0.0.0`, `*` (IPv6 any, accepting IPv4 too: ss(8) prints `*` for a dual-stack wildcard),
+ * `[::]` (IPv6 only), an address (IPv6 in brackets), or one scoped to a device (`127.0.0.53%lo`).
  */
 export function parseSsListening(stdout: string): GuestSocket[] {
   const sockets: GuestSocket[] = [];
@@ -177,7 +183,17 @@ export function parseSsListening(stdout: string): GuestSocket[] {
     const colon = local.lastIndexOf(":");
     const port = Number(local.slice(colon + 1));
     if (colon <= 0 || !Number.isInteger(port)) continue;
-    sockets.push({ protocol: netid, address: local.slice(0, colon), port });
+    sockets.push({ protocol: netid, ...socketAddress(local.slice(0, colon)), port });
   }
   return sockets;
+}
+
+/** ss's local address → the facts diagnose judges by (GuestSocket). */
+function socketAddress(address: string): Pick<GuestSocket, "family" | "wildcard" | "loopback" | "host" | "address"> {
+  const unscoped = address.replace(/%[^\]]*$/, "").replace(/%[^\]]*\]$/, "]");
+  if (unscoped === "*") return { family: "any", wildcard: true, loopback: false, host: "*", address };
+  const ipv6 = unscoped.startsWith("[") && unscoped.endsWith("]");
+  const host = ipv6 ? unscoped.slice(1, -1) : unscoped;
+  if (ipv6) return { family: "ipv6", wildcard: host === "::", loopback: host === "::1", host, address };
+  return { family: "ipv4", wildcard: host === "0.0.0.0", loopback: host.startsWith("127."), host, address };
 }

@@ -62,7 +62,7 @@ describe("round trips", () => {
         const again = readAnnotation({ vm: "web", file: "b.yaml", text: yamlBlock(...printVm(first).trimEnd().split("\n")) }).draft;
         expect(meaning(again)).toEqual(meaning(first));
       }),
-      { numRuns: 400 },
+      { numRuns: 150 },
     );
   });
 
@@ -84,7 +84,7 @@ describe("round trips", () => {
         expect(codesOf(result)).toEqual(expectedWarnings(spec));
         expect(result.spec).toEqual(spec);
       }),
-      { numRuns: 400 },
+      { numRuns: 200 },
     );
   });
 });
@@ -112,7 +112,7 @@ describe("determinism", () => {
         const once = () => anchor([{ spec: compileFile({ vm: spec.vm, file: spec.file, text: limaYamlOf(spec) }).spec!, address: "192.168.105.2" as never }]);
         expect(once()).toBe(once());
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 
@@ -140,7 +140,7 @@ describe("robustness", { timeout: 30_000 }, () => {
         const text = asBlock(annotation);
         expectWellFormed(compileFile({ vm: "web", file: "f.yaml", text }), text);
       }),
-      { numRuns: 5000 },
+      { numRuns: 800 },
     );
   });
 
@@ -150,7 +150,7 @@ describe("robustness", { timeout: 30_000 }, () => {
         const text = list ? yamlList(...statements) : yamlBlock(...statements.flatMap((s) => s.split("\n")));
         expectWellFormed(compileFile({ vm: "web", file: "f.yaml", text }), text);
       }),
-      { numRuns: 2500 },
+      { numRuns: 500 },
     );
   });
 
@@ -162,7 +162,7 @@ describe("robustness", { timeout: 30_000 }, () => {
       fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: "binary", maxLength: 100 }), yamlish), (text) => {
         expectWellFormed(compileFile({ vm: "web", file: "f.yaml", text }), text);
       }),
-      { numRuns: 3000 },
+      { numRuns: 800 },
     );
   });
 });
@@ -252,7 +252,7 @@ describe("the anchor text", () => {
         expect([...together].sort()).toEqual(alone.sort());
         expect(all.filter(routed).sort()).toEqual([...new Set(blocks)].sort());
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });

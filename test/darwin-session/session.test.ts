@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { insertAnchorPoints } from "../../compiler/pf/pf-conf-edit.js";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
-import { standinServer } from "../e2e/harness.js";
+import { asUserReachingCheckout, standinServer } from "../e2e/harness.js";
 import { composeMain, DEFAULT_FIRST_CLIENT_PORT, differences, openSession, parseSkipped, readLoadedState, Refused, refusals, sessionNames, skipOption, testPorts, type LoadedState, type Output, type SessionHost } from "../darwin/session.mjs";
 
 const STANDIN_BIN = fileURLToPath(new URL("../standins/bin", import.meta.url));
@@ -285,7 +285,9 @@ ${code === "wait" ? "setInterval(() => undefined, 1000);" : `process.exit(${code
   });
 
   it.runIf(process.getuid?.() === 0)("fails without root", () => {
-    const r = spawnSync(process.execPath, [RUN], { env: runEnv(), encoding: "utf8", uid: 65534, gid: 65534 });
+    // As uid 65534, where it reaches the checkout even when that is private (a clone in /root).
+    const [file, ...args] = asUserReachingCheckout([process.execPath, RUN], { uid: 65534, gid: 65534 });
+    const r = spawnSync(file!, args, { env: runEnv(), encoding: "utf8" });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/needs root.*sudo -E/);
   });

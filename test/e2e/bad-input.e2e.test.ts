@@ -180,15 +180,15 @@ describe("large files", () => {
   const keys = (count: number) => Array.from({ length: count }, (_, i) => `k${i}: v\n`).join("");
 
   // 40,000 keys (389 KB) took 10-20 s to check while the yaml library compared each key with
-  // every earlier one, so 60,000 would take 25-45 s; linear, they take a second or two here (5 s
-  // when the other test worker loads the machine). The bound tells the two apart with room for
-  // load; `npm run bench` measures the growth itself (time ∝ keys^k).
-  it("checks 60,000 top-level keys in seconds, not minutes", async () => {
+  // every earlier one. That the check is linear is test/compiler/read-yaml.test.ts's (in
+  // process, 40,000 keys and a repeated one) and `npm run bench`'s (the growth, time ∝ keys^k);
+  // here, that the CLI reads such a file whole and accepts it (no wall-clock bound: it flakes
+  // under load and another test already holds the growth).
+  it("checks 60,000 top-level keys", async () => {
     const target = file("keys.yaml", `x-limawan: |\n  expose web 80 as 8080\n${keys(60_000)}`);
-    const started = Date.now();
     const r = await run(["check", target]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/: ok, 1 forward/);
   }, 60_000);
 
   // 262,000 one-word lines (1 MiB) took hours: every diagnostic's code frame split the whole file
@@ -215,12 +215,12 @@ describe("large files", () => {
     const target = file("largest.yaml", text.slice(0, 1024 * 1024 - 100).replace(/[^\n]*$/, ""));
     const subprocess = execa(process.execPath, [CLI, "check", target], { reject: false });
     await new Promise((resolve) => setTimeout(resolve, 600));
-    const signalled = Date.now();
-    subprocess.kill("SIGTERM");
+    // kill() is false when the process had already exited (then it finished, exit 0). A signal
+    // it received must end it, by the signal: never does it run on regardless and finish.
+    const delivered = subprocess.kill("SIGTERM");
     const r = await subprocess;
-    // Either the signal ended it, or it had finished already; never does it run on regardless.
-    expect(Date.now() - signalled).toBeLessThan(2_000);
-    if (r.signal !== "SIGTERM") expect(r.exitCode, r.stderr).toBe(0);
+    if (delivered) expect(r.signal ?? `exit ${r.exitCode}`, r.stderr).toBe("SIGTERM");
+    else expect(r.exitCode, r.stderr).toBe(0);
   });
 });
 

@@ -13,14 +13,14 @@ import { APPLE_PF_CONF, type CliResult, createSandbox, type Sandbox, standin } f
 vi.setConfig({ testTimeout: 60_000 });
 
 /** The README's web VM, provisioned with nginx (the stand-in installs what provision installs). */
-const WEB = (network = "  - lima: shared\n") => `networks:
+const WEB = (network = "  - lima: shared\n", httpPort = 28080) => `networks:
 ${network}provision:
   - mode: system
     script: |
       apt-get install -y nginx
 x-limawan: |
   expose ssh 22 as 2222 limit 5/30s
-  expose http 80 as 28080
+  expose http 80 as ${httpPort}
 `;
 
 const STEPS = ["annotation", "vm-running", "address", "guest-interface", "guest-route", "guest-listening", "pf-enabled", "anchor-points", "anchor-rules", "ip-forwarding", "host-port", "wan-interface"];
@@ -144,18 +144,23 @@ describe("diagnose on broken hosts: exit 1, the step that names it, the others j
   });
 
   it("stale rules after the VM's address changed; the host port taken on the Mac; the WAN interface without an address", async () => {
-    await webVm();
-    await sb.setLease("web", "192.168.105.9");
-    // A port no other test file forwards: tests run side by side, and an `up` elsewhere probing
-    // the same port would find it taken.
+    // A port the kernel picks, not a fixed one: test files, and whole runs of the suite, share
+    // this machine, and an `up` elsewhere probing the same port would find it taken. Free while
+    // `up` applies the forward, then held by a process on the Mac.
     const busy = net.createServer();
-    await new Promise<void>((resolve) => busy.listen({ port: 28080, host: "0.0.0.0" }, resolve));
+    const listen = (port: number) => new Promise<void>((resolve) => busy.listen({ port, host: "0.0.0.0" }, resolve));
+    await listen(0);
+    const port = (busy.address() as net.AddressInfo).port;
+    await new Promise((resolve) => busy.close(resolve));
+    await webVm(WEB(undefined, port));
+    await sb.setLease("web", "192.168.105.9");
+    await listen(port);
     try {
       const { result, json } = await diagnoseJson();
       expect(result.exitCode).toBe(1);
       expect(findings(json)).toEqual(["ssh/anchor-rules: fail", "http/anchor-rules: fail", "http/host-port: fail"]);
       expect(stepOf(json, "ssh", "anchor-rules").detail).toMatch(/^loaded rules are stale: they forward tcp en0:2222 → 192\.168\.105\.2:22; the annotation and address now say tcp en0:2222 → 192\.168\.105\.9:22/);
-      expect(stepOf(json, "http", "host-port").fix).toMatch(/lsof -nP -iTCP:28080/);
+      expect(stepOf(json, "http", "host-port").fix).toContain(`lsof -nP -iTCP:${port}`);
     } finally {
       busy.close();
     }

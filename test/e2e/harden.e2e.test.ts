@@ -1,7 +1,7 @@
 // `harden` against the stand-in guest (test/standins/lib/guest-shell.mjs): its disk is read back
 // file by file, and what its sshd and fail2ban loaded when harden reloaded them (sshd -T's view,
 // the jails) is what the assertions are about.
-import { writeFileSync } from "node:fs";
+import { chownSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { UBUNTU_SSHD_CONFIG } from "../standins/lib/guest-fs.mjs";
@@ -35,7 +35,10 @@ const LIMA_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExpbWEncyBvd24ga2V5IGluIH
 
 async function webVm(yaml = WEB()): Promise<void> {
   sb = await createSandbox();
-  writeFileSync(path.join(sb.paths.limaHome, "_config", "user.pub"), `${LIMA_KEY}\n`, { mode: 0o644 });
+  const key = path.join(sb.paths.limaHome, "_config", "user.pub");
+  writeFileSync(key, `${LIMA_KEY}\n`, { mode: 0o644 });
+  // The user's own, as Lima makes it: root reads Lima-home files only when they are the user's.
+  if (sb.vmUser) chownSync(key, sb.vmUser.uid, sb.vmUser.gid);
   await sb.addInstance("web", yaml);
   await sb.startVm("web");
 }

@@ -10,7 +10,7 @@
 // 2.1), and LimaWAN, run with sudo, runs limactl as SUDO_USER. So when the tests run as root the
 // sandbox plays `limactl limawan …` raised through sudo: SUDO_USER/SUDO_UID/SUDO_GID name an unprivileged VM
 // user who owns $LIMA_HOME, and the harness's own limactl calls run as that user too.
-import { execa, execaSync, type Options, type Result, type ResultPromise } from "execa";
+import { execa, execaSync, type Result, type ResultPromise } from "execa";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
@@ -181,6 +181,11 @@ export interface Sandbox {
    * `user` or root): for a test that runs it its own way (on a pseudo-terminal).
    */
   inMacos(argv: string[], user?: { uid: number; gid: number }): string[];
+  /**
+   * The command line that runs `argv` as the VM user (in the namespace, where the checkout is
+   * reachable whatever its parent directories' modes), or as the tests run when they are not root.
+   */
+  asVmUser(argv: string[]): [string, string[]];
   sysctlState(): Record<string, string>;
   /** The Mac's ARP table learnt `address` at `mac` (null: forgot it). */
   setArp(address: string, mac: string | null): void;
@@ -240,6 +245,61 @@ function setuidNode(gid: number): string {
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   suidNode = node;
   return node;
+}
+
+/** Whether `user` (no supplementary groups, as setpriv runs it) may enter a directory of these modes. */
+function mayEnter(info: { uid: number; gid: number; mode: number }, user: { uid: number; gid: number }): boolean {
+  const bit = info.uid === user.uid ? 0o100 : info.gid === user.gid ? 0o010 : 0o001;
+  return (info.mode & bit) !== 0;
+}
+
+const veils = new Map<number, string | null>();
+/**
+ * The highest directory above the checkout the VM user cannot enter (a clone in /root, in a
+ * `mktemp -d`, in a 0700 home), or null. macos-namespace.sh hides it behind an empty tmpfs and
+ * binds the checkout back at its own path, in the namespace only. A checkout whose own files the
+ * user cannot read (cloned with umask 077) is not fixed that way: the tier stops with one message.
+ */
+export function checkoutVeil(user: { uid: number; gid: number }): string | null {
+  if (veils.has(user.uid)) return veils.get(user.uid)!;
+  let veil: string | null = null;
+  const parts = REPO.split(path.sep).filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const dir = path.join(path.sep, ...parts.slice(0, i));
+    if (!mayEnter(statSync(dir), user)) {
+      veil = dir;
+      break;
+    }
+  }
+  const unreadable = [REPO, BUILT_MAIN, path.join(STANDIN_BIN, "limactl")].find((file) => {
+    const info = statSync(file);
+    const bit = info.uid === user.uid ? 0o400 : info.gid === user.gid ? 0o040 : 0o004;
+    return (info.mode & bit) === 0 || (info.isDirectory() && !mayEnter(info, user));
+  });
+  if (unreadable) {
+    throw new Error(
+      `the e2e sandbox runs the CLI and limactl's stand-in as uid ${user.uid}, who cannot read ${unreadable} (mode ${(statSync(unreadable).mode & 0o777).toString(8)}): ` +
+        "the checkout's own files must be readable by others (clone with umask 022, or `chmod -R o+rX` the checkout; its parent directories may stay private).",
+    );
+  }
+  veils.set(user.uid, veil);
+  return veil;
+}
+
+let noStandins: string | null = null;
+/**
+ * `argv` run as `user` in a private mount namespace where the checkout is reachable
+ * (checkoutVeil), with nothing laid over the system's tools: for a test outside any sandbox that
+ * runs a program of the checkout as an unprivileged user (the darwin runner refusing non-root).
+ */
+export function asUserReachingCheckout(argv: string[], user: { uid: number; gid: number }): string[] {
+  if (!noStandins) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "limawan-no-standins-"));
+    for (const sub of ["usr/sbin", "usr/bin"]) mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o755 });
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    noStandins = dir;
+  }
+  return ["unshare", "--mount", "--propagation", "private", "/bin/sh", NAMESPACE, noStandins, String(user.uid), String(user.gid), checkoutVeil(user) ?? "-", REPO, "--", ...argv];
 }
 
 function requireBuild(): void {
@@ -403,7 +463,8 @@ PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)
 
   inMacos(argv: string[], user?: { uid: number; gid: number }): string[] {
     if (!this.isRoot) throw new Error("the CLI's mount namespace needs the tests to run as root");
-    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", NAMESPACE, this.systemDir, String(user?.uid ?? 0), String(user?.gid ?? 0), "--", ...argv];
+    const veil = this.vmUser ? checkoutVeil(this.vmUser) : null;
+    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", NAMESPACE, this.systemDir, String(user?.uid ?? 0), String(user?.gid ?? 0), veil ?? "-", REPO, "--", ...argv];
   }
 
   /** execa's file and arguments for the CLI run as `user` (null: as the tests run) in the namespace. */
@@ -477,10 +538,6 @@ await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
     if (recursive && statSync(target).isDirectory()) for (const entry of readdirSync(target)) this.chownTree(path.join(target, entry));
   }
 
-  private asVmUser(): Pick<Options, "uid" | "gid"> {
-    return this.vmUser ? { uid: this.vmUser.uid, gid: this.vmUser.gid } : {};
-  }
-
   async addInstance(name: string, limaYaml: string): Promise<void> {
     const dir = path.join(this.paths.limaHome, name);
     if (existsSync(dir)) throw new Error(`instance ${name} already exists in the sandbox`);
@@ -493,9 +550,16 @@ await main(${JSON.stringify(this.paths.sudoers)}, process.argv.slice(2));
     renameSync(building, dir);
   }
 
+  asVmUser(argv: string[]): [string, string[]] {
+    // In the namespace: there the VM user reaches the checkout (checkoutVeil), and so do the
+    // host agents a `limactl start` leaves running.
+    const [file, ...rest] = this.vmUser ? this.inMacos(argv, this.vmUser) : argv;
+    return [file!, rest];
+  }
+
   async limactl(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Result> {
     const input = options.input !== undefined ? { input: options.input } : {};
-    return execa(path.join(STANDIN_BIN, "limactl"), args, { env: { ...this.env, ...options.env }, extendEnv: false, reject: false, ...input, ...this.asVmUser() });
+    return execa(...this.asVmUser([path.join(STANDIN_BIN, "limactl"), ...args]), { env: { ...this.env, ...options.env }, extendEnv: false, reject: false, ...input });
   }
 
   async startVm(name: string, options: StartOptions = {}): Promise<void> {

@@ -251,10 +251,10 @@ describe("up / status / down", () => {
     const gone = execa(process.execPath, ["-e", "0"]);
     await gone;
     writeFileSync(lock, JSON.stringify({ pid: gone.pid, boot: currentBoot(), nonce: "dead", command: "watch" }));
-    const started = Date.now();
+    // Taken over without waiting: test/host/state-lock.test.ts counts the waiter's pauses (none);
+    // here, the CLI's own outcome.
     const up = await sb.run(["up", "web"]);
     expect(up.exitCode, up.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(4_000); // no staleness period to sit out
     expect((await host()).anchorRules).toMatch(/limawan:web:ssh/);
     // A live PID, but recorded in another boot: PIDs are reused after a restart.
     writeFileSync(lock, JSON.stringify({ pid: process.pid, boot: currentBoot() - 86_400, nonce: "old", command: "up web" }));
@@ -265,10 +265,8 @@ describe("up / status / down", () => {
     const reuser = execa(process.execPath, ["-e", "setTimeout(() => {}, 30000)"]);
     try {
       writeFileSync(lock, JSON.stringify({ pid: reuser.pid, boot: currentBoot(), nonce: "reused", command: "up web", since: Date.now() - 60_000 }));
-      const again = Date.now();
       const up2 = await sb.run(["up", "web"]);
       expect(up2.exitCode, up2.stderr).toBe(0);
-      expect(Date.now() - again).toBeLessThan(4_000);
     } finally {
       reuser.kill();
       await reuser.catch(() => undefined);
@@ -522,15 +520,17 @@ describe("refusals", () => {
   });
 
   it("a host port a process on the Mac already listens on: exit 1, nothing applied", async () => {
+    // A port the kernel picks: another run of the suite on this machine never holds the same one.
     const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(18_080, "0.0.0.0", resolve));
+    await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+    const port = (server.address() as net.AddressInfo).port;
     try {
-      await sb.addInstance("web", WEB.replace("http 80 as 8080", "http 80 as 18080"));
+      await sb.addInstance("web", WEB.replace("http 80 as 8080", `http 80 as ${port}`));
       await sb.startVm("web");
       const before = await host();
       const r = await sb.run(["up", "web"]);
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/host tcp port 18080 .* already used by a process on this Mac/);
+      expect(r.stderr).toMatch(new RegExp(`host tcp port ${port} .* already used by a process on this Mac`));
       expect(await host()).toEqual(before);
     } finally {
       server.close();

@@ -10,6 +10,7 @@ import { diagnose, type DiagnoseFacts, type Diagnosis, type StepId, type Verdict
 import { markdownCode, markdownReport, markdownText, redactPublicAddresses, summaryLine } from "../../plugin/engine/diagnose-report.js";
 import { printable } from "../../compiler/printable.js";
 import { emptyState, type State } from "../../plugin/engine/state.js";
+import type { GuestSocket } from "../../plugin/host/lima-guest.js";
 import { limaYaml } from "./fake-host.js";
 
 const ADDRESS = "192.168.105.2" as Ipv4Address;
@@ -29,6 +30,15 @@ function appliedState(spec: VmSpec, address = ADDRESS, interfaces: string[] = ["
 }
 
 const ok = <T>(value: T) => ({ ok: true as const, value });
+/** A guest socket as host/lima-guest.ts reports it (facts beside the address ss wrote), for the addresses these tests use. */
+const SOCKET_FACTS: Record<string, Omit<GuestSocket, "protocol" | "address" | "port">> = {
+  "0.0.0.0": { family: "ipv4", wildcard: true, loopback: false, host: "0.0.0.0" },
+  "[::]": { family: "ipv6", wildcard: true, loopback: false, host: "::" },
+  "*": { family: "any", wildcard: true, loopback: false, host: "*" },
+  "127.0.0.1": { family: "ipv4", wildcard: false, loopback: true, host: "127.0.0.1" },
+  "127.0.0.53%lo": { family: "ipv4", wildcard: false, loopback: true, host: "127.0.0.53" },
+};
+const socket = (protocol: "tcp" | "udp", address: keyof typeof SOCKET_FACTS, port: number): GuestSocket => ({ protocol, ...SOCKET_FACTS[address]!, address, port });
 const needsRoot = { ok: false as const, reason: "pfctl needs root", needsRoot: true };
 
 function healthy(spec = specOf("expose ssh 22 as 2222", "expose http 80 as 8080")): DiagnoseFacts {
@@ -49,10 +59,10 @@ function healthy(spec = specOf("expose ssh 22 as 2222", "expose http 80 as 8080"
         { dev: "eth0", gateway: "192.168.5.2", metric: 200 },
       ]),
       sockets: ok([
-        { protocol: "tcp" as const, address: "0.0.0.0", port: 22 },
-        { protocol: "tcp" as const, address: "[::]", port: 22 },
-        { protocol: "tcp" as const, address: "*", port: 80 },
-        { protocol: "udp" as const, address: "127.0.0.53%lo", port: 53 },
+        socket("tcp", "0.0.0.0", 22),
+        socket("tcp", "[::]", 22),
+        socket("tcp", "*", 80),
+        socket("udp", "127.0.0.53%lo", 53),
       ]),
     },
     pf: {
@@ -191,8 +201,8 @@ describe("diagnose: each broken host fails the step that names it, and only that
   it("the service not listening, or only on loopback or IPv6, in the guest", () => {
     const facts = healthy();
     facts.guest!.sockets = ok([
-      { protocol: "tcp", address: "127.0.0.1", port: 80 },
-      { protocol: "tcp", address: "[::]", port: 22 },
+      socket("tcp", "127.0.0.1", 80),
+      socket("tcp", "[::]", 22),
     ]);
     const d = diagnose(facts);
     expect(findings(d)).toEqual(["ssh/guest-listening: fail", "http/guest-listening: fail"]);
@@ -207,7 +217,7 @@ describe("diagnose: each broken host fails the step that names it, and only that
     const facts = healthy(spec);
     facts.pf.labels = ok(new Set(["limawan:web:api", "limawan:web:dns"]));
     facts.hostPorts = new Map([["tcp/19000", "free"], ["tcp/19001", "free"], ["udp/5353", "free"]]);
-    facts.guest!.sockets = ok([{ protocol: "tcp", address: "0.0.0.0", port: 9000 }, { protocol: "udp", address: "0.0.0.0", port: 53 }]);
+    facts.guest!.sockets = ok([socket("tcp", "0.0.0.0", 9000), socket("udp", "0.0.0.0", 53)]);
     expect(findings(diagnose(facts))).toEqual(["api/guest-listening: warn"]);
   });
 

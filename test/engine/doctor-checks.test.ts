@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compileFile } from "../../compiler/pipeline.js";
 import { readPrintedRule } from "../../compiler/pf/printed-rule.js";
 import { anchorsBefore, bridgedWan, limaForwardClashes, shadowingRules, skippedWan, wanInterfaces } from "../../plugin/engine/doctor-checks.js";
-import { limaPortForwards } from "../../plugin/host/lima.js";
+import { limaPortForwards } from "../../plugin/host/lima-yaml.js";
 import { limaYaml } from "./fake-host.js";
 
 const spec = compileFile({ vm: "web", file: "/lima/web/lima.yaml", text: limaYaml("expose ssh 22 as 2222", "expose games 27015-27020/udp as 37015-37020 on en1") }).spec!;

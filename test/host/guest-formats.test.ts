@@ -25,19 +25,25 @@ describe("inside the guest", () => {
     ]);
   });
 
-  it("ss -Hltun: protocol, local address as written (scoped, wildcard, IPv6) and port", () => {
+  it("ss -Hltun: protocol, port, and the local address as facts (family, wildcard, loopback, host) beside it as written", () => {
     const stdout = [
       "udp   UNCONN 0      0      127.0.0.53%lo:53         0.0.0.0:*          ",
       "tcp   LISTEN 0      4096         0.0.0.0:22         0.0.0.0:*          ",
       "tcp   LISTEN 0      511             [::]:80            [::]:*          ",
       "tcp   LISTEN 0      4096               *:8443             *:*    users:((\"caddy\",pid=812,fd=7))",
+      "tcp   LISTEN 0      4096           [::1]:631           [::]:*          ",
+      "tcp   LISTEN 0      4096  [fe80::1%eth0]:7000          [::]:*          ",
+      "udp   UNCONN 0      0      192.168.105.2:53         0.0.0.0:*          ",
       "",
     ].join("\n");
     expect(parseSsListening(stdout)).toEqual([
-      { protocol: "udp", address: "127.0.0.53%lo", port: 53 },
-      { protocol: "tcp", address: "0.0.0.0", port: 22 },
-      { protocol: "tcp", address: "[::]", port: 80 },
-      { protocol: "tcp", address: "*", port: 8443 },
+      { protocol: "udp", family: "ipv4", wildcard: false, loopback: true, host: "127.0.0.53", address: "127.0.0.53%lo", port: 53 },
+      { protocol: "tcp", family: "ipv4", wildcard: true, loopback: false, host: "0.0.0.0", address: "0.0.0.0", port: 22 },
+      { protocol: "tcp", family: "ipv6", wildcard: true, loopback: false, host: "::", address: "[::]", port: 80 },
+      { protocol: "tcp", family: "any", wildcard: true, loopback: false, host: "*", address: "*", port: 8443 },
+      { protocol: "tcp", family: "ipv6", wildcard: false, loopback: true, host: "::1", address: "[::1]", port: 631 },
+      { protocol: "tcp", family: "ipv6", wildcard: false, loopback: false, host: "fe80::1", address: "[fe80::1%eth0]", port: 7000 },
+      { protocol: "udp", family: "ipv4", wildcard: false, loopback: false, host: "192.168.105.2", address: "192.168.105.2", port: 53 },
     ]);
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { atLeast, parseEventPhase, parseVersion, parseWatchLine } from "../../plugin/host/lima.js";
+import { parseEventPhase, parseWatchLine } from "../../plugin/host/lima-events.js";
+import { atLeast, parseVersion } from "../../plugin/host/lima.js";
 
 const log = readFileSync(new URL("../fixtures/lima/ha.stdout.log", import.meta.url), "utf8").trim().split("\n");
 

@@ -6,18 +6,24 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Pfctl } from "../../plugin/host/pfctl.js";
 import { createRunner, SYSTEM_PROGRAMS } from "../../plugin/host/run.js";
+import { standinServer } from "../e2e/harness.js";
 
 const STANDIN_BIN = fileURLToPath(new URL("../standins/bin", import.meta.url));
 const LIMA_PF = readFileSync(new URL("../golden/lima.pf", import.meta.url), "utf8");
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
+// pfctl's calls go to the stand-in server (test/standins/README.md), not a node start each.
+let server: string;
+beforeAll(async () => {
+  server = await standinServer();
+});
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), "limawan-pfctl-anchor-"));
-  env = { PATH: process.env.PATH, PFCTL_STANDIN_STATE: path.join(dir, "pf.json"), PFCTL_STANDIN_ALLOW_USER: "1" };
+  env = { PATH: process.env.PATH, PFCTL_STANDIN_STATE: path.join(dir, "pf.json"), PFCTL_STANDIN_ALLOW_USER: "1", MACOS_STANDIN_SERVER: server };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

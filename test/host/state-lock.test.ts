@@ -1,5 +1,6 @@
 // Who holds the state lock (plugin/host/state-lock.ts): a record's process must run, in this
 // boot, and must have started before it wrote the record; a later process has reused the PID.
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
@@ -42,6 +43,32 @@ describe("taking the state lock", () => {
   let n = 0;
   const lockFile = () => path.join(dir, `state-${++n}.lock`);
   const live = (nonce: string) => `${JSON.stringify({ pid: process.pid, boot: currentBoot(), nonce, command: "up db", since: Date.now() - 1_000 })}\n`;
+
+  // What test/e2e/plugin.e2e.test.ts once bounded by the clock ("at once"): a holder that is
+  // gone is taken over on the first look, never waited on. Any pause here would be a wait.
+  it("takes over, without a single pause, a dead holder's lock, one from an earlier boot, and one whose PID a later process reuses", async () => {
+    const gone = spawnSync(process.execPath, ["-e", "0"]).pid;
+    const reuser = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    await new Promise((resolve) => reuser.once("spawn", resolve));
+    try {
+      const records = [
+        { pid: gone, boot: currentBoot(), nonce: "dead", command: "watch" },
+        { pid: process.pid, boot: currentBoot() - 86_400, nonce: "old", command: "up web" },
+        { pid: reuser.pid, boot: currentBoot(), nonce: "reused", command: "up web", since: Date.now() - 60_000 },
+      ];
+      for (const record of records) {
+        const file = lockFile();
+        writeFileSync(file, `${JSON.stringify(record)}\n`);
+        let pauses = 0;
+        const release = await acquireLock(file, "up web", 60_000, { pause: async () => void pauses++ });
+        expect({ nonce: record.nonce, pauses }).toEqual({ nonce: record.nonce, pauses: 0 });
+        expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ pid: process.pid, command: "up web" });
+        await release();
+      }
+    } finally {
+      reuser.kill();
+    }
+  });
 
   it("takes over an empty record no one ever wrote (a holder that died between creating and writing it)", async () => {
     const file = lockFile();

@@ -75,7 +75,7 @@ describe("compiled rules, evaluated as PF would", () => {
           }
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 600 },
     );
     // Not vacuous: every outcome was exercised many times.
     expect(seen.forwarded).toBeGreaterThan(100);
@@ -93,7 +93,7 @@ describe("compiled rules, evaluated as PF would", () => {
         const result = evaluate(loadAnchor(emitted.text), INTERFACES, { iface: "en0", proto: "tcp", src, dst, dport });
         expect(result).toMatchObject({ action: "pass", src, dst, dport, translatedBy: null });
       }),
-      { numRuns: 500 },
+      { numRuns: 200 },
     );
   });
 
@@ -120,7 +120,7 @@ describe("compiled rules, evaluated as PF would", () => {
           expect(result).toMatchObject({ action: expected, dst: VM, dport, translatedBy: null });
         },
       ),
-      { numRuns: 800 },
+      { numRuns: 300 },
     );
     expect(seen.dropped).toBeGreaterThan(50);
     expect(seen.allowed).toBeGreaterThan(20);

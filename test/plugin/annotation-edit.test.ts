@@ -172,7 +172,7 @@ describe("aliases never crash the editor", () => {
           expect(typeof result.ok).toBe("boolean");
         }
       }),
-      { numRuns: 1500 },
+      { numRuns: 400 },
     );
   });
 });
@@ -291,7 +291,7 @@ describe("every layout: what expose adds, unexpose takes away", () => {
         expect(statementLines(added)).toEqual([...statementLines(file), "expose extra 9999 as 19999"]);
         expect(ok(removeForward(added, "lima.yaml", "extra"))).toBe(file);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 
@@ -304,7 +304,7 @@ describe("every layout: what expose adds, unexpose takes away", () => {
           expect(text).toBe(build(f, f.ports.slice(i + 1)));
         });
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });

@@ -6,7 +6,7 @@
 import { renameSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { parseWatchLine, type LimaEvent } from "../../plugin/host/lima.js";
+import { parseWatchLine, type LimaEvent } from "../../plugin/host/lima-events.js";
 import { limaYaml, nonStrictWarnings, REAL_LIMACTL, RealLimaSandbox, tierName } from "./real-lima.js";
 
 vi.setConfig({ testTimeout: 120_000 });

@@ -52,7 +52,7 @@ describe("the device description", () => {
         const text = (xml.slice(0, i) + insert + xml.slice(i)).slice(0, xml.length - (cut % 50));
         expect(typeof readDeviceDescription(text, new URL("http://192.168.1.1/"), "192.168.1.1" as Ipv4Address).ok).toBe("boolean");
       }),
-      { numRuns: 1000 },
+      { numRuns: 300 },
     );
   });
 });
@@ -182,7 +182,7 @@ describe("SOAP replies", () => {
       fc.property(fc.integer({ min: 100, max: 599 }), fc.oneof(fc.string({ maxLength: 300 }), fc.string({ maxLength: 80 }).map((s) => envelope(s)), fc.string({ maxLength: 40 }).map((s) => fault(s, s))), (status, body) => {
         for (const request of [external, add, addAny]) expect(["ok", "fault", "unreadable"]).toContain(readSoapReply(request, status, body).kind);
       }),
-      { numRuns: 1000 },
+      { numRuns: 300 },
     );
   });
 });

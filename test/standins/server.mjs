@@ -1,6 +1,6 @@
-// The stand-in server: answers pfctl and sysctl stand-in calls in one long-lived process.
-// bin/pfctl and bin/sysctl, given MACOS_STANDIN_SERVER=PORT:TOKEN, send their call here over
-// 127.0.0.1 instead of starting node (~100 ms each; a test run makes hundreds of these calls).
+// The stand-in server: answers pfctl, sysctl, ifconfig, route and arp stand-in calls in one
+// long-lived process. Their bin/ scripts, given MACOS_STANDIN_SERVER=PORT:TOKEN, send their call
+// here over 127.0.0.1 instead of starting node (~100 ms each; a test run makes hundreds of these calls).
 // A call runs the same code as lib/alone.mjs runs, one at a time, against the state file its own
 // environment names (lib/served.bash is the other end).
 //
@@ -10,10 +10,13 @@
 // files are opened with the caller's rights. The server exits when its stdin closes (the test
 // process that started it is gone).
 import { createServer } from "node:net";
+import { main as arp } from "./arp/main.mjs";
+import { main as ifconfig } from "./ifconfig/main.mjs";
 import { main as pfctl } from "./pfctl/main.mjs";
+import { main as route } from "./route/main.mjs";
 import { main as sysctl } from "./sysctl/main.mjs";
 
-const PROGRAMS = { pfctl, sysctl };
+const PROGRAMS = { arp, ifconfig, pfctl, route, sysctl };
 const token = process.env.STANDIN_SERVER_TOKEN;
 if (!token) {
   process.stderr.write("stand-in server: STANDIN_SERVER_TOKEN is not set\n");

@@ -1,7 +1,7 @@
-// bin/pfctl and bin/sysctl answer the same through the stand-in server (MACOS_STANDIN_SERVER, as
+// bin/pfctl, sysctl, ifconfig, route and arp answer the same through the stand-in server (MACOS_STANDIN_SERVER, as
 // the e2e harness runs it) as run on their own by node: same output, exit codes, state and call log.
 import { execa } from "execa";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -28,14 +28,27 @@ const CALLS: { program?: string; argv: string[]; input?: string; env?: Record<st
   { program: "sysctl", argv: ["net.inet.ip"] },
   { program: "sysctl", argv: ["kern.nosuch"] },
   { program: "sysctl", argv: ["-Z"] },
+  { program: "ifconfig", argv: ["-l", "-u"] },
+  { program: "ifconfig", argv: ["en0"] },
+  { program: "ifconfig", argv: ["lo0", "alias", "127.0.0.9"] },
+  { program: "ifconfig", argv: ["-a"] },
+  { program: "ifconfig", argv: ["en9"] },
+  { program: "route", argv: ["-n", "get", "default"] },
+  { program: "route", argv: ["-n", "get", "default"], env: { ROUTE_STANDIN_INTERFACE: "none" } },
+  { program: "route", argv: ["flush"] },
+  { program: "arp", argv: ["-a", "-n"] },
+  { program: "arp", argv: ["-n", "192.168.105.7"] },
+  { program: "arp", argv: ["-n", "192.168.105.8"] },
 ];
+const PROGRAMS = ["pfctl", "sysctl", "ifconfig", "arp"] as const;
 
 async function session(name: string, extraEnv: Record<string, string>) {
   const state = (program: string) => path.join(scratch, `${name}-${program}.json`);
+  writeFileSync(state("arp"), JSON.stringify({ "192.168.105.7": "52:55:55:0a:0b:0c" }));
   const results = [];
   for (const call of CALLS) {
     const program = call.program ?? "pfctl";
-    const env = { PFCTL_STANDIN_STATE: state("pfctl"), SYSCTL_STANDIN_STATE: state("sysctl"), ...extraEnv, ...call.env };
+    const env = { PFCTL_STANDIN_STATE: state("pfctl"), SYSCTL_STANDIN_STATE: state("sysctl"), IFCONFIG_STANDIN_STATE: state("ifconfig"), ARP_STANDIN_STATE: state("arp"), ...extraEnv, ...call.env };
     const r = await execa(path.join(STANDIN_BIN, program), call.argv, { input: call.input ?? "", reject: false, cwd: scratch, env });
     results.push({ program, argv: call.argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr });
   }
@@ -45,17 +58,19 @@ async function session(name: string, extraEnv: Record<string, string>) {
   });
   // Clock readings (seconds or milliseconds since 1970) differ between the two runs.
   const timeless = (program: string) => JSON.parse(readFileSync(state(program), "utf8"), (_key, value: unknown) => (typeof value === "number" && value > 1e9 ? "a time" : value)) as unknown;
-  return { results, state: [timeless("pfctl"), timeless("sysctl")], log: [log("pfctl"), log("sysctl")] };
+  return { results, state: PROGRAMS.map(timeless), log: PROGRAMS.map(log) };
 }
 
-describe("pfctl and sysctl through the stand-in server", () => {
-  it("answers every call as node running it on its own does", async () => {
+describe("the stand-ins through the stand-in server", () => {
+  // 26 calls twice, half of them starting node each: more than the default budget on a loaded runner.
+  it("answers every call as node running it on its own does", { timeout: 90_000 }, async () => {
     const alone = await session("alone", {});
     const served = await session("served", { MACOS_STANDIN_SERVER: await standinServer() });
     expect(served.results).toEqual(alone.results);
     expect(served.state).toEqual(alone.state);
     expect(served.log).toEqual(alone.log);
-    expect(alone.results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1]); // the refusals are refusals
+    expect(alone.results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1]); // the refusals are refusals
+    expect(alone.results.find((r) => r.program === "ifconfig" && r.argv[0] === "-a")!.stdout).toContain("inet 127.0.0.9 netmask 0xff000000"); // the alias, kept in the state
   });
 
   it("refuses a caller without the server's token; a caller running as another user runs it alone", async () => {

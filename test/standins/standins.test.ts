@@ -71,8 +71,8 @@ afterAll(async () => {
 
 /** A stand-in as the VM user (limactl refuses root) or as whoever runs the tests. */
 function tool(sb: Sandbox, name: string, args: string[], options: { env?: Record<string, string | undefined>; asRoot?: boolean } = {}) {
-  const user = !options.asRoot && sb.vmUser ? { uid: sb.vmUser.uid, gid: sb.vmUser.gid } : {};
-  return execa(path.join(STANDIN_BIN, name), args, { env: { ...sb.env, ...options.env }, extendEnv: false, reject: false, ...user });
+  const argv = [path.join(STANDIN_BIN, name), ...args];
+  return execa(...(options.asRoot ? ([argv[0]!, args] as const) : sb.asVmUser(argv)), { env: { ...sb.env, ...options.env }, extendEnv: false, reject: false });
 }
 
 const listJson = async (sb: Sandbox, ...names: string[]) => {
@@ -233,8 +233,7 @@ describe.concurrent("limactl list --json", () => {
     sandboxRoots.push(strict.paths.root);
     try {
       await strict.addInstance("noimg", "networks:\n  - lima: nowhere\n");
-      const user = strict.vmUser ? { uid: strict.vmUser.uid, gid: strict.vmUser.gid } : {};
-      const run = (args: string[]) => execa(path.join(STANDIN_BIN, "limactl"), args, { env: strict.env, extendEnv: false, reject: false, ...user });
+      const run = (args: string[]) => execa(...strict.asVmUser([path.join(STANDIN_BIN, "limactl"), ...args]), { env: strict.env, extendEnv: false, reject: false });
       const list = await run(["list", "--json"]);
       expect(JSON.parse(list.stdout)).toMatchObject({ name: "noimg", status: "", errors: [] });
       expect(list.stderr).toMatch(/field `images` must be set/);
@@ -392,9 +391,8 @@ describe.concurrent("limactl shell", () => {
 
 describe.concurrent("limactl watch --json", () => {
   test("like Lima's, misses a new instance whose directory came before its lima.yaml, and every one without a Lima home at its start", async ({ sb, expect }) => {
-    const user = sb.vmUser ? { uid: sb.vmUser.uid, gid: sb.vmUser.gid } : {};
     const watch = (env: Record<string, string>) => {
-      const w = execa(path.join(STANDIN_BIN, "limactl"), ["watch", "--json"], { env: { ...sb.env, ...env }, extendEnv: false, reject: false, ...user });
+      const w = execa(...sb.asVmUser([path.join(STANDIN_BIN, "limactl"), "watch", "--json"]), { env: { ...sb.env, ...env }, extendEnv: false, reject: false });
       spawned.push(w.pid!);
       const out = { stdout: "", stderr: "" };
       w.stdout!.on("data", (d: Buffer) => (out.stdout += d.toString()));
@@ -436,8 +434,7 @@ describe.concurrent("limactl watch --json", () => {
 
   test("streams the events of a start and a stop within moments, including an instance created after it started", async ({ sb, expect }) => {
     await sb.addInstance("web", WEB);
-    const user = sb.vmUser ? { uid: sb.vmUser.uid, gid: sb.vmUser.gid } : {};
-    const watcher = execa(path.join(STANDIN_BIN, "limactl"), ["watch", "--json"], { env: sb.env, extendEnv: false, reject: false, ...user });
+    const watcher = execa(...sb.asVmUser([path.join(STANDIN_BIN, "limactl"), "watch", "--json"]), { env: sb.env, extendEnv: false, reject: false });
     spawned.push(watcher.pid!);
     const lines: Array<{ instance: string; event: { time: string; status: Record<string, unknown> } }> = [];
     let stderr = "";
@@ -478,8 +475,7 @@ describe.concurrent("limactl watch --json", () => {
   test("old events (before watch started) are not replayed", async ({ sb, expect }) => {
     await sb.addInstance("web", WEB);
     await sb.startVm("web");
-    const user = sb.vmUser ? { uid: sb.vmUser.uid, gid: sb.vmUser.gid } : {};
-    const watcher = execa(path.join(STANDIN_BIN, "limactl"), ["watch", "--json"], { env: sb.env, extendEnv: false, reject: false, ...user });
+    const watcher = execa(...sb.asVmUser([path.join(STANDIN_BIN, "limactl"), "watch", "--json"]), { env: sb.env, extendEnv: false, reject: false });
     spawned.push(watcher.pid!);
     let stdout = "";
     let stderr = "";

@@ -41,3 +41,20 @@ export function logCall(file, call, exitCode) {
     // another user's log we may not touch: the call itself still behaves as the real tool
   }
 }
+
+/** A stand-in's exit(3), wherever in its code it is called: runCall turns it into the exit code. */
+export class Exit {
+  constructor(code) {
+    this.code = code;
+  }
+}
+
+/** Run `program(call)`, which returns an exit code or throws Exit. */
+export function runCall(call, program) {
+  try {
+    return program(call);
+  } catch (error) {
+    if (error instanceof Exit) return error.code;
+    throw error;
+  }
+}

@@ -1,5 +1,5 @@
-# Sourced by bin/pfctl and bin/sysctl: `. served.bash PROGRAM ARG…` runs PROGRAM/main.mjs on the
-# call. With MACOS_STANDIN_SERVER=PORT:TOKEN:UID (the e2e harness starts ../server.mjs) a caller
+# Sourced by bin/pfctl, bin/sysctl, bin/ifconfig, bin/route and bin/arp: `. served.bash PROGRAM
+# ARG…` runs PROGRAM/main.mjs on the call. With MACOS_STANDIN_SERVER=PORT:TOKEN:UID (the e2e harness starts ../server.mjs) a caller
 # running as UID sends the call to that long-lived process over 127.0.0.1: starting node
 # (~100 ms) for each of the hundreds of calls a test run makes was most of its time. Otherwise,
 # and for any other user (the server's file access is its own), node runs it alone (alone.mjs).
