@@ -79,7 +79,7 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
   const invocation = sudoInvocation({ program, args, env, limaHome, interactive });
   const sudoPath = SYSTEM_PROGRAMS.sudo;
   if (!existsSync(sudoPath)) {
-    throw new CliError(EXIT.ENVIRONMENT, `${describe} needs root, and ${sudoPath} is missing`, `LimaWAN raises its privileges with the system's sudo, ${sudoPath}.`);
+    throw new CliError(EXIT.ENVIRONMENT, `${describe} needs root, and ${sudoPath} is missing`, `LimaWAN raises its privileges with the system's sudo, ${sudoPath}.`, undefined, null, "tool-missing");
   }
   const sudo = await new Promise<{ code: number; stderr: string } | { error: NodeJS.ErrnoException }>((resolve) => {
     // With a terminal sudo asks for the password on it; without one its stderr is read, to tell
@@ -98,6 +98,9 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
       EXIT.ENVIRONMENT,
       `${describe} needs root, and ${sudoPath} could not be run (${sudo.error.message})`,
       "LimaWAN raises its privileges with sudo; check that it is installed as the system's.",
+      undefined,
+      null,
+      "tool-missing",
     );
   }
   if (invocation.nonInteractive && sudo.code !== 0 && /^sudo: (a password is required|a terminal is required)/m.test(sudo.stderr)) {
@@ -109,6 +112,9 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
         : installed
           ? "Run it in a terminal, where sudo can ask; or let it run without a password: `limactl limawan sudoers` prints a sudoers rule for the installed copy."
           : "Run it in a terminal, where sudo can ask (after `limactl limawan install`, `limactl limawan sudoers` prints a rule that needs no password).",
+      undefined,
+      null,
+      "needs-root",
     );
   }
   return sudo.code;

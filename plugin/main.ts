@@ -230,7 +230,7 @@ function refuseOtherPaths(ctx: Context): void {
   const installed = installedPaths(bundleDir());
   const problem = installed && pathsProblem(ctx.environment.paths, installed);
   if (problem) {
-    throw new CliError(EXIT.ENVIRONMENT, `the root-owned copy acts only on the paths it was installed with: ${problem}`, "Leave the LIMAWAN_* paths as they were at install, or run `limactl limawan install` again with them.");
+    throw new CliError(EXIT.ENVIRONMENT, `the root-owned copy acts only on the paths it was installed with: ${problem}`, "Leave the LIMAWAN_* paths as they were at install, or run `limactl limawan install` again with them.", undefined, null, "unsafe-path");
   }
 }
 

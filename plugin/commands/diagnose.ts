@@ -33,7 +33,9 @@ export async function diagnoseCommand(ctx: Context, args: string[], options: Dia
 
 function jsonOf(diagnosis: Diagnosis) {
   const { instance, ok, complete, forwards, notes } = diagnosis;
-  return { instance, ok, complete, limawan: VERSION, forwards, notes };
+  // The documented step fields only (docs/DESIGN.md `diagnose`).
+  const steps = (f: Diagnosis["forwards"][number]) => f.steps.map(({ id, title, verdict, detail, fix }) => ({ id, title, verdict, detail, ...(fix ? { fix } : {}) }));
+  return { instance, ok, complete, limawan: VERSION, forwards: forwards.map((f) => ({ ...f, steps: steps(f) })), notes };
 }
 
 /** What the report says of the Mac: only what could be read, and nothing identifying it. */

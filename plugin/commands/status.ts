@@ -8,9 +8,9 @@ import { loadedRules } from "../engine/loaded-rules.js";
 import { emptyState } from "../engine/state.js";
 import { inspectState } from "../engine/state-recovery.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
-import { EXIT, failedForWantOfRoot, type ExitCode } from "../errors.js";
+import { EXIT, failedForWantOfRoot, isReason, type ExitCode } from "../errors.js";
 import { printable } from "../../compiler/printable.js";
-import { limaCannotRead, limaCannotReadHint, NoSuchInstance } from "../host/lima.js";
+import { limaCannotRead, limaCannotReadHint } from "../host/lima.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 
 export interface StatusOptions { stats?: boolean; rules?: boolean }
@@ -23,7 +23,7 @@ export async function status(ctx: Context, args: string[], options: StatusOption
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof NoSuchInstance) throw error; // a name Lima does not know: an error, as for `up`
+      if (isReason(error, "no-such-instance")) throw error; // a name Lima does not know: an error, as for `up`
       unreadable.push({ what, message: error instanceof Error ? error.message : String(error), needsRoot: failedForWantOfRoot(error, ctx.environment.isRoot) });
       return null;
     }

@@ -5,6 +5,7 @@
 // running), `unknown` when a fact could not be read (PF without root). Only `fail` fails the
 // command: an unknown is not a finding, and the output says how to make it known (--sudo).
 import ipaddr from "ipaddr.js";
+import type { ErrorReason } from "../errors.js";
 import { emitAnchor, type HostFacts } from "../../compiler/emit-pf.js";
 import { formatRange, protocolsOf, type Forward, type InterfaceName, type Ipv4Address, type VmSpec } from "../../compiler/ir.js";
 import { forwardPfNames } from "../../compiler/pf-names.js";
@@ -16,6 +17,7 @@ import type { GuestRoute, GuestSocket } from "../host/lima-guest.js";
 import type { PortProbe } from "../host/listeners.js";
 import { hashAnchor } from "./anchor-hash.js";
 import { loadedRules } from "./loaded-rules.js";
+import type { Reading, Unread } from "./reading.js";
 import { parseRecordedInterfaces, type State } from "./state.js";
 import { missingPointsReason } from "./status-report.js";
 
@@ -36,7 +38,15 @@ export type StepId =
   | "wan-interface"
   | "external";
 
-export interface Step { id: StepId; title: string; verdict: Verdict; detail: string; fix?: string }
+export interface Step {
+  id: StepId;
+  title: string;
+  verdict: Verdict;
+  detail: string;
+  fix?: string;
+  /** Why it could not be judged: the reason code of the read that failed (not in the JSON). */
+  cause?: ErrorReason;
+}
 
 export interface ForwardDiagnosis {
   /** The forward's name; null when the annotation gives none to check (the VM's steps only). */
@@ -56,8 +66,7 @@ export interface Diagnosis {
   notes: string[];
 }
 
-/** A fact read from the host, or why it could not be (needsRoot: root would have read it). */
-export type Reading<T> = { ok: true; value: T } | { ok: false; reason: string; needsRoot: boolean };
+export type { Reading } from "./reading.js";
 
 export type AddressFact =
   | { kind: "found"; address: Ipv4Address; source: "lease" | "guest" }
@@ -180,8 +189,8 @@ function skipped(id: StepId, why = "no forward to check"): Step {
 }
 
 /** A fact that could not be read: unknown, saying why (or that root would read it). */
-function unread(id: StepId, reading: { reason: string; needsRoot: boolean }): Step {
-  return step(id, "unknown", reading.needsRoot ? "needs root: add --sudo" : reading.reason);
+function unread(id: StepId, reading: Unread): Step {
+  return { ...step(id, "unknown", reading.code === "needs-root" ? "needs root: add --sudo" : reading.reason), cause: reading.code };
 }
 
 interface VmSteps {
@@ -411,7 +420,8 @@ function anchorRulesStep(facts: DiagnoseFacts, spec: VmSpec, forward: Forward, v
     );
   }
   if (!facts.state.ok) {
-    return step("anchor-rules", "unknown", `loaded (${label}); ${facts.state.needsRoot ? "comparing them with LimaWAN's record needs root: add --sudo" : `LimaWAN's record cannot be read: ${facts.state.reason}`}`);
+    const rootWouldRead = facts.state.code === "needs-root";
+    return { ...step("anchor-rules", "unknown", `loaded (${label}); ${rootWouldRead ? "comparing them with LimaWAN's record needs root: add --sudo" : `LimaWAN's record cannot be read: ${facts.state.reason}`}`), cause: facts.state.code };
   }
   const state = facts.state.value;
   const applied = state.vms[name];
@@ -572,7 +582,7 @@ function notes(facts: DiagnoseFacts, steps: Step[]): string[] {
   const wanAddress = publicAddress ?? [...facts.interfaces.values()].flatMap((r) => (r.ok && r.value ? r.value.ipv4 : []))[0] ?? "MAC-ADDRESS";
   const tests = (spec?.forwards ?? []).map((f) => outsideTest(f, wanAddress));
   if (tests.length > 0) notes.push(`Test from outside (another network, e.g. a phone off Wi-Fi): ${tests.join("; ")}.`);
-  if (steps.some((s) => s.verdict === "unknown" && s.detail.includes("needs root"))) {
+  if (steps.some((s) => s.verdict === "unknown" && s.cause === "needs-root")) {
     notes.push(`Steps marked unknown need root to read PF and LimaWAN's record: \`limactl limawan diagnose ${facts.instance} --sudo\`.`);
   }
   return notes;

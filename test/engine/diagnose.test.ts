@@ -9,7 +9,8 @@ import { hashAnchor } from "../../plugin/engine/anchor-hash.js";
 import { diagnose, type DiagnoseFacts, type Diagnosis, type StepId, type Verdict } from "../../plugin/engine/diagnose.js";
 import { markdownCode, markdownReport, markdownText, redactPublicAddresses, summaryLine } from "../../plugin/engine/diagnose-report.js";
 import { printable } from "../../compiler/printable.js";
-import { emptyState, type State } from "../../plugin/engine/state.js";
+import { unread } from "../../plugin/engine/reading.js";
+import { damagedStateError, emptyState, type State } from "../../plugin/engine/state.js";
 import { limaYaml } from "./fake-host.js";
 
 const ADDRESS = "192.168.105.2" as Ipv4Address;
@@ -29,7 +30,7 @@ function appliedState(spec: VmSpec, address = ADDRESS, interfaces: string[] = ["
 }
 
 const ok = <T>(value: T) => ({ ok: true as const, value });
-const needsRoot = { ok: false as const, reason: "pfctl needs root", needsRoot: true };
+const needsRoot = { ok: false as const, reason: "pfctl needs root", code: "needs-root" as const };
 
 function healthy(spec = specOf("expose ssh 22 as 2222", "expose http 80 as 8080")): DiagnoseFacts {
   return {
@@ -281,13 +282,24 @@ describe("diagnose without root", () => {
   it("PF and the record are unknown, which does not fail the run; a note says --sudo", () => {
     const facts = healthy();
     facts.pf = { enabled: needsRoot, anchorPoints: needsRoot, labels: needsRoot, forwarding: ok("1") };
-    facts.state = { ok: false, reason: "cannot read state.json: EACCES", needsRoot: true };
+    facts.state = { ok: false, reason: "cannot read state.json: EACCES", code: "needs-root" };
     const d = diagnose(facts);
     expect(d.ok).toBe(true);
     expect(d.complete).toBe(false);
     expect(findings(d).filter((f) => f.startsWith("ssh/"))).toEqual(["ssh/pf-enabled: unknown", "ssh/anchor-points: unknown", "ssh/anchor-rules: unknown"]);
     expect(verdictOf(d, "pf-enabled").detail).toBe("needs root: add --sudo");
     expect(d.notes.at(-1)).toBe("Steps marked unknown need root to read PF and LimaWAN's record: `limactl limawan diagnose web --sudo`.");
+  });
+
+  it("a damaged state file is reported as damaged, never as needing root (read as the user or as root)", () => {
+    for (const isRoot of [false, true]) {
+      const facts = healthy();
+      facts.state = unread(damagedStateError("/var/db/limawan/state.json", "not JSON"), isRoot);
+      const d = diagnose(facts);
+      const rules = verdictOf(d, "anchor-rules");
+      expect(rules).toMatchObject({ verdict: "unknown", detail: expect.stringContaining("LimaWAN's record cannot be read: /var/db/limawan/state.json is damaged (not JSON)") });
+      expect(JSON.stringify(d)).not.toMatch(/needs root|--sudo/);
+    }
   });
 });
 
@@ -323,7 +335,7 @@ describe("diagnose --external", () => {
 
   it("a failed lookup is unknown, not a failure", () => {
     const facts = healthy();
-    facts.publicAddress = { ok: false, reason: "could not ask http://x for the public address: ECONNREFUSED", needsRoot: false };
+    facts.publicAddress = { ok: false, reason: "could not ask http://x for the public address: ECONNREFUSED", code: "host-command" };
     const d = diagnose(facts);
     expect(verdictOf(d, "external").verdict).toBe("unknown");
     expect(d.ok).toBe(true);
