@@ -3,13 +3,15 @@
 // tool is missing" without reading the text. What doctor, diagnose and status gather.
 import { CliError, reasonOf, type ErrorReason } from "../errors.js";
 
-export type Unread = { ok: false; reason: string; code: ErrorReason };
+/** `hint`: what the error said to do, where it said. */
+export type Unread = { ok: false; reason: string; code: ErrorReason; hint?: string };
 export type Reading<T> = { ok: true; value: T } | Unread;
 
 /** Why a read failed: its message, and its code (`needs-root` only where root would have read it). */
 export function unread(error: unknown, isRoot: boolean): Unread {
   const code = reasonOf(error);
-  return { ok: false, reason: error instanceof Error ? error.message : String(error), code: isRoot && code === "needs-root" ? "environment" : code };
+  const hint = error instanceof CliError ? error.hint : undefined;
+  return { ok: false, reason: error instanceof Error ? error.message : String(error), code: isRoot && code === "needs-root" ? "environment" : code, ...(hint ? { hint } : {}) };
 }
 
 /** A read, or why it failed: never thrown, so every fact gets judged. */
@@ -19,9 +21,4 @@ export async function attempt<T>(fn: () => Promise<T>, isRoot: boolean): Promise
   } catch (error) {
     return unread(error, isRoot);
   }
-}
-
-/** The hint a CliError carries, if any. */
-export function hintOf(error: unknown): string | undefined {
-  return error instanceof CliError ? error.hint : undefined;
 }

@@ -8,6 +8,7 @@ describe("readings", () => {
   it("a refusal for want of root is `needs-root` for a user, and not for root (who was refused anyway)", () => {
     const refused = new CliError(EXIT.ENVIRONMENT, "pfctl needs root", undefined, undefined, null, "needs-root");
     expect(unread(refused, false)).toEqual({ ok: false, reason: "pfctl needs root", code: "needs-root" });
+    expect(unread(new CliError(EXIT.ENVIRONMENT, "x", "do this"), false).hint).toBe("do this");
     expect(unread(refused, true).code).toBe("environment");
   });
 
