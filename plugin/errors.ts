@@ -88,15 +88,6 @@ export function reasonOf(error: unknown): ErrorReason {
   return error instanceof CliError ? error.reason : "internal";
 }
 
-/**
- * Whether a read failed for want of root, so that root (`--sudo`) would have made it: what the
- * adapters code `needs-root`. A missing program, a damaged state file or any other failure is
- * not, and is reported as itself.
- */
-export function failedForWantOfRoot(error: unknown, isRoot: boolean): boolean {
-  return !isRoot && isReason(error, "needs-root");
-}
-
 export function isReason(error: unknown, reason: ErrorReason): error is CliError {
   return error instanceof CliError && error.reason === reason;
 }

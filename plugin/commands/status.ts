@@ -8,7 +8,8 @@ import { loadedRules } from "../engine/loaded-rules.js";
 import { emptyState } from "../engine/state.js";
 import { inspectState } from "../engine/state-recovery.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
-import { EXIT, failedForWantOfRoot, isReason, type ExitCode } from "../errors.js";
+import { EXIT, isReason, type ExitCode } from "../errors.js";
+import { unread } from "../engine/reading.js";
 import { printable } from "../../compiler/printable.js";
 import { limaCannotRead, limaCannotReadHint } from "../host/lima.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
@@ -24,7 +25,8 @@ export async function status(ctx: Context, args: string[], options: StatusOption
       return await fn();
     } catch (error) {
       if (isReason(error, "no-such-instance")) throw error; // a name Lima does not know: an error, as for `up`
-      unreadable.push({ what, message: error instanceof Error ? error.message : String(error), needsRoot: failedForWantOfRoot(error, ctx.environment.isRoot) });
+      const { reason, code } = unread(error, ctx.environment.isRoot);
+      unreadable.push({ what, message: reason, needsRoot: code === "needs-root", code });
       return null;
     }
   };

@@ -1,5 +1,6 @@
 // Pure: what `status` shows, from what was read (instances, their compiled annotations, the
 // state file, PF's labels). One classification, printed as a table or as JSON.
+import type { ErrorReason } from "../errors.js";
 import { isDeepStrictEqual } from "node:util";
 import { CODES, type Diagnostic } from "../../compiler/diagnostic.js";
 import { formatRange, type Forward, type VmSpec } from "../../compiler/ir.js";
@@ -9,8 +10,8 @@ import type { LabelCounters } from "../host/pfctl.js";
 import type { DesiredState } from "./desired-state.js";
 import { appliedPfNames, type AppliedVm, type State } from "./state.js";
 
-/** What status could not read, and whether root would have let it. */
-export interface Unreadable { what: string; message: string; needsRoot: boolean }
+/** What status could not read: `code` the failed read's reason (`needsRoot`: it is `needs-root`, kept for the JSON). */
+export interface Unreadable { what: string; message: string; needsRoot: boolean; code: ErrorReason }
 
 /** LimaWAN's state file: damaged now (why), and damaged files kept since (state-recovery.ts). */
 export interface StateFileStatus { damaged: string | null; movedAside: readonly string[] }
