@@ -6,12 +6,10 @@
 // `sudo -n`, and if that is refused, a message saying what to run instead.
 import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
+import { PASSWORDLESS_COMMANDS } from "./command.js";
 import { PASSED_TO_ROOT } from "./environment.js";
 import { CliError, EXIT } from "./errors.js";
 import { SYSTEM_PROGRAMS } from "./host/run.js";
-
-/** What the sudoers rule (commands/sudoers.ts) lets a member run without a password: forwarding, and reading PF. */
-export const PASSWORDLESS_COMMANDS: readonly string[] = ["up", "down", "start", "status", "doctor", "diagnose", "monitor"];
 
 /** `--env NAME=VALUE` arguments right after the command name: what the root side reads back. */
 export const ENV_FLAG = "--env";
