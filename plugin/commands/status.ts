@@ -6,7 +6,8 @@ import { pfConfHoldsPoints } from "../engine/anchor-points.js";
 import { desiredState } from "../engine/desired-state.js";
 import { emptyState } from "../engine/state.js";
 import { inspectState } from "../engine/state-recovery.js";
-import { statusReport, type Unreadable } from "../engine/status-report.js";
+import { finding, type Finding } from "../engine/finding.js";
+import { statusReport } from "../engine/status-report.js";
 import { EXIT, isReason, type ExitCode } from "../errors.js";
 import { unread } from "../engine/reading.js";
 import { limaCannotRead } from "../host/lima.js";
@@ -19,14 +20,14 @@ export interface StatusOptions { stats?: boolean; rules?: boolean }
 export async function status(ctx: Context, args: string[], options: StatusOptions = {}): Promise<ExitCode> {
   const { host } = ctx;
   if (options.rules) return rules(ctx);
-  const unreadable: Unreadable[] = [];
+  const unreadable: Finding[] = [];
   const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | null> => {
     try {
       return await fn();
     } catch (error) {
       if (isReason(error, "no-such-instance")) throw error; // a name Lima does not know: an error, as for `up`
       const { reason, code } = unread(error, ctx.environment.isRoot);
-      unreadable.push({ what, message: reason, needsRoot: code === "needs-root", code });
+      unreadable.push(finding("unreadable", "unknown", what, reason, code === "needs-root" ? "limactl limawan status --sudo" : undefined, code));
       return null;
     }
   };

@@ -1,7 +1,8 @@
 // Findings for people and for machines, in one place. People: one line per finding (a severity
 // label, the title, the detail) and the fix under it; doctor and diagnose lay it out each as
 // they always have (DOCTOR_LAYOUT, DIAGNOSE_LAYOUT). Machines: the JSON fields each command's
-// contract names (docs/DESIGN.md): doctor's `checks` and diagnose's `steps`, from the same Finding.
+// contract names (docs/DESIGN.md): doctor's `checks`, diagnose's `steps` and status's
+// `unreadable`, from the same Finding.
 import type { Finding, Severity } from "./finding.js";
 
 /** A colour per severity, and dim for the fix. */
@@ -51,4 +52,12 @@ export function doctorCheckJson(finding: Finding): { name: string; level: string
 /** diagnose --json's `steps`: `{id, title, verdict, detail, fix?}`. */
 export function diagnoseStepJson(finding: Finding): { id: string; title: string; verdict: Severity; detail: string; fix?: string } {
   return { id: finding.code, title: finding.title, verdict: finding.severity, detail: finding.detail, ...(finding.fix ? { fix: finding.fix } : {}) };
+}
+
+/** status --json's `host.unreadable`: `{what, message, needsRoot, code}` (`code`: the failed read's reason). */
+export interface Unreadable { what: string; message: string; needsRoot: boolean; code: string }
+
+export function statusUnreadableJson(finding: Finding): Unreadable {
+  const code = finding.cause ?? "internal";
+  return { what: finding.title, message: finding.detail, needsRoot: code === "needs-root", code };
 }
