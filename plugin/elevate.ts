@@ -5,12 +5,10 @@
 // as `--env NAME=VALUE` arguments. Without a terminal sudo cannot ask for a password: then
 // `sudo -n`, and if that is refused, a message saying what to run instead.
 import { realpathSync } from "node:fs";
+import { PASSWORDLESS_COMMANDS } from "./command.js";
 import { PASSED_TO_ROOT } from "./environment.js";
 import { CliError, EXIT } from "./errors.js";
 import { runSudo, SUDO } from "./host/sudo.js";
-
-/** What the sudoers rule (commands/sudoers.ts) lets a member run without a password: forwarding, and reading PF. */
-export const PASSWORDLESS_COMMANDS: readonly string[] = ["up", "down", "start", "status", "doctor", "diagnose", "monitor"];
 
 /** `--env NAME=VALUE` arguments right after the command name: what the root side reads back. */
 export const ENV_FLAG = "--env";
@@ -79,13 +77,16 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
   const sudoPath = SUDO;
   const sudo = await runSudo(invocation.command, interactive);
   if ("missing" in sudo) {
-    throw new CliError(EXIT.ENVIRONMENT, `${describe} needs root, and ${sudoPath} is missing`, `LimaWAN raises its privileges with the system's sudo, ${sudoPath}.`);
+    throw new CliError(EXIT.ENVIRONMENT, `${describe} needs root, and ${sudoPath} is missing`, `LimaWAN raises its privileges with the system's sudo, ${sudoPath}.`, undefined, null, "tool-missing");
   }
   if ("error" in sudo) {
     throw new CliError(
       EXIT.ENVIRONMENT,
       `${describe} needs root, and ${sudoPath} could not be run (${sudo.error.message})`,
       "LimaWAN raises its privileges with sudo; check that it is installed as the system's.",
+      undefined,
+      null,
+      "tool-missing",
     );
   }
   if (invocation.nonInteractive && sudo.code !== 0 && /^sudo: (a password is required|a terminal is required)/m.test(sudo.stderr)) {
@@ -97,6 +98,9 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
         : installed
           ? "Run it in a terminal, where sudo can ask; or let it run without a password: `limactl limawan sudoers` prints a sudoers rule for the installed copy."
           : "Run it in a terminal, where sudo can ask (after `limactl limawan install`, `limactl limawan sudoers` prints a rule that needs no password).",
+      undefined,
+      null,
+      "needs-root",
     );
   }
   return sudo.code;

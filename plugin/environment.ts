@@ -99,6 +99,9 @@ export function requireHostAccess(environment: Environment, command: string, opt
       EXIT.ENVIRONMENT,
       `\`${command}\` changes macOS PF and runs only on macOS (this is ${environment.platform})`,
       "Use `limactl limawan plan` to see the rules anywhere.",
+      undefined,
+      null,
+      "not-macos",
     );
   }
   if (!options.dryRun && !environment.isRoot) {
@@ -108,7 +111,7 @@ export function requireHostAccess(environment: Environment, command: string, opt
   if (environment.isRoot) {
     const problems = untrustedPaths(rootOwnedPaths(environment.paths));
     if (problems.length > 0) {
-      throw new CliError(EXIT.ENVIRONMENT, `refusing to act as root on paths a user could change: ${problems.join("; ")}`, "Point LIMAWAN_* at root-owned paths (or leave them unset for the system's).");
+      throw new CliError(EXIT.ENVIRONMENT, `refusing to act as root on paths a user could change: ${problems.join("; ")}`, "Point LIMAWAN_* at root-owned paths (or leave them unset for the system's).", undefined, null, "unsafe-path");
     }
   }
 }

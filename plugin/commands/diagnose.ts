@@ -7,6 +7,7 @@ import type { Context } from "../context.js";
 import { diagnose, type Diagnosis } from "../engine/diagnose.js";
 import { gatherDiagnoseFacts } from "../engine/diagnose-facts.js";
 import { diagnosisLines, markdownReport, type ReportContext } from "../engine/diagnose-report.js";
+import { diagnoseStepJson } from "../engine/finding-render.js";
 import { EXIT, type ExitCode } from "../errors.js";
 import { writeUserFile } from "../host/user-file.js";
 import { VERSION } from "../version.js";
@@ -33,7 +34,7 @@ export async function diagnoseCommand(ctx: Context, args: string[], options: Dia
 
 function jsonOf(diagnosis: Diagnosis) {
   const { instance, ok, complete, forwards, notes } = diagnosis;
-  return { instance, ok, complete, limawan: VERSION, forwards, notes };
+  return { instance, ok, complete, limawan: VERSION, forwards: forwards.map((f) => ({ ...f, steps: f.steps.map(diagnoseStepJson) })), notes };
 }
 
 /** What the report says of the Mac: only what could be read, and nothing identifying it. */

@@ -7,7 +7,7 @@
 // needs to know is passed as arguments (elevate.ts), so no user can hand root an environment
 // (NODE_OPTIONS).
 import type { Context } from "../context.js";
-import { PASSWORDLESS_COMMANDS } from "../elevate.js";
+import { PASSWORDLESS_COMMANDS } from "../command.js";
 import { CliError, EXIT, type ExitCode } from "../errors.js";
 
 export async function sudoers(ctx: Context, _args: string[], options: { group?: string }): Promise<ExitCode> {

@@ -248,7 +248,8 @@ async function lookUpAddress(host: Host, instance: Instance, policy: DesiredPoli
     return await guestAddress(host, instance);
   } catch (error) {
     const reported = error instanceof CliError;
-    if (policy.unplaced === "refuse" && (!reported || named || error.exitCode !== EXIT.HOST_COMMAND)) throw error;
+    const failedCommand = reported && (error.reason === "host-command" || error.reason === "output-too-large");
+    if (policy.unplaced === "refuse" && (!reported || named || !failedCommand)) throw error;
     // A refused address (guestAddress says why) or a failed command is reported; a failed lookup just waits.
     if (reported) skipped.push({ instance: instance.name, reason: error.message, diagnostics: [] });
     return null;

@@ -3,7 +3,7 @@
 // public address. Reads only, side by side; a fact that cannot be read is recorded with why
 // (root's PF and state without root), never thrown, so every step gets judged.
 import type { Ipv4Address } from "../../compiler/ir.js";
-import { CliError, EXIT, failedForWantOfRoot } from "../errors.js";
+import { isReason } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { guestDevice, limaCannotRead, noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
 import type { PortProbe } from "../host/listeners.js";
@@ -11,7 +11,8 @@ import { IP_FORWARDING } from "../host/sysctl.js";
 import { pfConfHoldsPoints } from "./anchor-points.js";
 import { desiredState } from "./desired-state.js";
 import { locateGuest } from "./locate-guest.js";
-import { portsToProbe, wanInterfacesToCheck, type AddressFact, type DiagnoseFacts, type Reading } from "./diagnose.js";
+import { portsToProbe, wanInterfacesToCheck, type AddressFact, type DiagnoseFacts } from "./diagnose.js";
+import { attempt, type Reading } from "./reading.js";
 import { emptyState, readState } from "./state.js";
 import { unreachableReason } from "./vm-address.js";
 
@@ -99,16 +100,7 @@ async function locate(host: Host, instance: Instance): Promise<AddressFact> {
     return located ? { kind: "found", address: located.address as Ipv4Address, source: located.source } : { kind: "none" };
   } catch (error) {
     // locateGuest refuses an address PF must never redirect to, saying why.
-    if (error instanceof CliError && error.exitCode === EXIT.FAILURE) return { kind: "refused", reason: error.message };
+    if (isReason(error, "address-refused")) return { kind: "refused", reason: error.message };
     return { kind: "error", reason: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/** A read, or why it failed; without root, a refusal for want of it says so. */
-async function attempt<T>(fn: () => Promise<T>, isRoot: boolean): Promise<Reading<T>> {
-  try {
-    return { ok: true, value: await fn() };
-  } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error), needsRoot: failedForWantOfRoot(error, isRoot) };
   }
 }

@@ -7,25 +7,23 @@
 // of its own (the terminal's lines are escaped by Output).
 import ipaddr from "ipaddr.js";
 import { printable } from "../../compiler/printable.js";
-import type { Diagnosis, Step, StepId, Verdict } from "./diagnose.js";
+import { VM_STEPS, type Diagnosis, type Step, type Verdict } from "./diagnose.js";
+import { DIAGNOSE_LAYOUT, findingLines } from "./finding-render.js";
 
 export interface Paint { pass(s: string): string; warn(s: string): string; fail(s: string): string; dim(s: string): string; bold(s: string): string }
 
-const LABEL: Record<Verdict, string> = { pass: "PASS", warn: "WARN", fail: "FAIL", unknown: "UNKNOWN", skip: "SKIP" };
+const LABEL = DIAGNOSE_LAYOUT.labels;
 
 export function verdictCounts(diagnosis: Diagnosis): Record<Verdict, number> {
   const counts: Record<Verdict, number> = { pass: 0, warn: 0, fail: 0, unknown: 0, skip: 0 };
-  for (const forward of diagnosis.forwards) for (const step of forward.steps) counts[step.verdict]++;
+  for (const forward of diagnosis.forwards) for (const step of forward.steps) counts[step.severity]++;
   return counts;
 }
-
-/** Steps judged once for the VM and repeated in each forward's list. */
-const VM_STEPS = new Set<StepId>(["annotation", "vm-running", "address", "guest-interface", "guest-route", "pf-enabled", "anchor-points", "ip-forwarding"]);
 
 /** One line for the whole run: what failed, where (a VM's step once, not once per forward). */
 export function summaryLine(diagnosis: Diagnosis): string {
   const findings = (verdict: Verdict) =>
-    [...new Set(diagnosis.forwards.flatMap((f) => f.steps.filter((s) => s.verdict === verdict).map((s) => (f.name && !VM_STEPS.has(s.id) ? `${f.name}: ${s.title}` : s.title))))];
+    [...new Set(diagnosis.forwards.flatMap((f) => f.steps.filter((s) => s.severity === verdict).map((s) => (f.name && !VM_STEPS.has(s.code) ? `${f.name}: ${s.title}` : s.title))))];
   const failed = findings("fail");
   const [warned, unknown] = [findings("warn").length, findings("unknown").length];
   const rest = [warned ? `${warned} warning(s)` : "", unknown ? `${unknown} unknown` : ""].filter(Boolean).join(", ");
@@ -38,10 +36,7 @@ export function diagnosisLines(diagnosis: Diagnosis, paint: Paint): string[] {
   const lines: string[] = [];
   for (const forward of diagnosis.forwards) {
     lines.push(paint.bold(forward.name ? `${diagnosis.instance}/${forward.name}  ${forward.route ?? ""}`.trimEnd() : `${diagnosis.instance} (no forward to check)`));
-    for (const step of forward.steps) {
-      lines.push(`  ${colour[step.verdict](LABEL[step.verdict].padEnd(7))}  ${step.title}: ${step.detail}`);
-      if (step.fix && (step.verdict === "fail" || step.verdict === "warn")) lines.push(`           ${paint.dim(`fix: ${step.fix}`)}`);
-    }
+    for (const step of forward.steps) lines.push(...findingLines(step, { ...colour, dim: paint.dim }, DIAGNOSE_LAYOUT));
     lines.push("");
   }
   for (const note of diagnosis.notes) lines.push(paint.dim(`note: ${note}`));
@@ -78,7 +73,7 @@ export function markdownReport(diagnosis: Diagnosis, context: ReportContext): st
   for (const forward of diagnosis.forwards) {
     out.push(`## ${forward.name ? `${code(forward.name)}${forward.route ? ` — ${text(forward.route)}` : ""}` : "The VM (no forward to check)"}`, "");
     out.push("| verdict | step | detail |", "|---|---|---|");
-    for (const step of forward.steps) out.push(`| ${LABEL[step.verdict]} | ${text(step.title)} | ${stepCell(step, text)} |`);
+    for (const step of forward.steps) out.push(`| ${LABEL[step.severity]} | ${text(step.title)} | ${stepCell(step, text)} |`);
     out.push("");
   }
   if (diagnosis.notes.length > 0) {
@@ -91,7 +86,7 @@ export function markdownReport(diagnosis: Diagnosis, context: ReportContext): st
 }
 
 function stepCell(step: Step, text: (value: string) => string): string {
-  return step.fix && (step.verdict === "fail" || step.verdict === "warn") ? `${text(step.detail)}<br>**fix:** ${text(step.fix)}` : text(step.detail);
+  return step.fix && DIAGNOSE_LAYOUT.fixShown.includes(step.severity) ? `${text(step.detail)}<br>**fix:** ${text(step.fix)}` : text(step.detail);
 }
 
 /**

@@ -7,7 +7,7 @@ import { readListing, type PrintedRule } from "../../compiler/pf/printed-rule.js
 import { skipOption } from "../../compiler/pf/skip-option.js";
 import type { LimaPortForward } from "../host/lima-yaml.js";
 
-export interface Finding { level: "ok" | "warn" | "fail"; detail: string; hint: string }
+import { finding, type Finding } from "./finding.js";
 
 /** The anchors referenced before ours in a printed part of the main ruleset (`com.apple/*` as it is printed), and the rules before ours. */
 export function anchorsBefore(printed: string, kind: OurPointKind): { before: string[]; rulesBefore: PrintedRule[] } {
@@ -31,11 +31,11 @@ export function shadowingRules(specs: readonly VmSpec[], where: string, translat
       const rdr = translation.find((r) => r.redirects && (r.ports ?? [{ first: 1, last: 65535 }]).some((p) => overlaps(p, f.host)));
       if (rdr) {
         const pass = rdr.passes ? ` It is a \`${rdr.keyword} pass\` rule: what it redirects skips filtering altogether.` : "";
-        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} redirects host port ${formatRange(f.host)} before LimaWAN can: \`${rdr.text}\``, hint: `That rule wins (translation is first match): remove it, or pick another host port.${pass}` });
+        findings.push(finding("rule-ahead", "warn", "other rules", `${spec.vm}/${f.name}: ${where} redirects host port ${formatRange(f.host)} before LimaWAN can: \`${rdr.text}\``, `That rule wins (translation is first match): remove it, or pick another host port.${pass}`));
       }
       const quick = filter.find((r) => r.filters && r.quick && (r.ports ?? []).some((p) => overlaps(p, f.guest) || overlaps(p, f.host)));
       if (quick) {
-        findings.push({ level: "warn", detail: `${spec.vm}/${f.name}: ${where} has a quick rule for its ports ahead of LimaWAN's: \`${quick.text}\``, hint: "A quick rule evaluated first decides: LimaWAN's allow-list, limits and bans never see that traffic." });
+        findings.push(finding("quick-rule-ahead", "warn", "other rules", `${spec.vm}/${f.name}: ${where} has a quick rule for its ports ahead of LimaWAN's: \`${quick.text}\``, "A quick rule evaluated first decides: LimaWAN's allow-list, limits and bans never see that traffic."));
       }
     }
   }
@@ -51,7 +51,7 @@ export function wanInterfaces(specs: readonly VmSpec[], defaults: readonly strin
 export function skippedWan(skipped: ReadonlySet<string>, specs: readonly VmSpec[], defaults: readonly string[]): Finding[] {
   return wanInterfaces(specs, defaults).filter((i) => skipped.has(i)).map((i) => {
     const option = skipOption([i]).option ?? i;
-    return { level: "fail" as const, detail: `PF skips ${i} (\`${option}\` in the loaded ruleset): no forward on it can work`, hint: `Remove \`${option}\` from pf.conf (it is meant for lo0), or forward on another interface.` };
+    return finding("wan-skipped", "fail", "other rules", `PF skips ${i} (\`${option}\` in the loaded ruleset): no forward on it can work`, `Remove \`${option}\` from pf.conf (it is meant for lo0), or forward on another interface.`);
   });
 }
 
@@ -70,11 +70,15 @@ export function limaForwardClashes(spec: VmSpec, forwards: readonly LimaPortForw
       (p.proto === "any" || protocolsOf(f.protocol).includes(p.proto)) &&
       (!isLoopback(p.hostIP) || p.hostPort.first < 1024));
     if (!clash) continue;
-    findings.push({
-      level: "fail",
-      detail: `${spec.vm}/${f.name}: Lima's own portForwards (lima.yaml line ${clash.line}) also binds host port ${formatRange(f.host)} on ${isLoopback(clash.hostIP) ? "0.0.0.0 (a privileged port)" : clash.hostIP}`,
-      hint: "`up` refuses a port a process listens on, and PF would take its WAN traffic anyway: drop Lima's portForwards entry or pick another host port.",
-    });
+    findings.push(
+      finding(
+        "lima-port-forward",
+        "fail",
+        `instance ${spec.vm}`,
+        `${spec.vm}/${f.name}: Lima's own portForwards (lima.yaml line ${clash.line}) also binds host port ${formatRange(f.host)} on ${isLoopback(clash.hostIP) ? "0.0.0.0 (a privileged port)" : clash.hostIP}`,
+        "`up` refuses a port a process listens on, and PF would take its WAN traffic anyway: drop Lima's portForwards entry or pick another host port.",
+      ),
+    );
   }
   return findings;
 }
@@ -94,11 +98,15 @@ export function bridgedWan(bridges: ReadonlyMap<string, readonly string[]>, wan:
   for (const iface of wan) {
     for (const [bridge, members] of bridges) {
       if (!members.includes(iface)) continue;
-      findings.push({
-        level: "warn",
-        detail: `${iface} is a member of ${bridge} (Internet Sharing to ${iface}, or a bridge made in Network settings): its traffic for the Mac is the bridge's`,
-        hint: `Forward on the interface that carries the Mac's own Internet address, or take ${iface} out of ${bridge} (Internet Sharing: System Settings › General › Sharing).`,
-      });
+      findings.push(
+        finding(
+          "wan-bridged",
+          "warn",
+          "WAN interfaces",
+          `${iface} is a member of ${bridge} (Internet Sharing to ${iface}, or a bridge made in Network settings): its traffic for the Mac is the bridge's`,
+          `Forward on the interface that carries the Mac's own Internet address, or take ${iface} out of ${bridge} (Internet Sharing: System Settings › General › Sharing).`,
+        ),
+      );
     }
   }
   return findings;

@@ -3,11 +3,10 @@
 // says, checked against what the Mac itself knows (guest-address.ts decides; this reads).
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { vmAddressProblem, vmNetwork } from "../../compiler/validate/addresses.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT, isReason } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { addressForMac, normaliseMac } from "../host/leases.js";
 import { guestDevice, routableNetworks, type Instance, type LimaNetwork } from "../host/lima.js";
-import { OutputTooLarge } from "../host/run.js";
 import { guestAddressRefusal, type GuestNetwork } from "./guest-address.js";
 
 /** A guest's address, and whether bootpd's lease or the guest itself (on `device`) gave it. */
@@ -35,7 +34,7 @@ export async function locateGuest(host: Host, instance: Instance): Promise<Locat
   // A guest without its address yet (or not answering yet) has none; one that prints past the
   // output limit is refused, so the engine says why instead of waiting on it.
   const addresses = await host.lima.guest.ipv4Addresses(instance.name, device).catch((error: unknown) => {
-    if (error instanceof OutputTooLarge) throw error;
+    if (isReason(error, "output-too-large")) throw error;
     return [];
   });
   const address = addresses[0];
@@ -72,5 +71,5 @@ function checkGuest(name: string): string {
 }
 
 function refused(name: string, problem: string, hint: string): CliError {
-  return new CliError(EXIT.FAILURE, `refusing to forward to \`${name}\`: its address ${problem}`, hint);
+  return new CliError(EXIT.FAILURE, `refusing to forward to \`${name}\`: its address ${problem}`, hint, undefined, null, "address-refused");
 }

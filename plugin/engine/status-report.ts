@@ -1,5 +1,7 @@
 // Pure: what `status` shows, from what was read (instances, their compiled annotations, the
 // state file, PF's labels). One classification, printed as a table or as JSON.
+import { statusUnreadableJson, type Unreadable } from "./finding-render.js";
+import type { Finding } from "./finding.js";
 import { isDeepStrictEqual } from "node:util";
 import { CODES, type Diagnostic } from "../../compiler/diagnostic.js";
 import { formatRange, type Forward, type VmSpec } from "../../compiler/ir.js";
@@ -9,8 +11,7 @@ import type { LabelCounters } from "../host/pfctl.js";
 import type { DesiredState } from "./desired-state.js";
 import { appliedPfNames, type AppliedVm, type State } from "./state.js";
 
-/** What status could not read, and whether root would have let it. */
-export interface Unreadable { what: string; message: string; needsRoot: boolean }
+export type { Unreadable } from "./finding-render.js";
 
 /** LimaWAN's state file: damaged now (why), and damaged files kept since (state-recovery.ts). */
 export interface StateFileStatus { damaged: string | null; movedAside: readonly string[] }
@@ -44,7 +45,8 @@ export interface StatusInput {
   references: ReadonlySet<string> | null;
   forwarding: string | null;
   daemon: DaemonStatus | null;
-  unreadable: Unreadable[];
+  /** What could not be read: unknown findings, each with its reason code. */
+  unreadable: Finding[];
   /** pf.conf holds our points (null: unreadable). */
   pfConfPoints: boolean | null;
   /** Instances whose lima.yaml Lima cannot read, with Lima's error. */
@@ -104,7 +106,7 @@ export function statusReport(input: StatusInput): StatusReport {
           : null,
       forwarding: input.forwarding,
       daemon: input.daemon,
-      unreadable: input.unreadable,
+      unreadable: input.unreadable.map(statusUnreadableJson),
     },
     instances,
     strayLabels: [...(labels?.keys() ?? [])].filter((l) => !known.has(l)),

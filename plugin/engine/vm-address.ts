@@ -42,7 +42,7 @@ export function unreachableReason(instance: Instance): { message: string; hint: 
 
 /** `up`'s refusal of a VM PF cannot reach (unreachableReason says why). */
 export function unreachableError(name: string, reason: { message: string; hint: string }): CliError {
-  return new CliError(EXIT.FAILURE, `instance \`${name}\` ${reason.message}`, reason.hint);
+  return new CliError(EXIT.FAILURE, `instance \`${name}\` ${reason.message}`, reason.hint, undefined, null, "vm-unavailable");
 }
 
 /** Why a command needs the instance running and it is not: not started, or Lima cannot read its lima.yaml. */
@@ -55,6 +55,9 @@ export function notRunning(name: string, status: string, waitSeconds = 0): CliEr
     EXIT.FAILURE,
     `instance \`${name}\` is ${status.toLowerCase() || "not running"}${waitSeconds ? ` after waiting ${waitSeconds}s` : ""}`,
     waitSeconds ? `Start it first: limactl start ${name}` : `Start it first (limactl start ${name}), or use --wait SECONDS.`,
+    undefined,
+    null,
+    "vm-unavailable",
   );
 }
 
@@ -63,6 +66,9 @@ export function noAddress(host: Host, name: string, waitSeconds = 0): CliError {
     EXIT.FAILURE,
     `no address for \`${name}\` on its vmnet network${waitSeconds ? ` after waiting ${waitSeconds}s` : ""}`,
     `Waited for a DHCP lease in ${host.leases.file} and for \`ip addr\` in the guest; retry with --wait 60.`,
+    undefined,
+    null,
+    "vm-unavailable",
   );
 }
 

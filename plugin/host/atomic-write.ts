@@ -14,7 +14,7 @@ import { CliError, EXIT } from "../errors.js";
 export async function writeAtomic(file: string, text: string, options: Options): Promise<void> {
   const existing = await lstat(file).catch(() => null);
   if (existing?.isSymbolicLink()) {
-    throw new CliError(EXIT.ENVIRONMENT, `refusing to write ${file}: it is a symbolic link`, "Remove the link; LimaWAN writes this file itself.");
+    throw new CliError(EXIT.ENVIRONMENT, `refusing to write ${file}: it is a symbolic link`, "Remove the link; LimaWAN writes this file itself.", undefined, null, "unsafe-path");
   }
   const { default: writeFileAtomic } = await import("write-file-atomic");
   await writeFileAtomic(file, text, options);

@@ -35,7 +35,7 @@ export async function readUserFile(file: string, owner: number | null, options: 
         : options.tail === undefined && info.size > READ_CEILING_BYTES
           ? `it is ${info.size.toLocaleString("en-US")} bytes`
           : null;
-    if (problem) throw new CliError(EXIT.FAILURE, `refusing to read ${file}: ${problem}`, "Lima's files in your Lima home are your own, and small.");
+    if (problem) throw new CliError(EXIT.FAILURE, `refusing to read ${file}: ${problem}`, "Lima's files in your Lima home are your own, and small.", undefined, null, "unsafe-path");
     if (options.tail === undefined) return await handle.readFile("utf8");
     const length = Math.min(info.size, options.tail);
     const buffer = Buffer.alloc(length);

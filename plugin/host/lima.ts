@@ -156,10 +156,8 @@ export class Lima {
 }
 
 /** An instance named on the command line that Lima does not list: the same error from every command. */
-export class NoSuchInstance extends CliError {}
-
 export function noSuchInstance(name: string, where = ""): CliError {
-  return new NoSuchInstance(EXIT.FAILURE, `no Lima instance named \`${name}\``, `See \`limactl list\` for the instances you have${where}.`);
+  return new CliError(EXIT.FAILURE, `no Lima instance named \`${name}\``, `See \`limactl list\` for the instances you have${where}.`, undefined, null, "no-such-instance");
 }
 
 /** `limactl list --json`'s stdout (JSON Lines) and stderr (logrus lines: each instance's errors). */
@@ -203,6 +201,9 @@ export function limaCannotReadError(instance: Instance, file: string, reason = i
     EXIT.FAILURE,
     `Lima cannot read the lima.yaml of \`${instance.name}\`${reason ? `: ${printable(reason)}` : ""}`,
     limaCannotReadHint(file),
+    undefined,
+    null,
+    "lima-cannot-read",
   );
 }
 

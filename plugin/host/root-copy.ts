@@ -274,5 +274,5 @@ function notCopied(file: string, what: string): CliError {
 }
 
 function untrusted(file: string, problem: string): CliError {
-  return new CliError(EXIT.ENVIRONMENT, `${file} is not root's alone (${problem}), so root must not run what is kept there`, "Set LIMAWAN_LIBEXEC_DIR to a directory that root owns, all the way up.");
+  return new CliError(EXIT.ENVIRONMENT, `${file} is not root's alone (${problem}), so root must not run what is kept there`, "Set LIMAWAN_LIBEXEC_DIR to a directory that root owns, all the way up.", undefined, null, "unsafe-path");
 }

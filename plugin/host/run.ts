@@ -51,6 +51,9 @@ export class OutputTooLarge extends CliError {
       command.startsWith("limactl shell")
         ? "The guest answered with far more than the command prints: check that program inside the VM."
         : "LimaWAN reads a program's output only up to that size.",
+      undefined,
+      null,
+      "output-too-large",
     );
   }
 }
@@ -239,7 +242,7 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): voi
 function refuseUntrusted(file: string, asUser: boolean): void {
   if (asUser || process.getuid?.() !== 0) return;
   const problem = trustProblem(file);
-  if (problem) throw new CliError(EXIT.ENVIRONMENT, `refusing to run ${file} as root: ${problem}`, "It ships with macOS, owned by root: check the system's integrity (csrutil status).");
+  if (problem) throw new CliError(EXIT.ENVIRONMENT, `refusing to run ${file} as root: ${problem}`, "It ships with macOS, owned by root: check the system's integrity (csrutil status).", undefined, null, "unsafe-path");
 }
 
 /** The program's absolute path on `searchPath`, or null. */
@@ -263,9 +266,9 @@ function isExecutableFile(file: string): boolean {
 /** `file`: where a macOS tool should have been; null for limactl, looked up on PATH. */
 function missing(program: Program, file: string | null): CliError {
   if (file === null) {
-    return new CliError(EXIT.ENVIRONMENT, `\`${program}\` was not found on PATH`, "Install Lima 2.0 or newer (brew install lima) and make sure limactl is on PATH.");
+    return new CliError(EXIT.ENVIRONMENT, `\`${program}\` was not found on PATH`, "Install Lima 2.0 or newer (brew install lima) and make sure limactl is on PATH.", undefined, null, "tool-missing");
   }
-  return new CliError(EXIT.ENVIRONMENT, `\`${program}\` was not found at ${file}`, `${program} ships with macOS at ${file}; LimaWAN runs it from there only.`);
+  return new CliError(EXIT.ENVIRONMENT, `\`${program}\` was not found at ${file}`, `${program} ships with macOS at ${file}; LimaWAN runs it from there only.`, undefined, null, "tool-missing");
 }
 
 export function shellQuote(arg: string): string {

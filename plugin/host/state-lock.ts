@@ -103,6 +103,9 @@ export async function acquireLock(file: string, command: string, timeoutMs: numb
         EXIT.ENVIRONMENT,
         `another limawan command holds ${file} (PID ${holder.pid}: ${holder.command})`,
         "Wait for it to finish, then retry.",
+        undefined,
+        null,
+        "lock-held",
       );
     }
     await pause(POLL_MS);

@@ -9,7 +9,9 @@ import { hashAnchor } from "../../plugin/engine/anchor-hash.js";
 import { diagnose, type DiagnoseFacts, type Diagnosis, type StepId, type Verdict } from "../../plugin/engine/diagnose.js";
 import { markdownCode, markdownReport, markdownText, redactPublicAddresses, summaryLine } from "../../plugin/engine/diagnose-report.js";
 import { printable } from "../../compiler/printable.js";
-import { emptyState, type State } from "../../plugin/engine/state.js";
+import { STEPS } from "../../plugin/engine/diagnose-steps/index.js";
+import { unread } from "../../plugin/engine/reading.js";
+import { damagedStateError, emptyState, type State } from "../../plugin/engine/state.js";
 import type { GuestSocket } from "../../plugin/host/lima-guest.js";
 import { limaYaml } from "./fake-host.js";
 
@@ -39,7 +41,7 @@ const SOCKET_FACTS: Record<string, Omit<GuestSocket, "protocol" | "address" | "p
   "127.0.0.53%lo": { family: "ipv4", wildcard: false, loopback: true, host: "127.0.0.53" },
 };
 const socket = (protocol: "tcp" | "udp", address: keyof typeof SOCKET_FACTS, port: number): GuestSocket => ({ protocol, ...SOCKET_FACTS[address]!, address, port });
-const needsRoot = { ok: false as const, reason: "pfctl needs root", needsRoot: true };
+const needsRoot = { ok: false as const, reason: "pfctl needs root", code: "needs-root" as const };
 
 function healthy(spec = specOf("expose ssh 22 as 2222", "expose http 80 as 8080")): DiagnoseFacts {
   return {
@@ -86,14 +88,14 @@ function healthy(spec = specOf("expose ssh 22 as 2222", "expose http 80 as 8080"
 
 /** The verdict of one step of one forward (the first forward by default). */
 function verdictOf(diagnosis: Diagnosis, id: StepId, forward = 0): { verdict: Verdict; detail: string; fix?: string } {
-  const step = diagnosis.forwards[forward]!.steps.find((s) => s.id === id);
+  const step = diagnosis.forwards[forward]!.steps.find((s) => s.code === id);
   if (!step) throw new Error(`no step ${id}`);
-  return step;
+  return { verdict: step.severity, detail: step.detail, ...(step.fix ? { fix: step.fix } : {}) };
 }
 
 /** Every step's verdict that is not `pass`, as `forward/step: verdict`. */
 function findings(diagnosis: Diagnosis): string[] {
-  return diagnosis.forwards.flatMap((f) => f.steps.filter((s) => s.verdict !== "pass").map((s) => `${f.name}/${s.id}: ${s.verdict}`));
+  return diagnosis.forwards.flatMap((f) => f.steps.filter((s) => s.severity !== "pass").map((s) => `${f.name}/${s.code}: ${s.severity}`));
 }
 
 const ORDER: StepId[] = ["annotation", "vm-running", "address", "guest-interface", "guest-route", "guest-listening", "pf-enabled", "anchor-points", "anchor-rules", "ip-forwarding", "host-port", "wan-interface"];
@@ -107,7 +109,7 @@ describe("diagnose: a healthy host", () => {
       ["ssh", "tcp en0:2222 → 192.168.105.2:22"],
       ["http", "tcp en0:8080 → 192.168.105.2:80"],
     ]);
-    for (const f of d.forwards) expect(f.steps.map((s) => s.id)).toEqual(ORDER);
+    for (const f of d.forwards) expect(f.steps.map((s) => s.code)).toEqual(ORDER);
     expect(verdictOf(d, "address").detail).toMatch(/192\.168\.105\.2, from bootpd's DHCP lease/);
     expect(verdictOf(d, "anchor-rules").detail).toMatch(/loaded, as the annotation says \(limawan:web:ssh, rules sha256 [0-9a-f]{12}\)/);
   });
@@ -173,7 +175,7 @@ describe("diagnose: each broken host fails the step that names it, and only that
     const facts = { ...healthy(after), state: ok(appliedState(before)) };
     facts.pf.labels = ok(new Set(["limawan:web:games", "limawan:web:http"]));
     const d = diagnose(facts);
-    const details = d.forwards.map((f) => f.steps.find((s) => s.id === "anchor-rules")!.detail);
+    const details = d.forwards.map((f) => f.steps.find((s) => s.code === "anchor-rules")!.detail);
     expect(details[0]).toMatch(/stale: they forward udp en0:37015-37020 → 192\.168\.105\.2:27015-27020; the annotation and address now say tcp en0:37015-37020 → 192\.168\.105\.2:27015-27020/);
     expect(details[1]).toMatch(/stale: they forward tcp en0:8080 → 192\.168\.105\.2:80; the annotation and address now say tcp en0:8081 → 192\.168\.105\.2:80/);
   });
@@ -277,12 +279,29 @@ describe("diagnose: each broken host fails the step that names it, and only that
     expect(verdictOf(d, "vm-running").fix).toBe("limactl start web");
   });
 
+  it("every step that depends on a failed one is skipped with that one's reason, whatever the step", () => {
+    const stopped = diagnose({ ...healthy(), status: "Stopped", address: null, guest: null });
+    const unreadable = diagnose({ ...healthy(), status: "", limaError: "field `base` must be empty", address: null, guest: null });
+    for (const s of STEPS.filter((s) => s.dependsOn.includes("vm-running"))) {
+      expect(verdictOf(stopped, s.id)).toEqual({ verdict: "skip", detail: "the VM is stopped" });
+      expect(verdictOf(unreadable, s.id)).toEqual({ verdict: "skip", detail: "Lima cannot read its lima.yaml" });
+    }
+    expect(STEPS.filter((s) => s.dependsOn.includes("vm-running")).map((s) => s.id)).toEqual(["address", "guest-interface", "guest-route", "guest-listening"]);
+  });
+
+  it("a running VM without a vmnet network: its address fails, the guest's steps say why they were not looked at", () => {
+    const facts = { ...healthy(), unreachable: { message: "has no vmnet network, so PF cannot reach it", hint: "Add networks" }, address: null, guest: null };
+    const d = diagnose(facts);
+    expect(verdictOf(d, "address")).toMatchObject({ verdict: "fail", detail: "has no vmnet network, so PF cannot reach it" });
+    for (const id of ["guest-interface", "guest-route", "guest-listening"] as const) expect(verdictOf(d, id)).toEqual({ verdict: "skip", detail: "no vmnet network" });
+  });
+
   it("no annotation: one entry for the VM, the annotation failing, forward steps skipped", () => {
     const facts = { ...healthy(), annotation: { annotated: false, spec: null, errors: 0, warnings: 0 } };
     const d = diagnose(facts);
     expect(d.forwards).toHaveLength(1);
     expect(d.forwards[0]!.name).toBeNull();
-    expect(d.forwards[0]!.steps.map((s) => s.id)).toEqual(ORDER);
+    expect(d.forwards[0]!.steps.map((s) => s.code)).toEqual(ORDER);
     expect(findings(d)).toEqual(["null/annotation: fail", "null/guest-listening: skip", "null/anchor-rules: skip", "null/host-port: skip", "null/wan-interface: skip"]);
   });
 });
@@ -291,13 +310,24 @@ describe("diagnose without root", () => {
   it("PF and the record are unknown, which does not fail the run; a note says --sudo", () => {
     const facts = healthy();
     facts.pf = { enabled: needsRoot, anchorPoints: needsRoot, labels: needsRoot, forwarding: ok("1") };
-    facts.state = { ok: false, reason: "cannot read state.json: EACCES", needsRoot: true };
+    facts.state = { ok: false, reason: "cannot read state.json: EACCES", code: "needs-root" };
     const d = diagnose(facts);
     expect(d.ok).toBe(true);
     expect(d.complete).toBe(false);
     expect(findings(d).filter((f) => f.startsWith("ssh/"))).toEqual(["ssh/pf-enabled: unknown", "ssh/anchor-points: unknown", "ssh/anchor-rules: unknown"]);
     expect(verdictOf(d, "pf-enabled").detail).toBe("needs root: add --sudo");
     expect(d.notes.at(-1)).toBe("Steps marked unknown need root to read PF and LimaWAN's record: `limactl limawan diagnose web --sudo`.");
+  });
+
+  it("a damaged state file is reported as damaged, never as needing root (read as the user or as root)", () => {
+    for (const isRoot of [false, true]) {
+      const facts = healthy();
+      facts.state = unread(damagedStateError("/var/db/limawan/state.json", "not JSON"), isRoot);
+      const d = diagnose(facts);
+      const rules = verdictOf(d, "anchor-rules");
+      expect(rules).toMatchObject({ verdict: "unknown", detail: expect.stringContaining("LimaWAN's record cannot be read: /var/db/limawan/state.json is damaged (not JSON)") });
+      expect(JSON.stringify(d)).not.toMatch(/needs root|--sudo/);
+    }
   });
 });
 
@@ -333,7 +363,7 @@ describe("diagnose --external", () => {
 
   it("a failed lookup is unknown, not a failure", () => {
     const facts = healthy();
-    facts.publicAddress = { ok: false, reason: "could not ask http://x for the public address: ECONNREFUSED", needsRoot: false };
+    facts.publicAddress = { ok: false, reason: "could not ask http://x for the public address: ECONNREFUSED", code: "host-command" };
     const d = diagnose(facts);
     expect(verdictOf(d, "external").verdict).toBe("unknown");
     expect(d.ok).toBe(true);

@@ -75,7 +75,7 @@ describe("bridgedWan", () => {
     const wan = wanInterfaces([spec], ["en0"]);
     expect(wan).toEqual(["en0", "en1"]);
     const bridges = new Map([["bridge0", ["en2"]], ["bridge100", ["vmenet0", "en1"]]]);
-    expect(bridgedWan(bridges, wan)).toEqual([expect.objectContaining({ level: "warn", detail: expect.stringMatching(/^en1 is a member of bridge100 /) })]);
+    expect(bridgedWan(bridges, wan)).toEqual([expect.objectContaining({ severity: "warn", detail: expect.stringMatching(/^en1 is a member of bridge100 /) })]);
     expect(bridgedWan(new Map([["bridge100", ["vmenet0"]]]), wan)).toEqual([]);
   });
 });
