@@ -10,7 +10,7 @@ import { IP_FORWARDING } from "../host/sysctl.js";
 import type { Output } from "../output.js";
 import { hashAnchor } from "./anchor-hash.js";
 import { applyActions } from "./apply.js";
-import { desiredState, sourcesOf, type DesiredOptions, type DesiredPolicy, type DesiredState, type Selection } from "./desired-state.js";
+import { sourcesOf, type DesiredState } from "./desired-state.js";
 import { planActions, type Action, type Observed, type WantedAnchor } from "./plan-actions.js";
 import { decideRestore } from "./points-fight.js";
 import { appliedPfNames, emptyState, parseRecordedInterfaces, reconcileState, writeState, type State } from "./state.js";
@@ -64,10 +64,8 @@ async function observeOrAssume(host: Host, out: Output): Promise<{ recorded: Sta
 }
 
 export interface ConvergeRequest {
-  /** Which instances to read (desired-state.ts). */
-  selection: Selection;
-  policy?: DesiredPolicy;
-  desiredOptions?: DesiredOptions;
+  /** What should be forwarded, given the state corrected by PF (desired-state.ts's entry points). */
+  desired: (host: Host, state: State) => Promise<DesiredState>;
   /** --interface, overriding the default route's interface. */
   interfaces?: readonly InterfaceName[];
   /** Render with the interfaces recorded at the last load (down: the other VMs' rules stay byte-identical). */
@@ -91,7 +89,7 @@ export async function converge(host: Host, out: Output, request: ConvergeRequest
     return await host.state.locked(async () => {
       const { recorded, observed } = await observeOrAssume(host, out);
       const before = reconcileState(recorded, observed);
-      const desired = await desiredState(host, before, request.selection, request.policy, request.desiredOptions);
+      const desired = await request.desired(host, before);
       told = desired;
 
       const specs = desired.vms.map((vm) => vm.spec);

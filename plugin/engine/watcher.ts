@@ -6,7 +6,7 @@ import { CliError } from "../errors.js";
 import { atLeast, type LimaEvent, type LimaPhase } from "../host/lima.js";
 import type { StreamEnd } from "../host/run.js";
 import { converge } from "./converge.js";
-import { sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
+import { desiredForRunning, sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
 import { describeAction } from "./plan-actions.js";
 import { changeLine } from "./summary.js";
 
@@ -115,9 +115,7 @@ export class Watcher {
       const listing = host.lima.list();
       listing.catch(() => undefined); // awaited (and its error reported) inside the run
       const result = await converge(host, out, {
-        selection: { read: "running" },
-        policy: WATCH_POLICY,
-        desiredOptions: { listing },
+        desired: (h, state) => desiredForRunning(h, state, WATCH_POLICY, { listing }),
         restorePoints: "unless-fighting",
         onDesired: (desired) => this.reportSkipped(desired.skipped, sourcesOf(desired)),
       });
