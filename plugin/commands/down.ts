@@ -4,6 +4,7 @@
 // services rely on it; `uninstall` restores it). The instances named stay held down.
 import type { Context } from "../context.js";
 import { converge } from "../engine/converge.js";
+import { desiredWithout } from "../engine/desired-state.js";
 import { printResult } from "../engine/summary.js";
 import { requireHostAccess } from "../environment.js";
 import { readState } from "../engine/state.js";
@@ -17,7 +18,7 @@ export async function down(ctx: Context, args: string[], options: { all?: boolea
   }
   if (!options.all) await refuseUnknown(ctx, args);
   const result = await converge(ctx.host, ctx.out, {
-    selection: { read: "none", drop: options.all ? "all" : args },
+    desired: async (_host, state) => desiredWithout(state, options.all ? "all" : args),
     keepInterfaces: true,
     onDesired: (desired) => desired.notes.forEach((note) => ctx.out.info(note)),
   });

@@ -3,7 +3,7 @@
 // Reads what it can without root and says what it could not.
 import type { Context } from "../context.js";
 import { pfConfHoldsPoints } from "../engine/anchor-points.js";
-import { desiredState } from "../engine/desired-state.js";
+import { readForStatus } from "../engine/desired-state.js";
 import { emptyState } from "../engine/state.js";
 import { inspectState } from "../engine/state-recovery.js";
 import { finding, type Finding } from "../engine/finding.js";
@@ -39,7 +39,7 @@ export async function status(ctx: Context, args: string[], options: StatusOption
   const [stateFile, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon] = await Promise.all([
     inspected.then(async (i) => (i ? { damaged: i.damaged, movedAside: (await attempt("damaged state files", () => host.state.damagedCopies())) ?? [] } : null)),
     stateRead,
-    stateRead.then((state) => attempt("Lima instances", () => desiredState(host, state ?? emptyState(), { read: "every", ...(args.length > 0 ? { names: args } : {}) }))),
+    stateRead.then((state) => attempt("Lima instances", () => readForStatus(host, state ?? emptyState(), args.length > 0 ? args : undefined))),
     attempt("PF counters", () => host.pfctl.counters()),
     attempt("PF anchor points", () => host.pfctl.loadedAnchorPoints()),
     attempt("PF status", () => host.pfctl.enabled()),

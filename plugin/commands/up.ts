@@ -2,7 +2,7 @@
 // instances. Everything is validated first; the anchor is loaded once, whole.
 import type { Context } from "../context.js";
 import { converge } from "../engine/converge.js";
-import { sourcesOf, UP_POLICY } from "../engine/desired-state.js";
+import { desiredForRunning, desiredForUp, sourcesOf, UP_POLICY } from "../engine/desired-state.js";
 import { printResult } from "../engine/summary.js";
 import { awaitAddresses } from "../engine/vm-address.js";
 import { requireHostAccess } from "../environment.js";
@@ -21,9 +21,7 @@ export async function up(ctx: Context, args: string[], options: UpOptions): Prom
   // Waiting happens before the state lock is taken, so a long --wait holds up nobody.
   const knownAddresses = options.all ? undefined : await awaitAddresses(ctx.host, ctx.out, args, wait);
   const result = await converge(ctx.host, ctx.out, {
-    selection: options.all ? { read: "running" } : { read: "named", names: args },
-    policy: UP_POLICY,
-    desiredOptions: { knownAddresses },
+    desired: (host, state) => (options.all ? desiredForRunning(host, state, UP_POLICY) : desiredForUp(host, state, args, { knownAddresses })),
     interfaces,
     onDesired: (desired) => {
       ctx.out.diagnostics(desired.read.flatMap((r) => r.result.diagnostics), sourcesOf(desired));

@@ -16,9 +16,14 @@ export type HostRecord = Pick<State, "pfToken" | "forwarding" | "pfConf">;
  * `anchorEmpty`: the limawan anchor holds no rules now (pfctl shows none of ours and the state
  * records none). Only then may a failed first load be undone by emptying the anchor.
  */
-export async function applyActions(host: Host, out: Output, actions: readonly Action[], record: HostRecord, anchorEmpty: boolean): Promise<HostRecord> {
+/**
+ * `check`: parse-check the anchor with `pfctl -n` first. Without it (the watcher), a text pfctl
+ * refuses still changes nothing — pfctl parses the whole file before it commits (PF-FACTS.md
+ * §2) — but the steps before the load (PF enabled, forwarding) are undone after it fails.
+ */
+export async function applyActions(host: Host, out: Output, actions: readonly Action[], record: HostRecord, anchorEmpty: boolean, check = true): Promise<HostRecord> {
   const load = actions.find((a) => a.kind === "load-anchor");
-  if (load && load.kind === "load-anchor") {
+  if (check && load && load.kind === "load-anchor") {
     try {
       await host.pfctl.checkAnchor(load.text);
     } catch (error) {

@@ -10,8 +10,8 @@ import { IP_FORWARDING } from "../host/sysctl.js";
 import type { Output } from "../output.js";
 import { hashAnchor } from "./anchor-hash.js";
 import { applyActions } from "./apply.js";
-import { desiredState, sourcesOf, type DesiredOptions, type DesiredPolicy, type DesiredState, type Selection } from "./desired-state.js";
-import { planActions, type Action, type Observed, type WantedAnchor } from "./plan-actions.js";
+import { sourcesOf, type DesiredState } from "./desired-state.js";
+import { observedAfter, planActions, type Action, type Observed, type WantedAnchor } from "./plan-actions.js";
 import { decideRestore } from "./points-fight.js";
 import { appliedPfNames, emptyState, parseRecordedInterfaces, reconcileState, writeState, type State } from "./state.js";
 import { recoverState } from "./state-recovery.js";
@@ -26,6 +26,8 @@ export interface ConvergeResult {
   pointsRestored: boolean;
   /** They are missing and were left so: another tool keeps removing them (points-fight.ts). */
   pointsFight: { restores: number; until: number } | null;
+  /** What PF and sysctl hold after the run, by what was observed (or known) and what was done. */
+  observedAfter: Observed;
 }
 
 /** Observe what pfctl and sysctl say now. */
@@ -52,10 +54,10 @@ const NOTHING_APPLIED: Observed = { anchorPoints: { rdr: true, filter: true }, t
  * run by a user cannot read either (both are root's) and never raises privileges itself: it
  * plans against a host where nothing of LimaWAN's is applied, and says so.
  */
-async function observeOrAssume(host: Host, out: Output): Promise<{ recorded: State; observed: Observed }> {
+async function observeOrAssume(host: Host, out: Output, known: ConvergeRequest["known"]): Promise<{ recorded: State; observed: Observed }> {
   try {
     const recorded = await recoverState(host, out);
-    return { recorded, observed: await observeHost(host, recorded) };
+    return { recorded, observed: known?.(recorded) ?? (await observeHost(host, recorded)) };
   } catch (error) {
     if (!host.dryRun || !isReason(error, "needs-root")) throw error;
     out.warn(`${error.message}: this dry run assumes nothing of LimaWAN's is applied yet (add --sudo to read PF and the state first)`);
@@ -64,10 +66,8 @@ async function observeOrAssume(host: Host, out: Output): Promise<{ recorded: Sta
 }
 
 export interface ConvergeRequest {
-  /** Which instances to read (desired-state.ts). */
-  selection: Selection;
-  policy?: DesiredPolicy;
-  desiredOptions?: DesiredOptions;
+  /** What should be forwarded, given the state corrected by PF (desired-state.ts's entry points). */
+  desired: (host: Host, state: State) => Promise<DesiredState>;
   /** --interface, overriding the default route's interface. */
   interfaces?: readonly InterfaceName[];
   /** Render with the interfaces recorded at the last load (down: the other VMs' rules stay byte-identical). */
@@ -83,21 +83,36 @@ export interface ConvergeRequest {
    * diagnostics takes the user's time, not that of every command waiting for the lock.
    */
   onDesired?: (desired: DesiredState) => void;
+  /**
+   * What the caller already knows PF and sysctl hold, for this recorded state (the watcher's
+   * host model); null or absent: ask them. Saves five process starts on the watcher's path.
+   */
+  known?: (recorded: State) => Observed | null;
+  /** The default route's interface when the caller keeps it (the watcher); absent: `route -n get default`. */
+  defaultInterface?: () => Promise<InterfaceName | null>;
+  /**
+   * Parse-check the anchor with `pfctl -n` before changing anything (default). The watcher
+   * loads without it: a load pfctl refuses changes nothing (it parses the whole file before
+   * it commits the transaction, PF-FACTS.md §2), and the check is a second process start.
+   */
+  checkFirst?: boolean;
+  /** Emits the anchor (the watcher's memoised emitter). */
+  emit?: typeof emitAnchor;
 }
 
 export async function converge(host: Host, out: Output, request: ConvergeRequest): Promise<ConvergeResult> {
   let told: DesiredState | null = null;
   try {
     return await host.state.locked(async () => {
-      const { recorded, observed } = await observeOrAssume(host, out);
+      const { recorded, observed } = await observeOrAssume(host, out, request.known);
       const before = reconcileState(recorded, observed);
-      const desired = await desiredState(host, before, request.selection, request.policy, request.desiredOptions);
+      const desired = await request.desired(host, before);
       told = desired;
 
       const specs = desired.vms.map((vm) => vm.spec);
       const recordedInterfaces = request.keepInterfaces ? parseRecordedInterfaces(before.interfaces) : undefined;
-      const facts = specs.length > 0 ? await wanInterfaces(host, specs, request.interfaces ?? recordedInterfaces) : null;
-      const compiled = facts ? emitAnchor(desired.vms.map((vm) => ({ spec: vm.spec, address: vm.address })), facts) : null;
+      const facts = specs.length > 0 ? await wanInterfaces(host, specs, request.interfaces ?? recordedInterfaces, request.defaultInterface) : null;
+      const compiled = facts ? (request.emit ?? emitAnchor)(desired.vms.map((vm) => ({ spec: vm.spec, address: vm.address })), facts) : null;
       if (compiled && !compiled.ok) {
         // The set compile reports PF-name collisions per VM; this is the emitter's own guard.
         throw new CliError(EXIT.FAILURE, "the forwards' PF names collide; nothing was applied", "Rename the forwards the diagnostics name.", undefined, {
@@ -120,7 +135,7 @@ export async function converge(host: Host, out: Output, request: ConvergeRequest
       const actions = decision && !decision.restore ? planned.filter((a) => a.kind !== "install-anchor-points") : planned;
 
       // The state alone is not enough: it may have been lost while rules stayed loaded.
-      const record = await applyActions(host, out, actions, before, before.anchorHash === null && observed.labels.size === 0);
+      const record = await applyActions(host, out, actions, before, before.anchorHash === null && observed.labels.size === 0, request.checkFirst ?? true);
       const after: State = {
         ...before,
         ...record,
@@ -132,7 +147,15 @@ export async function converge(host: Host, out: Output, request: ConvergeRequest
         points: decision ? decision.history : before.points,
       };
       if (actions.length > 0 || JSON.stringify(after) !== JSON.stringify(recorded)) await writeState(host, after);
-      return { actions, before, after, desired, pointsRestored: actions.some((a) => a.kind === "install-anchor-points"), pointsFight: decision && !decision.restore ? decision.fight : null };
+      return {
+        actions,
+        before,
+        after,
+        desired,
+        pointsRestored: actions.some((a) => a.kind === "install-anchor-points"),
+        pointsFight: decision && !decision.restore ? decision.fight : null,
+        observedAfter: observedAfter(observed, actions, wanted.labels),
+      };
     });
   } finally {
     if (told) request.onDesired?.(told);

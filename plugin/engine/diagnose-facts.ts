@@ -9,7 +9,7 @@ import { guestDevice, limaCannotRead, noSuchInstance, routableNetworks, type Ins
 import type { PortProbe } from "../host/listeners.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { pfConfHoldsPoints } from "./anchor-points.js";
-import { desiredState } from "./desired-state.js";
+import { readForStatus } from "./desired-state.js";
 import { locateGuest } from "./locate-guest.js";
 import { portsToProbe, wanInterfacesToCheck, type AddressFact, type DiagnoseFacts } from "./diagnose.js";
 import { attempt, type Reading } from "./reading.js";
@@ -36,7 +36,7 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
   const [desired, address, guest, enabled, anchorPoints, labels, forwarding, defaultInterface, publicAddress] = await Promise.all([
     // Compiled against the VMs whose rules are loaded, as status does: a port another holds is an error here too.
     // Lima was just asked about this instance: reading one name needs no second listing.
-    desiredState(host, recorded, { read: "every", names: [name] }, undefined, { skipAddresses: true, listing: Promise.resolve([instance]) }),
+    readForStatus(host, recorded, [name], { skipAddresses: true, listing: Promise.resolve([instance]) }),
     inGuest ? locate(host, instance) : Promise.resolve(null),
     inGuest
       ? Promise.all([read(() => host.lima.guest.ipv4Addresses(name, device)), read(() => host.lima.guest.defaultRoutes(name)), read(() => host.lima.guest.listeningSockets(name))]).then(

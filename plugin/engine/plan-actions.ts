@@ -59,6 +59,39 @@ export function planActions(desired: WantedAnchor, installed: Installed, observe
   return actions;
 }
 
+/**
+ * What PF and sysctl hold once the actions are carried out, from what they held before: the
+ * watcher's host model between runs (planning again against it gives no actions). Pure.
+ */
+export function observedAfter(observed: Observed, actions: readonly Action[], loadedLabels: ReadonlySet<string>): Observed {
+  let next: Observed = observed;
+  for (const action of actions) {
+    switch (action.kind) {
+      case "install-anchor-points":
+        next = { ...next, anchorPoints: { rdr: true, filter: true } };
+        break;
+      case "enable-ip-forwarding":
+        next = { ...next, forwarding: "1" };
+        break;
+      case "enable-pf":
+        next = { ...next, tokenHeld: true };
+        break;
+      case "release-pf":
+        next = { ...next, tokenHeld: false };
+        break;
+      case "load-anchor":
+        next = { ...next, labels: new Set(loadedLabels) };
+        break;
+      case "flush-anchor":
+        next = { ...next, labels: new Set() };
+        break;
+      case "remove-tables":
+        break;
+    }
+  }
+  return next;
+}
+
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
   for (const item of a) if (!b.has(item)) return false;

@@ -47,7 +47,12 @@ export function unreachableError(name: string, reason: { message: string; hint: 
 
 /** Why a command needs the instance running and it is not: not started, or Lima cannot read its lima.yaml. */
 export function notStarted(host: Host, instance: Instance): CliError {
-  return limaCannotRead(instance) ? limaCannotReadError(instance, host.lima.configFile(instance.name)) : notRunning(instance.name, instance.status);
+  return notStartedAt(instance, host.lima.configFile(instance.name));
+}
+
+/** notStarted, from plain data: the instance and its lima.yaml's path. */
+export function notStartedAt(instance: Instance, configFile: string): CliError {
+  return limaCannotRead(instance) ? limaCannotReadError(instance, configFile) : notRunning(instance.name, instance.status);
 }
 
 export function notRunning(name: string, status: string, waitSeconds = 0): CliError {
@@ -62,10 +67,15 @@ export function notRunning(name: string, status: string, waitSeconds = 0): CliEr
 }
 
 export function noAddress(host: Host, name: string, waitSeconds = 0): CliError {
+  return noAddressIn(host.leases.file, name, waitSeconds);
+}
+
+/** noAddress, from plain data: bootpd's lease file it looked in. */
+export function noAddressIn(leasesFile: string, name: string, waitSeconds = 0): CliError {
   return new CliError(
     EXIT.FAILURE,
     `no address for \`${name}\` on its vmnet network${waitSeconds ? ` after waiting ${waitSeconds}s` : ""}`,
-    `Waited for a DHCP lease in ${host.leases.file} and for \`ip addr\` in the guest; retry with --wait 60.`,
+    `Waited for a DHCP lease in ${leasesFile} and for \`ip addr\` in the guest; retry with --wait 60.`,
     undefined,
     null,
     "vm-unavailable",

@@ -5,10 +5,16 @@ import type { InterfaceName, VmSpec } from "../../compiler/ir.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 
-export async function wanInterfaces(host: Host, specs: readonly VmSpec[], given: readonly InterfaceName[] | undefined): Promise<HostFacts> {
+/** `defaultInterface`: the default route's interface as the caller keeps it (the watcher); else `route -n get default`. */
+export async function wanInterfaces(
+  host: Host,
+  specs: readonly VmSpec[],
+  given: readonly InterfaceName[] | undefined,
+  defaultInterface: () => Promise<InterfaceName | null> = () => host.route.defaultInterface(),
+): Promise<HostFacts> {
   if (given && given.length > 0) return { defaultInterfaces: [given[0]!, ...given.slice(1)] };
   const needed = specs.some((s) => s.forwards.some((f) => f.interfaces === null));
-  const found = needed ? await host.route.defaultInterface() : null;
+  const found = needed ? await defaultInterface() : null;
   if (found) return { defaultInterfaces: [found] };
   if (!needed) return { defaultInterfaces: ["en0" as InterfaceName] }; // unused: every forward names its interface
   throw new CliError(

@@ -1,13 +1,20 @@
 // The scheduler behind `watch`: event sources (Lima's event stream, the instance directories,
 // the DHCP leases, a periodic safety net) feed one coalescing trigger; each run converges the
 // host to "every running, annotated VM forwarded" with the same engine as `up`.
+//
+// A run for an event asks Lima once and loads the anchor once: what PF, sysctl and the default
+// route hold comes from the host model (host-model.ts), which a full look refreshes — at
+// start, in the periodic check, after a failed run, and once after each burst of loads, when
+// nothing else is pending (off the path from a VM's start to its rules).
 import type { Context } from "../context.js";
 import { CliError } from "../errors.js";
 import { atLeast } from "../host/lima.js";
 import type { LimaEvent, LimaPhase } from "../host/lima-events.js";
 import type { StreamEnd } from "../host/run.js";
+import { compileCache } from "./compile-cache.js";
 import { converge } from "./converge.js";
-import { sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
+import { desiredForRunning, sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
+import { HostModel } from "./host-model.js";
 import { describeAction } from "./plan-actions.js";
 import { changeLine } from "./summary.js";
 
@@ -19,9 +26,14 @@ export interface WatchOptions {
   /** Retry back-off after a failed run: doubles up to maxBackoffMs. */
   minBackoffMs: number;
   maxBackoffMs: number;
+  /** A full look at PF, sysctl and the route this long after the last load of a burst. */
+  recheckMs: number;
 }
 
-export const DEFAULT_WATCH_OPTIONS: WatchOptions = { debounceMs: 40, intervalMs: 30_000, minBackoffMs: 1_000, maxBackoffMs: 60_000 };
+/** The reason of the full look after a burst of loads. */
+const RECHECK = "re-check after loading";
+
+export const DEFAULT_WATCH_OPTIONS: WatchOptions = { debounceMs: 40, intervalMs: 30_000, minBackoffMs: 1_000, maxBackoffMs: 60_000, recheckMs: 500 };
 
 export class Watcher {
   private reasons = new Set<string>();
@@ -47,6 +59,14 @@ export class Watcher {
   private fightUntil: number | null = null;
   /** After a failed run, no new run before this time, whatever events say (back-off). */
   private notBefore = 0;
+  /** What PF, sysctl and the route hold between full looks. */
+  private readonly model = new HostModel();
+  private readonly compiled = compileCache();
+  /** The next run looks at everything (periodic check, the re-check after a burst). */
+  private fullLook = false;
+  /** …and only for the re-check after a burst, which an event puts off again. */
+  private fullLookIsRecheck = false;
+  private recheckTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly ctx: Context, private readonly options: WatchOptions = DEFAULT_WATCH_OPTIONS) {
     this.backoff = options.minBackoffMs;
@@ -84,7 +104,7 @@ export class Watcher {
     if (closeLeases) this.closers.push(closeLeases);
     else this.log(`cannot watch the directory of ${leases.file}; address changes are seen by the periodic check`);
     await this.followLimaEvents();
-    const interval = setInterval(() => this.trigger("periodic check"), this.options.intervalMs);
+    const interval = setInterval(() => this.trigger("periodic check", this.options.debounceMs, true), this.options.intervalMs);
     this.closers.push(() => clearInterval(interval));
     this.trigger("watcher started");
   }
@@ -92,12 +112,24 @@ export class Watcher {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
     for (const close of this.closers) close();
   }
 
-  trigger(reason: string, delayMs = this.options.debounceMs): void {
+  /** `full`: look at PF, sysctl and the route again rather than trust the model. */
+  trigger(reason: string, delayMs = this.options.debounceMs, full = false): void {
     if (this.stopped) return;
     this.reasons.add(reason);
+    if (full) {
+      this.fullLookIsRecheck = reason === RECHECK && !(this.fullLook && !this.fullLookIsRecheck);
+      this.fullLook = true;
+    } else if (this.fullLook && this.fullLookIsRecheck && !this.running) {
+      // An event before the pending re-check ran: its run stays on the model, the re-check comes after.
+      this.fullLook = false;
+      this.fullLookIsRecheck = false;
+      this.reasons.delete(RECHECK);
+      this.scheduleRecheck();
+    }
     if (this.running) return; // picked up when the current run ends
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.run(), Math.max(delayMs, this.notBefore - Date.now()));
@@ -109,19 +141,26 @@ export class Watcher {
     this.running = true;
     const reasons = [...this.reasons];
     this.reasons.clear();
+    if (this.fullLook) this.model.forget();
+    this.fullLook = false;
+    this.fullLookIsRecheck = false;
     let retryIn: number | null = null;
     try {
       const { host, out } = this.ctx;
-      // Ask Lima while pfctl is being asked: one fewer round of process starts per event.
+      // Ask Lima while the state lock is taken and the state read: the one query of the run.
       const listing = host.lima.list();
       listing.catch(() => undefined); // awaited (and its error reported) inside the run
       const result = await converge(host, out, {
-        selection: { read: "running" },
-        policy: WATCH_POLICY,
-        desiredOptions: { listing },
+        desired: (h, state) => desiredForRunning(h, state, WATCH_POLICY, { listing, compile: this.compiled.compile }),
         restorePoints: "unless-fighting",
         onDesired: (desired) => this.reportSkipped(desired.skipped, sourcesOf(desired)),
+        known: (recorded) => this.model.observedFor(recorded),
+        defaultInterface: () => this.model.defaultInterface(host),
+        checkFirst: false,
+        emit: this.compiled.emit,
       });
+      this.model.update(result.observedAfter, result.after);
+      if (result.actions.length > 0) this.scheduleRecheck();
       if (result.pointsRestored) {
         this.log("the limawan anchor points were missing from PF's loaded ruleset (another tool loaded its own, or a macOS update rewrote pf.conf); put them back");
       }
@@ -146,11 +185,25 @@ export class Watcher {
       this.notBefore = Date.now() + this.backoff;
       this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
       reasons.forEach((r) => this.reasons.add(r));
+      this.model.forget(); // what failed may have left PF otherwise than the model says
     } finally {
       this.running = false;
     }
     if (this.reasons.size > 0) this.trigger("events during the last run", retryIn ?? this.options.debounceMs);
     else if (retryIn !== null) this.trigger("retry", retryIn);
+  }
+
+  /**
+   * One full look after a burst of loads, off the path of any event: put off while a run is
+   * pending or in progress, and again by every later load, so a burst costs one.
+   */
+  private scheduleRecheck(): void {
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = null;
+      if (this.running || this.timer) this.scheduleRecheck();
+      else this.trigger(RECHECK, 0, true);
+    }, this.options.recheckMs);
   }
 
   private reportSkipped(skipped: readonly Skipped[], sources: ReadonlyMap<string, string>): void {

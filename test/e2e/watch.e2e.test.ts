@@ -193,6 +193,37 @@ describe("watch", () => {
     expect(loadCount()).toBe(loadsBefore);
   });
 
+  it("a VM's start and its stop each cost one anchor load and no other pfctl or sysctl call on the way; one re-check follows, off the path", async () => {
+    await sb.addInstance("keep", annotated(2201));
+    await sb.addInstance("web", annotated(2202));
+    watchers.push(sb.runBackground(["watch"], { env: { LIMAWAN_WATCH_INTERVAL_MS: "600000" } }));
+    const listingsOfMainRules = () => sb.pfctlCalls().filter((c) => c.argv.join(" ") === "-sr").length;
+    await sb.startVm("keep");
+    await eventually(() => loadCount() > 0, "keep forwarded");
+    const looked = listingsOfMainRules();
+    await eventually(() => listingsOfMainRules() > looked, "the re-check after keep's load");
+    await quiet();
+    for (const phase of ["start", "stop"] as const) {
+      const [pf, sys, loads] = [sb.pfctlCalls().length, sb.sysctlCalls().length, loadCount()];
+      if (phase === "start") await sb.startVm("web");
+      else await sb.stopVm("web");
+      await eventually(() => loadCount() > loads, `a load after web's ${phase}`);
+      const lookedBefore = listingsOfMainRules();
+      const calls = sb.pfctlCalls().slice(pf);
+      const load = calls.findIndex((c) => c.argv.join(" ") === "-a limawan -f -");
+      // Only the load itself: no pfctl -n first, no listing of rules, labels or references.
+      expect(calls.slice(0, load + 1).map((c) => c.argv.join(" ")), phase).toEqual(["-a limawan -f -"]);
+      expect(sb.sysctlCalls().slice(sys).filter((c) => Date.parse(c.time) <= Date.parse(calls[load]!.time)), phase).toEqual([]);
+      await eventually(() => listingsOfMainRules() > lookedBefore, `the re-check after web's ${phase}`);
+      await quiet();
+      // Then one full look (the main ruleset's two listings once), and no second load.
+      const after = sb.pfctlCalls().slice(pf + load + 1).map((c) => c.argv.join(" "));
+      expect([after.filter((a) => a === "-sr").length, after.filter((a) => / -f /.test(` ${a} `)).length], phase).toEqual([1, 0]);
+    }
+    expect(await anchorNat()).toMatch(/2201/);
+    expect(await anchorNat()).not.toMatch(/2202/);
+  });
+
   it("exits cleanly on SIGTERM, leaving the running VMs' rules in place", async () => {
     await sb.addInstance("a", annotated(2201));
     await sb.startVm("a");

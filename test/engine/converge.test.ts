@@ -3,7 +3,7 @@
 // rendering a bad file's thousands of diagnostics holds up no other command (issue 17).
 import { describe, expect, it } from "vitest";
 import { converge } from "../../plugin/engine/converge.js";
-import { UP_POLICY, WATCH_POLICY } from "../../plugin/engine/desired-state.js";
+import { desiredForRunning, desiredForUp, WATCH_POLICY } from "../../plugin/engine/desired-state.js";
 import { CliError, EXIT } from "../../plugin/errors.js";
 import { Output } from "../../plugin/output.js";
 import { fakeHost, limaYaml, type FakeVm } from "./fake-host.js";
@@ -50,21 +50,21 @@ function lockedHost(vms: Record<string, FakeVm>, options: { defaultRoute?: boole
 describe("converge tells the caller what it found after the state lock is released", () => {
   it("after a run that changed nothing (a VM whose 2,000 bad lines skip it)", async () => {
     const { host, events, told } = lockedHost({ bad: { yaml: `${limaYaml()}${"  x\n".repeat(2_000)}`, address: "192.168.105.2" } });
-    const result = await converge(host, out, { selection: { read: "running" }, policy: WATCH_POLICY, onDesired: told });
+    const result = await converge(host, out, { desired: (h, state) => desiredForRunning(h, state, WATCH_POLICY), onDesired: told });
     expect(result.desired.skipped.map((s) => s.instance)).toEqual(["bad"]);
     expect(events).toEqual(["lock taken", "lock released", "told after the lock"]);
   });
 
   it("after a run that failed once the desired state was known, before the error reaches the caller", async () => {
     const { host, events, told } = lockedHost({ web: { yaml: limaYaml("expose ssh as 2222"), address: "192.168.105.2" } }, { defaultRoute: false });
-    const run = converge(host, out, { selection: { read: "named", names: ["web"] }, policy: UP_POLICY, onDesired: told });
+    const run = converge(host, out, { desired: (h, state) => desiredForUp(h, state, ["web"]), onDesired: told });
     await expect(run).rejects.toThrow("`route -n get default` failed");
     expect(events).toEqual(["lock taken", "lock released", "told after the lock"]);
   });
 
   it("not at all when the run failed before the desired state was known", async () => {
     const { host, events, told } = lockedHost({ web: { yaml: limaYaml("expose ssh as 2222"), address: null } });
-    await expect(converge(host, out, { selection: { read: "named", names: ["web"] }, policy: UP_POLICY, onDesired: told })).rejects.toThrow(/no address for `web`/);
+    await expect(converge(host, out, { desired: (h, state) => desiredForUp(h, state, ["web"]), onDesired: told })).rejects.toThrow(/no address for `web`/);
     expect(events).toEqual(["lock taken", "lock released"]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { AnchorText } from "../../compiler/emit-pf.js";
-import { planActions, type Action, type WantedAnchor, type Installed, type Observed } from "../../plugin/engine/plan-actions.js";
+import { observedAfter, planActions, type Action, type WantedAnchor, type Installed, type Observed } from "../../plugin/engine/plan-actions.js";
 
 const desiredOf = (labels: string[], tables: string[] = []): WantedAnchor => ({
   text: labels.join("\n") as AnchorText,
@@ -86,6 +86,28 @@ describe("plan", () => {
         expect(planActions(desired, after.installed, after.observed)).toEqual([]);
       }),
       { numRuns: 2000 }, // cheap; at the default 100 a case with stale tables was found only now and then
+    );
+  });
+
+  it("the watcher's model of the host after a plan (observedAfter) is what applying it leaves, so planning against the model again changes nothing", () => {
+    const labels = fc.uniqueArray(fc.constantFrom("a", "b", "c", "d"), { maxLength: 4 });
+    const observed = fc.record({
+      anchorPoints: fc.record({ rdr: fc.boolean(), filter: fc.boolean() }),
+      tokenHeld: fc.boolean(),
+      forwarding: fc.constantFrom("0", "1"),
+      labels: labels.map((l) => new Set(l)),
+    });
+    const installed = fc.record({ anchorHash: fc.option(fc.constantFrom("h:a", "h:b", "x")), tables: fc.uniqueArray(fc.constantFrom("t1", "t2")) });
+    fc.assert(
+      fc.property(labels, installed, observed, (wanted, inst, obs) => {
+        const desired = desiredOf(wanted);
+        const actions = planActions(desired, inst, obs);
+        const after = afterApplying(actions, desired, inst, obs);
+        const model = observedAfter(obs, actions, desired.labels);
+        expect(model).toEqual(after.observed);
+        expect(planActions(desired, after.installed, model)).toEqual([]);
+      }),
+      { numRuns: 500 },
     );
   });
 });
