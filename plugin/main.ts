@@ -136,7 +136,8 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
 
   program
     .command("watch")
-    .description("foreground reconciler: apply rules when VMs start or move, remove them when they stop (root)")
+    .description("foreground reconciler: apply rules when VMs start or move, remove them when they stop; keep `router` forwards mapped on the router (root)")
+    .option("--on-public-address <cmd>", "run CMD as the user with the router's new public address as JSON on stdin (setting: LIMAWAN_ON_PUBLIC_ADDRESS)")
     .action(run(async () => (await import("./commands/watch.js")).watch as Handler));
 
   program
@@ -150,6 +151,7 @@ export async function main(argv: string[], processEnv: NodeJS.ProcessEnv = proce
   program
     .command("install")
     .description("install the launchd daemon that runs `watch` at boot, and the PF anchor points (root)")
+    .option("--on-public-address <cmd>", "the daemon runs CMD as you with the router's new public address as JSON on stdin")
     .option("--dry-run", "print the plist and commands; change nothing")
     .action(run(async () => (await import("./commands/install.js")).install as Handler));
 

@@ -5,6 +5,8 @@ import type { Context } from "../context.js";
 import { pfConfHoldsPoints } from "../engine/anchor-points.js";
 import { desiredState } from "../engine/desired-state.js";
 import { loadedRules } from "../engine/loaded-rules.js";
+import { forwardRouterStatus, routerLines } from "../engine/router-report.js";
+import type { RouterState } from "../engine/router-state.js";
 import { emptyState } from "../engine/state.js";
 import { inspectState } from "../engine/state-recovery.js";
 import { statusReport, type InstanceStatus, type StatusReport, type Unreadable } from "../engine/status-report.js";
@@ -50,9 +52,10 @@ export async function status(ctx: Context, args: string[], options: StatusOption
   const limaErrors = new Map<string, string>();
   for (const read of desired?.read ?? []) if (limaCannotRead(read.instance)) limaErrors.set(read.instance.name, await host.lima.cannotReadReason(read.instance));
   const report = statusReport({ names: args, state, stateFile, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, limaErrors, now: Date.now() });
-  if (ctx.out.options.json) ctx.out.json(report);
+  const router = state?.router ?? null;
+  if (ctx.out.options.json) ctx.out.json(withRouter(report, router));
   else if (options.stats) printStats(ctx, report);
-  else printStatus(ctx, report);
+  else printStatus(ctx, report, router);
   return EXIT.OK;
 }
 
@@ -91,7 +94,12 @@ function printStats(ctx: Context, report: StatusReport): void {
   ctx.out.print(rows.map((r) => r.map((cell, i) => (i >= 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n"));
 }
 
-function printStatus(ctx: Context, report: StatusReport): void {
+/** Each forward with its router mappings (`router`: null when it has none recorded). */
+function withRouter(report: StatusReport, router: RouterState | null): StatusReport {
+  return { ...report, instances: report.instances.map((i) => ({ ...i, forwards: i.forwards.map((f) => ({ ...f, router: router ? forwardRouterStatus(router, i.instance, f.name) : null })) })) };
+}
+
+function printStatus(ctx: Context, report: StatusReport, router: RouterState | null): void {
   const { host, instances, strayLabels } = report;
   const c = ctx.out.c;
   const yesNo = (v: boolean, yes: string, no: string) => (v ? c.green(yes) : c.yellow(no));
@@ -131,6 +139,10 @@ function printStatus(ctx: Context, report: StatusReport): void {
     }
     if (!row.valid) lines.push(`  ${c.red("annotation has errors")}: limactl limawan check ${row.instance}`);
     if (row.forwards.length > 0) lines.push(...forwardTable(row).map((l) => `  ${l}`));
+    for (const f of row.forwards) {
+      const mapped = router ? forwardRouterStatus(router, row.instance, f.name) : null;
+      if (mapped) lines.push(...routerLines(mapped, Date.now()).map((l) => `  ${f.name} ${l}`));
+    }
   }
   if (strayLabels.length > 0) lines.push("", c.yellow(`rules in the limawan anchor that no VM owns: ${strayLabels.join(", ")} (limactl limawan up --all replaces them)`));
   lines.push("", c.dim("Forwards serve clients arriving on the WAN interface; from this Mac, connect to the VM's address directly (PF cannot redirect the Mac's own connections)."));

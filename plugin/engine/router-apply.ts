@@ -7,7 +7,7 @@ import { excerpt } from "../../compiler/printable.js";
 import type { Host } from "../host/index.js";
 import type { EpochReading } from "../router/epoch.js";
 import { behindAnotherNat, classifyExternalAddress, externalAddressProblem, type ExternalAddressKind } from "../router/external-address.js";
-import type { Refusal } from "../router/mapping.js";
+import type { GrantedMapping, Refusal } from "../router/mapping.js";
 import { entryKey, type RouterEntry, type RouterState } from "./router-state.js";
 import {
   DELETE_RETRY_MS,
@@ -85,6 +85,7 @@ export async function syncRouter(host: Host, recorded: RouterState, request: Rou
   const steps = planRouterSync({ recorded, wanted, place, now, restarted, retryNow: request.retryNow });
   const entries: RouterEntry[] = [];
   const epochReadings: Array<{ via: "pcp" | "nat-pmp"; reading: EpochReading }> = [];
+  const grantedNow: GrantedMapping[] = [];
   if (reading?.pcp) epochReadings.push({ via: "pcp", reading: reading.pcp });
   if (reading?.natPmp) epochReadings.push({ via: "nat-pmp", reading: reading.natPmp });
 
@@ -95,13 +96,14 @@ export async function syncRouter(host: Host, recorded: RouterState, request: Rou
     if (kept) entries.push(kept);
   }
   // One gateway that answers nothing answers nothing for the next port either: do not wait out each.
-  let silent: Refusal | null = null;
+  // (A silence without UPnP says nothing of a forward that allows UPnP.)
+  let silent: { refusal: Refusal; upnpTried: boolean } | null = null;
   for (const step of steps) {
     if (step.kind === "keep") entries.push(step.entry);
     else if (step.kind === "unplaced") entries.push(failedEntry(step.wanted, step.problem, null, now));
     else if (step.kind === "map" && client && place.ok) {
-      if (silent) {
-        entries.push(failedEntry(step.wanted, describeRefusal(silent), silent, now));
+      if (silent && (silent.upnpTried || !step.wanted.allowUpnp)) {
+        entries.push(failedEntry(step.wanted, describeRefusal(silent.refusal), silent.refusal, now));
         continue;
       }
       const renewing = step.renewing?.mapping ?? null;
@@ -121,6 +123,7 @@ export async function syncRouter(host: Host, recorded: RouterState, request: Rou
       if (outcome.ok) {
         const entry = grantedEntry(step.wanted, outcome.mapping, clock.now(), clock.jitter());
         entries.push(entry);
+        grantedNow.push(outcome.mapping);
         if (outcome.mapping.epoch !== null && outcome.mapping.via !== "upnp") epochReadings.push({ via: outcome.mapping.via, reading: { epoch: outcome.mapping.epoch, receivedAt: outcome.mapping.receivedAt } });
         const line = mappedLine(step.wanted, entry);
         events.push(step.why === "renew" ? `renewed ${line}` : `mapped ${line}`);
@@ -130,13 +133,14 @@ export async function syncRouter(host: Host, recorded: RouterState, request: Rou
         entries.push(failedEntry(step.wanted, problem, outcome.refusal, clock.now()));
         const before = step.renewing ?? null;
         if (!before || before.problem !== problem) warnings.push(`${label(step.wanted)}: not mapped on the router: ${problem}`);
-        if (outcome.refusal.kind === "no-answer") silent = outcome.refusal;
+        if (outcome.refusal.kind === "no-answer") silent = { refusal: outcome.refusal, upnpTried: step.wanted.allowUpnp };
       }
     }
   }
 
   const gateway = place.ok ? place.gateway : recorded.gateway;
-  const external = place.ok ? (entries.find((e) => e.mapping?.externalAddress)?.mapping?.externalAddress ?? reading?.externalAddress ?? null) : null;
+  // What the router says now (its answer to opcode 0), else what a mapping granted in this run said.
+  const external = place.ok ? (reading?.externalAddress ?? grantedNow.find((m) => m.externalAddress)?.externalAddress ?? null) : null;
   let publicAddress: PublicAddressChange | null = null;
   if (external && gateway && external !== recorded.publicAddress) {
     const kind = classifyExternalAddress(external);
@@ -211,4 +215,36 @@ export async function recordRouter(host: Host, router: RouterState): Promise<voi
     if (JSON.stringify(read.state.router) === JSON.stringify(router)) return;
     await writeState(host, { ...read.state, router });
   });
+}
+
+export interface RouterTell {
+  event(line: string): void;
+  warning(line: string): void;
+}
+
+/**
+ * After a change of PF (up, down, uninstall, a watcher run): the router made to match the VMs
+ * forwarded now, and the result recorded. Never throws: PF is live whatever the router says,
+ * so an error here is a warning. A dry run asks no router (it would change the router).
+ */
+export async function followRouter(host: Host, after: { vms: Record<string, AppliedVm>; interfaces: string[]; router: RouterState }, options: { retryNow: boolean; tell: RouterTell }): Promise<RouterSyncReport | null> {
+  const vms = Object.values(after.vms);
+  if (!routerInvolved(after.router, vms)) return null;
+  if (host.dryRun) {
+    const { wanted } = wantedMappings(vms, after.interfaces);
+    const deleted = after.router.entries.filter((e) => e.mapping && !wanted.some((w) => entryKey(w) === entryKey(e)));
+    for (const w of wanted) options.tell.event(`would ask the router to map ${label(w)}`);
+    for (const e of deleted) options.tell.event(`would delete the router's mapping of ${label(e)}`);
+    return null;
+  }
+  try {
+    const report = await syncRouter(host, after.router, { vms, interfaces: after.interfaces, retryNow: options.retryNow });
+    await recordRouter(host, report.state);
+    for (const line of report.events) options.tell.event(line);
+    for (const line of report.warnings) options.tell.warning(line);
+    return report;
+  } catch (error) {
+    options.tell.warning(`the router could not be asked (${excerpt(error instanceof Error ? error.message : String(error), 200)}); the forwards work on the Mac's WAN interface regardless`);
+    return null;
+  }
 }

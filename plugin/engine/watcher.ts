@@ -8,6 +8,7 @@ import type { StreamEnd } from "../host/run.js";
 import { converge } from "./converge.js";
 import { sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
 import { describeAction } from "./plan-actions.js";
+import { RouterKeeper } from "./router-keeper.js";
 import { changeLine } from "./summary.js";
 
 export interface WatchOptions {
@@ -18,6 +19,8 @@ export interface WatchOptions {
   /** Retry back-off after a failed run: doubles up to maxBackoffMs. */
   minBackoffMs: number;
   maxBackoffMs: number;
+  /** Run as the user with the router's new public address as JSON on stdin (`--on-public-address`). */
+  onPublicAddress?: string | null;
 }
 
 export const DEFAULT_WATCH_OPTIONS: WatchOptions = { debounceMs: 40, intervalMs: 30_000, minBackoffMs: 1_000, maxBackoffMs: 60_000 };
@@ -47,8 +50,12 @@ export class Watcher {
   /** After a failed run, no new run before this time, whatever events say (back-off). */
   private notBefore = 0;
 
+  /** Router mappings of `router` forwards: renewed, healed, deleted after each run. */
+  private readonly router: RouterKeeper;
+
   constructor(private readonly ctx: Context, private readonly options: WatchOptions = DEFAULT_WATCH_OPTIONS) {
     this.backoff = options.minBackoffMs;
+    this.router = new RouterKeeper(ctx, (reason, delayMs) => this.trigger(reason, delayMs), (line) => this.log(line), options.onPublicAddress ?? null);
   }
 
   async start(): Promise<void> {
@@ -91,6 +98,7 @@ export class Watcher {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.router.stop();
     for (const close of this.closers) close();
   }
 
@@ -134,6 +142,8 @@ export class Watcher {
       if (result.actions.length > 0) {
         this.log(`${changeLine(result.before, result.after) || result.actions.map(describeAction).join("; ")}; reason: ${reasons.join(", ")}`);
       }
+      // PF is live; the router follows (never failing the run: its problems are logged).
+      await this.router.afterRun(result.after);
       this.backoff = this.options.minBackoffMs;
       this.notBefore = 0;
       if (result.desired.waiting.length > 0) retryIn = 1_000; // DHCP lags the running event; the leases watch usually wins

@@ -376,7 +376,7 @@ export class RouterClient {
     }
     if (answer.kind === "error") return { services: null, result: { kind: "unusable", detail: `SSDP: ${excerpt(answer.message, 120)}` } };
     if (answer.kind === "no-answer") return { services: null, result: ignored ? { kind: "unusable", detail: ignored } : { kind: "no-answer" } };
-    const description = await this.http(answer.value, "GET", undefined, MAX_DESCRIPTION, deadline);
+    const description = await this.http(clientAddress, answer.value, "GET", undefined, MAX_DESCRIPTION, deadline);
     if (!description.ok) return { services: null, result: { kind: "unusable", detail: `the device description at ${answer.value.href}: ${description.reason}` } };
     if (description.reply.status !== 200) return { services: null, result: { kind: "unusable", detail: `the device description at ${answer.value.href}: HTTP ${description.reply.status}` } };
     const read = readDeviceDescription(description.reply.body, answer.value, this.gateway);
@@ -396,7 +396,7 @@ export class RouterClient {
         continue;
       }
       if (!outcome.granted) return { result: outcome.result };
-      const external = await this.soap(service, { action: "GetExternalIPAddress" }, deadline);
+      const external = await this.soap(request.clientAddress, service, { action: "GetExternalIPAddress" }, deadline);
       return {
         result: { kind: "granted" },
         mapping: {
@@ -427,7 +427,7 @@ export class RouterClient {
     let result: AttemptResult = { kind: "no-answer" };
     for (const action of actions) {
       for (const lease of request.lifetime === 0 ? [0] : [request.lifetime, 0]) {
-        const reply = await this.soap(service, { action, externalPort: request.externalPort, protocol: request.protocol, internalPort: request.internalPort, internalClient: request.clientAddress, description: request.description, leaseSeconds: lease }, deadline);
+        const reply = await this.soap(request.clientAddress, service, { action, externalPort: request.externalPort, protocol: request.protocol, internalPort: request.internalPort, internalClient: request.clientAddress, description: request.description, leaseSeconds: lease }, deadline);
         if (reply.kind === "ok") return { result: { kind: "granted" }, granted: { externalPort: reply.value.externalPort, lease } };
         if (reply.kind === "unreadable") return { result: { kind: "unusable", detail: `${action}: ${reply.reason}` } };
         result = { kind: "refused", result: resultCode("upnp", reply.code) };
@@ -445,7 +445,7 @@ export class RouterClient {
     const url = gatewayUrl(mapping.upnp.controlUrl, this.gateway);
     if (!url.ok) return { kind: "unusable", detail: `the recorded control URL is ${url.reason}` };
     const service = { serviceType: mapping.upnp.serviceType, controlUrl: url.url };
-    const reply = await this.soap(service, { action: "DeletePortMapping", externalPort: mapping.externalPort, protocol: mapping.protocol }, deadline);
+    const reply = await this.soap(mapping.clientAddress, service, { action: "DeletePortMapping", externalPort: mapping.externalPort, protocol: mapping.protocol }, deadline);
     if (reply.kind === "ok") return { kind: "granted" };
     if (reply.kind === "unreadable") return { kind: "unusable", detail: `DeletePortMapping: ${reply.reason}` };
     // 714 NoSuchEntryInArray: already gone (expired, or the router restarted), which is what was asked.
@@ -455,26 +455,26 @@ export class RouterClient {
   private async upnpExternalAddress(clientAddress: Ipv4Address, deadline: Deadline): Promise<{ result: AttemptResult; address: Ipv4Address | null }> {
     const found = await this.discover(clientAddress, deadline);
     if (!found.services) return { result: found.result, address: null };
-    const reply = await this.soap(found.services[0]!, { action: "GetExternalIPAddress" }, deadline);
+    const reply = await this.soap(clientAddress, found.services[0]!, { action: "GetExternalIPAddress" }, deadline);
     if (reply.kind === "ok") return { result: { kind: "granted" }, address: reply.value.externalAddress };
     return { result: reply.kind === "fault" ? { kind: "refused", result: resultCode("upnp", reply.code) } : { kind: "unusable", detail: `GetExternalIPAddress: ${reply.reason}` }, address: null };
   }
 
-  private async soap<A extends UpnpAction>(service: { serviceType: ConnectionServiceType; controlUrl: URL }, action: A, deadline: Deadline): Promise<ReturnType<typeof readSoapReply<A>>> {
+  private async soap<A extends UpnpAction>(from: Ipv4Address, service: { serviceType: ConnectionServiceType; controlUrl: URL }, action: A, deadline: Deadline): Promise<ReturnType<typeof readSoapReply<A>>> {
     const request = soapRequest(service.serviceType, action);
-    const answer = await this.http(service.controlUrl, "POST", { "Content-Type": 'text/xml; charset="utf-8"', SOAPAction: request.soapAction, body: request.body }, MAX_SOAP_REPLY, deadline);
+    const answer = await this.http(from, service.controlUrl, "POST", { "Content-Type": 'text/xml; charset="utf-8"', SOAPAction: request.soapAction, body: request.body }, MAX_SOAP_REPLY, deadline);
     if (!answer.ok) return { kind: "unreadable", reason: answer.reason };
     return readSoapReply(action, answer.reply.status, answer.reply.body);
   }
 
-  private http(url: URL, method: "GET" | "POST", post: { "Content-Type": string; SOAPAction: string; body: string } | undefined, maxBody: number, deadline: Deadline) {
+  private http(from: Ipv4Address, url: URL, method: "GET" | "POST", post: { "Content-Type": string; SOAPAction: string; body: string } | undefined, maxBody: number, deadline: Deadline) {
     const budget = Math.min(this.timing.httpMs, deadline());
     if (budget <= 0) return Promise.resolve({ ok: false as const, reason: "out of time" });
     // The URL was checked against the gateway where it was read; check again before any byte goes out.
     const checked = gatewayUrl(url.href, this.gateway);
     if (!checked.ok) return Promise.resolve({ ok: false as const, reason: checked.reason });
     const headers = post ? { "Content-Type": post["Content-Type"], SOAPAction: post.SOAPAction } : undefined;
-    return httpRequest(checked.url, { method, headers, body: post?.body, maxBody, timeoutMs: budget });
+    return httpRequest(checked.url, { method, headers, body: post?.body, maxBody, timeoutMs: budget, localAddress: from });
   }
 }
 
