@@ -16,7 +16,9 @@ import { unreachableReason } from "../engine/vm-address.js";
 import { printable } from "../../compiler/printable.js";
 import { atLeast, limaCannotRead, limaCannotReadHint, limaPortForwards } from "../host/lima.js";
 import { anchorsBefore, bridgedWan, limaForwardClashes, shadowingRules, skippedWan, wanInterfaces, type Finding } from "../engine/doctor-checks.js";
-import type { VmSpec } from "../../compiler/ir.js";
+import type { InterfaceName, VmSpec } from "../../compiler/ir.js";
+import { readRouterFacts } from "../engine/router-apply.js";
+import { doctorRouterFinding } from "../engine/router-report.js";
 import { IP_FORWARDING } from "../host/sysctl.js";
 import { untrustedPaths } from "../host/trust.js";
 import { VERSION } from "../version.js";
@@ -121,6 +123,12 @@ export async function doctor(ctx: Context): Promise<ExitCode> {
     if (!result.spec) continue;
     specs.push(result.spec);
     for (const f of limaForwardClashes(result.spec, limaPortForwards(text))) add(`instance ${instance.name}`, f.level, f.detail, f.hint);
+  }
+  // The router is asked only when a forward is marked `router` (opt-in), UPnP only when one says `router upnp`.
+  const routed = specs.flatMap((s) => s.forwards.filter((f) => f.router));
+  if (routed.length > 0) {
+    const finding = doctorRouterFinding(await readRouterFacts(host, (routed[0]!.interfaces?.[0] ?? iface ?? "en0") as InterfaceName, routed.some((f) => f.router!.upnp)));
+    add("router", finding.level, finding.detail, finding.hint);
   }
   // A bridge member's traffic is the bridge's (Internet Sharing to the WAN): ifconfig needs no root.
   // Before any annotation, the default route's interface is the one forwards would use.

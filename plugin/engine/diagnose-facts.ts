@@ -2,7 +2,7 @@
 // guest, PF and LimaWAN's record, this Mac's ports and interfaces, and with --external the
 // public address. Reads only, side by side; a fact that cannot be read is recorded with why
 // (root's PF and state without root), never thrown, so every step gets judged.
-import type { Ipv4Address } from "../../compiler/ir.js";
+import type { InterfaceName, Ipv4Address } from "../../compiler/ir.js";
 import { CliError, EXIT, failedForWantOfRoot } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { guestDevice, limaCannotRead, noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
@@ -11,6 +11,7 @@ import { IP_FORWARDING } from "../host/sysctl.js";
 import { pfConfHoldsPoints } from "./anchor-points.js";
 import { desiredState } from "./desired-state.js";
 import { locateGuest } from "./locate-guest.js";
+import { readRouterFacts } from "./router-apply.js";
 import { portsToProbe, wanInterfacesToCheck, type AddressFact, type DiagnoseFacts, type Reading } from "./diagnose.js";
 import { emptyState, readState } from "./state.js";
 import { unreachableReason } from "./vm-address.js";
@@ -61,6 +62,10 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
   for (const forward of spec?.forwards ?? []) {
     for (const { protocol, port } of portsToProbe(forward)) hostPorts.set(`${protocol}/${port}`, await host.listeners.probe(protocol, port));
   }
+  // The router is asked only for a VM with forwards marked `router` (they opted in).
+  const routed = spec?.forwards.filter((f) => f.router) ?? [];
+  const wanForRouter = (routed[0]?.interfaces?.[0] ?? defaultInterface ?? "en0") as InterfaceName;
+  const router = routed.length > 0 ? { facts: await readRouterFacts(host, wanForRouter, routed.some((f) => f.router!.upnp)), recorded: state.ok ? state.value.router : null } : null;
   const interfaces = new Map<string, Reading<Awaited<ReturnType<Host["ifconfig"]["describe"]>>>>();
   await Promise.all(wanInterfacesToCheck(spec, state.ok ? state.value : null, defaultInterface).map(async (iface) => interfaces.set(iface, await read(() => host.ifconfig.describe(iface)))));
 
@@ -90,6 +95,7 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
     defaultInterface,
     interfaces,
     publicAddress,
+    router,
   };
 }
 

@@ -18,6 +18,14 @@ import { hashAnchor } from "./anchor-hash.js";
 import { loadedRules } from "./loaded-rules.js";
 import { parseRecordedInterfaces, type State } from "./state.js";
 import { missingPointsReason } from "./status-report.js";
+import type { RouterFacts } from "./router-apply.js";
+import { diagnoseRouterStep, externalThroughRouter, forwardRouterStatus, type RouterFinding } from "./router-report.js";
+import type { RouterState } from "./router-state.js";
+
+/** A router finding (router-report.ts) as a diagnose step. */
+function fromFinding(id: StepId, finding: RouterFinding): Step {
+  return step(id, finding.level === "ok" ? "pass" : finding.level, finding.detail, finding.hint);
+}
 
 export type Verdict = "pass" | "warn" | "fail" | "unknown" | "skip";
 
@@ -34,6 +42,7 @@ export type StepId =
   | "ip-forwarding"
   | "host-port"
   | "wan-interface"
+  | "router"
   | "external";
 
 export interface Step { id: StepId; title: string; verdict: Verdict; detail: string; fix?: string }
@@ -103,6 +112,8 @@ export interface DiagnoseFacts {
   interfaces: ReadonlyMap<string, Reading<InterfaceState | null>>;
   /** Null unless --external: the Mac's address as the internet sees it. */
   publicAddress: Reading<Ipv4Address> | null;
+  /** Only when a forward is marked `router`: what the gateway said, and LimaWAN's record of its mappings. */
+  router?: { facts: RouterFacts; recorded: RouterState | null } | null;
 }
 
 /** Ports probed per forward at most: a range of 1,000 is not worth 1,000 binds. */
@@ -168,6 +179,7 @@ const TITLES: Record<StepId, string> = {
   "ip-forwarding": "IP forwarding",
   "host-port": "host port",
   "wan-interface": "WAN interface",
+  router: "router",
   external: "from the internet",
 };
 
@@ -340,6 +352,7 @@ function forwardDiagnosis(facts: DiagnoseFacts, spec: VmSpec, forward: Forward, 
     hostPortStep(facts, forward),
     wanInterfaceStep(facts, forward, interfaces, applied !== null),
   ];
+  if (forward.router && facts.router) steps.push(fromFinding("router", diagnoseRouterStep(facts.router.facts, facts.router.recorded, facts.instance, forward.name, facts.now)));
   if (facts.publicAddress) steps.push(externalStep(facts, forward, interfaces));
   return { name: forward.name, route, steps };
 }
@@ -534,6 +547,11 @@ function externalStep(facts: DiagnoseFacts, forward: Forward, interfaces: readon
   const reading = facts.publicAddress!;
   if (!reading.ok) return step("external", "unknown", reading.reason, "LimaWAN cannot test from outside: from another network, try the commands in the notes.");
   const publicAddress = reading.value;
+  if (forward.router && facts.router) {
+    const recorded = facts.router.recorded ? forwardRouterStatus(facts.router.recorded, facts.instance, forward.name) : null;
+    const judged = externalThroughRouter(publicAddress, facts.router.facts.externalAddress, recorded);
+    if (judged) return fromFinding("external", judged);
+  }
   const wan = interfaces.flatMap((name) => {
     const r = facts.interfaces.get(name);
     return r?.ok && r.value ? r.value.ipv4.map((address) => ({ name, address })) : [];

@@ -248,3 +248,26 @@ export async function followRouter(host: Host, after: { vms: Record<string, Appl
     return null;
   }
 }
+
+/** What doctor and diagnose learn of the router: where it is, which protocols it answers, its external address. */
+export interface RouterFacts {
+  gateway: Ipv4Address | null;
+  clientAddress: Ipv4Address | null;
+  /** Why the router could not be asked (no default route, no gateway, no address on the WAN interface). */
+  problem: string | null;
+  speaks: { pcp: boolean; natPmp: boolean; upnp: boolean | null } | null;
+  externalAddress: Ipv4Address | null;
+}
+
+/** Ask the default route's gateway which protocols it answers and its external address (UPnP only when a forward allows it). */
+export async function readRouterFacts(host: Host, wanInterface: InterfaceName, allowUpnp: boolean): Promise<RouterFacts> {
+  const place = await findPlace(host, wanInterface);
+  if (!place.ok) {
+    const route = await host.route.defaultRoute().catch(() => null);
+    return { gateway: route?.gateway ?? null, clientAddress: null, problem: place.problem, speaks: null, externalAddress: null };
+  }
+  const client = host.router(place.gateway);
+  const speaks = await client.probe({ clientAddress: place.clientAddress, allowUpnp }).catch(() => null);
+  const external = speaks && (speaks.natPmp || speaks.upnp) ? await client.externalAddress({ clientAddress: place.clientAddress, allowUpnp }).catch(() => null) : null;
+  return { gateway: place.gateway, clientAddress: place.clientAddress, problem: null, speaks, externalAddress: external?.ok ? external.address : null };
+}

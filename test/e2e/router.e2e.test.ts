@@ -3,6 +3,8 @@
 // of a 127.x.y.1 of this sandbox's own — the gateway the route stand-in reports — while the
 // ifconfig stand-in gives en0 the address 127.x.y.2. Loopback only: nothing leaves the machine.
 import { mkdirSync, chmodSync, readFileSync, existsSync } from "node:fs";
+import http from "node:http";
+import type net from "node:net";
 import path from "node:path";
 import type { ResultPromise } from "execa";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -190,5 +192,35 @@ describe("router mappings", () => {
     expect(uninstall.exitCode, uninstall.stderr).toBe(0);
     expect(held()).toEqual([]);
     expect(gateway.requests.map((r) => r.what)).toContain("map tcp lifetime=0");
+  });
+
+  it("doctor says which protocols the gateway speaks; diagnose has a router step and compares the public address", async () => {
+    await sandbox({ pcp: false, externalAddress: "192.168.0.2" as Ipv4Address });
+    await sb.addInstance("web", yaml("expose ssh 22 as 2222 router upnp"));
+    await sb.startVm("web");
+    await sb.run(["up", "web"]);
+    expect(held()).toEqual([`nat-pmp tcp 2222->${mac}:2222`]);
+
+    const doctor = await sb.run(["doctor", "--json"]);
+    const check = JSON.parse(doctor.stdout).checks.find((c: any) => c.name === "router");
+    expect(check).toMatchObject({ level: "warn", detail: expect.stringMatching(new RegExp(`the gateway ${gateway.address.replaceAll(".", "\\.")} speaks NAT-PMP, UPnP; the router's external address 192\\.168\\.0\\.2 is a private address \\(RFC 1918\\)`)) });
+
+    // A what-is-my-address service on loopback: it sees another address than the router has, so double NAT.
+    const server = http.createServer((_req, res) => res.end("198.51.100.20\n"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const result = await sb.run(["diagnose", "web", "--external", "--json"], { env: { LIMAWAN_PUBLIC_ADDRESS_URL: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/` } });
+      const steps = JSON.parse(result.stdout).forwards.find((f: any) => f.name === "ssh").steps;
+      const router = steps.find((s: any) => s.id === "router");
+      expect(router).toMatchObject({ verdict: "warn", detail: expect.stringMatching(/speaks NAT-PMP, UPnP; tcp 2222 -> 192\.168\.0\.2:2222 \(NAT-PMP, expires in .*\); the router's external address 192\.168\.0\.2 is a private address/) });
+      expect(steps.find((s: any) => s.id === "external")).toMatchObject({ verdict: "warn", detail: expect.stringMatching(/^double NAT: the router's external address is 192\.168\.0\.2, but the internet sees 198\.51\.100\.20/) });
+
+      gateway.behaviour.externalAddress = "198.51.100.20" as Ipv4Address;
+      const direct = await sb.run(["diagnose", "web", "--external", "--json"], { env: { LIMAWAN_PUBLIC_ADDRESS_URL: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/` } });
+      const external = JSON.parse(direct.stdout).forwards.find((f: any) => f.name === "ssh").steps.find((s: any) => s.id === "external");
+      expect(external.detail).toContain("the router maps tcp 198.51.100.20:2222 to the Mac");
+    } finally {
+      server.close();
+    }
   });
 });
