@@ -10,7 +10,7 @@ export type UserCommandResult = { ran: true; exitCode: number | null; timedOut: 
 
 export function runUserCommand(command: string, input: string, identity: UserIdentity | null, timeoutMs = 60_000): Promise<UserCommandResult> {
   const root = typeof process.getuid === "function" && process.getuid() === 0;
-  if (root && !identity) return Promise.resolve({ ran: false, reason: "no invoking user is known (SUDO_USER), and it is never run as root" });
+  if (root && (!identity || identity.uid === 0)) return Promise.resolve({ ran: false, reason: "no invoking user is known (SUDO_USER), and it is never run as root" });
   return new Promise((resolve) => {
     let timedOut = false;
     const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "ignore", "inherit"], ...(identity ?? {}) });
