@@ -89,9 +89,17 @@ export async function syncRouter(host: Host, recorded: RouterState, request: Rou
   if (reading?.pcp) epochReadings.push({ via: "pcp", reading: reading.pcp });
   if (reading?.natPmp) epochReadings.push({ via: "nat-pmp", reading: reading.natPmp });
 
-  // Deleting first: a port that moved from one VM to another is free again on the router.
-  for (const step of steps) {
-    if (step.kind !== "unmap") continue;
+  // Deleting first: a port that moved from one VM to another is free again on the router. Only
+  // the gateway the Mac is behind now is talked to: after a move, the old address may be another
+  // network's host, and the old mapping ends with its lease.
+  const unmaps = steps.filter((s) => s.kind === "unmap");
+  const currentGateway = unmaps.length === 0 ? null : place.ok ? place.gateway : ((await host.route.defaultRoute().catch(() => null))?.gateway ?? null);
+  for (const step of unmaps) {
+    if (currentGateway === null || currentGateway !== recorded.gateway) {
+      const mapping = step.entry.mapping!;
+      warnings.push(`the router's mapping of ${label(step.entry)} was made on ${recorded.gateway ?? "another gateway"}, which the Mac is no longer behind: it ends with its lease${mapping.lifetime === 0 ? " (a permanent UPnP mapping: delete it on that router's page)" : ""}`);
+      continue;
+    }
     const kept = await unmap(host, recorded, step.entry, events, warnings, now);
     if (kept) entries.push(kept);
   }

@@ -2,9 +2,11 @@
 // (router-apply.ts: renewals due, a restart healed, a move followed, stopped VMs' mappings
 // deleted), a run triggered when the next renewal or retry falls due, and the user's
 // --on-public-address command told when the router's public address changes.
+import type { Ipv4Address } from "../../compiler/ir.js";
 import type { Context } from "../context.js";
 import { runUserCommand } from "../host/user-command.js";
 import { followRouter, type PublicAddressChange } from "./router-apply.js";
+import { classifyExternalAddress } from "../router/external-address.js";
 import type { State } from "./state.js";
 
 /** A renewal is not put off by more than this, whatever the clock says (a suspended Mac). */
@@ -13,6 +15,8 @@ const MAX_TIMER_MS = 10 * 60_000;
 export class RouterKeeper {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** The public address --on-public-address was last told. */
+  private told: Ipv4Address | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -30,7 +34,15 @@ export class RouterKeeper {
       const delay = Math.min(Math.max(report.nextDueAt - Date.now(), 0), MAX_TIMER_MS);
       this.timer = setTimeout(() => this.trigger("router lease renewal due", 0), delay);
     }
-    if (report.publicAddress && this.onPublicAddress) await this.tellPublicAddress(report.publicAddress);
+    // Told once per address this daemon has seen, the first one included (an `up` before it
+    // started may have recorded it already).
+    const address = report.state.publicAddress;
+    const gateway = report.state.gateway;
+    if (this.onPublicAddress && address && gateway && address !== this.told) {
+      const previous = this.told ?? report.publicAddress?.previous ?? null;
+      this.told = address;
+      await this.tellPublicAddress({ address, previous, kind: classifyExternalAddress(address), gateway });
+    }
   }
 
   stop(): void {
