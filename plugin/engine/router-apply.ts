@@ -70,7 +70,7 @@ export async function syncRouter(host: Host, recorded: RouterState, request: Rou
   const { wanted, overflow } = wantedMappings(request.vms, request.interfaces);
   const events: string[] = [];
   const warnings: string[] = [...overflow];
-  const place = wanted.length > 0 ? await findPlace(host, wanted[0]!.interface) : ({ ok: false, problem: "no forward is marked `router`" } as const);
+  const place = wanted.length > 0 ? await findPlace(host, [...new Set(wanted.map((w) => w.interface))]) : ({ ok: false, problem: "no forward is marked `router`" } as const);
 
   // Before anything is decided: did the gateway lose its mappings (an epoch gone back)?
   const client = place.ok ? host.router(place.gateway) : null;
@@ -190,11 +190,12 @@ async function unmap(host: Host, recorded: RouterState, entry: RouterEntry, even
 }
 
 /** The default route's gateway, and the Mac's own address on the WAN interface (the router maps to it). */
-async function findPlace(host: Host, wanInterface: InterfaceName): Promise<RouterPlace> {
+async function findPlace(host: Host, wanInterfaces: readonly InterfaceName[]): Promise<RouterPlace> {
   const route = await host.route.defaultRoute().catch(() => null);
   if (!route) return { ok: false, problem: "no default route (`route -n get default` gave none), so no router to ask" };
   if (!route.gateway) return { ok: false, problem: `the default route on ${route.interface} has no IPv4 gateway (a point-to-point link?), so no router to ask` };
-  if (route.interface !== wanInterface) return { ok: false, problem: `the forward serves ${wanInterface}, but the default route (and so the router LimaWAN asks) is on ${route.interface}` };
+  // Forwards on another interface are reported one by one by the plan (router-sync.ts).
+  if (!wanInterfaces.includes(route.interface)) return { ok: false, problem: `the forward serves ${wanInterfaces.join(", ")}, but the default route (and so the router LimaWAN asks) is on ${route.interface}` };
   const state = await host.ifconfig.describe(route.interface).catch(() => null);
   const clientAddress = state?.ipv4[0];
   if (!clientAddress) return { ok: false, problem: `${route.interface} has no IPv4 address for the router to map to` };
@@ -269,7 +270,7 @@ export interface RouterFacts {
 
 /** Ask the default route's gateway which protocols it answers and its external address (UPnP only when a forward allows it). */
 export async function readRouterFacts(host: Host, wanInterface: InterfaceName, allowUpnp: boolean): Promise<RouterFacts> {
-  const place = await findPlace(host, wanInterface);
+  const place = await findPlace(host, [wanInterface]);
   if (!place.ok) {
     const route = await host.route.defaultRoute().catch(() => null);
     return { gateway: route?.gateway ?? null, clientAddress: null, problem: place.problem, speaks: null, externalAddress: null };
