@@ -170,9 +170,9 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   },
   {
     name: "watch",
-    description: "foreground reconciler: apply rules when VMs start or move, remove them when they stop (root)",
+    description: "foreground reconciler: apply rules when VMs start or move, remove them when they stop; keep `router` forwards mapped on the router (root)",
     arguments: [],
-    options: [],
+    options: [{ flags: "--on-public-address <cmd>", description: "run CMD as the user with the router's new public address as JSON on stdin (setting: LIMAWAN_ON_PUBLIC_ADDRESS)" }],
     privilege: "root",
     passwordless: false,
     load: async () => (await import("./commands/watch.js")).watch,
@@ -181,7 +181,10 @@ export const COMMANDS: readonly CommandDescriptor[] = [
     name: "install",
     description: "install the launchd daemon that runs `watch` at boot, and the PF anchor points (root)",
     arguments: [],
-    options: [dryRun("print the plist and commands; change nothing")],
+    options: [
+      { flags: "--on-public-address <cmd>", description: "the daemon runs CMD as you with the router's new public address as JSON on stdin" },
+      dryRun("print the plist and commands; change nothing"),
+    ],
     privilege: "root",
     passwordless: false,
     load: async () => (await import("./commands/install.js")).install,

@@ -48,6 +48,7 @@ export const SANDBOX_TIER: TestTier = {
     "test/e2e/monitor.e2e.test.ts",
     "test/e2e/plugin.e2e.test.ts",
     "test/e2e/privilege.e2e.test.ts",
+    "test/e2e/router.e2e.test.ts",
     "test/e2e/state-recovery.e2e.test.ts",
     "test/e2e/watch.e2e.test.ts",
     "test/standins/guest.test.ts",

@@ -5,6 +5,7 @@
 import type { Context } from "../context.js";
 import { converge } from "../engine/converge.js";
 import { desiredWithout } from "../engine/desired-state.js";
+import { followRouter } from "../engine/router-apply.js";
 import { printResult } from "../engine/summary.js";
 import { requireHostAccess } from "../environment.js";
 import { readState } from "../engine/state.js";
@@ -23,6 +24,8 @@ export async function down(ctx: Context, args: string[], options: { all?: boolea
     onDesired: (desired) => desired.notes.forEach((note) => ctx.out.info(note)),
   });
   printResult(ctx.out, result, ctx.dryRun);
+  // The router's mappings of the forwards taken down are deleted (lifetime 0, DeletePortMapping).
+  await followRouter(ctx.host, result.after, { retryNow: false, tell: { event: (l) => ctx.out.info(l), warning: (l) => ctx.out.warn(l) } });
   return EXIT.OK;
 }
 

@@ -14,7 +14,7 @@ import { VERSION } from "../version.js";
 const DAEMON_PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
 
 /** The environment the daemon needs to find the same Lima, tools and paths as this command. */
-function daemonEnvironment(ctx: Context): Record<string, string> {
+function daemonEnvironment(ctx: Context, onPublicAddress: string | undefined): Record<string, string> {
   const { env, paths, invokingUser } = ctx.environment;
   const out: Record<string, string> = {
     LIMA_HOME: paths.limaHome,
@@ -29,10 +29,12 @@ function daemonEnvironment(ctx: Context): Record<string, string> {
   for (const name of OVERRIDE_NAMES) {
     if (env[name]) out[name] = env[name]!;
   }
+  // Run by the daemon as the user above, never as root (host/user-command.ts).
+  if (onPublicAddress) out.LIMAWAN_ON_PUBLIC_ADDRESS = onPublicAddress;
   return out;
 }
 
-export async function install(ctx: Context): Promise<ExitCode> {
+export async function install(ctx: Context, _args: string[] = [], options: { onPublicAddress?: string } = {}): Promise<ExitCode> {
   requireHostAccess(ctx.environment, "install", { dryRun: ctx.dryRun });
   const { host, out } = ctx;
   // The daemon runs Lima as this user: Lima refuses to run as root.
@@ -46,7 +48,7 @@ export async function install(ctx: Context): Promise<ExitCode> {
   const changed = await installPfConf(host, out);
   out.info(changed ? `added the limawan anchor points to ${host.pfConf.file}` : `${host.pfConf.file} already has the limawan anchor points`);
 
-  await host.launchd.install(await daemonPlist({ launcher: host.rootCopy.launcher, environment: daemonEnvironment(ctx), logFile: host.launchd.logFile }));
+  await host.launchd.install(await daemonPlist({ launcher: host.rootCopy.launcher, environment: daemonEnvironment(ctx, options.onPublicAddress), logFile: host.launchd.logFile }));
   out.info(`${ctx.dryRun ? "would install" : "installed"} the watch daemon ${DAEMON_LABEL} (log: ${host.launchd.logFile})`);
   return EXIT.OK;
 }

@@ -4,6 +4,8 @@ import type { Context } from "../context.js";
 import type { InstanceStatus, StatusReport } from "../engine/status-report.js";
 import { printable } from "../../compiler/printable.js";
 import { limaCannotReadHint } from "../host/lima.js";
+import { forwardRouterStatus, routerLines } from "../engine/router-report.js";
+import type { RouterState } from "../engine/router-state.js";
 
 /** `--stats`: every counter PF keeps per applied forward. */
 export function printStats(ctx: Context, report: StatusReport): void {
@@ -20,7 +22,8 @@ export function printStats(ctx: Context, report: StatusReport): void {
   ctx.out.print(rows.map((r) => r.map((cell, i) => (i >= 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n"));
 }
 
-export function printStatus(ctx: Context, report: StatusReport): void {
+/** The status as text; `router`: LimaWAN's record of the router's mappings (null: none). */
+export function printStatus(ctx: Context, report: StatusReport, router: RouterState | null): void {
   const { host, instances, strayLabels } = report;
   const c = ctx.out.c;
   const yesNo = (v: boolean, yes: string, no: string) => (v ? c.green(yes) : c.yellow(no));
@@ -60,6 +63,10 @@ export function printStatus(ctx: Context, report: StatusReport): void {
     }
     if (!row.valid) lines.push(`  ${c.red("annotation has errors")}: limactl limawan check ${row.instance}`);
     if (row.forwards.length > 0) lines.push(...forwardTable(row).map((l) => `  ${l}`));
+    for (const f of row.forwards) {
+      const mapped = router ? forwardRouterStatus(router, row.instance, f.name) : null;
+      if (mapped) lines.push(...routerLines(mapped, Date.now()).map((l) => `  ${f.name} ${l}`));
+    }
   }
   if (strayLabels.length > 0) lines.push("", c.yellow(`rules in the limawan anchor that no VM owns: ${strayLabels.join(", ")} (limactl limawan up --all replaces them)`));
   lines.push("", c.dim("Forwards serve clients arriving on the WAN interface; from this Mac, connect to the VM's address directly (PF cannot redirect the Mac's own connections)."));

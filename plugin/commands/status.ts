@@ -7,6 +7,7 @@ import { readForStatus } from "../engine/desired-state.js";
 import { emptyState } from "../engine/state.js";
 import { inspectState } from "../engine/state-recovery.js";
 import { finding, type Finding } from "../engine/finding.js";
+import { statusWithRouter } from "../engine/router-report.js";
 import { statusReport } from "../engine/status-report.js";
 import { EXIT, isReason, type ExitCode } from "../errors.js";
 import { unread } from "../engine/reading.js";
@@ -53,8 +54,9 @@ export async function status(ctx: Context, args: string[], options: StatusOption
   const limaErrors = new Map<string, string>();
   for (const read of desired?.read ?? []) if (limaCannotRead(read.instance)) limaErrors.set(read.instance.name, await host.lima.cannotReadReason(read.instance));
   const report = statusReport({ names: args, state, stateFile, desired, labels, anchorPoints, enabled, references, forwarding, daemon, unreadable, pfConfPoints, limaErrors, now: Date.now() });
-  if (ctx.out.options.json) ctx.out.json(report);
+  const router = state?.router ?? null;
+  if (ctx.out.options.json) ctx.out.json(statusWithRouter(report, router));
   else if (options.stats) printStats(ctx, report);
-  else printStatus(ctx, report);
+  else printStatus(ctx, report, router);
   return EXIT.OK;
 }

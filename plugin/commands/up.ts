@@ -3,6 +3,7 @@
 import type { Context } from "../context.js";
 import { converge } from "../engine/converge.js";
 import { desiredForRunning, desiredForUp, sourcesOf, UP_POLICY } from "../engine/desired-state.js";
+import { followRouter } from "../engine/router-apply.js";
 import { printResult } from "../engine/summary.js";
 import { awaitAddresses } from "../engine/vm-address.js";
 import { requireHostAccess } from "../environment.js";
@@ -29,6 +30,8 @@ export async function up(ctx: Context, args: string[], options: UpOptions): Prom
     },
   });
   printResult(ctx.out, result, ctx.dryRun, result.desired.skipped);
+  // PF is live: now the router, for forwards marked `router` (its refusals are reported, never fatal).
+  await followRouter(ctx.host, result.after, { retryNow: true, tell: { event: (l) => ctx.out.info(l), warning: (l) => ctx.out.warn(l) } });
   // A broken annotation costs its own VM only: the others are applied, and the exit says so.
   for (const s of result.desired.skipped) ctx.out.error(`${s.instance}: ${s.reason}`, s.diagnostics.length > 0 ? `limactl limawan check ${s.instance}` : undefined);
   return result.desired.skipped.length > 0 ? EXIT.FAILURE : EXIT.OK;

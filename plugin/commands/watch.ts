@@ -8,9 +8,13 @@ import { requireHostAccess } from "../environment.js";
 import { EXIT, type ExitCode } from "../errors.js";
 import { whenInvokerGone } from "../host/invoker.js";
 
-export async function watch(ctx: Context): Promise<ExitCode> {
+export interface WatchCommandOptions { onPublicAddress?: string }
+
+export async function watch(ctx: Context, _args: string[] = [], options: WatchCommandOptions = {}): Promise<ExitCode> {
   requireHostAccess(ctx.environment, "watch", { dryRun: false });
-  const watcher = new Watcher(ctx, { ...DEFAULT_WATCH_OPTIONS, intervalMs: ctx.environment.watchIntervalMs });
+  // The flag, else the setting the launchd daemon carries (install --on-public-address).
+  const onPublicAddress = options.onPublicAddress || ctx.environment.env.LIMAWAN_ON_PUBLIC_ADDRESS || null;
+  const watcher = new Watcher(ctx, { ...DEFAULT_WATCH_OPTIONS, intervalMs: ctx.environment.watchIntervalMs, onPublicAddress });
   await watcher.start();
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -2,7 +2,7 @@
 // guest, PF and LimaWAN's record, this Mac's ports and interfaces, and with --external the
 // public address. Reads only, side by side; a fact that cannot be read is recorded with why
 // (root's PF and state without root), never thrown, so every step gets judged.
-import type { Ipv4Address } from "../../compiler/ir.js";
+import type { InterfaceName, Ipv4Address } from "../../compiler/ir.js";
 import { isReason } from "../errors.js";
 import type { Host } from "../host/index.js";
 import { guestDevice, limaCannotRead, noSuchInstance, routableNetworks, type Instance } from "../host/lima.js";
@@ -15,6 +15,7 @@ import { portsToProbe, wanInterfacesToCheck, type AddressFact, type DiagnoseFact
 import { attempt, type Reading } from "./reading.js";
 import { emptyState, readState } from "./state.js";
 import { unreachableReason } from "./vm-address.js";
+import { readRouterFacts } from "./router-apply.js";
 
 export interface GatherOptions {
   /** Ask the internet for the Mac's public address (--external). */
@@ -62,6 +63,10 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
   for (const forward of spec?.forwards ?? []) {
     for (const { protocol, port } of portsToProbe(forward)) hostPorts.set(`${protocol}/${port}`, await host.listeners.probe(protocol, port));
   }
+  // The router is asked only for a VM with forwards marked `router` (they opted in).
+  const routed = spec?.forwards.filter((f) => f.router) ?? [];
+  const wanForRouter = (routed[0]?.interfaces?.[0] ?? defaultInterface ?? "en0") as InterfaceName;
+  const router = routed.length > 0 ? { facts: await readRouterFacts(host, wanForRouter, routed.some((f) => f.router!.upnp)), recorded: state.ok ? state.value.router : null } : null;
   const interfaces = new Map<string, Reading<Awaited<ReturnType<Host["ifconfig"]["describe"]>>>>();
   await Promise.all(wanInterfacesToCheck(spec, state.ok ? state.value : null, defaultInterface).map(async (iface) => interfaces.set(iface, await read(() => host.ifconfig.describe(iface)))));
 
@@ -91,6 +96,7 @@ export async function gatherDiagnoseFacts(host: Host, name: string, options: Gat
     defaultInterface,
     interfaces,
     publicAddress,
+    router,
   };
 }
 

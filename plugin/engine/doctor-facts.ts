@@ -3,6 +3,7 @@
 // trusts, the daemon, each instance's annotation, the bridges, and the rules of other tools ahead
 // of LimaWAN's. Reads only; a fact that cannot be read is kept with its coded reason, never
 // replaced by a default (a broken limactl is not "no instances").
+import type { InterfaceName } from "../../compiler/ir.js";
 import { compileFile, type FileResult } from "../../compiler/pipeline.js";
 import type { LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { bundleDir } from "../bundle.js";
@@ -15,6 +16,7 @@ import { untrustedPaths } from "../host/trust.js";
 import { anchorsBefore } from "./doctor-checks.js";
 import { attempt, type Reading } from "./reading.js";
 import { readStateFile, type StateRead } from "./state.js";
+import { readRouterFacts, type RouterFacts } from "./router-apply.js";
 
 export interface InstanceFacts {
   instance: Instance;
@@ -54,6 +56,8 @@ export interface DoctorFacts {
   bridges: Reading<ReadonlyMap<string, readonly string[]>>;
   /** Null when not read: PF unreadable, or no annotated instance whose forwards they could take. */
   otherRules: Reading<OtherRules> | null;
+  /** What the gateway said; null unless an annotation marks a forward `router` (opt-in). */
+  router: RouterFacts | null;
 }
 
 export async function gatherDoctorFacts(host: Host, environment: Pick<Environment, "platform" | "isRoot" | "paths">, version: string): Promise<DoctorFacts> {
@@ -72,6 +76,9 @@ export async function gatherDoctorFacts(host: Host, environment: Pick<Environmen
   const daemonPlist: Record<string, string> = daemon.ok && daemon.value.installed ? { "the daemon's plist": daemon.value.plist } : {};
   const rootPaths = { ...rootOwnedPaths(environment.paths), ...daemonPlist };
   const annotated = instances.ok && instances.value.some((i) => i.compiled?.spec && i.cannotRead === null);
+  // The router is asked only when a forward is marked `router` (opt-in), UPnP only when one says `router upnp`.
+  const routed = instances.ok ? instances.value.flatMap((i) => i.compiled?.spec?.forwards.filter((f) => f.router) ?? []) : [];
+  const routerWan = (routed[0]?.interfaces?.[0] ?? defaultInterface ?? "en0") as InterfaceName;
   return {
     platform: environment.platform,
     isRoot: environment.isRoot,
@@ -97,6 +104,7 @@ export async function gatherDoctorFacts(host: Host, environment: Pick<Environmen
     instances,
     bridges,
     otherRules: pf.ok && annotated ? await read(() => otherRules(host, pf.value.main)) : null,
+    router: routed.length > 0 ? await readRouterFacts(host, routerWan, routed.some((f) => f.router!.upnp)) : null,
   };
 }
 

@@ -16,6 +16,7 @@ import { finding, type Finding } from "./finding.js";
 import type { Unread } from "./reading.js";
 import { missingPointsReason } from "./status-report.js";
 import { unreachableReason } from "./vm-address.js";
+import { doctorRouterFinding } from "./router-report.js";
 
 const SUDO = "`limactl limawan doctor --sudo` reads PF too.";
 
@@ -41,6 +42,10 @@ export function doctor(facts: DoctorFacts, now: number): Finding[] {
   found.push(...instanceFindings, ...wan(facts, specs));
   // Unreadable PF was reported by the PF finding above.
   if (facts.pf.ok && specs.length > 0) found.push(...otherRules(facts, specs));
+  if (facts.router) {
+    const router = doctorRouterFinding(facts.router);
+    found.push(finding("router", router.level === "ok" ? "pass" : router.level, "router", router.detail, router.hint));
+  }
   return found;
 }
 

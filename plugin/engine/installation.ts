@@ -8,6 +8,7 @@ import type { Output } from "../output.js";
 import { installAnchorPoints, uninstallAnchorPoints } from "./anchor-points.js";
 import { converge } from "./converge.js";
 import { desiredWithout } from "./desired-state.js";
+import { followRouter } from "./router-apply.js";
 import { internetSharingReferenced } from "../../compiler/pf/loaded-ruleset-edit.js";
 import { anchorPointsIn } from "../../compiler/pf/pf-conf-edit.js";
 import { writeState } from "./state.js";
@@ -26,7 +27,9 @@ export async function installPfConf(host: Host, out: Output): Promise<boolean> {
 
 /** Every rule and LimaWAN's PF reference, then the anchor points, IP forwarding and the state. */
 export async function removeEverything(host: Host, out: Output): Promise<void> {
-  await converge(host, out, { desired: async (_host, state) => desiredWithout(state, "all") });
+  const { after } = await converge(host, out, { desired: async (_host, state) => desiredWithout(state, "all") });
+  // Every router mapping goes too, before the state that knows of them.
+  await followRouter(host, after, { retryNow: false, tell: { event: (l) => out.info(l), warning: (l) => out.warn(l) } });
   await host.state.locked(async () => {
     const state = await recoverState(host, out);
     // Between the two locks another command (an `up`) may have applied rules: deleting the

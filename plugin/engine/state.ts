@@ -9,6 +9,7 @@ import { CliError, EXIT } from "../errors.js";
 import type { Host } from "../host/index.js";
 import type { Observed } from "./plan-actions.js";
 import type { PointsHistory } from "./points-fight.js";
+import { emptyRouterState, routerStateProblem, type RouterState } from "./router-state.js";
 
 export const STATE_VERSION = 1;
 
@@ -37,10 +38,12 @@ export interface State {
   heldDown: string[];
   /** The watcher putting our anchor points back after another tool dropped them (points-fight.ts). */
   points: PointsHistory;
+  /** The router mappings of `router` forwards (router-state.ts); absent from files written before them. */
+  router: RouterState;
 }
 
 export function emptyState(): State {
-  return { version: STATE_VERSION, vms: {}, anchorHash: null, interfaces: [], pfToken: null, forwarding: null, pfConf: null, heldDown: [], points: { restores: [], pausedUntil: null } };
+  return { version: STATE_VERSION, vms: {}, anchorHash: null, interfaces: [], pfToken: null, forwarding: null, pfConf: null, heldDown: [], points: { restores: [], pausedUntil: null }, router: emptyRouterState() };
 }
 
 /**
@@ -91,14 +94,15 @@ const FIELD_PROBLEMS: Record<Exclude<keyof State, "version" | "vms">, (value: un
     isRecord(v) && Array.isArray(v.restores) && v.restores.every((t) => Number.isSafeInteger(t)) && (v.pausedUntil === null || Number.isSafeInteger(v.pausedUntil))
       ? null
       : "`points` is not the anchor points' restore history",
+  router: routerStateProblem,
 };
 
 /** What a damaged file's host record still says: the fields that read back on their own. */
 export interface Salvaged {
   /** The file's own fields that passed their check (none when it is not a version-1 JSON object). */
-  record: Partial<Pick<State, "pfToken" | "forwarding" | "pfConf" | "heldDown" | "points">>;
+  record: Partial<Pick<State, "pfToken" | "forwarding" | "pfConf" | "heldDown" | "points" | "router">>;
   /** Those that did not: what LimaWAN no longer knows. */
-  lost: Array<"pfToken" | "forwarding" | "pfConf" | "heldDown" | "points">;
+  lost: Array<"pfToken" | "forwarding" | "pfConf" | "heldDown" | "points" | "router">;
 }
 
 /**
@@ -113,7 +117,7 @@ export function salvageState(text: string): Salvaged {
   } catch {
     value = null;
   }
-  const fields = ["pfToken", "forwarding", "pfConf", "heldDown", "points"] as const;
+  const fields = ["pfToken", "forwarding", "pfConf", "heldDown", "points", "router"] as const;
   const record: Record<string, unknown> = {};
   const lost: Salvaged["lost"] = [];
   for (const field of fields) {

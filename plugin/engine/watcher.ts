@@ -16,6 +16,7 @@ import { converge } from "./converge.js";
 import { desiredForRunning, sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
 import { HostModel } from "./host-model.js";
 import { describeAction } from "./plan-actions.js";
+import { RouterKeeper } from "./router-keeper.js";
 import { changeLine } from "./summary.js";
 
 export interface WatchOptions {
@@ -28,6 +29,8 @@ export interface WatchOptions {
   maxBackoffMs: number;
   /** A full look at PF, sysctl and the route this long after the last load of a burst. */
   recheckMs: number;
+  /** Run as the user with the router's new public address as JSON on stdin (`--on-public-address`). */
+  onPublicAddress?: string | null;
 }
 
 /** The reason of the full look after a burst of loads. */
@@ -68,8 +71,12 @@ export class Watcher {
   private fullLookIsRecheck = false;
   private recheckTimer: NodeJS.Timeout | null = null;
 
+  /** Router mappings of `router` forwards: renewed, healed, deleted after each run. */
+  private readonly router: RouterKeeper;
+
   constructor(private readonly ctx: Context, private readonly options: WatchOptions = DEFAULT_WATCH_OPTIONS) {
     this.backoff = options.minBackoffMs;
+    this.router = new RouterKeeper(ctx, (reason, delayMs) => this.trigger(reason, delayMs), (line) => this.log(line), options.onPublicAddress ?? null);
   }
 
   async start(): Promise<void> {
@@ -113,6 +120,7 @@ export class Watcher {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.router.stop();
     for (const close of this.closers) close();
   }
 
@@ -174,6 +182,8 @@ export class Watcher {
       if (result.actions.length > 0) {
         this.log(`${changeLine(result.before, result.after) || result.actions.map(describeAction).join("; ")}; reason: ${reasons.join(", ")}`);
       }
+      // PF is live; the router follows (never failing the run: its problems are logged).
+      await this.router.afterRun(result.after);
       this.backoff = this.options.minBackoffMs;
       this.notBefore = 0;
       if (result.desired.waiting.length > 0) retryIn = 1_000; // DHCP lags the running event; the leases watch usually wins

@@ -1,6 +1,7 @@
 // The host as LimaWAN sees it: one adapter per program and file, each parsing its own tool's
 // output. Commands and the engine receive this object; tests point the programs and paths
 // elsewhere (PATH, LIMA_HOME, LIMAWAN_*), never these objects' internals.
+import type { Ipv4Address } from "../../compiler/ir.js";
 import type { Environment } from "../environment.js";
 import { Arp } from "./arp.js";
 import { LimaYamlFiles } from "./files.js";
@@ -13,6 +14,7 @@ import { PfConf } from "./pf-conf.js";
 import { Pfctl } from "./pfctl.js";
 import { PublicAddress } from "./public-address.js";
 import { RootCopy } from "./root-copy.js";
+import { RouterClient } from "./router.js";
 import { Route } from "./route.js";
 import type { Runner, UserIdentity } from "./run.js";
 import { StateStore } from "./state-file.js";
@@ -35,6 +37,12 @@ export interface Host {
   files: LimaYamlFiles;
   rootCopy: RootCopy;
   publicAddress: PublicAddress;
+  /**
+   * A client for the router at `gateway` (the default route's): PCP and NAT-PMP on 5351, SSDP on
+   * 1900, as the protocols fix them. Its clock is the wall clock in seconds, so epochs recorded by
+   * one command compare with those a later one reads.
+   */
+  router(gateway: Ipv4Address): RouterClient;
   /** How a program runs as the invoking user (the runner's): monitor's --alert-cmd. */
   userIdentity(): UserIdentity | null;
 }
@@ -63,6 +71,7 @@ export function createHost(environment: Environment, runner: Runner): Host {
     files: new LimaYamlFiles(runner),
     rootCopy: new RootCopy(paths.libexecDir, runner),
     publicAddress: new PublicAddress(environment.publicAddressUrl),
+    router: (gateway) => new RouterClient({ gateway, clock: () => Date.now() / 1000 }),
     userIdentity: () => runner.userIdentity(),
   };
 }

@@ -84,7 +84,7 @@ export type HttpResult = { ok: true; reply: HttpReply } | { ok: false; reason: s
  * One HTTP/1.1 request, no redirects followed (a 3xx is an answer like any other), the reply
  * read up to `maxBody` bytes (more aborts it) within `timeoutMs` in all.
  */
-export function httpRequest(url: URL, options: { method: "GET" | "POST"; headers?: Record<string, string>; body?: string; maxBody: number; timeoutMs: number }): Promise<HttpResult> {
+export function httpRequest(url: URL, options: { method: "GET" | "POST"; headers?: Record<string, string>; body?: string; maxBody: number; timeoutMs: number; localAddress?: string }): Promise<HttpResult> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = (result: HttpResult) => {
@@ -98,6 +98,8 @@ export function httpRequest(url: URL, options: { method: "GET" | "POST"; headers
       method: options.method,
       // No pooled connection outlives the request (a daemon must not keep sockets to the router open).
       agent: false,
+      // From the Mac's own WAN address, as the UDP requests are: a router maps only to the host that asks (miniupnpd's secure mode).
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       headers: { ...options.headers, ...(body ? { "Content-Length": String(body.length) } : {}), Connection: "close" },
     });
     const timer = setTimeout(() => {

@@ -31,6 +31,7 @@ import {
   type NatPmpMapRequest,
   type NatPmpResponse,
 } from "../router/nat-pmp-codec.js";
+import type { EpochReading } from "../router/epoch.js";
 import { MAX_PAYLOAD } from "../router/packet.js";
 import { answersPcpMap, decodePcpReply, encodePcpAnnounceRequest, encodePcpMapRequest, PCP_NONCE_SIZE, PCP_OPCODE_ANNOUNCE, type PcpMapRequest, type PcpReply } from "../router/pcp-codec.js";
 import { resultCode, UPNP_ERROR } from "../router/result-codes.js";
@@ -86,6 +87,13 @@ export type UnmapOutcome = { ok: true; attempts: Attempt[] } | { ok: false; refu
 export type ExternalAddressOutcome =
   | { ok: true; address: Ipv4Address; via: RouterProtocol; attempts: Attempt[] }
   | { ok: false; refusal: Refusal; attempts: Attempt[] };
+
+/** What the gateway says now of itself (the watcher's check): each protocol's epoch, and its external address (NAT-PMP's opcode 0). */
+export interface GatewayReading {
+  pcp: EpochReading | null;
+  natPmp: EpochReading | null;
+  externalAddress: Ipv4Address | null;
+}
 
 /** Which protocols the gateway answers (doctor, diagnose). `upnp` is null when it was not asked. */
 export interface RouterProbe {
@@ -168,23 +176,46 @@ export class RouterClient {
   /** Which protocols answer at all: PCP's ANNOUNCE and NAT-PMP's opcode 0 at once, then SSDP if allowed. */
   async probe(options: { clientAddress: Ipv4Address; allowUpnp: boolean }): Promise<RouterProbe> {
     const deadline = this.deadline();
+    const reading = await this.readGateway(options.clientAddress, deadline);
+    const upnp = options.allowUpnp ? (await this.discover(options.clientAddress, deadline)).services !== null : null;
+    return { pcp: reading.pcp !== null, natPmp: reading.natPmp !== null, upnp };
+  }
+
+  /**
+   * The gateway's epochs and external address, in one round of two datagrams (PCP ANNOUNCE,
+   * RFC 6887 §14.1, and NAT-PMP opcode 0): cheap enough for the watcher to ask every check, so
+   * a restart is seen before the next renewal is due.
+   */
+  async read(clientAddress: Ipv4Address): Promise<GatewayReading> {
+    return this.readGateway(clientAddress, this.deadline());
+  }
+
+  private async readGateway(clientAddress: Ipv4Address, deadline: Deadline): Promise<GatewayReading> {
     // An answer in the other protocol's version is a "no" at once, not a wait.
     const [pcp, natPmp] = await Promise.all([
-      this.exchange(options.clientAddress, encodePcpAnnounceRequest(options.clientAddress), deadline, (bytes) => {
+      this.exchange(clientAddress, encodePcpAnnounceRequest(clientAddress), deadline, (bytes) => {
         const reply = decodePcpReply(bytes);
         if (!reply.ok) return null;
-        if (reply.value.kind === "other-version") return false;
-        return reply.value.response.opcode === PCP_OPCODE_ANNOUNCE ? true : null;
+        if (reply.value.kind === "other-version") return false as const;
+        return reply.value.response.opcode === PCP_OPCODE_ANNOUNCE ? { epoch: reply.value.response.epoch, receivedAt: this.clock() } : null;
       }),
-      this.exchange(options.clientAddress, encodeNatPmpExternalAddressRequest(), deadline, (bytes) => {
+      this.exchange(clientAddress, encodeNatPmpExternalAddressRequest(), deadline, (bytes) => {
         const reply = decodeNatPmpReply(bytes);
         if (!reply.ok) return null;
-        if (reply.value.kind === "other-version") return false;
-        return answersNatPmpExternalAddress(reply.value.response) ? true : null;
+        if (reply.value.kind === "other-version") return false as const;
+        const response = reply.value.response;
+        if (!answersNatPmpExternalAddress(response)) return null;
+        // A refusal (no WAN address yet, say) still says NAT-PMP is spoken, and its epoch.
+        return { epoch: response.epoch, receivedAt: this.clock(), address: response.kind === "external-address" ? response.externalAddress : null };
       }),
     ]);
-    const upnp = options.allowUpnp ? (await this.discover(options.clientAddress, deadline)).services !== null : null;
-    return { pcp: pcp.kind === "answer" && pcp.value, natPmp: natPmp.kind === "answer" && natPmp.value, upnp };
+    const pcpReading = pcp.kind === "answer" && pcp.value ? pcp.value : null;
+    const natPmpReading = natPmp.kind === "answer" && natPmp.value ? natPmp.value : null;
+    return {
+      pcp: pcpReading,
+      natPmp: natPmpReading && { epoch: natPmpReading.epoch, receivedAt: natPmpReading.receivedAt },
+      externalAddress: natPmpReading?.address ?? null,
+    };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -314,31 +345,38 @@ export class RouterClient {
   private async discover(clientAddress: Ipv4Address, deadline: Deadline): Promise<{ services: ConnectionService[] | null; result: AttemptResult }> {
     const budget = Math.min(this.timing.discoveryMs, deadline());
     if (budget <= 0) return { services: null, result: { kind: "no-answer" } };
-    const to: Destination[] = [{ address: this.gateway, port: this.ssdpPort }];
-    if (this.multicastSsdp) to.push({ address: SSDP_MULTICAST_ADDRESS, port: SSDP_PORT });
     let ignored: string | null = null;
-    const answer = await udpExchange({
-      from: clientAddress,
-      to,
-      payloads: IGD_SEARCH_TARGETS.map((target) => new TextEncoder().encode(ssdpSearch(target))),
-      replyFrom: { address: this.gateway, port: null },
-      maxReply: MAX_SSDP_REPLY,
-      accept: (bytes) => {
-        const read = readSsdpAnswer(new TextDecoder("utf-8", { fatal: false }).decode(bytes));
-        if (!read.ok) return null;
-        const location = gatewayUrl(read.answer.location, this.gateway);
-        if (!location.ok) {
-          ignored = `an SSDP answer's LOCATION ${excerpt(read.answer.location, 80)} is ${location.reason}`;
-          return null;
-        }
-        return location.url;
-      },
-      retransmitMs: this.timing.retransmitMs * 2,
-      deadlineMs: budget,
-    });
+    const search = (to: Destination[], deadlineMs: number) =>
+      udpExchange({
+        from: clientAddress,
+        to,
+        payloads: IGD_SEARCH_TARGETS.map((target) => new TextEncoder().encode(ssdpSearch(target))),
+        replyFrom: { address: this.gateway, port: null },
+        maxReply: MAX_SSDP_REPLY,
+        accept: (bytes) => {
+          const read = readSsdpAnswer(new TextDecoder("utf-8", { fatal: false }).decode(bytes));
+          if (!read.ok) return null;
+          const location = gatewayUrl(read.answer.location, this.gateway);
+          if (!location.ok) {
+            ignored = `an SSDP answer's LOCATION ${excerpt(read.answer.location, 80)} is ${location.reason}`;
+            return null;
+          }
+          return location.url;
+        },
+        retransmitMs: this.timing.retransmitMs * 2,
+        deadlineMs,
+      });
+    // Unicast to the gateway first (tailscale#3197: most gateways answer it); the multicast
+    // group only when that got no answer, and never for a gateway on loopback (a stand-in: the
+    // tests' traffic stays on 127.0.0.0/8).
+    const multicast = this.multicastSsdp && !this.gateway.startsWith("127.");
+    let answer = await search([{ address: this.gateway, port: this.ssdpPort }], multicast ? Math.ceil(budget / 2) : budget);
+    if (answer.kind === "no-answer" && multicast && deadline() > 0) {
+      answer = await search([{ address: this.gateway, port: this.ssdpPort }, { address: SSDP_MULTICAST_ADDRESS, port: SSDP_PORT }], Math.min(Math.floor(budget / 2), deadline()));
+    }
     if (answer.kind === "error") return { services: null, result: { kind: "unusable", detail: `SSDP: ${excerpt(answer.message, 120)}` } };
     if (answer.kind === "no-answer") return { services: null, result: ignored ? { kind: "unusable", detail: ignored } : { kind: "no-answer" } };
-    const description = await this.http(answer.value, "GET", undefined, MAX_DESCRIPTION, deadline);
+    const description = await this.http(clientAddress, answer.value, "GET", undefined, MAX_DESCRIPTION, deadline);
     if (!description.ok) return { services: null, result: { kind: "unusable", detail: `the device description at ${answer.value.href}: ${description.reason}` } };
     if (description.reply.status !== 200) return { services: null, result: { kind: "unusable", detail: `the device description at ${answer.value.href}: HTTP ${description.reply.status}` } };
     const read = readDeviceDescription(description.reply.body, answer.value, this.gateway);
@@ -358,7 +396,7 @@ export class RouterClient {
         continue;
       }
       if (!outcome.granted) return { result: outcome.result };
-      const external = await this.soap(service, { action: "GetExternalIPAddress" }, deadline);
+      const external = await this.soap(request.clientAddress, service, { action: "GetExternalIPAddress" }, deadline);
       return {
         result: { kind: "granted" },
         mapping: {
@@ -389,7 +427,7 @@ export class RouterClient {
     let result: AttemptResult = { kind: "no-answer" };
     for (const action of actions) {
       for (const lease of request.lifetime === 0 ? [0] : [request.lifetime, 0]) {
-        const reply = await this.soap(service, { action, externalPort: request.externalPort, protocol: request.protocol, internalPort: request.internalPort, internalClient: request.clientAddress, description: request.description, leaseSeconds: lease }, deadline);
+        const reply = await this.soap(request.clientAddress, service, { action, externalPort: request.externalPort, protocol: request.protocol, internalPort: request.internalPort, internalClient: request.clientAddress, description: request.description, leaseSeconds: lease }, deadline);
         if (reply.kind === "ok") return { result: { kind: "granted" }, granted: { externalPort: reply.value.externalPort, lease } };
         if (reply.kind === "unreadable") return { result: { kind: "unusable", detail: `${action}: ${reply.reason}` } };
         result = { kind: "refused", result: resultCode("upnp", reply.code) };
@@ -407,7 +445,7 @@ export class RouterClient {
     const url = gatewayUrl(mapping.upnp.controlUrl, this.gateway);
     if (!url.ok) return { kind: "unusable", detail: `the recorded control URL is ${url.reason}` };
     const service = { serviceType: mapping.upnp.serviceType, controlUrl: url.url };
-    const reply = await this.soap(service, { action: "DeletePortMapping", externalPort: mapping.externalPort, protocol: mapping.protocol }, deadline);
+    const reply = await this.soap(mapping.clientAddress, service, { action: "DeletePortMapping", externalPort: mapping.externalPort, protocol: mapping.protocol }, deadline);
     if (reply.kind === "ok") return { kind: "granted" };
     if (reply.kind === "unreadable") return { kind: "unusable", detail: `DeletePortMapping: ${reply.reason}` };
     // 714 NoSuchEntryInArray: already gone (expired, or the router restarted), which is what was asked.
@@ -417,26 +455,26 @@ export class RouterClient {
   private async upnpExternalAddress(clientAddress: Ipv4Address, deadline: Deadline): Promise<{ result: AttemptResult; address: Ipv4Address | null }> {
     const found = await this.discover(clientAddress, deadline);
     if (!found.services) return { result: found.result, address: null };
-    const reply = await this.soap(found.services[0]!, { action: "GetExternalIPAddress" }, deadline);
+    const reply = await this.soap(clientAddress, found.services[0]!, { action: "GetExternalIPAddress" }, deadline);
     if (reply.kind === "ok") return { result: { kind: "granted" }, address: reply.value.externalAddress };
     return { result: reply.kind === "fault" ? { kind: "refused", result: resultCode("upnp", reply.code) } : { kind: "unusable", detail: `GetExternalIPAddress: ${reply.reason}` }, address: null };
   }
 
-  private async soap<A extends UpnpAction>(service: { serviceType: ConnectionServiceType; controlUrl: URL }, action: A, deadline: Deadline): Promise<ReturnType<typeof readSoapReply<A>>> {
+  private async soap<A extends UpnpAction>(from: Ipv4Address, service: { serviceType: ConnectionServiceType; controlUrl: URL }, action: A, deadline: Deadline): Promise<ReturnType<typeof readSoapReply<A>>> {
     const request = soapRequest(service.serviceType, action);
-    const answer = await this.http(service.controlUrl, "POST", { "Content-Type": 'text/xml; charset="utf-8"', SOAPAction: request.soapAction, body: request.body }, MAX_SOAP_REPLY, deadline);
+    const answer = await this.http(from, service.controlUrl, "POST", { "Content-Type": 'text/xml; charset="utf-8"', SOAPAction: request.soapAction, body: request.body }, MAX_SOAP_REPLY, deadline);
     if (!answer.ok) return { kind: "unreadable", reason: answer.reason };
     return readSoapReply(action, answer.reply.status, answer.reply.body);
   }
 
-  private http(url: URL, method: "GET" | "POST", post: { "Content-Type": string; SOAPAction: string; body: string } | undefined, maxBody: number, deadline: Deadline) {
+  private http(from: Ipv4Address, url: URL, method: "GET" | "POST", post: { "Content-Type": string; SOAPAction: string; body: string } | undefined, maxBody: number, deadline: Deadline) {
     const budget = Math.min(this.timing.httpMs, deadline());
     if (budget <= 0) return Promise.resolve({ ok: false as const, reason: "out of time" });
     // The URL was checked against the gateway where it was read; check again before any byte goes out.
     const checked = gatewayUrl(url.href, this.gateway);
     if (!checked.ok) return Promise.resolve({ ok: false as const, reason: checked.reason });
     const headers = post ? { "Content-Type": post["Content-Type"], SOAPAction: post.SOAPAction } : undefined;
-    return httpRequest(checked.url, { method, headers, body: post?.body, maxBody, timeoutMs: budget });
+    return httpRequest(checked.url, { method, headers, body: post?.body, maxBody, timeoutMs: budget, localAddress: from });
   }
 }
 

@@ -38,6 +38,7 @@ function healthy(): DoctorFacts {
     instances: ok([{ instance, file: FILE, text: ok(text), compiled: compileFile({ vm: "web", file: FILE, text }), cannotRead: null }]),
     bridges: ok(new Map()),
     otherRules: ok({ anchors: new Map(), wildcards: new Map(), skipped: new Set(["lo0"]) }),
+    router: null,
   };
 }
 

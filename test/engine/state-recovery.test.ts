@@ -76,10 +76,10 @@ describe("a damaged state, rebuilt from PF's rules", () => {
 
   it("keeps the host records the damaged file still gives, each only when it reads back on its own", () => {
     const good = { ...emptyState(), pfToken: "18446743525445205896", forwarding: { prior: "0", changedByLimawan: true }, heldDown: ["db"], vms: { web: { address: "127.0.0.1" } } };
-    expect(salvageState(JSON.stringify(good))).toEqual({ record: { pfToken: good.pfToken, forwarding: good.forwarding, pfConf: null, heldDown: ["db"], points: good.points }, lost: [] });
+    expect(salvageState(JSON.stringify(good))).toEqual({ record: { pfToken: good.pfToken, forwarding: good.forwarding, pfConf: null, heldDown: ["db"], points: good.points, router: good.router }, lost: [] });
     expect(salvageState(JSON.stringify({ ...good, pfToken: "1; rm -rf /", forwarding: { prior: "x" } })).lost).toEqual(["pfToken", "forwarding"]);
     // Not JSON, or another version's file: nothing of it is taken.
-    expect(salvageState('{"version": 1, "pfToken": "1').lost).toEqual(["pfToken", "forwarding", "pfConf", "heldDown", "points"]);
+    expect(salvageState('{"version": 1, "pfToken": "1').lost).toEqual(["pfToken", "forwarding", "pfConf", "heldDown", "points", "router"]);
     expect(salvageState(JSON.stringify({ ...good, version: 2 })).record).toEqual({});
     const rebuilt = rebuildState({ text: JSON.stringify(good), passes: [], annotations: [] });
     expect(rebuilt.state).toEqual({ ...emptyState(), pfToken: good.pfToken, forwarding: good.forwarding, heldDown: ["db"] });

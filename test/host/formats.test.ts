@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { addressForMac, normaliseMac, parseLeases } from "../../plugin/host/leases.js";
 import { parseInstanceList, routableNetworks } from "../../plugin/host/lima.js";
 import { parseLabels, withoutNoise } from "../../plugin/host/pfctl.js";
-import { parseRouteGet } from "../../plugin/host/route.js";
+import { parseDefaultRoute, parseRouteGet } from "../../plugin/host/route.js";
 
 const FIXTURES = new URL("../fixtures/lima/", import.meta.url);
 
@@ -58,6 +58,10 @@ describe("tool outputs", () => {
   it("reads the default route's interface from `route -n get default`", () => {
     expect(parseRouteGet("   route to: default\ndestination: default\n    gateway: 192.168.1.1\n  interface: en7\n      flags: <UP,GATEWAY>\n")).toBe("en7");
     expect(parseRouteGet("route: writing to routing socket: not in table")).toBeNull();
+    // The router port mappings are asked of: an IPv4 gateway, or none on a point-to-point link (a VPN's utun).
+    expect(parseDefaultRoute("   route to: default\ndestination: default\n    gateway: 192.168.1.1\n  interface: en7\n")).toEqual({ interface: "en7", gateway: "192.168.1.1" });
+    expect(parseDefaultRoute("   route to: default\ndestination: default\n    gateway: link#22\n  interface: utun4\n")).toEqual({ interface: "utun4", gateway: null });
+    expect(parseDefaultRoute("route: writing to routing socket: not in table")).toBeNull();
   });
 
   it("sums label counters over the rules that share a label", () => {

@@ -1,7 +1,9 @@
 // --external: the Mac's address as the internet sees it, against its WAN addresses (NAT, CGNAT).
 import ipaddr from "ipaddr.js";
 import { formatRange, type Forward, type InterfaceName } from "../../../compiler/ir.js";
+import { externalThroughRouter, forwardRouterStatus } from "../router-report.js";
 import type { DiagnoseFacts } from "./facts.js";
+import { fromRouterFinding } from "./router.js";
 import { step, type DiagnoseStep, type Step } from "./step.js";
 
 export const external: DiagnoseStep = {
@@ -21,6 +23,11 @@ function externalStep(facts: DiagnoseFacts, forward: Forward, interfaces: readon
   const reading = facts.publicAddress!;
   if (!reading.ok) return step("external", "unknown", reading.reason, "LimaWAN cannot test from outside: from another network, try the commands in the notes.");
   const publicAddress = reading.value;
+  if (forward.router && facts.router) {
+    const recorded = facts.router.recorded ? forwardRouterStatus(facts.router.recorded, facts.instance, forward.name) : null;
+    const judged = externalThroughRouter(publicAddress, facts.router.facts.externalAddress, recorded);
+    if (judged) return fromRouterFinding("external", judged);
+  }
   const wan = interfaces.flatMap((name) => {
     const r = facts.interfaces.get(name);
     return r?.ok && r.value ? r.value.ipv4.map((address) => ({ name, address })) : [];

@@ -6,6 +6,8 @@ import type { GuestRoute, GuestSocket } from "../../host/lima-guest.js";
 import type { PortProbe } from "../../host/listeners.js";
 import type { Reading } from "../reading.js";
 import { parseRecordedInterfaces, type State } from "../state.js";
+import type { RouterFacts } from "../router-apply.js";
+import type { RouterState } from "../router-state.js";
 
 export type AddressFact =
   | { kind: "found"; address: Ipv4Address; source: "lease" | "guest" }
@@ -51,6 +53,8 @@ export interface DiagnoseFacts {
   interfaces: ReadonlyMap<string, Reading<InterfaceState | null>>;
   /** Null unless --external: the Mac's address as the internet sees it. */
   publicAddress: Reading<Ipv4Address> | null;
+  /** Only when a forward is marked `router`: what the gateway said, and LimaWAN's record of its mappings. */
+  router?: { facts: RouterFacts; recorded: RouterState | null } | null;
 }
 
 /** Ports probed per forward at most: a range of 1,000 is not worth 1,000 binds. */

@@ -10,6 +10,7 @@ import { guestRoute } from "./guest-route.js";
 import { hostPort } from "./host-port.js";
 import { ipForwarding } from "./ip-forwarding.js";
 import { pfEnabled } from "./pf-enabled.js";
+import { router } from "./router.js";
 import type { DiagnoseStep } from "./step.js";
 import { vmRunning } from "./vm-running.js";
 import { wanInterface } from "./wan-interface.js";
@@ -27,5 +28,6 @@ export const STEPS: readonly DiagnoseStep[] = [
   ipForwarding,
   hostPort,
   wanInterface,
+  router,
   external,
 ];

@@ -20,6 +20,7 @@ export type StepId =
   | "ip-forwarding"
   | "host-port"
   | "wan-interface"
+  | "router"
   | "external";
 
 /** A step's verdict: a Finding whose code is the step. */
@@ -65,6 +66,7 @@ export const TITLES: Record<StepId, string> = {
   "ip-forwarding": "IP forwarding",
   "host-port": "host port",
   "wan-interface": "WAN interface",
+  router: "router",
   external: "from the internet",
 };
 

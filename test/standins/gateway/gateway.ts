@@ -79,8 +79,15 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const DESCRIPTION_PATH = "/rootDesc.xml";
 const CONTROL_PATH = "/ctl/IPConn";
 
+export interface GatewayPlace {
+  /** Where it listens: 127.0.0.1 by default; the e2e tests give each sandbox a 127.x.y.z of its own, the one the route stand-in reports. */
+  address?: Ipv4Address;
+  /** Fixed ports (the real ones, 5351 and 1900, for the product that asks there); 0 or absent: any free port. */
+  portMapping?: number;
+  ssdp?: number;
+}
+
 export class StandinGateway {
-  readonly address = GATEWAY_ADDRESS;
   behaviour: GatewayBehaviour;
   /** Everything asked of it, in order. */
   readonly requests: GatewayRequest[] = [];
@@ -88,6 +95,7 @@ export class StandinGateway {
   private epochStartedAt: number;
 
   private constructor(
+    readonly address: Ipv4Address,
     behaviour: Partial<GatewayBehaviour>,
     private readonly udp: Socket,
     private readonly ssdp: Socket,
@@ -102,17 +110,26 @@ export class StandinGateway {
     http.on("request", (request, response) => void this.onHttp(request, response));
   }
 
-  /** Starts on 127.0.0.1, each service on a port of its own; `uptimeSeconds` sets where the epoch starts. */
-  static async start(behaviour: Partial<GatewayBehaviour> = {}, options: { clock?: () => number; uptimeSeconds?: number } = {}): Promise<StandinGateway> {
+  /** Starts on 127.0.0.1 (or `place`), each service on a port of its own; `uptimeSeconds` sets where the epoch starts. */
+  static async start(behaviour: Partial<GatewayBehaviour> = {}, options: { clock?: () => number; uptimeSeconds?: number; place?: GatewayPlace } = {}): Promise<StandinGateway> {
+    const address = options.place?.address ?? GATEWAY_ADDRESS;
     const udp = createSocket("udp4");
     const ssdp = createSocket("udp4");
     const http = createServer();
+    const bound = (socket: ReturnType<typeof createSocket>, port: number) =>
+      new Promise<void>((resolve, reject) => {
+        socket.once("error", reject);
+        socket.bind(port, address, () => {
+          socket.off("error", reject);
+          resolve();
+        });
+      });
     await Promise.all([
-      new Promise<void>((resolve) => udp.bind(0, GATEWAY_ADDRESS, resolve)),
-      new Promise<void>((resolve) => ssdp.bind(0, GATEWAY_ADDRESS, resolve)),
-      new Promise<void>((resolve) => http.listen(0, GATEWAY_ADDRESS, resolve)),
+      bound(udp, options.place?.portMapping ?? 0),
+      bound(ssdp, options.place?.ssdp ?? 0),
+      new Promise<void>((resolve) => http.listen(0, address, resolve)),
     ]);
-    return new StandinGateway(behaviour, udp, ssdp, http, options.clock ?? Date.now, options.uptimeSeconds ?? 3600);
+    return new StandinGateway(address, behaviour, udp, ssdp, http, options.clock ?? Date.now, options.uptimeSeconds ?? 3600);
   }
 
   /** PCP and NAT-PMP share one port, as on a real gateway (5351); SSDP's stands for 1900. */
@@ -271,7 +288,7 @@ export class StandinGateway {
     if (this.behaviour.upnp === null || lines[0] !== "M-SEARCH * HTTP/1.1" || header("MAN") !== '"ssdp:discover"') return;
     const target = header("ST");
     if (target !== this.deviceType && target !== "ssdp:all" && target !== "upnp:rootdevice") return;
-    const location = this.behaviour.location ?? `http://${GATEWAY_ADDRESS}:${this.ports.http}${DESCRIPTION_PATH}`;
+    const location = this.behaviour.location ?? `http://${this.address}:${this.ports.http}${DESCRIPTION_PATH}`;
     const answer = [
       "HTTP/1.1 200 OK",
       "CACHE-CONTROL: max-age=120",
