@@ -114,7 +114,9 @@ export function markdownCode(value: string): string {
   const inside = printable(value).replace(/\|/g, "\\|");
   const longest = Math.max(0, ...(inside.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(longest + 1);
-  const pad = inside.startsWith("`") || inside.endsWith("`") || /^ .* $/.test(inside) ? " " : "";
+  // CommonMark §6.1 strips one space from each end only when the text is not all spaces: pad a
+  // span that starts or ends with a backtick, or with spaces at both ends, but never one of spaces alone.
+  const pad = inside.trim() !== "" && (inside.startsWith("`") || inside.endsWith("`") || /^ .* $/.test(inside)) ? " " : "";
   return `${fence}${pad}${inside}${pad}${fence}`;
 }
 

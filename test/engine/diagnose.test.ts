@@ -413,6 +413,11 @@ describe("reports", () => {
     );
   });
 
+  it("a Markdown code span of spaces alone is not padded: CommonMark strips nothing from it", () => {
+    expect(markdownCode("  ")).toBe("`  `");
+    expect(markdownCode(" ")).toBe("` `");
+  });
+
   it("a Markdown code span holds its text as written, whatever backticks it has", () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom("a", " ", "`", "|", "\n", "\u001b") }), (value) => {
