@@ -1,6 +1,6 @@
 // A rule as pfctl prints it (`-s nat`, `-s rules`), read back into the few facts LimaWAN judges
 // by: doctor looks for rules of other tools that PF evaluates before LimaWAN's and that take its
-// ports. pfctl prints rules normalised — `port = 22`, `port 9000:9010`, anchor names quoted
+// ports; a damaged state is rebuilt from LimaWAN's own pass rules as loaded (parseLoadedPasses). pfctl prints rules normalised — `port = 22`, `port 9000:9010`, anchor names quoted
 // (docs/PFCTL-OUTPUT.md §d) — so a reading of that one shape is enough. Pure.
 import type { PortRange } from "../ir.js";
 import { anchorCallOf, type AnchorCall } from "./anchor-points.js";
@@ -65,4 +65,24 @@ function matchedPorts(rule: string): PortRange[] | null {
   const ranges: PortRange[] = [];
   for (const m of match.matchAll(/ port (?:= )?(\d+)(?::(\d+))?(?= |$)/g)) ranges.push({ first: Number(m[1]), last: Number(m[2] ?? m[1]) });
   return ranges.length > 0 ? ranges : null;
+}
+
+/** A labelled pass rule of our anchor: on which interface, for which protocol, to which address and ports. */
+export interface LoadedPass { label: string; interface: string; protocol: string; address: string; ports: { first: number; last: number } }
+
+/**
+ * `pfctl -a limawan -s rules`: the labelled `pass in` rules, as print_rule writes the ones the
+ * emitter makes — `pass in [log] quick on IF inet proto P from … to ADDR port = N` (or `port
+ * N:M`) … `label "L"` (docs/PFCTL-OUTPUT.md §d). Anything else (block rules, another shape) is
+ * left out: it is not a forward's.
+ */
+export function parseLoadedPasses(stdout: string): LoadedPass[] {
+  const passes: LoadedPass[] = [];
+  for (const line of listingLines(stdout)) {
+    const rule = /^pass in (?:log(?: \([^)]*\))? )?quick on (\S+) inet proto (tcp|udp) from \S+ to (\d{1,3}(?:\.\d{1,3}){3}) port (?:= )?(\d+)(?::(\d+))? .*\blabel "([^"]*)"/.exec(line);
+    if (!rule) continue;
+    const [, iface, protocol, address, first, last, label] = rule;
+    passes.push({ label: label!, interface: iface!, protocol: protocol!, address: address!, ports: { first: Number(first), last: Number(last ?? first) } });
+  }
+  return passes;
 }

@@ -11,7 +11,7 @@ import { forwardPfNames } from "../../compiler/pf-names.js";
 import { compileFile, type SourceFile } from "../../compiler/pipeline.js";
 import { parseIpv4Address, vmAddressProblem } from "../../compiler/validate/addresses.js";
 import type { Host } from "../host/index.js";
-import type { LoadedPass } from "../host/pfctl.js";
+import type { LoadedPass } from "../../compiler/pf/printed-rule.js";
 import type { Output } from "../output.js";
 import { emptyState, parseRecordedInterfaces, readStateFile, salvageState, writeState, type AppliedVm, type Salvaged, type State } from "./state.js";
 

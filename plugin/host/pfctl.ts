@@ -6,7 +6,7 @@
 // pfctl's own output (test/fixtures/macos/), which the darwin suite records on a real Mac.
 import { ANCHOR } from "../../compiler/pf/anchor-points.js";
 import { anchorPointsOf, withBareAnchorPoints, type BaredLine, type LoadedRuleset } from "../../compiler/pf/loaded-ruleset-edit.js";
-import { listingLines, readPrintedRule } from "../../compiler/pf/printed-rule.js";
+import { listingLines, parseLoadedPasses, readPrintedRule, type LoadedPass } from "../../compiler/pf/printed-rule.js";
 import type { MainPart } from "../../compiler/pf/rule-sections.js";
 import { CliError, EXIT } from "../errors.js";
 import type { CommandResult, Runner } from "./run.js";
@@ -313,26 +313,6 @@ export function parseRuleCounters(stdout: string): Map<string, LabelCounters> {
     counters.set(label, { evaluations: sum.evaluations + evaluations, packets: sum.packets + packets, bytes: sum.bytes + bytes, states: (sum.states ?? 0) + states });
   }
   return counters;
-}
-
-/** A labelled pass rule of our anchor: on which interface, for which protocol, to which address and ports. */
-export interface LoadedPass { label: string; interface: string; protocol: string; address: string; ports: { first: number; last: number } }
-
-/**
- * `pfctl -a limawan -s rules`: the labelled `pass in` rules, as print_rule writes the ones the
- * emitter makes — `pass in [log] quick on IF inet proto P from … to ADDR port = N` (or `port
- * N:M`) … `label "L"` (docs/PFCTL-OUTPUT.md §d). Anything else (block rules, another shape) is
- * left out: it is not a forward's.
- */
-export function parseLoadedPasses(stdout: string): LoadedPass[] {
-  const passes: LoadedPass[] = [];
-  for (const line of stdout.split("\n")) {
-    const rule = /^pass in (?:log(?: \([^)]*\))? )?quick on (\S+) inet proto (tcp|udp) from \S+ to (\d{1,3}(?:\.\d{1,3}){3}) port (?:= )?(\d+)(?::(\d+))? .*\blabel "([^"]*)"/.exec(line.trim());
-    if (!rule) continue;
-    const [, iface, protocol, address, first, last, label] = rule;
-    passes.push({ label: label!, interface: iface!, protocol: protocol!, address: address!, ports: { first: Number(first), last: Number(last ?? first) } });
-  }
-  return passes;
 }
 
 /** One holder of a PF enable reference, as `pfctl -s References` lists it. */

@@ -9,7 +9,7 @@ import { compileFile } from "../../compiler/pipeline.js";
 import { vmAddressProblem } from "../../compiler/validate/addresses.js";
 import { rebuildState } from "../../plugin/engine/state-recovery.js";
 import { emptyState, salvageState } from "../../plugin/engine/state.js";
-import { parseLoadedPasses } from "../../plugin/host/pfctl.js";
+import { parseLoadedPasses } from "../../compiler/pf/printed-rule.js";
 import { arbitraryPlacedVms, limaYamlOf } from "../arbitraries.js";
 import { pfctlFixtures } from "../pfctl-fixtures.js";
 import { normalise } from "../standins/pfctl/ruleset.mjs";
