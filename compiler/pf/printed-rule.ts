@@ -1,6 +1,7 @@
 // A rule as pfctl prints it (`-s nat`, `-s rules`), read back into the few facts LimaWAN judges
 // by: doctor looks for rules of other tools that PF evaluates before LimaWAN's and that take its
-// ports; a damaged state is rebuilt from LimaWAN's own pass rules as loaded (parseLoadedPasses). pfctl prints rules normalised — `port = 22`, `port 9000:9010`, anchor names quoted
+// ports; a damaged state is rebuilt from LimaWAN's own pass rules as loaded (parseLoadedPasses).
+// pfctl prints rules normalised — `port = 22`, `port 9000:9010`, anchor names quoted
 // (docs/PFCTL-OUTPUT.md §d) — so a reading of that one shape is enough. Pure.
 import type { PortRange } from "../ir.js";
 import { anchorCallOf, type AnchorCall } from "./anchor-points.js";
