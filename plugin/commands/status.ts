@@ -37,7 +37,7 @@ export async function status(ctx: Context, args: string[], options: StatusOption
   // A damaged state file is shown rebuilt from PF (as the next up or down will rebuild it), and said to be damaged.
   const inspected = attempt("state", () => inspectState(host));
   const stateRead = inspected.then((i) => i?.state ?? null);
-  const [stateFile, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon] = await Promise.all([
+  const [stateFile, state, desired, labels, anchorPoints, enabled, references, forwarding, daemon, pfConfPoints] = await Promise.all([
     inspected.then(async (i) => (i ? { damaged: i.damaged, movedAside: (await attempt("damaged state files", () => host.state.damagedCopies())) ?? [] } : null)),
     stateRead,
     stateRead.then((state) => attempt("Lima instances", () => readForStatus(host, state ?? emptyState(), args.length > 0 ? args : undefined))),
@@ -48,8 +48,8 @@ export async function status(ctx: Context, args: string[], options: StatusOption
     stateRead.then((state) => (state?.pfToken ? attempt("PF references", () => host.pfctl.references()) : null)),
     attempt("IP forwarding", () => host.sysctl.get(IP_FORWARDING)),
     attempt("launchd daemon", () => host.launchd.status()),
+    pfConfHoldsPoints(host),
   ]);
-  const pfConfPoints = await pfConfHoldsPoints(host);
   // Lima lists an instance it cannot read with no status: say why, in Lima's words.
   const limaErrors = new Map<string, string>();
   for (const read of desired?.read ?? []) if (limaCannotRead(read.instance)) limaErrors.set(read.instance.name, await host.lima.cannotReadReason(read.instance));

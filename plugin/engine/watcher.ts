@@ -2,10 +2,12 @@
 // the DHCP leases, a periodic safety net) feed one coalescing trigger; each run converges the
 // host to "every running, annotated VM forwarded" with the same engine as `up`.
 //
-// A run for an event asks Lima once and loads the anchor once: what PF, sysctl and the default
-// route hold comes from the host model (host-model.ts), which a full look refreshes — at
-// start, in the periodic check, after a failed run, and once after each burst of loads, when
-// nothing else is pending (off the path from a VM's start to its rules).
+// A run for an event loads the anchor once, and asks Lima only when the events do not say
+// enough (known-instances.ts: an instance not in the last listing, or one told running that
+// bootpd's leases do not place yet). What PF, sysctl and the default route hold comes from the
+// host model (host-model.ts). Both are read in full at start, in the periodic check, after a
+// failed run, and once after each burst of loads, when nothing else is pending (off the path
+// from a VM's start to its rules); a lima.yaml edit or a deleted instance asks Lima again.
 import type { Context } from "../context.js";
 import { CliError } from "../errors.js";
 import { atLeast } from "../host/lima.js";
@@ -15,6 +17,7 @@ import { compileCache } from "./compile-cache.js";
 import { converge } from "./converge.js";
 import { desiredForRunning, sourcesOf, WATCH_POLICY, type Skipped } from "./desired-state.js";
 import { HostModel } from "./host-model.js";
+import { KnownInstances } from "./known-instances.js";
 import { describeAction } from "./plan-actions.js";
 import { RouterKeeper } from "./router-keeper.js";
 import { changeLine } from "./summary.js";
@@ -65,6 +68,10 @@ export class Watcher {
   /** What PF, sysctl and the route hold between full looks. */
   private readonly model = new HostModel();
   private readonly compiled = compileCache();
+  /** Lima's last listing and what events said since. */
+  private readonly instances = new KnownInstances();
+  /** The next run's reasons that are not events telling a status (an edit, a deletion, a full look): the run asks Lima. */
+  private readonly asksLima = new Set<string>();
   /** The next run looks at everything (periodic check, the re-check after a burst). */
   private fullLook = false;
   /** …and only for the re-check after a burst, which an event puts off again. */
@@ -88,8 +95,10 @@ export class Watcher {
       // stream, the lease) says when it is worth a run. Its disappearance is the only sign of
       // `limactl stop -f` or a crash.
       hostAgent: (name, present) => {
-        if (!present) this.trigger(`${name} host agent gone`);
-        else if (!this.streamFollows(name)) this.trigger(`${name} host agent started`);
+        // Lima lists an instance as Running exactly while its host agent runs (ha.pid).
+        this.instances.tell(name, present ? "Running" : "Stopped");
+        if (!present) this.trigger(`${name} host agent gone`, this.options.debounceMs, false, false);
+        else if (!this.streamFollows(name)) this.trigger(`${name} host agent started`, this.options.debounceMs, false, false);
       },
       deleted: (name) => {
         this.covered.delete(name); // one made again under this name is new to the stream
@@ -107,7 +116,7 @@ export class Watcher {
     this.closers.push(() => instances.close());
     if (instances.watching === "parent") this.log(`${lima.limaHome} does not exist yet; watching for it`);
     else if (!instances.watching) this.log(`cannot watch ${lima.limaHome}; relying on Lima's events and the periodic check`);
-    const closeLeases = await leases.watch(() => this.trigger("DHCP leases changed", 0));
+    const closeLeases = await leases.watch(() => this.trigger("DHCP leases changed", 0, false, false));
     if (closeLeases) this.closers.push(closeLeases);
     else this.log(`cannot watch the directory of ${leases.file}; address changes are seen by the periodic check`);
     await this.followLimaEvents();
@@ -124,10 +133,14 @@ export class Watcher {
     for (const close of this.closers) close();
   }
 
-  /** `full`: look at PF, sysctl and the route again rather than trust the model. */
-  trigger(reason: string, delayMs = this.options.debounceMs, full = false): void {
+  /**
+   * `full`: look at PF, sysctl and the route again rather than trust the model; `asksLima`:
+   * false for an event that tells an instance's status (or an address: the leases).
+   */
+  trigger(reason: string, delayMs = this.options.debounceMs, full = false, asksLima = true): void {
     if (this.stopped) return;
     this.reasons.add(reason);
+    if (asksLima) this.asksLima.add(reason);
     if (full) {
       this.fullLookIsRecheck = reason === RECHECK && !(this.fullLook && !this.fullLookIsRecheck);
       this.fullLook = true;
@@ -136,6 +149,7 @@ export class Watcher {
       this.fullLook = false;
       this.fullLookIsRecheck = false;
       this.reasons.delete(RECHECK);
+      this.asksLima.delete(RECHECK);
       this.scheduleRecheck();
     }
     if (this.running) return; // picked up when the current run ends
@@ -150,13 +164,17 @@ export class Watcher {
     const reasons = [...this.reasons];
     this.reasons.clear();
     if (this.fullLook) this.model.forget();
+    const askLima = this.asksLima.size > 0 || this.fullLook;
+    this.asksLima.clear();
     this.fullLook = false;
     this.fullLookIsRecheck = false;
     let retryIn: number | null = null;
     try {
       const { host, out } = this.ctx;
-      // Ask Lima while the state lock is taken and the state read: the one query of the run.
-      const listing = host.lima.list();
+      // Decide from the events when they say enough; else ask Lima while the state lock is
+      // taken and the state read: the one query of the run.
+      const fromEvents = askLima ? null : this.instances.fromEvents((await host.leases.read()) ?? []);
+      const listing = fromEvents ? Promise.resolve(fromEvents) : this.instances.ask(() => host.lima.list());
       listing.catch(() => undefined); // awaited (and its error reported) inside the run
       const result = await converge(host, out, {
         desired: (h, state) => desiredForRunning(h, state, WATCH_POLICY, { listing, compile: this.compiled.compile }),
@@ -196,10 +214,11 @@ export class Watcher {
       this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
       reasons.forEach((r) => this.reasons.add(r));
       this.model.forget(); // what failed may have left PF otherwise than the model says
+      this.asksLima.add("retry after a failed run");
     } finally {
       this.running = false;
     }
-    if (this.reasons.size > 0) this.trigger("events during the last run", retryIn ?? this.options.debounceMs);
+    if (this.reasons.size > 0) this.trigger("events during the last run", retryIn ?? this.options.debounceMs, false, false);
     else if (retryIn !== null) this.trigger("retry", retryIn);
   }
 
@@ -236,7 +255,9 @@ export class Watcher {
     // Port-forward events repeat `running` over and over: only a change of phase matters.
     if (this.lastPhase.get(event.instance) === event.phase) return;
     this.lastPhase.set(event.instance, event.phase);
-    if (event.phase !== "booting") this.trigger(`${event.instance} ${event.phase}`, 0);
+    if (event.phase === "booting") return;
+    this.instances.tell(event.instance, event.phase === "running" ? "Running" : "Stopped", event.phase === "stopping");
+    this.trigger(`${event.instance} ${event.phase}`, 0, false, false);
   }
 
   private streamFollows(name: string): boolean {

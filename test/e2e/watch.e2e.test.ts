@@ -4,7 +4,8 @@
 import { execa, type ResultPromise } from "execa";
 import { appendFileSync, chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CLI, createSandbox, DEFAULT_YAML, type Sandbox, standin } from "./harness.js";
+import path from "node:path";
+import { CLI, createSandbox, DEFAULT_YAML, type Sandbox, STANDIN_BIN, standin } from "./harness.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
 // test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
@@ -41,6 +42,18 @@ function loadCount(): number {
     return 0;
   }
   return text.split("\n").filter(Boolean).filter((l) => (JSON.parse(l) as { argv: string[] }).argv.join(" ") === "-a limawan -f -").length;
+}
+
+/** Log each `limactl list` the CLI runs (a shim over the sandbox's limactl); returns their times (ms). */
+function countLimaListings(): () => number[] {
+  const log = path.join(sb.paths.root, "limactl-list.log");
+  writeFileSync(log, "", { mode: 0o666 });
+  chmodSync(log, 0o666); // limactl runs as the VM user
+  const limactl = path.join(sb.paths.root, "user-bin", "limactl");
+  rmSync(limactl, { force: true });
+  const shim = `#!/bin/bash\n[ "$1" = list ] && printf '%s\\n' "$EPOCHREALTIME" >> ${log}\nPATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, "limactl")} "$@"\n`;
+  writeFileSync(limactl, shim, { mode: 0o755 });
+  return () => readFileSync(log, "utf8").split("\n").filter(Boolean).map((t) => Number(t) * 1000);
 }
 
 async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 8000): Promise<void> {
@@ -193,9 +206,10 @@ describe("watch", () => {
     expect(loadCount()).toBe(loadsBefore);
   });
 
-  it("a VM's start and its stop each cost one anchor load and no other pfctl or sysctl call on the way; one re-check follows, off the path", async () => {
+  it("a VM's start and its stop each cost one anchor load and no Lima query, other pfctl or sysctl call on the way; one re-check follows, off the path", async () => {
     await sb.addInstance("keep", annotated(2201));
     await sb.addInstance("web", annotated(2202));
+    const listings = countLimaListings();
     watchers.push(sb.runBackground(["watch"], { env: { LIMAWAN_WATCH_INTERVAL_MS: "600000" } }));
     const listingsOfMainRules = () => sb.pfctlCalls().filter((c) => c.argv.join(" ") === "-sr").length;
     await sb.startVm("keep");
@@ -205,6 +219,7 @@ describe("watch", () => {
     await quiet();
     for (const phase of ["start", "stop"] as const) {
       const [pf, sys, loads] = [sb.pfctlCalls().length, sb.sysctlCalls().length, loadCount()];
+      const startedAt = Date.now();
       if (phase === "start") await sb.startVm("web");
       else await sb.stopVm("web");
       await eventually(() => loadCount() > loads, `a load after web's ${phase}`);
@@ -214,11 +229,16 @@ describe("watch", () => {
       // Only the load itself: no pfctl -n first, no listing of rules, labels or references.
       expect(calls.slice(0, load + 1).map((c) => c.argv.join(" ")), phase).toEqual(["-a limawan -f -"]);
       expect(sb.sysctlCalls().slice(sys).filter((c) => Date.parse(c.time) <= Date.parse(calls[load]!.time)), phase).toEqual([]);
+      // The events and the leases said enough: no `limactl list` between the VM's start (or stop) and the load.
+      const loadedAt = Date.parse(calls[load]!.time);
+      expect(listings().filter((t) => t >= startedAt && t <= loadedAt), phase).toEqual([]);
       await eventually(() => listingsOfMainRules() > lookedBefore, `the re-check after web's ${phase}`);
       await quiet();
       // Then one full look (the main ruleset's two listings once), and no second load.
       const after = sb.pfctlCalls().slice(pf + load + 1).map((c) => c.argv.join(" "));
       expect([after.filter((a) => a === "-sr").length, after.filter((a) => / -f /.test(` ${a} `)).length], phase).toEqual([1, 0]);
+      // …which asks Lima once, in full.
+      expect(listings().filter((t) => t > loadedAt).length, phase).toBe(1);
     }
     expect(await anchorNat()).toMatch(/2201/);
     expect(await anchorNat()).not.toMatch(/2202/);
