@@ -78,7 +78,7 @@ export async function run() {
   try {
     const canOverlay = process.getuid?.() === 0 && existsSync("/usr/bin/unshare");
     if (canOverlay) {
-      execFileSync("unshare", ["--mount", "--propagation", "private", "/bin/sh", NAMESPACE, stub.system, "0", "0", "--", process.execPath, fileURLToPath(import.meta.url)], {
+      execFileSync("unshare", ["--mount", "--propagation", "private", "/bin/sh", NAMESPACE, stub.system, "0", "0", "-", REPO, "--", process.execPath, fileURLToPath(import.meta.url)], {
         env: { ...stub.env, [INSIDE]: "1" },
         stdio: "inherit",
       });
