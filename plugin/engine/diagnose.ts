@@ -46,7 +46,7 @@ export function diagnose(facts: DiagnoseFacts): Diagnosis {
   const judge = (input: StepInput | null): Step[] => {
     const done = new Map<StepId, Step>();
     for (const s of STEPS) {
-      if (s.when && !s.when(facts)) continue;
+      if (s.when && !s.when(facts, input?.forward ?? null)) continue;
       const result = blockedBy(s, done, facts) ?? (s.per === "vm" ? judgeVm(s) : input ? s.judge(input) : skipped(s.id, "no forward to check"));
       done.set(s.id, result);
     }

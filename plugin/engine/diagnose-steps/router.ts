@@ -7,9 +7,8 @@ export const router: DiagnoseStep = {
   id: "router",
   per: "forward",
   dependsOn: [],
-  when: (facts) => Boolean(facts.router),
-  judge: ({ facts, forward }) =>
-    forward.router ? fromRouterFinding("router", diagnoseRouterStep(facts.router!.facts, facts.router!.recorded, facts.instance, forward.name, facts.now)) : step("router", "skip", "not marked `router`: only the Mac's WAN interface forwards it"),
+  when: (facts, forward) => Boolean(facts.router && forward?.router),
+  judge: ({ facts, forward }) => fromRouterFinding("router", diagnoseRouterStep(facts.router!.facts, facts.router!.recorded, facts.instance, forward.name, facts.now)),
 };
 
 /** A router finding (router-report.ts) as a diagnose step. */

@@ -43,8 +43,8 @@ interface StepBase {
   id: StepId;
   /** Steps that must not have failed for this one to be judged. */
   dependsOn: readonly StepId[];
-  /** Judged only when the facts hold what it needs (the public address: --external). */
-  when?: (facts: DiagnoseFacts) => boolean;
+  /** Judged only when the facts (and, per forward, the forward) hold what it needs (the public address: --external; a forward marked `router`). */
+  when?: (facts: DiagnoseFacts, forward: Forward | null) => boolean;
   /** Why the steps that depend on this one are skipped when it failed (default: its title failed). */
   blocks?: (facts: DiagnoseFacts) => string;
 }
