@@ -49,14 +49,13 @@ export function lowerStatements(statements: Iterable<StatementNode>, sink: Diagn
       case "allow-routed":
         vmWide.allowRouted = true;
         break;
-      case "unknown":
-        sink.error(
-          CODES.UNKNOWN_STATEMENT,
-          wordSpan(statement.span, statement.word),
-          `unknown statement \`${excerpt(statement.word)}\``,
-          didYouMean(statement.word, STATEMENTS),
-        );
+      case "unknown": {
+        const at = wordSpan(statement.span, statement.word);
+        // Past the listed diagnostics only counted: the suggestion is the costly part.
+        if (!sink.listing) sink.count("error", at);
+        else sink.error(CODES.UNKNOWN_STATEMENT, at, `unknown statement \`${excerpt(statement.word)}\``, didYouMean(statement.word, STATEMENTS));
         break;
+      }
     }
   }
   return vmWide;
