@@ -1,7 +1,7 @@
 // The front half of the pipeline for one file: text → annotation → AST → draft → spec.
 // Pure: the caller reads the file and passes what it knows about the other VMs.
 import { isDeepStrictEqual } from "node:util";
-import { CODES, DiagnosticSink, type Diagnostic } from "./diagnostic.js";
+import { CODES, DiagnosticSink, MAX_DIAGNOSTICS_PER_FILE, type Diagnostic } from "./diagnostic.js";
 import { ANNOTATION_KEY, extractAnnotation } from "./extract.js";
 import type { Forward, VmDraft, VmSpec } from "./ir.js";
 import { lower, lowerStatements } from "./lower.js";
@@ -9,9 +9,9 @@ import { parseAnnotation } from "./parse.js";
 import { printSpec } from "./print-dsl.js";
 import { excerpt, printable } from "./printable.js";
 import { isStackOverflow, stackProblem } from "./read-yaml.js";
-import { specClashes } from "./validate/clashes.js";
+import { specClashes, validateClashes } from "./validate/clashes.js";
 import { reportPfNameCollisions } from "./validate/pf-names.js";
-import { DEFAULT_POLICY, VmValidator, type Policy } from "./validate/index.js";
+import { DEFAULT_POLICY, VmValidator, type HostClaim, type Policy } from "./validate/index.js";
 
 export interface SourceFile { vm: string; file: string; text: string }
 
@@ -46,12 +46,44 @@ function readAnnotationOrThrow(source: SourceFile): { annotated: boolean; draft:
 
 /** One file, checked against the VMs already accepted: each forward is validated as it is read. */
 export function compileFile(source: SourceFile, others: readonly VmSpec[] = [], policy: Policy = DEFAULT_POLICY): FileResult {
+  // The try is in the outermost frame: a stack that runs out on the way in is caught too.
   try {
-    return compileFileOrThrow(source, others, policy);
+    return compileFileOrThrow(source, others, policy).result;
   } catch (error) {
-    const sink = stackExhausted(source, error);
-    return { vm: source.vm, file: source.file, annotated: false, spec: null, standalone: null, diagnostics: sink.items };
+    return stackExhaustedResult(source, error).result;
   }
+}
+
+/** A file compiled on its own, with the host ports it claims: what a check against other VMs needs. */
+export interface OwnResult { result: FileResult; claims: readonly HostClaim[] }
+
+/** compileFile(source) without other VMs, keeping its claims for `againstOthers`. */
+export function compileOwn(source: SourceFile, policy: Policy = DEFAULT_POLICY): OwnResult {
+  try {
+    return compileFileOrThrow(source, [], policy);
+  } catch (error) {
+    return stackExhaustedResult(source, error);
+  }
+}
+
+/**
+ * compileFile(source, others) from the file's own result, without reading it again: others only
+ * add clash errors after everything else (VmValidator.finish). Null where that would not be
+ * exact — the clashes would run past the listed diagnostics — and the caller compiles it whole.
+ */
+export function againstOthers(own: OwnResult, others: readonly VmSpec[]): FileResult | null {
+  const { result, claims } = own;
+  if (others.length === 0 || claims.length === 0) return result;
+  const sink = new DiagnosticSink(result.file);
+  if (validateClashes(claims, others, sink).size === 0) return result;
+  const clashes = sink.items;
+  if (result.diagnostics.length + clashes.length > MAX_DIAGNOSTICS_PER_FILE) return null;
+  return { ...result, spec: null, diagnostics: [...result.diagnostics, ...clashes] };
+}
+
+function stackExhaustedResult(source: SourceFile, error: unknown): OwnResult {
+  const sink = stackExhausted(source, error);
+  return { result: { vm: source.vm, file: source.file, annotated: false, spec: null, standalone: null, diagnostics: sink.items }, claims: [] };
 }
 
 /**
@@ -66,10 +98,10 @@ function stackExhausted(source: SourceFile, error: unknown): DiagnosticSink {
   return sink;
 }
 
-function compileFileOrThrow(source: SourceFile, others: readonly VmSpec[], policy: Policy): FileResult {
+function compileFileOrThrow(source: SourceFile, others: readonly VmSpec[], policy: Policy): OwnResult {
   const sink = new DiagnosticSink(source.file);
   const annotation = extractAnnotation(source.text, sink);
-  let result: { spec: VmSpec | null; standalone: VmSpec | null } = { spec: null, standalone: null };
+  let result: { spec: VmSpec | null; standalone: VmSpec | null; claims: readonly HostClaim[] } = { spec: null, standalone: null, claims: [] };
   // An annotation that could not all be read (a folded block, a non-string item) has no
   // standalone spec: the validator counts only the errors made after it starts.
   const unreadable = sink.hasErrors;
@@ -80,12 +112,15 @@ function compileFileOrThrow(source: SourceFile, others: readonly VmSpec[], polic
   }
   const clean = !sink.hasErrors;
   return {
-    vm: source.vm,
-    file: source.file,
-    annotated: annotation.present,
-    spec: clean ? result.spec : null,
-    standalone: unreadable ? null : result.standalone,
-    diagnostics: sink.items,
+    result: {
+      vm: source.vm,
+      file: source.file,
+      annotated: annotation.present,
+      spec: clean ? result.spec : null,
+      standalone: unreadable ? null : result.standalone,
+      diagnostics: sink.items,
+    },
+    claims: result.claims,
   };
 }
 
@@ -108,7 +143,11 @@ export interface CompileSetOptions {
    */
   claims?: boolean;
   policy?: Policy;
+  /** How each file is compiled against the others (the watcher's reuses unchanged files: compile-cache.ts). */
+  compileFile?: CompileOne;
 }
+
+export type CompileOne = (source: SourceFile, others: readonly VmSpec[], policy?: Policy) => FileResult;
 
 export interface SetResult extends FileResult {
   /** The held spec standing in for this file's errors (keepLastValid), or null. */
@@ -132,7 +171,7 @@ export function compileFiles(sources: readonly SourceFile[], options: CompileSet
     if (first !== undefined) return { ...sameVmTwice(source, first), lastValid: null };
     fileOfVm.set(source.vm, source.file);
     const others = [...accepted, ...held.slice(index + 1).filter((spec): spec is VmSpec => spec !== null && spec !== undefined)].filter((spec) => spec.vm !== source.vm);
-    let result: FileResult = compileFile(source, others, options.policy);
+    let result: FileResult = (options.compileFile ?? compileFile)(source, others, options.policy);
     if (result.spec && claims) {
       const collisions = reportPfNameCollisions([...others, result.spec]).filter((d) => d.file === source.file);
       if (collisions.length > 0) result = { ...result, spec: null, diagnostics: [...result.diagnostics, ...collisions] };

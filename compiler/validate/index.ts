@@ -15,6 +15,8 @@ import { validateInterfaces } from "./interfaces.js";
 import { validateLimits } from "./limits.js";
 import { ForwardNames, isVmName, MAX_VM_NAME } from "./names.js";
 import { FIRST_UNPRIVILEGED_PORT, validateHostOverlaps, validatePortShapes, validatePrivileged, type HostClaim } from "./ports.js";
+
+export type { HostClaim } from "./ports.js";
 import { validateRouter } from "./router.js";
 
 /** Host-wide policy; a VM's own `allow privileged` statement also opens privileged ports for it. */
@@ -85,7 +87,7 @@ export class VmValidator {
    * The VM-wide checks, then the ones across forwards. `spec` if nothing was wrong;
    * `standalone` if nothing but clashes with other VMs was (what `status` lists as conflicting).
    */
-  finish(vmWide: VmStatements): { spec: VmSpec | null; standalone: VmSpec | null } {
+  finish(vmWide: VmStatements): { spec: VmSpec | null; standalone: VmSpec | null; claims: HostClaim[] } {
     const { sink } = this;
     if (!isVmName(this.vm)) {
       sink.error(
@@ -115,8 +117,8 @@ export class VmValidator {
     const ownErrors = sink.errorCount;
     validateClashes(placed, this.others, sink);
 
-    if (ownErrors > this.errorsBefore || !isVmName(this.vm)) return { spec: null, standalone: null };
+    if (ownErrors > this.errorsBefore || !isVmName(this.vm)) return { spec: null, standalone: null, claims: placed };
     const spec: VmSpec = { vm: this.vm, file: this.file, forwards: placed.map((c) => c.forward), allowRouted: vmWide.allowRouted };
-    return { spec: sink.errorCount > ownErrors ? null : spec, standalone: spec };
+    return { spec: sink.errorCount > ownErrors ? null : spec, standalone: spec, claims: placed };
   }
 }
