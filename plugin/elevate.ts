@@ -89,7 +89,7 @@ export async function rerunAsRoot(args: readonly string[], env: NodeJS.ProcessEn
       "tool-missing",
     );
   }
-  if (invocation.nonInteractive && sudo.code !== 0 && /^sudo: (a password is required|a terminal is required)/m.test(sudo.stderr)) {
+  if (invocation.nonInteractive && sudo.passwordRefused) {
     throw new CliError(
       EXIT.ENVIRONMENT,
       `${describe} needs root, and sudo cannot ask for a password here (no terminal)`,
