@@ -23,7 +23,7 @@ export interface Annotation {
 }
 
 export function extractAnnotation(source: string, sink: DiagnosticSink): Annotation {
-  const { doc, lineCounter, problems } = readYaml(source);
+  const { doc, lineCounter, problems } = readYaml(source, { elideRuns: true });
   for (const problem of problems) sink.error(problem.code, problem.at, problem.message, problem.hint);
   if (!doc || problems.length > 0) return { present: false, lines: [] };
   const spanOf = spanIn(lineCounter);

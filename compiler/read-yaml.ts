@@ -4,6 +4,7 @@
 import { isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Alias, type Document, type Node } from "yaml";
 import { CODES, type DiagnosticCode, type Span } from "./diagnostic.js";
 import { printable } from "./printable.js";
+import { elideRuns, restoreRuns } from "./yaml-runs.js";
 
 /** Larger files are refused unread. Lima's own templates are a few kilobytes. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -28,7 +29,15 @@ export const YAML_HINT = "Fix the YAML first (limactl would refuse this file too
 export const NESTING_HINT = `LimaWAN reads YAML nested up to ${MAX_NESTING} levels deep; this is LimaWAN's own limit (Lima accepts deeper files), so flatten the nesting.`;
 const START: Span = { line: 1, column: 1, endLine: 1, endColumn: 2 };
 
-export function readYaml(source: string): ReadYaml {
+export interface ReadOptions {
+  /**
+   * Read long runs of one-line list items from the text (yaml-runs.ts): the compile, which
+   * reads the document and never writes it back. Edits of the file parse it whole.
+   */
+  elideRuns?: boolean;
+}
+
+export function readYaml(source: string, options: ReadOptions = {}): ReadYaml {
   const lineCounter = new LineCounter();
   const size = source.length > MAX_FILE_BYTES ? source.length : Buffer.byteLength(source, "utf8");
   if (size > MAX_FILE_BYTES) {
@@ -54,7 +63,7 @@ export function readYaml(source: string): ReadYaml {
   try {
     // uniqueKeys compares each key with every earlier key of its mapping (quadratic: 40,000
     // keys took 10 s); duplicateKeys below does the same check with one Set per mapping.
-    const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
+    const doc = parse(source, lineCounter, options.elideRuns ?? false);
     const spanOf = spanIn(lineCounter);
     const problems: YamlProblem[] = doc.errors.map((error) =>
       // The library turns a stack overflow while composing into an error of its own.
@@ -72,6 +81,18 @@ export function readYaml(source: string): ReadYaml {
     if (!isStackOverflow(error)) throw error;
     return { doc: null, lineCounter, problems: [stackProblem()] };
   }
+}
+
+function parse(source: string, lineCounter: LineCounter, elide: boolean): Document.Parsed {
+  const options = { prettyErrors: false, uniqueKeys: false } as const;
+  const elided = elide ? elideRuns(source) : null;
+  if (elided) {
+    const parsedLines = new LineCounter();
+    const doc = parseDocument(elided.text, { ...options, lineCounter: parsedLines });
+    if (restoreRuns(doc, elided, parsedLines, lineCounter)) return doc;
+    lineCounter.lineStarts.length = 0; // a run was not read as items: the whole text, as it is
+  }
+  return parseDocument(source, { ...options, lineCounter });
 }
 
 /** Offsets in the text read → line/column spans (1-based), through the reading's LineCounter. */
