@@ -13,16 +13,32 @@ export const ELIDED_RUN = 32;
 
 /**
  * One list item on its own line, as the library reads it in block context: `- ` at some
- * indentation, then a plain scalar starting with a letter (so no indicator, quote, number, alias,
- * anchor or tag) and holding only printable ASCII but `#` (a comment) and `:` (a mapping). Its
- * value is that text without trailing spaces.
+ * indentation, then either a plain scalar starting with a letter (so no indicator, number,
+ * alias, anchor or tag) holding only printable ASCII but `#` (a comment) and `:` (a mapping),
+ * its value that text without trailing spaces; or a quoted string of printable ASCII without
+ * its quote character or a backslash (no escapes, no doubled quotes), its value what is quoted.
  */
-const ITEM = /^( *)- ([A-Za-z][\x20-\x22\x24-\x39\x3b-\x7e]*)$/;
+const ITEM = /^( *)- (?:([A-Za-z][\x20-\x22\x24-\x39\x3b-\x7e]*)|"([\x20\x21\x23-\x5b\x5d-\x7e]+)" *|'([\x20-\x26\x28-\x5b\x5d-\x7e]+)' *)$/;
 
 /** Plain scalars starting with a letter that YAML 1.2's core schema does not read as strings. */
 const NOT_STRINGS = new Set(["null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"]);
 
-interface Item { lineStart: number; textStart: number; value: string; lineEnd: number }
+type ItemStyle = typeof Scalar.PLAIN | typeof Scalar.QUOTE_DOUBLE | typeof Scalar.QUOTE_SINGLE;
+
+interface Item { lineStart: number; textStart: number; value: string; style: ItemStyle; lineEnd: number }
+
+/** The item a line holds, or null. */
+function itemOf(line: string, lineStart: number, lineEnd: number): { indent: number; item: Item } | null {
+  const m = ITEM.exec(line);
+  if (!m) return null;
+  const indent = m[1]!.length;
+  const at = { lineStart, textStart: lineStart + indent + 2, lineEnd };
+  if (m[2] !== undefined) {
+    const value = m[2].replace(/ +$/, "");
+    return NOT_STRINGS.has(value) ? null : { indent, item: { ...at, value, style: Scalar.PLAIN } };
+  }
+  return { indent, item: { ...at, value: (m[3] ?? m[4])!, style: m[3] !== undefined ? Scalar.QUOTE_DOUBLE : Scalar.QUOTE_SINGLE } };
+}
 
 /** A run's items between its first and last, cut out of the text the parser reads. */
 interface Cut {
@@ -57,14 +73,13 @@ export function elideRuns(source: string): ElidedText | null {
   for (let lineStart = 0; lineStart < source.length; ) {
     const newline = source.indexOf("\n", lineStart);
     const lineEnd = newline < 0 ? source.length : newline;
-    const m = ITEM.exec(source.slice(lineStart, lineEnd));
-    const value = m ? m[2]!.replace(/ +$/, "") : "";
-    if (!m || NOT_STRINGS.has(value) || newline < 0) {
+    const found = newline < 0 ? null : itemOf(source.slice(lineStart, lineEnd), lineStart, lineEnd);
+    if (!found) {
       close(); // the last line of the text ends no run: the parser reads it
     } else {
-      if (m[1]!.length !== indent) close();
-      indent = m[1]!.length;
-      run.push({ lineStart, textStart: lineStart + m[1]!.length + 2, value, lineEnd });
+      if (found.indent !== indent) close();
+      indent = found.indent;
+      run.push(found.item);
     }
     lineStart = lineEnd + 1;
   }
@@ -121,7 +136,7 @@ export function restoreRuns(doc: Document.Parsed, elided: ElidedText, parsedLine
     const first = items.get(cut.first.textStart);
     const last = items.get(cut.last.textStart);
     if (!first || !last || first.seq !== last.seq || last.index !== first.index + 1) return false;
-    if (!isPlainString(first.seq.items[first.index], cut.first.value) || !isPlainString(last.seq.items[last.index], cut.last.value)) return false;
+    if (!isItem(first.seq.items[first.index], cut.first) || !isItem(last.seq.items[last.index], cut.last)) return false;
     places.push(first);
   }
 
@@ -151,15 +166,16 @@ export function restoreRuns(doc: Document.Parsed, elided: ElidedText, parsedLine
   return true;
 }
 
-function isPlainString(node: unknown, value: string): boolean {
-  return isScalar(node) && node.type === Scalar.PLAIN && node.value === value;
+function isItem(node: unknown, item: Item): boolean {
+  return isScalar(node) && node.type === item.style && node.value === item.value;
 }
 
-/** The scalar the library makes of an item line: its range runs to the end of the line. */
+/** The scalar the library makes of an item line: quotes in its value's range, which runs on to the end of the line. */
 function itemScalar(item: Item): Scalar<string> {
   const scalar = new Scalar(item.value);
-  scalar.type = Scalar.PLAIN;
+  scalar.type = item.style;
   scalar.source = item.value;
-  scalar.range = [item.textStart, item.textStart + item.value.length, item.lineEnd + 1];
+  const quotes = item.style === Scalar.PLAIN ? 0 : 2;
+  scalar.range = [item.textStart, item.textStart + item.value.length + quotes, item.lineEnd + 1];
   return scalar;
 }
