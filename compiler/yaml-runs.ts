@@ -6,7 +6,7 @@
 // parser (they give the run its context), the items between are made here, and the result is
 // checked against the parse before it is used — where anything differs, the file is parsed
 // whole. test/compiler/yaml-runs.test.ts compares both ways on generated files.
-import { isNode, isScalar, LineCounter, Scalar, visit, type Document, type YAMLSeq } from "yaml";
+import { isCollection, isNode, isScalar, LineCounter, Scalar, visit, type Document, type YAMLSeq } from "yaml";
 
 /** Runs shorter than this are parsed as they are: Lima's own files never come near it. */
 export const ELIDED_RUN = 32;
@@ -122,20 +122,25 @@ export function restoreRuns(doc: Document.Parsed, elided: ElidedText, parsedLine
   const toSource = (offset: number) => moved(offset, false);
   const range = ([start, valueEnd, end]: [number, number, number]): [number, number, number] => [toSource(start), moved(valueEnd, true), moved(end, true)];
 
-  // Each run's first and last item must be consecutive items of one list, read as plain strings.
-  const items = new Map<number, { seq: YAMLSeq; index: number }>();
+  // Each run's first and last item must be consecutive items of one block list, read as the text says.
+  const items = new Map<number, { seq: YAMLSeq; index: number; inFlow: boolean }>();
   visit(doc, {
-    Seq(_, seq) {
+    Seq(_, seq, path) {
+      // In a flow collection, even a broken one holding a block list, a line break ends no item.
+      const inFlow = seq.flow === true || path.some((node) => isCollection(node) && node.flow === true);
       seq.items.forEach((item, index) => {
-        if (isNode(item) && item.range) items.set(toSource(item.range[0]), { seq, index });
+        if (isNode(item) && item.range) items.set(toSource(item.range[0]), { seq, index, inFlow });
       });
     },
   });
+  // Where the parser had to recover, more lines might have been read otherwise.
+  const troubled = doc.errors.map((error) => [toSource(error.pos[0]), moved(error.pos[1], true)] as const);
   const places: { seq: YAMLSeq; index: number }[] = [];
   for (const cut of elided.cuts) {
     const first = items.get(cut.first.textStart);
     const last = items.get(cut.last.textStart);
-    if (!first || !last || first.seq !== last.seq || last.index !== first.index + 1) return false;
+    if (!first || !last || first.seq !== last.seq || first.inFlow || last.index !== first.index + 1) return false;
+    if (troubled.some(([from, to]) => from <= cut.last.lineEnd && to >= cut.first.lineStart)) return false;
     if (!isItem(first.seq.items[first.index], cut.first) || !isItem(last.seq.items[last.index], cut.last)) return false;
     places.push(first);
   }

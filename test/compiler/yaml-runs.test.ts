@@ -80,10 +80,19 @@ describe("long runs of list items", () => {
     expect(taken).toBeGreaterThan(12); // some 20–45 of 150
   });
 
+  it("are parsed whole where a line break does not end an item: in a flow collection, a quoted string, a block scalar", () => {
+    const items = "- x\n".repeat(ELIDED_RUN + 2);
+    for (const text of [`[\n- "it's"\n${items}`, `k: "\n${items}"\n`, `k: |\n${items.replace(/^/gm, "  ")}`, `k: a\n${items.replace(/^/gm, "  ")}`]) {
+      expect(shortcut(text), text).toBe(false);
+      bothWays(text);
+    }
+  });
+
   it("are taken from the text for a long list of one-word items, the error after it where the library puts it", () => {
     // The speed is the bench's (test/bench/bad-lines.mjs); this is that the shortcut is taken.
     const text = `a: 1\nx-limawan:\n${"  - x\n".repeat(5_000)}b: [1\n`;
     expect(elideRuns(text)?.cuts.map((cut) => cut.elided.length)).toEqual([4_998]);
+    expect(shortcut(text)).toBe(true);
     bothWays(text);
     const result = compileFile({ vm: "web", file: "lima.yaml", text });
     // The unclosed `[` of line 5,003 is reported at the end of the input, line 5,004.
