@@ -320,21 +320,30 @@ export async function ptyScriptArgs(command: string): Promise<string[]> {
 export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const [unavailable] = skippedTiers(process.platform, [SANDBOX_TIER]);
   if (unavailable) throw new Error(`the e2e sandbox cannot run here: ${unavailable.reason}`);
-  const sandbox = new SandboxImpl(options, await standinServer());
+  // The servers of root's calls and of the VM user's (limactl's): each answers only its own user.
+  const vmUser = process.getuid?.() === 0 ? (options.vmUser ?? DEFAULT_VM_USER) : null;
+  const servers = [await standinServer(), ...(vmUser ? [await standinServer(vmUser)] : [])];
+  const sandbox = new SandboxImpl(options, servers.join(","));
   live.add(sandbox);
   return sandbox;
 }
 
 /**
- * test/standins/server.mjs, one per test worker: bin/pfctl and bin/sysctl hand it each call of
- * this user's instead of starting node (MACOS_STANDIN_SERVER=PORT:TOKEN:UID). It exits when this
- * process does (its stdin closes).
+ * test/standins/server.mjs, one per test worker and user: the stand-ins' bin/ scripts hand it
+ * each call of this user's (or of `user`, run as them in a namespace reaching the checkout: the
+ * VM user's limactl calls) instead of starting node (MACOS_STANDIN_SERVER=PORT:TOKEN:UID, a
+ * sandbox's list of them joined by commas). It exits when this process does (its stdin closes).
  */
-let server: Promise<string> | undefined;
-export function standinServer(): Promise<string> {
-  server ??= new Promise((resolve, reject) => {
+const servers = new Map<number | "self", Promise<string>>();
+export function standinServer(user?: { uid: number; gid: number }): Promise<string> {
+  const key = user?.uid ?? "self";
+  const running = servers.get(key);
+  if (running) return running;
+  const server = new Promise<string>((resolve, reject) => {
     const token = randomBytes(16).toString("hex");
-    const child = spawn(process.execPath, [path.join(REPO, "test/standins/server.mjs")], { env: { ...process.env, STANDIN_SERVER_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] });
+    const argv = [process.execPath, path.join(REPO, "test/standins/server.mjs")];
+    const [file, ...args] = user ? asUserReachingCheckout(argv, user) : argv;
+    const child = spawn(file!, args, { env: { ...process.env, STANDIN_SERVER_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] });
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`the stand-in server exited (${code}) before it listened`)));
     child.stdout.once("data", (chunk: Buffer) => {
@@ -344,6 +353,7 @@ export function standinServer(): Promise<string> {
     child.unref();
     for (const stream of [child.stdin, child.stdout] as unknown as { unref(): void }[]) stream.unref();
   });
+  servers.set(key, server);
   return server;
 }
 
