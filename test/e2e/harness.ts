@@ -22,6 +22,7 @@ import { changeAddress, guestNetworks, OVERRIDE_FILE, readGuestState, writeGuest
 import { guestFsRoot, hostPath, readGuestFile } from "../standins/lib/guest-fs.mjs";
 import { bootpdMac, leasedAddress, upsertLease } from "../standins/lib/leases.mjs";
 import { inspect, isAlive } from "../standins/lib/lima-store.mjs";
+import { bundleStandins } from "../standins/bundle.mjs";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { SANDBOX_TIER, skippedTiers } from "../tiers.js";
 
@@ -322,6 +323,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   if (unavailable) throw new Error(`the e2e sandbox cannot run here: ${unavailable.reason}`);
   // The servers of root's calls and of the VM user's (limactl's): each answers only its own user.
   const vmUser = process.getuid?.() === 0 ? (options.vmUser ?? DEFAULT_VM_USER) : null;
+  bundleStandins(); // limactl's own starts and the host agents, from one file each (LIMACTL_STANDIN_BUNDLED)
   const servers = [await standinServer(), ...(vmUser ? [await standinServer(vmUser)] : [])];
   const sandbox = new SandboxImpl(options, servers.join(","));
   live.add(sandbox);
@@ -426,6 +428,7 @@ class SandboxImpl implements Sandbox {
       MACOS_STANDIN_SERVER: standinServer,
       // Host agents outliving a crashed test run stop by themselves.
       LIMACTL_STANDIN_HOSTAGENT_TTL_MS: "300000",
+      LIMACTL_STANDIN_BUNDLED: "1",
       ...(options.limaVersion ? { LIMACTL_STANDIN_VERSION: options.limaVersion } : {}),
       ...(this.vmUser ? { SUDO_USER: this.vmUser.name, SUDO_UID: String(this.vmUser.uid), SUDO_GID: String(this.vmUser.gid) } : {}),
       ...(this.isRoot ? { LIMACTL_STANDIN_BOOTPD: this.writeBootpd() } : {}),

@@ -10,6 +10,12 @@
 LC_ALL=C
 program=$1
 shift
+# Node runs the call: limactl in one file (../bundle.mjs) when the harness made it for this run.
+alone() {
+  local lib=${BASH_SOURCE[0]%/*}
+  [[ $program == limactl && -n ${LIMACTL_STANDIN_BUNDLED:-} && -f $lib/../bundled/limactl.mjs ]] && exec node "$lib/../bundled/limactl.mjs" "$@"
+  exec node "$lib/alone.mjs" "$program" "$@"
+}
 server=
 servers=${MACOS_STANDIN_SERVER:-}
 while [[ -n $servers ]]; do
@@ -67,10 +73,10 @@ if [[ -n $server ]] && { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
     if [[ $code == - ]]; then
       # Handed back (it streams, waits or runs a plugin): node runs it, on what was read of stdin.
       if ((reads)); then
-        printf '%s' "$body" | node "$(dirname "${BASH_SOURCE[0]}")/alone.mjs" "$program" "$@"
+        printf '%s' "$body" | alone "$@"
         exit
       fi
-      exec node "$(dirname "${BASH_SOURCE[0]}")/alone.mjs" "$program" "$@"
+      alone "$@"
     fi
     printf '%s' "$out"
     printf '%s' "$err" >&2
@@ -79,4 +85,4 @@ if [[ -n $server ]] && { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
   echo "$program (LimaWAN test stand-in): the stand-in server gave no answer" >&2
   exit 70
 fi
-exec node "$(dirname "${BASH_SOURCE[0]}")/alone.mjs" "$program" "$@"
+alone "$@"
