@@ -453,8 +453,10 @@ class SandboxImpl implements Sandbox {
   private writeSystemStandins(): void {
     for (const [tool, dir] of Object.entries(SYSTEM_STANDINS)) {
       mkdirSync(path.join(this.systemDir, dir), { recursive: true, mode: 0o755 });
-      writeFileSync(path.join(this.systemDir, dir, tool), `#!/bin/sh
-PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)} "$@"
+      // What bin/TOOL does, without an exec of it: one shell per call instead of two.
+      writeFileSync(path.join(this.systemDir, dir, tool), `#!/bin/bash
+PATH=${path.dirname(process.execPath)}:$PATH
+. "${path.join(STANDIN_BIN, "../lib/served.bash")}" ${tool} "$@"
 `, { mode: 0o755 });
     }
   }

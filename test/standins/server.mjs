@@ -7,7 +7,7 @@
 //
 // Request: NUL-terminated fields — token, program, euid, pid, cwd, argc, argv…, envc, NAME=VALUE…
 // (the *_STANDIN_* variables; all of them for limactl), whether stdin was read, stdin, umask
-// (octal), whether stdout and stderr are terminals ("01"). Answer: exit code ("-": run it by
+// (octal; "-" but for limactl), whether stdout and stderr are terminals ("01"). Answer: exit code ("-": run it by
 // node instead), stdout, stderr. Only callers running as the server's own user are sent here
 // (the UID in the variable), so files are opened with the caller's rights. The server exits when
 // its stdin closes (the test process that started it is gone).
@@ -48,7 +48,7 @@ export function parseRequest(buffer) {
     env: Object.fromEntries(fields.slice(7 + argc, reads).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
     stdinRead: fields[reads] === "1",
     stdin: fields[reads] === "1" ? fields[reads + 1] : "",
-    umask: Number.parseInt(fields[reads + 2], 8),
+    umask: fields[reads + 2] === "-" ? null : Number.parseInt(fields[reads + 2], 8),
     tty: { stdout: fields[reads + 3][0] === "1", stderr: fields[reads + 3][1] === "1" },
   };
 }

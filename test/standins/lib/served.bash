@@ -26,12 +26,17 @@ done
 port=${server%%:*} token=${server#*:}
 token=${token%:*}
 if [[ -n $server ]] && { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
-  # The stand-ins' own variables are all a call reads from its environment; limactl, a user's
-  # program, reads more (LIMA_HOME, HOME, PATH, USER, TZ…): it gets all of it.
+  # The stand-ins' own variables are all a call reads from its environment (all of them come
+  # from it: names listed without a subshell); limactl, a user's program, reads more (LIMA_HOME,
+  # HOME, PATH, USER, TZ…): it gets all of the environment.
   env=()
-  for name in $(compgen -e); do
-    [[ $program == limactl || $name == *_STANDIN_* ]] && env+=("$name=${!name}")
-  done
+  if [[ $program == limactl ]]; then
+    for name in $(compgen -e); do env+=("$name=${!name}"); done
+  else
+    for name in ${!A*} ${!B*} ${!C*} ${!D*} ${!E*} ${!F*} ${!G*} ${!H*} ${!I*} ${!J*} ${!K*} ${!L*} ${!M*} ${!N*} ${!O*} ${!P*} ${!Q*} ${!R*} ${!S*} ${!T*} ${!U*} ${!V*} ${!W*} ${!X*} ${!Y*} ${!Z*} ${!_*}; do
+      [[ $name == *_STANDIN_* ]] && env+=("$name=${!name}")
+    done
+  fi
   # Only pfctl's `-f -` (or -f /dev/stdin) reads stdin: any other call must not wait on a pipe
   # its caller keeps open. Options are read as pfctl's getopt reads them: a letter that takes a
   # value takes the rest of its word, or the next word.
@@ -64,10 +69,13 @@ if [[ -n $server ]] && { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
     done
   fi
   ((reads)) && IFS= read -r -d '' body
+  # limactl creates files (the others' state files are theirs): its umask is the caller's.
+  mask=-
+  [[ $program == limactl ]] && mask=$(umask)
   tty=
   [[ -t 1 ]] && tty+=1 || tty+=0
   [[ -t 2 ]] && tty+=1 || tty+=0
-  printf '%s\0' "$token" "$program" "$EUID" "$$" "$PWD" "$#" "$@" "${#env[@]}" "${env[@]}" "$reads" "$body" "$(umask)" "$tty" >&3
+  printf '%s\0' "$token" "$program" "$EUID" "$$" "$PWD" "$#" "$@" "${#env[@]}" "${env[@]}" "$reads" "$body" "$mask" "$tty" >&3
   if IFS= read -r -d '' code <&3 && IFS= read -r -d '' out <&3 && IFS= read -r -d '' err <&3; then
     exec 3<&-
     if [[ $code == - ]]; then
