@@ -14,9 +14,11 @@ import path from "node:path";
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 export const BUNDLE_DIR = path.join(HERE, "bundled");
 const ENTRIES = { limactl: "lib/limactl-process.mjs", hostagent: "lib/hostagent.mjs" };
+// `bundled/limactl watch --json` in ps reads as bin/limactl's did (a test finds the watcher's stream by it).
+const FILES = { limactl: "limactl", hostagent: "hostagent.mjs" };
 
 let made = false;
-/** Write bundled/limactl.mjs and bundled/hostagent.mjs (atomically: test workers may race). */
+/** Write bundled/limactl and bundled/hostagent.mjs (atomically: test workers may race). */
 export function bundleStandins() {
   if (made) return;
   mkdirSync(BUNDLE_DIR, { recursive: true, mode: 0o755 });
@@ -33,7 +35,7 @@ export function bundleStandins() {
       // yaml's "node" export is CommonJS and requires node's builtins: give the bundle a require.
       banner: { js: 'import { createRequire as standinRequire } from "node:module"; const require = standinRequire(import.meta.url);' },
     });
-    renameSync(temporary, path.join(BUNDLE_DIR, `${name}.mjs`));
+    renameSync(temporary, path.join(BUNDLE_DIR, FILES[name]));
   }
   made = true;
 }

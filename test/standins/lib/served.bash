@@ -13,7 +13,7 @@ shift
 # Node runs the call: limactl in one file (../bundle.mjs) when the harness made it for this run.
 alone() {
   local lib=${BASH_SOURCE[0]%/*}
-  [[ $program == limactl && -n ${LIMACTL_STANDIN_BUNDLED:-} && -f $lib/../bundled/limactl.mjs ]] && exec node "$lib/../bundled/limactl.mjs" "$@"
+  [[ $program == limactl && -n ${LIMACTL_STANDIN_BUNDLED:-} && -f $lib/../bundled/limactl ]] && exec node "$lib/../bundled/limactl" "$@"
   exec node "$lib/alone.mjs" "$program" "$@"
 }
 server=
