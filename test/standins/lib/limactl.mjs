@@ -133,6 +133,8 @@ function help() {
 
 /** Lima ≥ 2.0 runs `limactl-NAME` from its own directory, then PATH (LIMA-FACTS §1). */
 function plugin(name, args) {
+  // Looked up on the caller's PATH in the caller's namespace, run on its descriptors: its own process.
+  needsOwnProcess("a plugin runs on limactl's descriptors");
   const candidates = [BIN_DIR, ...(proc.env.PATH ?? "").split(path.delimiter).filter(Boolean)].map((d) => path.join(d, `limactl-${name}`));
   const found = candidates.find((file) => {
     try {
@@ -143,7 +145,6 @@ function plugin(name, args) {
     }
   });
   if (!found) log.fatal(`unknown command ${JSON.stringify(name)} for "limactl"`);
-  needsOwnProcess("a plugin runs on limactl's descriptors");
   const env = { ...proc.env, PATH: [BIN_DIR.replace(/\/$/, ""), proc.env.PATH].filter(Boolean).join(path.delimiter) };
   const result = spawnSync(found, args, { stdio: "inherit", env });
   proc.exit(result.status ?? 255);
