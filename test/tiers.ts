@@ -52,6 +52,7 @@ export const SANDBOX_TIER: TestTier = {
     "test/e2e/state-recovery.e2e.test.ts",
     "test/e2e/watch.e2e.test.ts",
     "test/standins/guest.test.ts",
+    "test/standins/limactl-server.test.ts",
     "test/standins/standins.test.ts",
   ],
   needs:

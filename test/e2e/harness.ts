@@ -22,6 +22,7 @@ import { changeAddress, guestNetworks, OVERRIDE_FILE, readGuestState, writeGuest
 import { guestFsRoot, hostPath, readGuestFile } from "../standins/lib/guest-fs.mjs";
 import { bootpdMac, leasedAddress, upsertLease } from "../standins/lib/leases.mjs";
 import { inspect, isAlive } from "../standins/lib/lima-store.mjs";
+import { bundleStandins } from "../standins/bundle.mjs";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { SANDBOX_TIER, skippedTiers } from "../tiers.js";
 
@@ -320,21 +321,31 @@ export async function ptyScriptArgs(command: string): Promise<string[]> {
 export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const [unavailable] = skippedTiers(process.platform, [SANDBOX_TIER]);
   if (unavailable) throw new Error(`the e2e sandbox cannot run here: ${unavailable.reason}`);
-  const sandbox = new SandboxImpl(options, await standinServer());
+  // The servers of root's calls and of the VM user's (limactl's): each answers only its own user.
+  const vmUser = process.getuid?.() === 0 ? (options.vmUser ?? DEFAULT_VM_USER) : null;
+  bundleStandins(); // limactl's own starts and the host agents, from one file each (LIMACTL_STANDIN_BUNDLED)
+  const servers = [await standinServer(), ...(vmUser ? [await standinServer(vmUser)] : [])];
+  const sandbox = new SandboxImpl(options, servers.join(","));
   live.add(sandbox);
   return sandbox;
 }
 
 /**
- * test/standins/server.mjs, one per test worker: bin/pfctl and bin/sysctl hand it each call of
- * this user's instead of starting node (MACOS_STANDIN_SERVER=PORT:TOKEN:UID). It exits when this
- * process does (its stdin closes).
+ * test/standins/server.mjs, one per test worker and user: the stand-ins' bin/ scripts hand it
+ * each call of this user's (or of `user`, run as them in a namespace reaching the checkout: the
+ * VM user's limactl calls) instead of starting node (MACOS_STANDIN_SERVER=PORT:TOKEN:UID, a
+ * sandbox's list of them joined by commas). It exits when this process does (its stdin closes).
  */
-let server: Promise<string> | undefined;
-export function standinServer(): Promise<string> {
-  server ??= new Promise((resolve, reject) => {
+const servers = new Map<number | "self", Promise<string>>();
+export function standinServer(user?: { uid: number; gid: number }): Promise<string> {
+  const key = user?.uid ?? "self";
+  const running = servers.get(key);
+  if (running) return running;
+  const server = new Promise<string>((resolve, reject) => {
     const token = randomBytes(16).toString("hex");
-    const child = spawn(process.execPath, [path.join(REPO, "test/standins/server.mjs")], { env: { ...process.env, STANDIN_SERVER_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] });
+    const argv = [process.execPath, path.join(REPO, "test/standins/server.mjs")];
+    const [file, ...args] = user ? asUserReachingCheckout(argv, user) : argv;
+    const child = spawn(file!, args, { env: { ...process.env, STANDIN_SERVER_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] });
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`the stand-in server exited (${code}) before it listened`)));
     child.stdout.once("data", (chunk: Buffer) => {
@@ -344,6 +355,7 @@ export function standinServer(): Promise<string> {
     child.unref();
     for (const stream of [child.stdin, child.stdout] as unknown as { unref(): void }[]) stream.unref();
   });
+  servers.set(key, server);
   return server;
 }
 
@@ -416,6 +428,7 @@ class SandboxImpl implements Sandbox {
       MACOS_STANDIN_SERVER: standinServer,
       // Host agents outliving a crashed test run stop by themselves.
       LIMACTL_STANDIN_HOSTAGENT_TTL_MS: "300000",
+      LIMACTL_STANDIN_BUNDLED: "1",
       ...(options.limaVersion ? { LIMACTL_STANDIN_VERSION: options.limaVersion } : {}),
       ...(this.vmUser ? { SUDO_USER: this.vmUser.name, SUDO_UID: String(this.vmUser.uid), SUDO_GID: String(this.vmUser.gid) } : {}),
       ...(this.isRoot ? { LIMACTL_STANDIN_BOOTPD: this.writeBootpd() } : {}),
@@ -440,8 +453,10 @@ class SandboxImpl implements Sandbox {
   private writeSystemStandins(): void {
     for (const [tool, dir] of Object.entries(SYSTEM_STANDINS)) {
       mkdirSync(path.join(this.systemDir, dir), { recursive: true, mode: 0o755 });
-      writeFileSync(path.join(this.systemDir, dir, tool), `#!/bin/sh
-PATH=${path.dirname(process.execPath)}:$PATH exec ${path.join(STANDIN_BIN, tool)} "$@"
+      // What bin/TOOL does, without an exec of it: one shell per call instead of two.
+      writeFileSync(path.join(this.systemDir, dir, tool), `#!/bin/bash
+PATH=${path.dirname(process.execPath)}:$PATH
+. "${path.join(STANDIN_BIN, "../lib/served.bash")}" ${tool} "$@"
 `, { mode: 0o755 });
     }
   }

@@ -1,5 +1,6 @@
-// bin/pfctl, sysctl, ifconfig, route and arp answer the same through the stand-in server (MACOS_STANDIN_SERVER, as
-// the e2e harness runs it) as run on their own by node: same output, exit codes, state and call log.
+// bin/pfctl, sysctl, ifconfig, route, arp and launchctl answer the same through the stand-in server
+// (MACOS_STANDIN_SERVER, as the e2e harness runs it) as run on their own by node: same output, exit codes, state
+// and call log. limactl, run by the VM user in a sandbox: limactl-server.test.ts.
 import { execa } from "execa";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -39,16 +40,31 @@ const CALLS: { program?: string; argv: string[]; input?: string; env?: Record<st
   { program: "arp", argv: ["-a", "-n"] },
   { program: "arp", argv: ["-n", "192.168.105.7"] },
   { program: "arp", argv: ["-n", "192.168.105.8"] },
+  // A job root loads, reads, loads again, unloads; what launchctl refuses. The plist's path is relative to the caller's directory.
+  { program: "launchctl", argv: ["bootstrap", "system", "job.plist"] },
+  { program: "launchctl", argv: ["print", "system/org.limawan.test"] },
+  { program: "launchctl", argv: ["bootstrap", "system", "job.plist"] },
+  { program: "launchctl", argv: ["bootstrap", "system", "missing.plist"] },
+  { program: "launchctl", argv: ["bootout", "system/org.limawan.test"] },
+  { program: "launchctl", argv: ["print", "system/org.limawan.test"] },
+  { program: "launchctl", argv: ["load", "job.plist"] },
+  { program: "launchctl", argv: [] },
 ];
-const PROGRAMS = ["pfctl", "sysctl", "ifconfig", "arp"] as const;
+const PROGRAMS = ["pfctl", "sysctl", "ifconfig", "arp", "launchctl"] as const;
+const JOB_PLIST = `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict><key>Label</key><string>org.limawan.test</string>
+<key>ProgramArguments</key><array><string>/usr/local/bin/limawan-test</string><string>run</string></array></dict></plist>
+`;
 
 async function session(name: string, extraEnv: Record<string, string>) {
   const state = (program: string) => path.join(scratch, `${name}-${program}.json`);
   writeFileSync(state("arp"), JSON.stringify({ "192.168.105.7": "52:55:55:0a:0b:0c" }));
+  writeFileSync(path.join(scratch, "job.plist"), JOB_PLIST, { mode: 0o644 });
   const results = [];
   for (const call of CALLS) {
     const program = call.program ?? "pfctl";
-    const env = { PFCTL_STANDIN_STATE: state("pfctl"), SYSCTL_STANDIN_STATE: state("sysctl"), IFCONFIG_STANDIN_STATE: state("ifconfig"), ARP_STANDIN_STATE: state("arp"), ...extraEnv, ...call.env };
+    const env = { PFCTL_STANDIN_STATE: state("pfctl"), SYSCTL_STANDIN_STATE: state("sysctl"), IFCONFIG_STANDIN_STATE: state("ifconfig"), ARP_STANDIN_STATE: state("arp"), LAUNCHCTL_STANDIN_STATE: state("launchctl"), ...extraEnv, ...call.env };
     const r = await execa(path.join(STANDIN_BIN, program), call.argv, { input: call.input ?? "", reject: false, cwd: scratch, env });
     results.push({ program, argv: call.argv, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr });
   }
@@ -62,14 +78,14 @@ async function session(name: string, extraEnv: Record<string, string>) {
 }
 
 describe("the stand-ins through the stand-in server", () => {
-  // 26 calls twice, half of them starting node each: more than the default budget on a loaded runner.
+  // 34 calls twice, half of them starting node each: more than the default budget on a loaded runner.
   it("answers every call as node running it on its own does", { timeout: 90_000 }, async () => {
     const alone = await session("alone", {});
     const served = await session("served", { MACOS_STANDIN_SERVER: await standinServer() });
     expect(served.results).toEqual(alone.results);
     expect(served.state).toEqual(alone.state);
     expect(served.log).toEqual(alone.log);
-    expect(alone.results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1]); // the refusals are refusals
+    expect(alone.results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 5, 5, 0, 113, 1, 64]); // the refusals are refusals
     expect(alone.results.find((r) => r.program === "ifconfig" && r.argv[0] === "-a")!.stdout).toContain("inet 127.0.0.9 netmask 0xff000000"); // the alias, kept in the state
   });
 
@@ -99,3 +115,4 @@ describe("the stand-ins through the stand-in server", () => {
     }
   });
 });
+

@@ -8,6 +8,7 @@
 // boots with its services. Tests edit the files directly to model other guests.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { proc } from "./proc.mjs";
 
 export const GUEST_FS = "standin-guest-fs";
 
@@ -119,7 +120,7 @@ export function provisionedPackages(config) {
 export function seedGuestFs(home, inst) {
   const root = guestFsRoot(inst.dir);
   if (existsSync(root)) return root;
-  const building = `${root}.${process.pid}.tmp`;
+  const building = `${root}.${proc.pid}.tmp`;
   rmSync(building, { recursive: true, force: true });
   const user = inst.config.user;
   const put = (file, text, mode = 0o644) => {

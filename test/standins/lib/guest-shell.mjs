@@ -23,6 +23,7 @@ import path from "node:path";
 import { guestNetworks, readGuestState, writeGuestState } from "./guest.mjs";
 import { guestFileKind, guestFsRoot, hostPath, readGuestFile } from "./guest-fs.mjs";
 import { readFail2banJails, readSshdConfig, sshdEffective } from "./guest-sshd.mjs";
+import { needsOwnProcess, proc } from "./proc.mjs";
 
 /** Lima's user-mode network: eth0 is 192.168.5.15, its gateway 192.168.5.2 (LIMA-FACTS §5). */
 const SLIRP = { address: "192.168.5.15", gateway: "192.168.5.2", metric: 200 };
@@ -31,8 +32,8 @@ const BRIDGED_GATEWAY = "203.0.113.1";
 
 /** Returns the exit code; writes the command's stdout and stderr. */
 export function runGuestCommand({ home, inst, argv, stdin }) {
-  const out = (text) => process.stdout.write(text);
-  const err = (text) => process.stderr.write(text);
+  const out = proc.out;
+  const err = proc.err;
   const refuse = () => {
     err(`limactl shell (LimaWAN test stand-in): the stand-in guest cannot run \`${argv.join(" ")}\`; see test/standins/lib/guest-shell.mjs for what it answers\n`);
     return 1;
@@ -51,7 +52,10 @@ export function runGuestCommand({ home, inst, argv, stdin }) {
   const guest = { home, inst, asRoot, root: guestFsRoot(inst.dir), state: readGuestState(inst.dir) ?? {}, stdin, out, err, refuse };
   const program = words.shift() ?? "";
   const name = program.replace(/^\/(usr\/)?s?bin\//, "");
-  if (guest.state.flood?.program === name) return flood(guest.state.flood);
+  if (guest.state.flood?.program === name) {
+    needsOwnProcess("a flood is written straight to the descriptor");
+    return flood(guest.state.flood);
+  }
   switch (name) {
     case "ip":
       return ip(guest, words);
@@ -456,19 +460,4 @@ function loadService(guest, name) {
     return { errors, record: { jails } };
   }
   return { errors: [], record: {} };
-}
-
-/** stdin, read once and only when a command asks for /dev/stdin. */
-export function stdinReader() {
-  let text = null;
-  return () => {
-    if (text === null) {
-      try {
-        text = readFileSync(0, "utf8");
-      } catch {
-        text = "";
-      }
-    }
-    return text;
-  };
 }

@@ -6,6 +6,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { leasedAddress, requestLease } from "./leases.mjs";
 import { networksConfig } from "./lima-store.mjs";
+import { proc } from "./proc.mjs";
 
 export const GUEST_STATE = "standin-guest.json";
 export const OVERRIDE_FILE = "standin-ip";
@@ -84,7 +85,7 @@ export function readGuestState(dir) {
 
 export function writeGuestState(dir, state) {
   const file = path.join(dir, GUEST_STATE);
-  const temporary = `${file}.${process.pid}.tmp`;
+  const temporary = `${file}.${proc.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(state) + "\n", { mode: 0o644 });
   renameSync(temporary, file);
 }

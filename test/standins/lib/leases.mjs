@@ -11,6 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { proc } from "./proc.mjs";
 
 export const LEASE_SECONDS = 86_400;
 
@@ -100,7 +101,7 @@ export function withLeasesLock(file, fn) {
 }
 
 function writeAtomically(file, text) {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${proc.pid}.tmp`);
   writeFileSync(temporary, text, { mode: 0o644 });
   renameSync(temporary, file);
 }
@@ -134,7 +135,7 @@ export function firstFreeAddress(blocks, network, mac) {
  * so the lease file is root's as on a Mac; otherwise in this process.
  */
 export function requestLease(file, request) {
-  const bootpd = process.env.LIMACTL_STANDIN_BOOTPD;
+  const bootpd = proc.env.LIMACTL_STANDIN_BOOTPD;
   if (!bootpd) return upsertLease(file, request);
   return execFileSync(bootpd, [file, JSON.stringify(request)], { encoding: "utf8" }).trim();
 }

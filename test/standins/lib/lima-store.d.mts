@@ -16,8 +16,7 @@ export interface InspectedInstance {
   brokenDir?: boolean;
   invalid?: boolean;
 }
-export const LIMA_VERSION: string;
-export const HOST_ARCH: string;
+export function limaVersion(): string;
 export function limaHome(): string;
 export function instanceNames(home: string): string[];
 export function inspect(home: string, name: string): InspectedInstance | null;

@@ -8,13 +8,15 @@ import path from "node:path";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { goQuoteRaw } from "./go-format.mjs";
 import { log, standinFailure } from "./logrus.mjs";
+import { proc } from "./proc.mjs";
 
-export const LIMA_VERSION = process.env.LIMACTL_STANDIN_VERSION || "2.2.0";
-export const HOST_ARCH = process.env.LIMACTL_STANDIN_HOST_ARCH || "aarch64";
+/** The Lima version the stand-in claims (LIMACTL_STANDIN_VERSION). */
+export const limaVersion = () => proc.env.LIMACTL_STANDIN_VERSION || "2.2.0";
+const hostArch = () => proc.env.LIMACTL_STANDIN_HOST_ARCH || "aarch64";
 
 /** $LIMA_HOME, symlinks resolved as Lima does. Never ~/.lima: a test must not touch the real one. */
 export function limaHome() {
-  const home = process.env.LIMA_HOME;
+  const home = proc.env.LIMA_HOME;
   if (!home) standinFailure("limactl", "LIMA_HOME is not set; refusing to fall back to ~/.lima");
   const absolute = path.resolve(home);
   return existsSync(absolute) ? realpathSync(absolute) : absolute;
@@ -83,12 +85,12 @@ const LIMA_YAML_KEYS = [
 
 /** What FillDefault gives an instance on macOS (abbreviated; shaped like fixtures/list-running.json). */
 function defaults() {
-  const user = process.env.USER && process.env.USER !== "root" ? process.env.USER : "lima";
+  const user = proc.env.USER && proc.env.USER !== "root" ? proc.env.USER : "lima";
   return {
     vmType: "vz",
     vmOpts: { qemu: { cpuType: null, minimumVersion: null }, vz: { diskImageFormat: null, rosetta: { binfmt: null, enabled: null } } },
     os: "Linux",
-    arch: HOST_ARCH,
+    arch: hostArch(),
     cpus: 4,
     memory: "4GiB",
     disk: "100GiB",
@@ -104,9 +106,9 @@ function defaults() {
     propagateProxyEnv: true,
     caCerts: { removeDefaults: false },
     plain: false,
-    timezone: process.env.TZ || "UTC",
+    timezone: proc.env.TZ || "UTC",
     nestedVirtualization: false,
-    user: { name: user, comment: user, home: `/home/${user}.linux`, shell: "/bin/bash", uid: process.getuid?.() ?? 501 },
+    user: { name: user, comment: user, home: `/home/${user}.linux`, shell: "/bin/bash", uid: proc.euid() ?? 501 },
     tpm: false,
   };
 }
@@ -124,7 +126,7 @@ export function ramInBytes(text) {
 
 /** limayaml.MACAddress: "52:55:55:" + 3 bytes of sha256(machineID + uniqueID). */
 export function derivedMac(uniqueId) {
-  const sha = createHash("sha256").update((process.env.LIMACTL_STANDIN_MACHINE_ID ?? "") + uniqueId).digest();
+  const sha = createHash("sha256").update((proc.env.LIMACTL_STANDIN_MACHINE_ID ?? "") + uniqueId).digest();
   return ["52", "55", "55", ...[...sha.subarray(0, 3)].map((b) => b.toString(16).padStart(2, "0"))].join(":");
 }
 
@@ -462,7 +464,7 @@ export function instanceJson(home, inst) {
   o.limaVersion = inst.limaVersion ?? "";
   if (inst.config?.param && Object.keys(inst.config.param).length > 0) o.param = inst.config.param;
   o.HostOS = "darwin";
-  o.HostArch = HOST_ARCH;
+  o.HostArch = hostArch();
   o.LimaHome = home;
   o.IdentityFile = path.join(home, "_config", "user");
   return o;

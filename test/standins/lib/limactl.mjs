@@ -10,26 +10,52 @@ import { isMap, parseDocument, stringify as yamlStringify } from "yaml";
 import { parseFlags, UsageError } from "./cli-flags.mjs";
 import { goQuoteRaw } from "./go-format.mjs";
 import { readGuestState } from "./guest.mjs";
-import { runGuestCommand, stdinReader } from "./guest-shell.mjs";
+import { runGuestCommand } from "./guest-shell.mjs";
 import { log, standinFailure, useJsonFormat } from "./logrus.mjs";
-import { inspect, instanceDir, instanceJson, instanceNames, LIMA_VERSION, limaHome, loadLimaYaml, logLoadWarnings, validateInstanceName } from "./lima-store.mjs";
+import { inspect, instanceDir, instanceJson, instanceNames, limaHome, limaVersion, loadLimaYaml, logLoadWarnings, validateInstanceName } from "./lima-store.mjs";
 import { start, stop, stopForcibly } from "./limactl-lifecycle.mjs";
 import { watchCommand } from "./limactl-watch.mjs";
+import { runCall } from "./call.mjs";
+import { asServedCall, isRoot, needsOwnProcess, NotServed, proc } from "./proc.mjs";
 
 const BIN_DIR = fileURLToPath(new URL("../bin/", import.meta.url));
-// A build from source without a version says `<unknown>`: it is today's Lima.
-const [MAJOR, MINOR] = /^\d+\.\d+/.test(LIMA_VERSION) ? LIMA_VERSION.split(".").map(Number) : [Infinity, 0];
 /** Lima ≥ 2.1 refuses root in main(), before any flag (even --version); 2.0 did it in PersistentPreRunE. */
-const ROOT_CHECK_IN_MAIN = MAJOR > 2 || (MAJOR === 2 && MINOR >= 1);
+function rootCheckInMain() {
+  // A build from source without a version says `<unknown>`: it is today's Lima.
+  const version = limaVersion();
+  const [major, minor] = /^\d+\.\d+/.test(version) ? version.split(".").map(Number) : [Infinity, 0];
+  return major > 2 || (major === 2 && minor >= 1);
+}
 /** `limactl watch` arrived in 2.1 too. */
-const HAS_WATCH = ROOT_CHECK_IN_MAIN;
+const hasWatch = rootCheckInMain;
 
-const isRoot = () => typeof process.geteuid === "function" && process.geteuid() === 0;
+/**
+ * One limactl call in the stand-in server's process (server.mjs): the commands that answer at
+ * once. start, stop, watch, a plugin and a guest's flood need a process of their own: NotServed
+ * (the caller's lib/served.bash then runs bin/limactl by node), before anything is changed.
+ */
+export function servedMain(call) {
+  const cwd = process.cwd();
+  const umask = process.umask(call.umask);
+  try {
+    process.chdir(call.cwd);
+  } catch {
+    process.umask(umask);
+    throw new NotServed(`cannot enter ${call.cwd}`);
+  }
+  try {
+    return asServedCall(call, () => runCall(call, () => main(call.argv) ?? 0));
+  } finally {
+    process.chdir(cwd);
+    process.umask(umask);
+  }
+}
 
-export async function main(argv) {
-  if (ROOT_CHECK_IN_MAIN && isRoot() && argv[0] !== "generate-doc") {
-    process.stderr.write("limactl: must not run as the root user\n");
-    process.exit(1);
+/** Returns a promise for the commands that wait (start, stop, watch), else nothing. */
+export function main(argv) {
+  if (rootCheckInMain() && isRoot() && argv[0] !== "generate-doc") {
+    proc.err("limactl: must not run as the root user\n");
+    proc.exit(1);
   }
   // Global flags may precede the command; --version / --help are cobra's own.
   let i = 0;
@@ -37,8 +63,8 @@ export async function main(argv) {
   for (; i < argv.length && argv[i].startsWith("-"); i++) {
     const arg = argv[i];
     if (arg === "--version" || arg === "-v") {
-      process.stdout.write(`limactl version ${LIMA_VERSION}\n`);
-      process.exit(0);
+      proc.out(`limactl version ${limaVersion()}\n`);
+      proc.exit(0);
     }
     if (arg === "--help" || arg === "-h") return help();
     globals.push(arg);
@@ -49,7 +75,7 @@ export async function main(argv) {
   if (command === undefined) return help();
   const logFormat = rest.findIndex((a) => a === "--log-format" || a.startsWith("--log-format="));
   if (logFormat >= 0) useJsonFormat((rest[logFormat].split("=")[1] ?? rest[logFormat + 1]) === "json");
-  if (!ROOT_CHECK_IN_MAIN && isRoot()) log.fatal("must not run as the root user");
+  if (!rootCheckInMain() && isRoot()) log.fatal("must not run as the root user");
 
   try {
     switch (command) {
@@ -63,15 +89,20 @@ export async function main(argv) {
       case "rm":
         return remove(rest);
       case "start":
-        return await start(rest);
+        needsOwnProcess("start waits for the host agent");
+        return usageFatal(start(rest));
       case "stop":
-        return await stop(rest);
+        needsOwnProcess("stop waits for the host agent");
+        return usageFatal(stop(rest));
       case "shell":
         return shell(rest);
       case "validate":
         return validate(rest);
       case "watch":
-        if (HAS_WATCH) return watchCommand(rest);
+        if (hasWatch()) {
+          needsOwnProcess("watch runs until stopped");
+          return usageFatal(watchCommand(rest));
+        }
         break;
       default:
         break;
@@ -83,16 +114,28 @@ export async function main(argv) {
   return plugin(command, argv.slice(i + 1));
 }
 
+/** A usage error of a command that waits: fatal, as main's own. */
+async function usageFatal(running) {
+  try {
+    return await running;
+  } catch (error) {
+    if (error instanceof UsageError) log.fatal(error.message);
+    throw error;
+  }
+}
+
 function help() {
-  process.stdout.write(
+  proc.out(
     "Lima: Linux virtual machines (LimaWAN test stand-in)\n\nUsage:\n  limactl [command]\n\nStand-in commands: create delete list shell start stop watch\n",
   );
-  process.exit(0);
+  proc.exit(0);
 }
 
 /** Lima ≥ 2.0 runs `limactl-NAME` from its own directory, then PATH (LIMA-FACTS §1). */
 function plugin(name, args) {
-  const candidates = [BIN_DIR, ...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean)].map((d) => path.join(d, `limactl-${name}`));
+  // Looked up on the caller's PATH in the caller's namespace, run on its descriptors: its own process.
+  needsOwnProcess("a plugin runs on limactl's descriptors");
+  const candidates = [BIN_DIR, ...(proc.env.PATH ?? "").split(path.delimiter).filter(Boolean)].map((d) => path.join(d, `limactl-${name}`));
   const found = candidates.find((file) => {
     try {
       accessSync(file, constants.X_OK);
@@ -102,9 +145,9 @@ function plugin(name, args) {
     }
   });
   if (!found) log.fatal(`unknown command ${JSON.stringify(name)} for "limactl"`);
-  const env = { ...process.env, PATH: [BIN_DIR.replace(/\/$/, ""), process.env.PATH].filter(Boolean).join(path.delimiter) };
+  const env = { ...proc.env, PATH: [BIN_DIR.replace(/\/$/, ""), proc.env.PATH].filter(Boolean).join(path.delimiter) };
   const result = spawnSync(found, args, { stdio: "inherit", env });
-  process.exit(result.status ?? 255);
+  proc.exit(result.status ?? 255);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -133,7 +176,7 @@ function list(args) {
   const format = flags.json ? "json" : (flags.format ?? "table");
   if (flags.quiet && format !== "table") log.fatal("option --quiet can only be used with '--format table'");
   if (flags["list-fields"]) {
-    process.stdout.write(Object.keys(FIELD_NAMES).filter((f) => !/^(HostOS|HostArch|LimaHome|IdentityFile)$/.test(f)).sort().join("\n") + "\n");
+    proc.out(Object.keys(FIELD_NAMES).filter((f) => !/^(HostOS|HostArch|LimaHome|IdentityFile)$/.test(f)).sort().join("\n") + "\n");
     return;
   }
 
@@ -156,7 +199,7 @@ function list(args) {
     }
   }
   if (flags.quiet) {
-    for (const name of names) process.stdout.write(name + "\n");
+    for (const name of names) proc.out(name + "\n");
     if (unmatched) log.fatal("unmatched instances");
     return;
   }
@@ -177,16 +220,16 @@ function list(args) {
   }
 
   const objects = instances.map((inst) => instanceJson(home, inst));
-  const tty = Boolean(process.stdout.isTTY) || Boolean(process.env._LIMA_OUTPUT_IS_TTY);
+  const tty = proc.stdoutIsTTY() || Boolean(proc.env._LIMA_OUTPUT_IS_TTY);
   if (format === "json") {
-    for (const o of objects) process.stdout.write((tty ? JSON.stringify(o, null, 4) : JSON.stringify(o)) + "\n");
+    for (const o of objects) proc.out((tty ? JSON.stringify(o, null, 4) : JSON.stringify(o)) + "\n");
   } else if (format === "yaml") {
-    process.stdout.write(objects.map((o) => yamlStringify(o)).join("---\n"));
+    proc.out(objects.map((o) => yamlStringify(o)).join("---\n"));
   } else if (format === "table") {
     printTable(objects);
   } else if (format.includes("{{")) {
     for (const o of objects) {
-      process.stdout.write(
+      proc.out(
         format.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, field) => {
           const key = FIELD_NAMES[field];
           if (!key) log.fatal(`template: format:1: can't evaluate field ${field} in type store.FormatData`);
@@ -215,22 +258,28 @@ function bytesSize(n) {
 function printTable(objects) {
   const rows = [["NAME", "STATUS", "SSH", "VMTYPE", "ARCH", "CPUS", "MEMORY", "DISK", "DIR"]];
   for (const o of objects) {
-    rows.push([o.name, o.status, o.sshLocalPort ? `127.0.0.1:${o.sshLocalPort}` : "127.0.0.1:0", o.vmType, o.arch, String(o.cpus ?? 0), bytesSize(o.memory), bytesSize(o.disk), o.dir.replace(process.env.HOME ?? "\0", "~")]);
+    rows.push([o.name, o.status, o.sshLocalPort ? `127.0.0.1:${o.sshLocalPort}` : "127.0.0.1:0", o.vmType, o.arch, String(o.cpus ?? 0), bytesSize(o.memory), bytesSize(o.disk), o.dir.replace(proc.env.HOME ?? "\0", "~")]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  for (const row of rows) process.stdout.write(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 4))).join("") + "\n");
+  for (const row of rows) proc.out(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 4))).join("") + "\n");
 }
 
 // ------------------------------------------------------------------------------------------
 // create / delete
+
+/** Names of stdin a file argument may use: in the server they would be the server's own. */
+const STDIN_FILES = new Set(["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]);
 
 function create(args) {
   const { flags, positional } = parseFlags(args, { name: { type: "string" } });
   if (positional.length === 0) standinFailure("limactl", "create needs a lima.yaml FILE (the stand-in has no templates)");
   if (positional.length > 1) log.fatal(`"limactl create" accepts at most 1 arg(s), received ${positional.length}`);
   const source = positional[0];
+  // The directory without lima.yaml for that long: other calls must go on meanwhile.
+  if (Number(proc.env.LIMACTL_STANDIN_CREATE_PAUSE_MS || 0) > 0) needsOwnProcess("create pauses");
+  if (STDIN_FILES.has(source)) needsOwnProcess("the file is stdin");
   if (/^[a-z]+:/.test(source) && !source.startsWith("/")) standinFailure("limactl", `create: template locators like ${source} are not supported; pass a file`);
-  const given = source === "-" ? readFileSync(0, "utf8") : readFileSync(source, "utf8");
+  const given = source === "-" ? proc.stdin() : readFileSync(source, "utf8");
   const text = withoutBase(given);
   const name = flags.name ?? (source === "-" ? "" : path.basename(source).replace(/\.ya?ml$/i, ""));
   const invalidName = validateInstanceName(name);
@@ -243,7 +292,7 @@ function create(args) {
   // then lima.yaml in it (a `list` in between sees it Broken; `watch` may miss it, LIMA-FACTS.md
   // §4). LIMACTL_STANDIN_CREATE_PAUSE_MS holds the directory without lima.yaml that long.
   mkdirSync(home, { recursive: true });
-  const building = path.join(home, `.standin-create-${name}-${process.pid}`);
+  const building = path.join(home, `.standin-create-${name}-${proc.pid}`);
   mkdirSync(building);
   let loaded;
   try {
@@ -255,11 +304,11 @@ function create(args) {
   for (const { comment, error } of loaded.warnings) log.warn("Non-strict YAML detected; please check for typos", { comment: comment.replace(building, dir), error });
   if (loaded.errors.length > 0) log.fatal(`the YAML is invalid: ${loaded.errors.join("\n")}`);
   mkdirSync(dir);
-  const pause = Number(process.env.LIMACTL_STANDIN_CREATE_PAUSE_MS || 0);
+  const pause = Number(proc.env.LIMACTL_STANDIN_CREATE_PAUSE_MS || 0);
   if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
   writeFileSync(path.join(dir, "lima.yaml"), text);
   // version.Version as built: a tagged git build's `v2.2.0` (`--version` drops the v).
-  writeFileSync(path.join(dir, "lima-version"), /^\d/.test(LIMA_VERSION) ? `v${LIMA_VERSION}` : LIMA_VERSION);
+  writeFileSync(path.join(dir, "lima-version"), /^\d/.test(limaVersion()) ? `v${limaVersion()}` : limaVersion());
   log.info(`Run \`limactl start ${name}\` to start the instance.`);
 }
 
@@ -269,6 +318,7 @@ function validate(args) {
   if (flags.fill) standinFailure("limactl", "validate --fill is not implemented by the stand-in");
   if (positional.length === 0) log.fatal(`"limactl validate" requires at least 1 arg(s), only received 0`);
   const home = limaHome();
+  if (positional.some((file) => STDIN_FILES.has(file))) needsOwnProcess("a file is stdin");
   for (const file of positional) {
     const text = readFileSync(file, "utf8");
     // Lima merges `base:` templates before validating; the stand-in has none to merge.
@@ -341,13 +391,13 @@ function shell(args) {
   const guest = readGuestState(inst.dir);
   if (inst.status !== "Running" || !guest?.booted) {
     // SSH is not up yet (booting) or the VM is half there (Broken): ssh's own failure.
-    process.stderr.write(`ssh: connect to host 127.0.0.1 port ${inst.sshLocalPort || 22}: Connection refused\n`);
-    process.exit(255);
+    proc.err(`ssh: connect to host 127.0.0.1 port ${inst.sshLocalPort || 22}: Connection refused\n`);
+    proc.exit(255);
   }
   if (flags.workdir !== undefined && !flags.workdir.startsWith("/") && flags.workdir !== "~") {
-    process.stderr.write(`bash: line 1: cd: ${flags.workdir}: No such file or directory\n`);
-    process.exit(1);
+    proc.err(`bash: line 1: cd: ${flags.workdir}: No such file or directory\n`);
+    proc.exit(1);
   }
   if (command.length === 0) standinFailure("limactl", "shell: an interactive guest shell is not available in the stand-in");
-  process.exit(runGuestCommand({ home, inst, argv: command, stdin: stdinReader() }));
+  proc.exit(runGuestCommand({ home, inst, argv: command, stdin: proc.stdin }));
 }

@@ -2,8 +2,8 @@
 // reads `time="2026-09-13T23:00:43+01:00" level=fatal msg="unmatched instances"`; on a terminal
 // it is coloured and short: `FATA[0000] unmatched instances`. Fields follow msg, sorted by key.
 import { goQuote, rfc3339 } from "./go-format.mjs";
+import { proc } from "./proc.mjs";
 
-const started = Date.now();
 const LEVELS = { debug: ["DEBU", 37], info: ["INFO", 36], warning: ["WARN", 33], error: ["ERRO", 31], fatal: ["FATA", 31] };
 
 /** logrus' needsQuoting: anything outside [A-Za-z0-9-._/@^+] is printed with %q. */
@@ -12,7 +12,7 @@ function value(text) {
   return /^[A-Za-z0-9\-._/@^+]*$/.test(s) && s !== "" ? s : goQuote(s);
 }
 
-export function formatEntry(level, message, fields = {}, { tty = Boolean(process.stderr.isTTY), json = false } = {}) {
+export function formatEntry(level, message, fields = {}, { tty = proc.stderrIsTTY(), json = false } = {}) {
   const msg = message.replace(/\n$/, "");
   const keys = Object.keys(fields).sort();
   if (json) {
@@ -23,7 +23,7 @@ export function formatEntry(level, message, fields = {}, { tty = Boolean(process
   }
   if (tty) {
     const [text, colour] = LEVELS[level];
-    const seconds = String(Math.floor((Date.now() - started) / 1000)).padStart(4, "0");
+    const seconds = String(Math.floor((Date.now() - proc.started) / 1000)).padStart(4, "0");
     let line = `\x1b[${colour}m${text}\x1b[0m[${seconds}] ${msg.padEnd(44)} `;
     for (const key of keys) line += ` \x1b[${colour}m${key}\x1b[0m=${value(fields[key])}`;
     return line;
@@ -33,26 +33,24 @@ export function formatEntry(level, message, fields = {}, { tty = Boolean(process
   return line;
 }
 
-let jsonFormat = false;
-
-/** `--log-format json` (a limactl global flag). */
+/** `--log-format json` (a limactl global flag), for the rest of this call. */
 export function useJsonFormat(on) {
-  jsonFormat = on;
+  proc.jsonLog = on;
 }
 
 export const log = {
-  info: (msg, fields) => process.stderr.write(formatEntry("info", msg, fields, { json: jsonFormat }) + "\n"),
-  warn: (msg, fields) => process.stderr.write(formatEntry("warning", msg, fields, { json: jsonFormat }) + "\n"),
-  error: (msg, fields) => process.stderr.write(formatEntry("error", msg, fields, { json: jsonFormat }) + "\n"),
+  info: (msg, fields) => proc.err(formatEntry("info", msg, fields, { json: Boolean(proc.jsonLog) }) + "\n"),
+  warn: (msg, fields) => proc.err(formatEntry("warning", msg, fields, { json: Boolean(proc.jsonLog) }) + "\n"),
+  error: (msg, fields) => proc.err(formatEntry("error", msg, fields, { json: Boolean(proc.jsonLog) }) + "\n"),
   /** logrus.Fatal: print, then exit 1. */
   fatal(msg, fields) {
-    process.stderr.write(formatEntry("fatal", msg, fields, { json: jsonFormat }) + "\n");
-    process.exit(1);
+    proc.err(formatEntry("fatal", msg, fields, { json: Boolean(proc.jsonLog) }) + "\n");
+    proc.exit(1);
   },
 };
 
 /** A user-facing failure of the stand-in itself (not a Lima behaviour): loud, exit 1. */
 export function standinFailure(program, message) {
-  process.stderr.write(`${program} (LimaWAN test stand-in): ${message}\n`);
-  process.exit(1);
+  proc.err(`${program} (LimaWAN test stand-in): ${message}\n`);
+  proc.exit(1);
 }
