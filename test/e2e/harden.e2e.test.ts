@@ -125,10 +125,10 @@ describe("harden", () => {
     expect(nothing.stderr).toContain("web: nothing to undo");
   });
 
-  // One VM for every refusal: each is undone before the next, and each must leave the guest as
-  // it was (what harden decides from the facts is test/engine/harden.test.ts's; here, exit 1,
-  // the message, and nothing changed or reloaded).
-  it("refuses, changing nothing: a user it would lock out, an sshd that already rejects its configuration, no fail2ban with SSH forwarded, a VM that is not running", async () => {
+  // One VM for every refusal and the rollback: each is undone before the next, and each must
+  // leave the guest's files as they were (what harden decides from the facts is
+  // test/engine/harden.test.ts's; here, the exit code, the message, and what was reloaded).
+  it("refuses, changing nothing: a user it would lock out, an sshd that already rejects its configuration, no fail2ban with SSH forwarded; puts every file back when fail2ban refuses the jail (exit 4), sshd included; refuses a VM that is not running", async () => {
     await webVm();
     const pristine = disk();
     const refused = async (why: RegExp[]) => {
@@ -152,25 +152,24 @@ describe("harden", () => {
     sb.setGuestFile("web", "/etc/ssh/sshd_config", pristine["/etc/ssh/sshd_config"]!);
 
     // fail2ban not installed (its client gone), and the VM forwards SSH.
+    const client = sb.guestFile("web", "/usr/bin/fail2ban-client");
     sb.setGuestFile("web", "/usr/bin/fail2ban-client", null);
     await refused([/fail2ban is not installed in the guest, and it forwards SSH \(guest port 22\)/, /hint: Install it \(`limactl shell web sudo apt-get install -y fail2ban`/]);
+    sb.setGuestFile("web", "/usr/bin/fail2ban-client", client);
     expect(disk()).toEqual(pristine);
+
+    // fail2ban refuses the jail (it cannot load an sshd jail): every file put back, sshd included (exit 4).
+    sb.setGuestFile("web", "/etc/fail2ban/filter.d/sshd.conf", null);
+    const rolledBack = await sb.run(["harden", "web"]);
+    expect(rolledBack.exitCode).toBe(4);
+    expect(rolledBack.stderr).toMatch(/`sudo systemctl reload-or-restart fail2ban` failed in web .*; every file was put back as it was/);
+    expect(disk()).toEqual({ ...pristine, [MANIFEST]: expect.any(String) }); // the originals' record stays for --undo
+    // sshd was reloaded with the hardening, then again with the original settings.
+    expect(sb.guestServices("web").ssh).toMatchObject({ reloads: 2, config: { passwordauthentication: "no", permitrootlogin: "without-password" } });
 
     await sb.stopVm("web");
     const stopped = await sb.run(["harden", "web"]);
     expect(stopped.exitCode).toBe(1);
     expect(stopped.stderr).toMatch(/instance `web` is stopped/);
-  });
-
-  it("puts every file back when fail2ban refuses the jail (exit 4), sshd included", async () => {
-    await webVm();
-    sb.setGuestFile("web", "/etc/fail2ban/filter.d/sshd.conf", null); // fail2ban cannot load an sshd jail
-    const before = disk();
-    const r = await sb.run(["harden", "web"]);
-    expect(r.exitCode).toBe(4);
-    expect(r.stderr).toMatch(/`sudo systemctl reload-or-restart fail2ban` failed in web .*; every file was put back as it was/);
-    expect(disk()).toEqual({ ...before, [MANIFEST]: expect.any(String) }); // the originals' record stays for --undo
-    // sshd was reloaded with the hardening, then again with the original settings.
-    expect(sb.guestServices("web").ssh).toMatchObject({ reloads: 2, config: { passwordauthentication: "no", permitrootlogin: "without-password" } });
   });
 });
