@@ -40,7 +40,9 @@ describe("doctor: what else could keep a forward from working", () => {
     expect(exitCode).toBe(0);
   });
 
-  it("names another tool's anchor that redirects a forwarded host port before LimaWAN's", async () => {
+  // Three rules of other tools at once, each where a different listing shows it (an anchor of
+  // the main ruleset, a child of com.apple/*, the main ruleset itself); one doctor run reads them all.
+  it("names another tool's anchor that redirects a forwarded host port before LimaWAN's, a child a service added inside com.apple/* with an `rdr pass`, and a quick rule in the main ruleset ahead of LimaWAN's filter anchor", async () => {
     await sb.addInstance("web", web());
     expect((await sb.run(["install"])).exitCode).toBe(0);
     sb.editPfState((state) => {
@@ -52,34 +54,19 @@ describe("doctor: what else could keep a forward from working", () => {
         filtering: ["pass in quick on en0 inet proto tcp from any to any port = 22 flags S/SA keep state"],
         tables: {},
       };
+      state.anchors["com.apple/300.Sharing"] = { translation: ["rdr pass on en0 inet proto tcp from any to any port 2222 -> 127.0.0.1 port 22"], filtering: [], tables: {} };
+      const filterAt = (state.main.filtering as string[]).findIndex((r) => r.startsWith('anchor "limawan"'));
+      (state.main.filtering as string[]).splice(filterAt, 0, "block drop in quick on en0 inet proto tcp from any to any port = 22");
     });
     const { checks } = await doctor();
     const found = about(checks, /anchor "vpn.tool"/);
-    expect(found).toHaveLength(1);
+    expect(found).toHaveLength(1); // the quick pass for 22 sits in an anchor evaluated after ours: nothing for web/ssh
     expect(found[0]).toMatchObject({ name: "other rules", level: "warn" });
     expect(found[0]!.detail).toMatch(/web\/http: anchor "vpn.tool" redirects host port 8080 before LimaWAN can/);
-    expect(about(checks, /web\/ssh/)).toEqual([]); // the quick pass for 22 sits in an anchor evaluated after ours
-  });
 
-  it("looks inside com.apple/*: a child a service added with an `rdr pass` on a forwarded port", async () => {
-    await sb.addInstance("web", web());
-    expect((await sb.run(["install"])).exitCode).toBe(0);
-    sb.editPfState((state) => {
-      state.anchors["com.apple/300.Sharing"] = { translation: ["rdr pass on en0 inet proto tcp from any to any port 2222 -> 127.0.0.1 port 22"], filtering: [], tables: {} };
-    });
-    const found = about((await doctor()).checks, /com\.apple\/300\.Sharing/);
-    expect(found).toEqual([expect.objectContaining({ level: "warn", detail: expect.stringMatching(/^web\/ssh: anchor "com.apple\/300.Sharing" redirects host port 2222/), hint: expect.stringMatching(/rdr pass/) })]);
-  });
+    expect(about(checks, /com\.apple\/300\.Sharing/)).toEqual([expect.objectContaining({ level: "warn", detail: expect.stringMatching(/^web\/ssh: anchor "com.apple\/300.Sharing" redirects host port 2222/), hint: expect.stringMatching(/rdr pass/) })]);
 
-  it("names a quick rule in the main ruleset ahead of LimaWAN's filter anchor", async () => {
-    await sb.addInstance("web", web());
-    expect((await sb.run(["install"])).exitCode).toBe(0);
-    sb.editPfState((state) => {
-      const at = (state.main.filtering as string[]).findIndex((r) => r.startsWith('anchor "limawan"'));
-      (state.main.filtering as string[]).splice(at, 0, "block drop in quick on en0 inet proto tcp from any to any port = 22");
-    });
-    const found = about((await doctor()).checks, /quick rule/);
-    expect(found.map((c) => c.detail)).toEqual([expect.stringMatching(/^web\/ssh: the main ruleset has a quick rule for its ports ahead of LimaWAN's: `block drop in quick on en0/)]);
+    expect(about(checks, /quick rule/).map((c) => c.detail)).toEqual([expect.stringMatching(/^web\/ssh: the main ruleset has a quick rule for its ports ahead of LimaWAN's: `block drop in quick on en0/)]);
   });
 
   it("fails when PF skips the WAN interface a forward uses", async () => {

@@ -113,7 +113,8 @@ x-limawan: |
   expose http 80 as 28080
 `;
 
-  it("reaches diagnose's terminal lines and its --report escaped: no control sequence, no Markdown of the guest's", async () => {
+  // One VM for both readers of guest text (a VM costs as much as several runs).
+  it("reaches diagnose's terminal lines and its --report escaped: no control sequence, no Markdown of the guest's; and harden --dry-run's diff of a guest file", async () => {
     sb = await createSandbox();
     await sb.addInstance("web", web);
     await sb.startVm("web");
@@ -138,12 +139,7 @@ x-limawan: |
     // Shown as written, inert: backslash escapes for all Markdown would read, the escapes' own backslashes doubled.
     expect(row).toContain("listens on \\\\x1b\\]0;pwned\\\\x07\\\\x1b\\[2J:80, \\*\\[x\\](http://evil.example/)\\<img/src=x\\>\\`\\|:80");
     expect(row.split(/(?<!\\)\|/)).toHaveLength(5); // | verdict | step | detail |: the guest's `|` ends no cell
-  });
 
-  it("reaches harden --dry-run's diff of a guest file escaped", async () => {
-    sb = await createSandbox();
-    await sb.addInstance("web", web.replace("expose http 80 as 28080", "expose ssh 22 as 2222"));
-    await sb.startVm("web");
     sb.setGuestFile("web", "/etc/ssh/sshd_config", `# ${TITLE_AND_CLEAR}\nPasswordAuthentication yes\n${UBUNTU_SSHD_CONFIG}`);
     const dry = await sb.run(["harden", "web", "--dry-run"]);
     expect(dry.exitCode, dry.stderr).toBe(0);

@@ -14,12 +14,12 @@ const JAIL = "/etc/fail2ban/jail.d/limawan.conf";
 const MANIFEST = "/var/lib/limawan/harden-backup/manifest.json";
 
 /** The README's web VM: nginx and fail2ban provisioned, SSH and HTTP forwarded. */
-const WEB = (packages = "nginx fail2ban") => `networks:
+const WEB = `networks:
   - lima: shared
 provision:
   - mode: system
     script: |
-      apt-get install -y ${packages}
+      apt-get install -y nginx fail2ban
 x-limawan: |
   expose ssh 22 as 2222 limit 5/30s
   expose http 80 as 8080
@@ -33,13 +33,13 @@ afterEach(async () => {
 /** Lima's own key pair is made with $LIMA_HOME/_config; cloud-init authorizes its public half in the guest. */
 const LIMA_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExpbWEncyBvd24ga2V5IGluIHRoZSBzYW5kYm94 lima";
 
-async function webVm(yaml = WEB()): Promise<void> {
+async function webVm(): Promise<void> {
   sb = await createSandbox();
   const key = path.join(sb.paths.limaHome, "_config", "user.pub");
   writeFileSync(key, `${LIMA_KEY}\n`, { mode: 0o644 });
   // The user's own, as Lima makes it: root reads Lima-home files only when they are the user's.
   if (sb.vmUser) chownSync(key, sb.vmUser.uid, sb.vmUser.gid);
-  await sb.addInstance("web", yaml);
+  await sb.addInstance("web", WEB);
   await sb.startVm("web");
 }
 
@@ -76,9 +76,12 @@ describe("harden", () => {
     expect(sb.guestServices("web")).toEqual(services); // nothing reloaded
   });
 
-  it("--dry-run shows each change as a diff and changes nothing; --json carries the same", async () => {
+  // One VM from --dry-run to --undo: each step starts where the one before left the guest (a
+  // sandbox and a VM cost as much as two harden runs).
+  it("--dry-run shows each change as a diff and changes nothing, --json carries the same; --undo puts sshd_config back, removes what harden created, and reloads; then there is nothing to undo", async () => {
     await webVm();
-    sb.setGuestFile("web", "/etc/ssh/sshd_config", `PermitRootLogin yes\n${UBUNTU_SSHD_CONFIG}`);
+    const original = `PermitRootLogin yes\n${UBUNTU_SSHD_CONFIG}`;
+    sb.setGuestFile("web", "/etc/ssh/sshd_config", original);
     const before = disk();
     const r = await sb.run(["harden", "web", "--dry-run"]);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -99,12 +102,8 @@ describe("harden", () => {
       [JAIL, "create"],
     ]);
     expect(parsed.changes[1]!.diff).toMatch(/^--- \/dev\/null\n/);
-  });
+    expect(disk()).toEqual(before);
 
-  it("--undo puts sshd_config back, removes what harden created, and reloads; then there is nothing to undo", async () => {
-    await webVm();
-    const original = `PermitRootLogin yes\n${UBUNTU_SSHD_CONFIG}`;
-    sb.setGuestFile("web", "/etc/ssh/sshd_config", original);
     expect((await sb.run(["harden", "web"])).exitCode).toBe(0);
     expect(sb.guestFile("web", "/etc/ssh/sshd_config")).toMatch(/^#limawan harden: PermitRootLogin yes\n/);
     expect(sb.guestServices("web").ssh!.config).toMatchObject({ permitrootlogin: "no" });
@@ -126,52 +125,51 @@ describe("harden", () => {
     expect(nothing.stderr).toContain("web: nothing to undo");
   });
 
-  it("refuses to lock the user out: no authorized key for the Lima user, exit 1, nothing changed", async () => {
+  // One VM for every refusal and the rollback: each is undone before the next, and each must
+  // leave the guest's files as they were (what harden decides from the facts is
+  // test/engine/harden.test.ts's; here, the exit code, the message, and what was reloaded).
+  it("refuses, changing nothing: a user it would lock out, an sshd that already rejects its configuration, no fail2ban with SSH forwarded; puts every file back when fail2ban refuses the jail (exit 4), sshd included; refuses a VM that is not running", async () => {
     await webVm();
+    const pristine = disk();
+    const refused = async (why: RegExp[]) => {
+      const before = disk();
+      const r = await sb.run(["harden", "web"]);
+      expect(r.exitCode, r.stderr).toBe(1);
+      for (const pattern of why) expect(r.stderr).toMatch(pattern);
+      expect(disk()).toEqual(before);
+      expect(sb.guestServices("web")).toEqual({});
+    };
+
+    // No authorized key for the Lima user: turning passwords off would lock them out.
+    const keys = sb.guestFile("web", authorizedKeys());
     sb.setGuestFile("web", authorizedKeys(), "# emptied\n");
-    const before = disk();
-    const r = await sb.run(["harden", "web"]);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`refusing to harden web: ${user()[0]} has no authorized SSH key in the guest \\(${authorizedKeys().replace(/\./g, "\\.")}, .*authorized_keys2\\), so turning passwords off would lock them out`));
-    expect(disk()).toEqual(before);
-    expect(sb.guestServices("web")).toEqual({});
-  });
+    await refused([new RegExp(`refusing to harden web: ${user()[0]} has no authorized SSH key in the guest \\(${authorizedKeys().replace(/\./g, "\\.")}, .*authorized_keys2\\), so turning passwords off would lock them out`)]);
+    sb.setGuestFile("web", authorizedKeys(), keys);
 
-  it("refuses a guest whose sshd already rejects its configuration, naming sshd's complaint; nothing changed", async () => {
-    await webVm();
+    // sshd rejects its configuration already: sshd's complaint named.
     sb.setGuestFile("web", "/etc/ssh/sshd_config", `${UBUNTU_SSHD_CONFIG}Bogus yes\n`);
-    const before = disk();
-    const r = await sb.run(["harden", "web"]);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/sshd already rejects its configuration in web; fix that first/);
-    expect(r.stderr).toMatch(/Bad configuration option: Bogus/);
-    expect(r.stderr).toMatch(/`limactl shell web sudo sshd -t` names the line/);
-    expect(disk()).toEqual(before);
-    expect(sb.guestServices("web")).toEqual({});
-  });
+    await refused([/sshd already rejects its configuration in web; fix that first/, /Bad configuration option: Bogus/, /`limactl shell web sudo sshd -t` names the line/]);
+    sb.setGuestFile("web", "/etc/ssh/sshd_config", pristine["/etc/ssh/sshd_config"]!);
 
-  it("refuses without fail2ban in the guest when SSH is forwarded, and a VM that is not running", async () => {
-    await webVm(WEB("nginx"));
-    const r = await sb.run(["harden", "web"]);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/fail2ban is not installed in the guest, and it forwards SSH \(guest port 22\)/);
-    expect(r.stderr).toMatch(/hint: Install it \(`limactl shell web sudo apt-get install -y fail2ban`/);
-    expect(sb.guestFile("web", DROP_IN)).toBeNull();
+    // fail2ban not installed (its client gone), and the VM forwards SSH.
+    const client = sb.guestFile("web", "/usr/bin/fail2ban-client");
+    sb.setGuestFile("web", "/usr/bin/fail2ban-client", null);
+    await refused([/fail2ban is not installed in the guest, and it forwards SSH \(guest port 22\)/, /hint: Install it \(`limactl shell web sudo apt-get install -y fail2ban`/]);
+    sb.setGuestFile("web", "/usr/bin/fail2ban-client", client);
+    expect(disk()).toEqual(pristine);
+
+    // fail2ban refuses the jail (it cannot load an sshd jail): every file put back, sshd included (exit 4).
+    sb.setGuestFile("web", "/etc/fail2ban/filter.d/sshd.conf", null);
+    const rolledBack = await sb.run(["harden", "web"]);
+    expect(rolledBack.exitCode).toBe(4);
+    expect(rolledBack.stderr).toMatch(/`sudo systemctl reload-or-restart fail2ban` failed in web .*; every file was put back as it was/);
+    expect(disk()).toEqual({ ...pristine, [MANIFEST]: expect.any(String) }); // the originals' record stays for --undo
+    // sshd was reloaded with the hardening, then again with the original settings.
+    expect(sb.guestServices("web").ssh).toMatchObject({ reloads: 2, config: { passwordauthentication: "no", permitrootlogin: "without-password" } });
+
     await sb.stopVm("web");
     const stopped = await sb.run(["harden", "web"]);
     expect(stopped.exitCode).toBe(1);
     expect(stopped.stderr).toMatch(/instance `web` is stopped/);
-  });
-
-  it("puts every file back when fail2ban refuses the jail (exit 4), sshd included", async () => {
-    await webVm();
-    sb.setGuestFile("web", "/etc/fail2ban/filter.d/sshd.conf", null); // fail2ban cannot load an sshd jail
-    const before = disk();
-    const r = await sb.run(["harden", "web"]);
-    expect(r.exitCode).toBe(4);
-    expect(r.stderr).toMatch(/`sudo systemctl reload-or-restart fail2ban` failed in web .*; every file was put back as it was/);
-    expect(disk()).toEqual({ ...before, [MANIFEST]: expect.any(String) }); // the originals' record stays for --undo
-    // sshd was reloaded with the hardening, then again with the original settings.
-    expect(sb.guestServices("web").ssh).toMatchObject({ reloads: 2, config: { passwordauthentication: "no", permitrootlogin: "without-password" } });
   });
 });

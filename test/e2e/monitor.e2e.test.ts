@@ -28,6 +28,8 @@ afterEach(async () => {
 });
 
 const pfctl = (args: string[]) => execa(standin("pfctl"), args, { env: sb.env, reject: false });
+/** How many snapshots a monitor has taken: each lists PF's states once (monitor-snapshot.ts). */
+const snapshots = () => sb.pfctlCalls().filter((c) => c.argv.includes("-s") && c.argv.includes("state")).length;
 const address = () => sb.leasedAddress("web")!;
 /** PF's state table holding these inbound connections to the VM (remote address, guest port). */
 function connections(list: Array<[string, number]>): void {
@@ -72,10 +74,11 @@ describe("monitor", () => {
       writeFileSync(file, "", { mode: 0o600 });
       chownSync(file, user.uid, user.gid);
     }
+    const taken = snapshots();
     const follow = sb.runBackground(["monitor", "--follow", "--interval", "0.3", "--alert-cmd", `cat >> ${alerts}; id -u > ${who}`]);
     let out = "";
     follow.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 1_500)); // a first snapshot or two: no events
+    await eventually(() => snapshots() >= taken + 3, "a first snapshot and two more"); // nothing changed: no events
     expect(out).toBe("");
     await pfctl(["-a", "limawan", "-t", BAN, "-T", "add", "198.51.100.66"]);
     await eventually(() => /"event":"banned"/.test(out), "the ban reported");
@@ -142,10 +145,11 @@ describe("monitor --follow under limactl", () => {
   it("stops at once when the process that started it is gone, however long its interval (limactl passes no signal on)", async () => {
     // The user's side of a sudo re-run names it (LIMAWAN_INVOKER_PID): here a process of its own.
     const invoker = execa("sleep", ["60"], { reject: false });
+    const taken = snapshots();
     const follow = sb.runBackground(["monitor", "--follow", "--interval", "3600"], { env: { LIMAWAN_INVOKER_PID: String(invoker.pid) } });
     let out = "";
     follow.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 1500)); // its first snapshot taken, an hour's wait begun
+    await eventually(() => snapshots() > taken, "its first snapshot taken"); // an hour's wait begun
     invoker.kill("SIGKILL");
     await invoker;
     const result = await Promise.race([follow, new Promise<null>((r) => setTimeout(() => r(null), 5_000))]);

@@ -21,8 +21,10 @@ x-limawan: |
 `;
 
 let sb: Sandbox;
-async function sandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+/** A sandbox with the VM `web` running; `{ vm: false }` for a test that needs no VM (starting one costs as much as several runs). */
+async function sandbox(options: SandboxOptions = {}, { vm = true } = {}): Promise<Sandbox> {
   sb = await createSandbox(options);
+  if (!vm) return sb;
   await sb.addInstance("web", WEB);
   await sb.startVm("web");
   return sb;
@@ -127,7 +129,8 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
     expect(asks.stdout).not.toMatch(/a password is required/);
   });
 
-  it("--dry-run never asks sudo, and plan/check/status need no root", async () => {
+  // One VM for what runs without root, then with --sudo (a started VM costs as much as several runs).
+  it("--dry-run never asks sudo, and plan/check/status need no root (status: reading PF needs root); status --sudo reads PF; a missing pfctl is named as missing", async () => {
     await sandbox();
     const dry = await sb.runAsUser(["up", "web", "--dry-run"]);
     expect(dry.exitCode, dry.stderr).toBe(0);
@@ -135,26 +138,21 @@ describe.runIf(runsAsRoot)("the user types `limactl limawan …`", () => {
     expect(dry.stderr).toMatch(/pfctl needs root: this dry run assumes nothing of LimaWAN's is applied yet/);
     expect((await sb.runAsUser(["plan", "web"])).exitCode).toBe(0);
     expect((await sb.runAsUser(["check", "web"])).exitCode).toBe(0);
-    expect((await sb.runAsUser(["status"])).exitCode).toBe(0);
+    const status = await sb.runAsUser(["status"]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^PF: unknown \(reading PF needs root: limactl limawan status --sudo\)$/m);
     expect(sb.sudoCalls()).toEqual([]);
-  });
 
-  it("status without root says that reading PF needs root, but names a missing pfctl as missing", async () => {
-    await sandbox();
-    expect((await sb.runAsUser(["status"])).stdout).toMatch(/^PF: unknown \(reading PF needs root: limactl limawan status --sudo\)$/m);
+    expect((await sb.runAsUser(["up", "web"])).exitCode).toBe(0);
+    const sudo = await sb.runAsUser(["status", "--sudo"]);
+    expect(sudo.exitCode, sudo.stderr).toBe(0);
+    expect(sudo.stdout).toMatch(/PF: enabled/);
+    expect(sudo.stdout).toMatch(/http .* applied/);
+
     sb.removeSystemProgram("pfctl");
     const missing = await sb.runAsUser(["status"]);
     expect(missing.exitCode, missing.stderr).toBe(0);
     expect(missing.stdout).toMatch(/^PF: unknown \(`pfctl` was not found at \/sbin\/pfctl\)$/m);
-  });
-
-  it("status --sudo reads PF too", async () => {
-    await sandbox();
-    expect((await sb.runAsUser(["up", "web"])).exitCode).toBe(0);
-    const status = await sb.runAsUser(["status", "--sudo"]);
-    expect(status.exitCode, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/PF: enabled/);
-    expect(status.stdout).toMatch(/http .* applied/);
   });
 
   it("no message anywhere tells the user to run `sudo limactl …` (limactl refuses root)", async () => {
@@ -199,7 +197,7 @@ function rootsAlone(dir: string): string[] {
 
 describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
   it("install from a user-owned checkout and node puts a root-owned copy of both in place and points launchd at it; uninstall removes it", async () => {
-    await sandbox();
+    await sandbox({}, { vm: false });
     const { cli, node } = userCheckout(sb);
     const install = await sb.runAsUser(["install"], { cli, node });
     expect(install.exitCode, install.stderr).toBe(0);
@@ -226,7 +224,7 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
   });
 
   it("install copies no link from the user's checkout, and makes nothing root's or world-readable through one", async () => {
-    await sandbox();
+    await sandbox({}, { vm: false });
     const { cli, node } = userCheckout(sb);
     // Root's secret, and a link to it planted in the bundle the user's checkout holds.
     const secret = path.join(sb.paths.root, "master.passwd");

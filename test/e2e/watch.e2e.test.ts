@@ -138,34 +138,19 @@ describe("watch", () => {
     }, "b forwarded and a's stale rules gone", 12_000);
   });
 
-  it("an invalid annotation in one VM is reported with its position and does not block another", async () => {
-    await sb.addInstance("bad", "networks:\n  - lima: shared\nx-limawan: |\n  expose ssh 22 as 99999\n");
-    await sb.addInstance("good", annotated(2202));
-    const log = startWatcherWithLog();
-    await sb.startVm("bad");
-    await sb.startVm("good");
-    await eventually(async () => /2202/.test(await anchorNat()), "good forwarded");
-    await eventually(() => /bad\/lima\.yaml:4:20: error LW101/.test(log()), "bad reported with file:line:col");
-  });
-
-  it("a lima.yaml edit while the VM runs re-applies", async () => {
-    await sb.addInstance("a", annotated(2201));
-    startWatcher();
-    await sb.startVm("a");
-    await eventually(async () => /2201/.test(await anchorNat()), "a forwarded");
-    writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2301));
-    await eventually(async () => {
-      const nat = await anchorNat();
-      return /2301/.test(nat) && !/2201/.test(nat);
-    }, "the edited port applied");
-  });
-
-  it("an edit that claims another applied VM's port is refused; both keep their rules", async () => {
+  // One watcher through the three ways the watcher's policy leaves a VM's rules alone (each
+  // decided from plain facts in test/engine/desired-state.test.ts: "a broken annotation costs its
+  // own VM only…", "reads applied VMs first: an edit cannot take a port another applied VM
+  // holds…", "skips VMs `down` holds…"): here, that the watcher runs with that policy and says so.
+  it("an invalid annotation is reported with its position and blocks no other VM; an edit that claims another applied VM's port is refused, both keeping their rules; a VM `down` took out is left alone until `up` names it again; then an edit re-applies", async () => {
     await sb.addInstance("a", annotated(2201));
     await sb.addInstance("b", annotated(2202));
+    await sb.addInstance("bad", "networks:\n  - lima: shared\nx-limawan: |\n  expose ssh 22 as 99999\n");
     const log = startWatcherWithLog();
-    await Promise.all([sb.startVm("a"), sb.startVm("b")]);
+    await Promise.all([sb.startVm("a"), sb.startVm("b"), sb.startVm("bad")]);
     await eventually(async () => /2201[\s\S]*2202/.test(await anchorNat()), "a and b forwarded");
+    await eventually(() => /bad\/lima\.yaml:4:20: error LW101/.test(log()), "bad reported with file:line:col");
+
     // `a` sorts first, so it is read first: without b's applied ports held, it would take 2202
     // and leave b falling back to rules that clash with it.
     writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2202));
@@ -175,13 +160,7 @@ describe("watch", () => {
     expect(nat).toMatch(/port (= )?2202 .*-> 192\.168\.105\.\d+ port 22/);
     expect(nat).toMatch(/port (= )?2201 /);
     expect(log()).toMatch(/a: annotation has errors; keeping its last valid rules/);
-  });
 
-  it("leaves a VM that `down` took out alone until `up` names it again", async () => {
-    await sb.addInstance("a", annotated(2201));
-    const log = startWatcherWithLog();
-    await sb.startVm("a");
-    await eventually(async () => /2201/.test(await anchorNat()), "a forwarded");
     expect((await sb.run(["down", "a"])).exitCode).toBe(0);
     // An edit makes the watcher look again; it must not bring `a` back.
     writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2301));
@@ -189,6 +168,13 @@ describe("watch", () => {
     expect(await anchorNat()).not.toMatch(/2201|2301/);
     expect((await sb.run(["up", "a"])).exitCode).toBe(0);
     await eventually(async () => /2301/.test(await anchorNat()), "a forwarded again after up");
+
+    // Forwarded again, an edit while it runs re-applies.
+    writeFileSync(`${sb.paths.limaHome}/a/lima.yaml`, annotated(2401));
+    await eventually(async () => {
+      const nat = await anchorNat();
+      return /2401/.test(nat) && !/2301/.test(nat);
+    }, "the edited port applied");
   });
 
   it("an event storm (many writes to ha.stdout.log) causes no extra loads", async () => {

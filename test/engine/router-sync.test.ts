@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import type { InterfaceName, Ipv4Address } from "../../compiler/ir.js";
 import { compileFile } from "../../compiler/pipeline.js";
 import { emptyRouterState, type RouterEntry, type RouterState } from "../../plugin/engine/router-state.js";
-import { failedEntry, grantedEntry, MAX_MAPPED_PORTS_PER_FORWARD, planRouterSync, restartSeen, wantedMappings, type RouterPlace, type WantedMapping } from "../../plugin/engine/router-sync.js";
+import { describeRefusal, failedEntry, grantedEntry, MAX_MAPPED_PORTS_PER_FORWARD, planRouterSync, restartSeen, wantedMappings, type RouterPlace, type WantedMapping } from "../../plugin/engine/router-sync.js";
 import type { AppliedVm } from "../../plugin/engine/state.js";
-import type { GrantedMapping } from "../../plugin/router/mapping.js";
+import { refusalOf, type Attempt, type GrantedMapping } from "../../plugin/router/mapping.js";
+import { resultCode } from "../../plugin/router/result-codes.js";
 import { limaYaml } from "./fake-host.js";
 
 const vm = (name: string, ...lines: string[]): AppliedVm => {
@@ -104,5 +105,21 @@ describe("the router plan", () => {
     expect(restartSeen(before, { pcp: { epoch: 3, receivedAt: 1100 }, natPmp: null })).toBe(true);
     expect(restartSeen(before, { pcp: { epoch: 5100, receivedAt: 1100 }, natPmp: null })).toBe(false);
     expect(restartSeen(before, { pcp: null, natPmp: { epoch: 3, receivedAt: 1100 } })).toBe(false);
+  });
+});
+
+describe("why the router gave no mapping, as up, down and the watcher print it", () => {
+  const silent = (...vias: Attempt["via"][]): Attempt[] => vias.map((via) => ({ via, result: { kind: "no-answer" } }));
+
+  // Was the silent gateway of test/e2e/router.e2e.test.ts (two 2 s exchanges per forward).
+  it("names the protocols that stayed silent, and says UPnP was not tried only when the forward did not allow it", () => {
+    expect(describeRefusal(refusalOf(silent("pcp", "nat-pmp")))).toBe("the router did not answer (PCP, NAT-PMP; UPnP was not tried: `router upnp` allows it)");
+    expect(describeRefusal(refusalOf(silent("pcp", "nat-pmp", "upnp")))).toBe("the router did not answer (PCP, NAT-PMP, UPnP)");
+  });
+
+  it("gives the router's own code and meaning when one came, even after silence elsewhere", () => {
+    const refused: Attempt = { via: "pcp", result: { kind: "refused", result: resultCode("pcp", 2) } };
+    expect(describeRefusal(refusalOf([refused, ...silent("upnp")]))).toMatch(/^the router refused: NOT_AUTHORIZED \(PCP 2\): /);
+    expect(describeRefusal(refusalOf([...silent("pcp"), { via: "nat-pmp", result: { kind: "unusable", detail: "a 3-byte answer" } }]))).toBe("NAT-PMP: a 3-byte answer");
   });
 });

@@ -1,10 +1,11 @@
 // Reading the user's files as root (host/files.ts readUserFile): only a regular file, only the
 // owner's when one is named, and a log's tail without reading the rest.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { readUserFile } from "../../plugin/host/files.js";
 
@@ -35,7 +36,7 @@ describe("readUserFile", () => {
     expect(await readUserFile(log, null, { tail: 16 })).toBe("xxxxx\nlast line\n");
   });
 
-  it("never makes a terminal it is pointed at its process's controlling terminal (O_NOCTTY)", () => {
+  it("never makes a terminal it is pointed at its process's controlling terminal (O_NOCTTY)", async () => {
     // A session leader without a controlling terminal (the launchd daemon) that opens a terminal
     // without O_NOCTTY acquires it (POSIX open(); Linux's tty_open and XNU's alike): a hangup
     // there then signals root's process, and the terminal's owner could send it signals.
@@ -58,8 +59,10 @@ name = os.ttyname(slave)
 os.close(slave)
 r = subprocess.run([sys.argv[1], sys.argv[2], name, sys.argv[3]], start_new_session=True, capture_output=True, text=True, timeout=30)
 sys.stdout.write(r.stdout + r.stderr)`;
-    const run = (how: string) => execFileSync("python3", ["-c", python, process.execPath, reader, how], { encoding: "utf8" });
-    expect(run("plain")).toBe("controlling terminal: yes\n");
-    expect(run("readUserFile")).toBe("refusing to read TTY: it is not a regular file\ncontrolling terminal: no\n");
+    // The control and the case side by side: each is a python and a node start.
+    const run = async (how: string) => (await promisify(execFile)("python3", ["-c", python, process.execPath, reader, how], { encoding: "utf8" })).stdout;
+    const [plain, guarded] = await Promise.all([run("plain"), run("readUserFile")]);
+    expect(plain).toBe("controlling terminal: yes\n");
+    expect(guarded).toBe("refusing to read TTY: it is not a regular file\ncontrolling terminal: no\n");
   });
 });

@@ -1,7 +1,7 @@
 // Who holds the state lock (plugin/host/state-lock.ts): a record's process must run, in this
 // boot, and must have started before it wrote the record; a later process has reused the PID.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -68,6 +68,25 @@ describe("taking the state lock", () => {
     } finally {
       reuser.kill();
     }
+  });
+
+  // Was test/e2e/plugin.e2e.test.ts's 7 s holder ("however long it holds it"): a live holder's
+  // record is never judged by its age, nor by how long the waiter has waited.
+  it("never takes over a live holder's lock, however old its record and however long it is waited on", async () => {
+    const file = lockFile();
+    writeFileSync(file, live("busy"));
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(file, anHourAgo, anHourAgo);
+    let pauses = 0;
+    // Thirty seconds of polls (at 100 ms; the old lock called a holder stale after 5 s), each a look
+    // at a record that is still the holder's; then it lets go.
+    const pause = async () => {
+      if (++pauses === 300) rmSync(file);
+    };
+    const release = await acquireLock(file, "up web", 60_000, { pause });
+    expect(pauses).toBe(300);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ pid: process.pid, command: "up web" });
+    await release();
   });
 
   it("takes over an empty record no one ever wrote (a holder that died between creating and writing it)", async () => {
