@@ -32,12 +32,14 @@ function itemOf(line: string, lineStart: number, lineEnd: number): { indent: num
   const m = ITEM.exec(line);
   if (!m) return null;
   const indent = m[1]!.length;
-  const at = { lineStart, textStart: lineStart + indent + 2, lineEnd };
+  const textStart = lineStart + indent + 2;
+  // Objects written out whole: spreading a shared part made each item a slow object (0.7 s for 175,000).
   if (m[2] !== undefined) {
     const value = m[2].replace(/ +$/, "");
-    return NOT_STRINGS.has(value) ? null : { indent, item: { ...at, value, style: Scalar.PLAIN } };
+    return NOT_STRINGS.has(value) ? null : { indent, item: { lineStart, textStart, value, style: Scalar.PLAIN, lineEnd } };
   }
-  return { indent, item: { ...at, value: (m[3] ?? m[4])!, style: m[3] !== undefined ? Scalar.QUOTE_DOUBLE : Scalar.QUOTE_SINGLE } };
+  const style = m[3] !== undefined ? Scalar.QUOTE_DOUBLE : Scalar.QUOTE_SINGLE;
+  return { indent, item: { lineStart, textStart, value: (m[3] ?? m[4])!, style, lineEnd } };
 }
 
 /** A run's items between its first and last, cut out of the text the parser reads. */
