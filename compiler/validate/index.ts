@@ -15,9 +15,9 @@ import { validateInterfaces } from "./interfaces.js";
 import { validateLimits } from "./limits.js";
 import { ForwardNames, isVmName, MAX_VM_NAME } from "./names.js";
 import { FIRST_UNPRIVILEGED_PORT, validateHostOverlaps, validatePortShapes, validatePrivileged, type HostClaim } from "./ports.js";
+import { validateRouter } from "./router.js";
 
 export type { HostClaim } from "./ports.js";
-import { validateRouter } from "./router.js";
 
 /** Host-wide policy; a VM's own `allow privileged` statement also opens privileged ports for it. */
 export interface Policy { allowPrivileged: boolean }
