@@ -202,8 +202,14 @@ export class RealLimaSandbox {
   chown(target: string): void {
     if (!LIMA_USER) return;
     const walk = (p: string) => {
-      chownSync(p, LIMA_USER.uid, LIMA_USER.gid);
-      if (lstatSync(p).isDirectory()) for (const entry of readdirSync(p)) walk(path.join(p, entry));
+      try {
+        chownSync(p, LIMA_USER.uid, LIMA_USER.gid);
+        if (lstatSync(p).isDirectory()) for (const entry of readdirSync(p)) walk(path.join(p, entry));
+      } catch (error) {
+        // A running host agent replaces its files meanwhile (a temporary file renamed over the
+        // state): one listed a moment ago may be gone, and is no longer there to own.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
     };
     walk(target);
   }
