@@ -99,8 +99,8 @@ export function elideRuns(source: string): ElidedText | null {
 /**
  * The document parsed from `elided.text`, made the document of the whole source, in place: the
  * cut items put back in their list, every position moved to the source's, the line counter
- * given every line. False, with the document left unusable, when the parse did not read a run
- * as one list's consecutive items: the caller parses the source whole.
+ * given every line. False, the document untouched, when the parse did not read a run as one
+ * block list's consecutive items: the caller parses the source whole.
  */
 export function restoreRuns(doc: Document.Parsed, elided: ElidedText, parsedLines: LineCounter, sourceLines: LineCounter): boolean {
   // Positions in the parsed text → the source: after each cut, add what it removed.
