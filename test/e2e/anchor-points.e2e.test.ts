@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { APPLE_PF_CONF } from "../apple-pf-conf.js";
 import { createSandbox, type Sandbox, standin } from "./harness.js";
+import { eventually as waitUntil, type Check } from "../eventually.js";
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -31,14 +32,7 @@ const mainRuleset = async () => `${await pfctl(["-sn"])}\n${await pfctl(["-sr"])
 /** No call (from the `from`th on) loaded a whole main ruleset: only its translation (-N), filter (-R) or options (-O) part, or an anchor. */
 const wholeRulesetLoads = (from = 0) => sb.pfctlCalls().slice(from).filter((c) => c.argv.includes("-f") && !["-a", "-n", "-N", "-R", "-O"].some((flag) => c.argv.includes(flag)));
 
-async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
+const eventually = (check: Check, what: string, timeoutMs = 20_000) => waitUntil(check, what, { timeoutMs });
 
 describe("the anchor points and what macOS inserted at run time", () => {
   it("install and uninstall keep Internet Sharing's runtime references (vmnet's NAT) in the loaded ruleset", async () => {

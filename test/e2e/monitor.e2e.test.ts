@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { chownSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CLI, createSandbox, ptyScriptArgs, type Sandbox, standin } from "./harness.js";
+import { eventually as waitUntil, type Check } from "../eventually.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
@@ -40,14 +41,7 @@ function connections(list: Array<[string, number]>): void {
 interface Watch { forward: string; states: number; topSources: Array<{ address: string; states: number }>; banned: Array<{ address: string; ageSeconds: number | null }>; packets: number | null; loaded: boolean }
 const snapshot = async () => JSON.parse((await sb.run(["monitor", "--json"])).stdout) as { forwards: Watch[] };
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
+const eventually = (check: Check, what: string, timeoutMs = 20_000) => waitUntil(check, what, { timeoutMs });
 
 describe("monitor", () => {
   it("shows per forward its live states and top sources, counters, and each ban with its age", async () => {

@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CLI, createSandbox, ptyScriptArgs, type Sandbox, type SandboxOptions } from "./harness.js";
+import { eventually as waitUntil, type Check } from "../eventually.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -414,14 +415,7 @@ describe.runIf(runsAsRoot)("what root runs is root's alone", () => {
   });
 });
 
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
+const eventually = (check: Check, what: string, timeoutMs = 20_000) => waitUntil(check, what, { timeoutMs });
 
 describe.runIf(runsAsRoot)("expose and unexpose edit only the user's own files", () => {
   it("refuse a lima.yaml that links to a file the user does not own, and edit through a link to the user's own", async () => {

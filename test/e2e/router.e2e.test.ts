@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Ipv4Address } from "../../compiler/ir.js";
 import { StandinGateway } from "../standins/gateway/gateway.js";
 import { createSandbox, type Sandbox } from "./harness.js";
+import { eventually as waitUntil, type Check } from "../eventually.js";
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -47,14 +48,7 @@ afterEach(async () => {
   await gateway?.close();
 });
 
-async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
+const eventually = (check: Check, what: string, timeoutMs = 15_000) => waitUntil(check, what, { timeoutMs });
 
 const held = () => gateway.mappings().map((m) => `${m.via} ${m.protocol} ${m.externalPort}->${m.internalClient}:${m.internalPort}`);
 

@@ -6,6 +6,7 @@ import { appendFileSync, chmodSync, chownSync, mkdirSync, readFileSync, rmSync, 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import path from "node:path";
 import { CLI, createSandbox, DEFAULT_YAML, type Sandbox, STANDIN_BIN, standin } from "./harness.js";
+import { eventually as waitUntil, type Check } from "../eventually.js";
 
 // Each CLI call here is a Node process plus stand-in processes (~1 s on 2 busy cores), and a
 // test makes several: vitest's 5 s default is a measure of machine load, not of correctness.
@@ -56,14 +57,7 @@ function countLimaListings(): () => number[] {
   return () => readFileSync(log, "utf8").split("\n").filter(Boolean).map((t) => Number(t) * 1000);
 }
 
-async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
+const eventually = (check: Check, what: string, timeoutMs = 8000) => waitUntil(check, what, { timeoutMs, pollMs: 50 });
 
 /** Until the watcher has asked pfctl nothing for a second: no run in progress or pending. */
 async function quiet(): Promise<void> {

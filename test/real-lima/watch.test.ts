@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseWatchLine, type LimaEvent } from "../../plugin/host/lima-events.js";
 import { limaYaml, nonStrictWarnings, REAL_LIMACTL, RealLimaSandbox, tierName } from "./real-lima.js";
+import { eventually as waitUntil, type Check } from "../eventually.js";
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -111,11 +112,4 @@ describe.skipIf(!REAL_LIMACTL)(tierName("limactl watch --json, real"), () => {
   });
 });
 
-async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out: ${what}`);
-}
+const until = (check: Check, what: string, timeoutMs = 20_000) => waitUntil(check, what, { timeoutMs, pollMs: 25 });

@@ -9,6 +9,7 @@ import { afterAll, describe, expect as globalExpect, test as base, vi } from "vi
 import { createSandbox, DEFAULT_YAML, STANDIN_BIN, type Sandbox } from "../e2e/harness.js";
 import { parseRfc3339Ns } from "./lib/go-format.mjs";
 import { isAlive } from "./lib/lima-store.mjs";
+import { eventually as waitUntil, type Check } from "../eventually.js";
 
 // Each test starts several stand-in processes (Node, ~60 ms each on an idle core): vitest's 5 s
 // default measures machine load, not the stand-ins (as in the e2e tests).
@@ -87,14 +88,7 @@ const events = (sb: Sandbox, name: string) =>
 const leases = (sb: Sandbox) => (existsSync(sb.paths.dhcpdLeases) ? readFileSync(sb.paths.dhcpdLeases, "utf8") : "");
 
 // A deadline to fail by, not a speed to meet: node starts take seconds on a loaded runner.
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out: ${what}`);
-}
+const until = (check: Check, what: string, timeoutMs = 15_000) => waitUntil(check, what, { timeoutMs, pollMs: 10 });
 
 describe.concurrent("limactl: version, root, unknown commands", () => {
   test("prints cobra's version line", async ({ sb, expect }) => {
